@@ -1,0 +1,6 @@
+"""``python -m probhealth``."""
+
+from probhealth.cli import main
+
+if __name__ == "__main__":
+    main()

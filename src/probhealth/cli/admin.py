@@ -1,0 +1,80 @@
+"""``probhealth init`` and ``probhealth db check|migrate|backup``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context
+
+db_app = typer.Typer(help="Look after the database: check, back up, migrate.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+def init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Create the database if needed (safe to run again) and say where it is. Example: probhealth init"""
+    from probhealth import maintenance
+
+    result = maintenance.init(app_context(ctx).store())
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    verb = "Created" if result.created else "Using"
+    output.ok(f"{verb} the database at {result.location} (schema {result.revision}).")
+
+
+@db_app.command("check")
+def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Check the database: integrity, schema version, audit chain. Exit 1 if anything is wrong."""
+    from probhealth import maintenance
+
+    result = maintenance.check(app_context(ctx).store())
+    if json_out:
+        output.emit_json(result.to_json())
+    else:
+        output.info(f"Database: {result.location}")
+        output.info(f"Schema: {result.revision} (expected {result.head})")
+        if result.integrity:
+            output.error(
+                f"Integrity check: {len(result.integrity)} problem(s): {result.integrity[0]}"
+            )
+        else:
+            output.ok("Integrity check: ok")
+        if result.audit_break:
+            output.error(
+                f"Audit log: broken at event {result.audit_break.event_id}: {result.audit_break.reason}"
+            )
+        else:
+            output.ok(f"Audit log: {result.audit_events} events, chain ok")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@db_app.command("migrate")
+def migrate(ctx: typer.Context) -> None:
+    """Bring the database schema up to date (also done automatically on first use)."""
+    store = app_context(ctx).store()
+    if store.migrated_from is not None or store.created:
+        output.ok("The database schema is now up to date.")
+    else:
+        output.ok("The database schema was already up to date.")
+
+
+@db_app.command("backup")
+def backup(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Backup file to create (default: beside the database, time-stamped)."
+        ),
+    ] = None,
+) -> None:
+    """Back up the database safely, even while others are using it. Example: probhealth db backup --out ~/probhealth-backup.db"""
+    from probhealth import maintenance
+
+    path, size = maintenance.backup(app_context(ctx).store(), out)
+    output.ok(f"Backed up to {path} ({size:,} bytes, readable only by you).")

@@ -1,0 +1,90 @@
+"""The object every command gets as ``ctx.obj``: who is working, which database, and a lazily
+opened ``Store``. Building it costs nothing; the store (and SQLAlchemy) load on first use.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+
+from probhealth.errors import BadInput, NeedsTerminal
+from probhealth.paths import DbTarget, resolve_db
+from probhealth.textsafe import clean_name
+
+if TYPE_CHECKING:
+    from probhealth.store.db import Store
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # no login name in some containers
+        return os.environ.get("USER") or "unknown"
+
+
+@dataclass
+class AppContext:
+    db_option: str | None
+    actor_option: str | None
+    _store: Store | None = field(default=None, repr=False)
+    _warned: bool = field(default=False, repr=False)
+
+    @property
+    def actor(self) -> str:
+        value = self.actor_option or default_actor()
+        return clean_name(value, "--as (user name)", max_len=64)
+
+    def target(self, *, demo: bool = False) -> DbTarget:
+        return resolve_db(self.db_option, demo=demo)
+
+    def store(self, *, demo: bool = False) -> Store:
+        """The store, opened (and migrated if needed) on first call."""
+        if self._store is None:
+            from probhealth.store.db import Store
+
+            target = self.target(demo=demo)
+            store = Store(target, actor=self.actor)
+            store.engine()
+            self._store = store
+            self._announce(store)
+        return self._store
+
+    def _announce(self, store: Store) -> None:
+        from probhealth.cli import output
+
+        if store.backup_path is not None:
+            output.info(f"Backed up the database before upgrading it: {store.backup_path}")
+        if store.target.path is not None and not self._warned:
+            from probhealth.store.db import storage_warning
+
+            warning = storage_warning(store.target.path)
+            if warning:
+                output.warn(warning)
+            self._warned = True
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # pragma: no cover - only if a command is run alone
+        raise BadInput("Run commands through the probhealth program.")
+    return obj
+
+
+def interactive() -> bool:
+    """True when a person is at a terminal (stdin and stdout are both TTYs)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def require_terminal(instead: str) -> None:
+    if not interactive():
+        raise NeedsTerminal(f"This needs a terminal to ask questions; {instead}")

@@ -1,0 +1,178 @@
+"""``probhealth person add|list|show|edit``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context
+
+app = typer.Typer(help="Add, find, show and edit people on probation.", no_args_is_help=True)
+
+CrnArg = Annotated[
+    str, typer.Argument(help="Case reference number, e.g. X123456.", show_default=False)
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    crn: Annotated[
+        str, typer.Option("--crn", help="Case reference number: one letter and six digits.")
+    ],
+    given: Annotated[str, typer.Option("--given", help="Given (first) name.")],
+    family: Annotated[str, typer.Option("--family", help="Family name (surname).")],
+    dob: Annotated[str, typer.Option("--dob", help="Date of birth, YYYY-MM-DD.")],
+    sex: Annotated[
+        str,
+        typer.Option(
+            "--sex", help="female, male, intersex or not-stated (used for screening eligibility)."
+        ),
+    ],
+    postcode: Annotated[
+        str | None, typer.Option("--postcode", help="UK postcode, or its district (CB1).")
+    ] = None,
+    office: Annotated[str | None, typer.Option("--office", help="Probation office.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="Preferred language.")] = None,
+    release_date: Annotated[
+        str | None,
+        typer.Option("--release-date", help="Date of the last release from custody, YYYY-MM-DD."),
+    ] = None,
+    needs_interpreter: Annotated[
+        bool, typer.Option("--needs-interpreter", help="The person needs an interpreter.")
+    ] = False,
+    communication_needs: Annotated[
+        str | None,
+        typer.Option(
+            "--communication-needs", help="Anything that helps communication (reading, hearing...)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
+    from probhealth.people import PersonInput, add_person
+
+    app_ctx = app_context(ctx)
+    record = add_person(
+        app_ctx.store(),
+        PersonInput(
+            crn=crn,
+            given=given,
+            family=family,
+            dob=dob,
+            sex=sex,
+            postcode=postcode,
+            office=office,
+            language=language,
+            needs_interpreter=needs_interpreter,
+            communication_needs=communication_needs,
+            release_date=release_date,
+        ),
+    )
+    for warning in record.warnings:
+        output.warn(warning)
+    if json_out:
+        output.emit_json(record.to_json())
+    else:
+        output.ok(
+            f"Added {record.crn}. Next: record consent with `probhealth consent {record.crn} --purpose screening --given`."
+        )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    office: Annotated[
+        str | None, typer.Option("--office", help="Only people at this office.")
+    ] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Part of a name or CRN.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List people. Example: probhealth person list --office Cambridge --search smith"""
+    from probhealth.people import list_people
+
+    people = list_people(app_context(ctx).store(), office=office, search=search, limit=limit)
+    if json_out:
+        output.emit_json([p.to_json() for p in people])
+        return
+    from probhealth.cli import render
+
+    render.print_renderable(render.people_table(people))
+
+
+@app.command("show")
+def show(ctx: typer.Context, crn: CrnArg, json_out: JsonOpt = False) -> None:
+    """Show one person with their current consent. Example: probhealth person show X123456"""
+    from probhealth.people import show_person
+
+    record = show_person(app_context(ctx).store(), crn)
+    if json_out:
+        output.emit_json(record.to_json())
+        return
+    from probhealth.cli import render
+
+    render.print_renderable(render.person_panel(record))
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    crn: CrnArg,
+    new_crn: Annotated[str | None, typer.Option("--crn", help="Correct the CRN.")] = None,
+    given: Annotated[str | None, typer.Option("--given")] = None,
+    family: Annotated[str | None, typer.Option("--family")] = None,
+    dob: Annotated[str | None, typer.Option("--dob", help="YYYY-MM-DD.")] = None,
+    sex: Annotated[str | None, typer.Option("--sex")] = None,
+    postcode: Annotated[str | None, typer.Option("--postcode")] = None,
+    office: Annotated[str | None, typer.Option("--office")] = None,
+    language: Annotated[str | None, typer.Option("--language")] = None,
+    release_date: Annotated[str | None, typer.Option("--release-date", help="YYYY-MM-DD.")] = None,
+    needs_interpreter: Annotated[
+        bool | None,
+        typer.Option(
+            "--needs-interpreter/--no-interpreter",
+            help="Whether an interpreter is needed.",
+            show_default=False,
+        ),
+    ] = None,
+    communication_needs: Annotated[str | None, typer.Option("--communication-needs")] = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clear",
+            help="Empty a field: postcode, office, language, communication_needs, release_date.",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a person's details. Example: probhealth person edit X123456 --office Ilfracombe"""
+    from probhealth.people import edit_person
+
+    changes = {
+        "crn": new_crn,
+        "given": given,
+        "family": family,
+        "dob": dob,
+        "sex": sex,
+        "postcode": postcode,
+        "office": office,
+        "language": language,
+        "release_date": release_date,
+        "needs_interpreter": needs_interpreter,
+        "communication_needs": communication_needs,
+    }
+    record = edit_person(
+        app_context(ctx).store(), crn, changes, tuple(c.replace("-", "_") for c in clear or ())
+    )
+    for warning in record.warnings:
+        output.warn(warning)
+    if json_out:
+        output.emit_json(record.to_json())
+    else:
+        output.ok(f"Saved {record.crn}.")

@@ -1,0 +1,94 @@
+"""Use cases for looking after the database: init, check, backup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from probhealth import clock
+from probhealth.errors import BadInput
+from probhealth.store import audit as audit_store
+from probhealth.store import maintenance as m
+from probhealth.store import schema
+from probhealth.store.db import Store
+
+
+@dataclass(frozen=True)
+class InitResult:
+    location: str
+    created: bool
+    revision: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"database": self.location, "created": self.created, "schema": self.revision}
+
+
+def init(store: Store) -> InitResult:
+    store.engine()
+    with store.write() as session:
+        audit_store.append(session, actor=store.actor, action="db.init", entity="database")
+    return InitResult(store.target.display, store.created, m.schema_revision(store))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    location: str
+    revision: str | None
+    head: str
+    integrity: tuple[str, ...]
+    audit_events: int
+    audit_break: audit_store.ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.integrity and self.audit_break is None and self.revision == self.head
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.location,
+            "schema": self.revision,
+            "schema_expected": self.head,
+            "integrity": "ok" if not self.integrity else list(self.integrity),
+            "audit_events": self.audit_events,
+            "audit_chain": "ok"
+            if self.audit_break is None
+            else {
+                "first_broken_event": self.audit_break.event_id,
+                "reason": self.audit_break.reason,
+            },
+            "ok": self.ok,
+        }
+
+
+def check(store: Store) -> CheckResult:
+    problems = tuple(m.integrity_check(store))
+    count, broken = audit_store.verify_rows(m.audit_rows(store))
+    return CheckResult(
+        store.target.display, m.schema_revision(store), schema.HEAD, problems, count, broken
+    )
+
+
+def backup(store: Store, out: Path | None) -> tuple[Path, int]:
+    if store.target.path is None:
+        raise BadInput("db backup works on SQLite files; for PostgreSQL use pg_dump.")
+    if out is None:
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+        out = store.target.path.with_name(f"{store.target.path.stem}-backup-{stamp}.db")
+    out = out.expanduser()
+    if out.exists():
+        raise BadInput(f"{out} already exists; choose another --out.")
+    if not out.parent.is_dir():
+        raise BadInput(
+            f"The folder {out.parent} does not exist; create it or choose another --out."
+        )
+    path, size = m.backup(store, out)
+    with store.write() as session:
+        audit_store.append(
+            session,
+            actor=store.actor,
+            action="db.backup",
+            entity="database",
+            detail={"bytes": size},
+        )
+    return path, size

@@ -1,0 +1,372 @@
+"""People on probation and their consent decisions (use cases over the store).
+
+Each function opens one short transaction, records an audit event for every change (ids and
+field names only) and returns frozen records, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from probhealth import clock, validation
+from probhealth.errors import BadInput, Conflict, NotFound
+from probhealth.store import audit
+from probhealth.store import people as repo
+from probhealth.store.db import Store
+from probhealth.store.models import Consent, Person
+from probhealth.textsafe import clean_note, mixed_script_warning, search_key
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    purpose: str
+    status: str
+    method: str | None
+    note: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+    def to_json(self, *, with_note: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "purpose": self.purpose,
+            "status": self.status,
+            "method": self.method,
+            "recorded_by": self.recorded_by,
+            "recorded_at": clock.iso_utc(self.recorded_at),
+        }
+        if with_note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    id: str
+    crn: str
+    given_name: str
+    family_name: str
+    dob: date
+    sex: str
+    postcode: str | None
+    office: str | None
+    language: str | None
+    needs_interpreter: bool
+    communication_needs: str | None
+    release_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    consent: dict[str, ConsentRecord] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def age(self) -> int:
+        return clock.age_on(self.dob, clock.today())
+
+    @property
+    def name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def consent_status(self, purpose: str) -> str | None:
+        record = self.consent.get(purpose)
+        return record.status if record else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "crn": self.crn,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "dob": self.dob.isoformat(),
+            "age": self.age,
+            "sex": self.sex,
+            "postcode": self.postcode,
+            "office": self.office,
+            "language": self.language,
+            "needs_interpreter": self.needs_interpreter,
+            "communication_needs": self.communication_needs,
+            "release_date": self.release_date.isoformat() if self.release_date else None,
+            "created_at": clock.iso_utc(self.created_at),
+            "updated_at": clock.iso_utc(self.updated_at),
+            "consent": {p: c.to_json() for p, c in sorted(self.consent.items())},
+        }
+
+
+def _consent_record(row: Consent) -> ConsentRecord:
+    return ConsentRecord(
+        purpose=row.purpose,
+        status=row.status,
+        method=row.method,
+        note=row.note,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+def to_record(row: Person, consents: dict[str, Consent] | None = None) -> PersonRecord:
+    return PersonRecord(
+        id=row.id,
+        crn=row.crn,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        dob=row.dob,
+        sex=row.sex,
+        postcode=row.postcode,
+        office=row.office,
+        language=row.language,
+        needs_interpreter=row.needs_interpreter,
+        communication_needs=row.communication_needs,
+        release_date=row.release_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        consent={k: _consent_record(v) for k, v in (consents or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """Raw values as typed; ``clean()`` validates them all (the same rules for add and import)."""
+
+    crn: str
+    given: str
+    family: str
+    dob: str | date
+    sex: str
+    postcode: str | None = None
+    office: str | None = None
+    language: str | None = None
+    needs_interpreter: bool = False
+    communication_needs: str | None = None
+    release_date: str | date | None = None
+
+    def clean(self, *, today: date | None = None) -> dict[str, Any]:
+        dob = validation.date_of_birth(self.dob, today=today)
+        values: dict[str, Any] = {
+            "crn": validation.crn(self.crn),
+            "given_name": validation.short_text(self.given, "Given name"),
+            "family_name": validation.short_text(self.family, "Family name"),
+            "dob": dob,
+            "sex": validation.sex(self.sex),
+            "postcode": validation.postcode(self.postcode) if self.postcode else None,
+            "office": validation.short_text(self.office, "Office", max_len=60)
+            if self.office
+            else None,
+            "language": validation.short_text(self.language, "Language", max_len=40)
+            if self.language
+            else None,
+            "needs_interpreter": bool(self.needs_interpreter),
+            "communication_needs": clean_note(
+                self.communication_needs, "Communication needs", max_len=500
+            )
+            if self.communication_needs
+            else None,
+            "release_date": validation.release_date(self.release_date, dob=dob, today=today)
+            if self.release_date
+            else None,
+        }
+        return values
+
+
+def _warnings(values: dict[str, Any]) -> tuple[str, ...]:
+    found = []
+    for key, label in (("given_name", "Given name"), ("family_name", "Family name")):
+        if values.get(key):
+            w = mixed_script_warning(values[key], label)
+            if w:
+                found.append(w)
+    return tuple(found)
+
+
+def add_person(store: Store, data: PersonInput) -> PersonRecord:
+    values = data.clean()
+    now = clock.now()
+    with store.write() as session:
+        if repo.crn_exists(session, values["crn"]):
+            raise Conflict(
+                f"A person with CRN {values['crn']} already exists; nothing was added.",
+                hint=f"See them with: probhealth person show {values['crn']}",
+            )
+        row = Person(
+            id=str(uuid.uuid4()),
+            name_key=search_key(f"{values['given_name']} {values['family_name']}"),
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        repo.add(session, row)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="person.add",
+            entity="person",
+            entity_id=row.id,
+            detail={"fields": sorted(k for k, v in values.items() if v not in (None, False))},
+        )
+        record = to_record(row)
+    return replace(record, warnings=_warnings(values))
+
+
+EDITABLE = (
+    "crn",
+    "given_name",
+    "family_name",
+    "dob",
+    "sex",
+    "postcode",
+    "office",
+    "language",
+    "needs_interpreter",
+    "communication_needs",
+    "release_date",
+)
+CLEARABLE = ("postcode", "office", "language", "communication_needs", "release_date")
+
+
+def _require(session: Any, crn: str) -> Person:
+    row = repo.by_crn(session, validation.crn(crn))
+    if row is None:
+        raise NotFound(
+            f"No person with CRN {crn.strip().upper()}.",
+            hint="List people with: probhealth person list",
+        )
+    return row
+
+
+def edit_person(
+    store: Store, crn: str, changes: dict[str, Any], clear: tuple[str, ...] = ()
+) -> PersonRecord:
+    """Change some fields. ``changes`` holds raw typed values keyed like ``PersonInput``."""
+    for name in clear:
+        if name not in CLEARABLE:
+            raise BadInput(f"Cannot clear {name}; clearable fields: {', '.join(CLEARABLE)}.")
+    with store.write() as session:
+        row = _require(session, crn)
+        current = PersonInput(
+            crn=row.crn,
+            given=row.given_name,
+            family=row.family_name,
+            dob=row.dob,
+            sex=row.sex,
+            postcode=row.postcode,
+            office=row.office,
+            language=row.language,
+            needs_interpreter=row.needs_interpreter,
+            communication_needs=row.communication_needs,
+            release_date=row.release_date,
+        )
+        given = {k: v for k, v in changes.items() if v is not None}
+        merged = PersonInput(**(asdict(current) | given | dict.fromkeys(clear)))
+        values = merged.clean()
+        changed = sorted(k for k in EDITABLE if getattr(row, k) != values[k])
+        if not changed:
+            return to_record(row, repo.current_consents(session, row.id))
+        if "crn" in changed and repo.crn_exists(session, values["crn"]):
+            raise Conflict(f"Another person already has CRN {values['crn']}; nothing was changed.")
+        for key in changed:
+            setattr(row, key, values[key])
+        row.name_key = search_key(f"{row.given_name} {row.family_name}")
+        row.updated_at = clock.now()
+        session.add(row)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="person.edit",
+            entity="person",
+            entity_id=row.id,
+            detail={"fields": changed},
+        )
+        record = to_record(row, repo.current_consents(session, row.id))
+    return replace(record, warnings=_warnings(values))
+
+
+def show_person(store: Store, crn: str) -> PersonRecord:
+    with store.write() as session:
+        row = _require(session, crn)
+        consents = repo.current_consents(session, row.id)
+        # Every view of an identifiable record is attributable (reliability row 23).
+        audit.append(
+            session, actor=store.actor, action="person.show", entity="person", entity_id=row.id
+        )
+        return to_record(row, consents)
+
+
+def get_person(store: Store, crn: str) -> PersonRecord:
+    """Look a person up for another command (no audit event of its own)."""
+    with store.read() as session:
+        row = _require(session, crn)
+        return to_record(row, repo.current_consents(session, row.id))
+
+
+def list_people(
+    store: Store, *, office: str | None = None, search: str | None = None, limit: int | None = None
+) -> list[PersonRecord]:
+    name_key = crn_text = None
+    if search is not None:
+        text = search.strip()
+        if not text:
+            raise BadInput("--search is empty; give part of a name or CRN.")
+        if len(text) > 100:
+            raise BadInput("--search is longer than 100 characters; shorten it.")
+        name_key = search_key(text)
+        crn_text = text.upper()
+    with store.write() as session:
+        rows = repo.search(
+            session, office=office, name_key=name_key, crn_text=crn_text, limit=limit
+        )
+        records = [to_record(r) for r in rows]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="person.search" if search else "person.list",
+            entity="person",
+            detail={
+                "results": len(records),
+                "filters": sorted(k for k, v in (("office", office), ("search", search)) if v),
+            },
+        )
+    return records
+
+
+def record_consent(
+    store: Store,
+    crn: str,
+    *,
+    purpose: str,
+    status: str,
+    method: str | None = None,
+    note: str | None = None,
+) -> ConsentRecord:
+    purpose = validation.choice(purpose, "Purpose", validation.CONSENT_PURPOSES)
+    status = validation.choice(status, "Consent", validation.CONSENT_STATUSES)
+    if method is not None:
+        method = validation.choice(method, "Method", validation.CONSENT_METHODS)
+    clean = clean_note(note, "Note") if note else None
+    with store.write() as session:
+        row = _require(session, crn)
+        consent = Consent(
+            person_id=row.id,
+            purpose=purpose,
+            status=status,
+            method=method,
+            note=clean or None,
+            recorded_by=store.actor,
+            recorded_at=clock.now(),
+        )
+        repo.add_consent(session, consent)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="consent.record",
+            entity="person",
+            entity_id=row.id,
+            detail={"purpose": purpose, "status": status, "method": method},
+        )
+        return _consent_record(consent)
+
+
+def consent_history(store: Store, crn: str) -> list[ConsentRecord]:
+    with store.read() as session:
+        row = _require(session, crn)
+        return [_consent_record(c) for c in repo.consent_history(session, row.id)]

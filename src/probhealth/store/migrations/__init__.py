@@ -1,0 +1,1 @@
+"""Alembic migration scripts (``script_location = probhealth.store:migrations``)."""

@@ -1,0 +1,112 @@
+"""SQLModel tables: one module, so relationships never import in circles.
+
+No ``from __future__ import annotations`` here: SQLModel reads the annotations at runtime.
+Instants are stored as naive UTC (``UTCDateTime`` converts on the way in and re-attaches UTC
+on the way out), dates as DATE. The schema itself is created and changed only by the Alembic
+migrations in ``store/migrations``; a test checks the two agree.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, String
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC (SQLite would silently drop the offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _fk(target: str, *, nullable: bool = False, cascade: bool = True) -> Any:
+    return Field(
+        sa_column=Column(
+            String,
+            ForeignKey(target, ondelete="CASCADE" if cascade else "SET NULL"),
+            nullable=nullable,
+            index=True,
+        )
+    )
+
+
+def _ts(*, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about this database (pseudonym key, creation time)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Person(SQLModel, table=True):
+    """Someone on probation. ``id`` is internal (UUID); ``crn`` is the case reference number."""
+
+    __tablename__ = "person"
+    id: str = Field(primary_key=True)
+    crn: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    given_name: str
+    family_name: str
+    name_key: str = Field(index=True)  # NFKC + casefold of "given family", for search
+    dob: date
+    sex: str
+    postcode: str | None = None
+    office: str | None = Field(default=None, index=True)
+    language: str | None = None
+    needs_interpreter: bool = False
+    communication_needs: str | None = None
+    release_date: date | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Consent(SQLModel, table=True):
+    """One consent decision. History is kept: the latest row per purpose is the current one."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_person_purpose", "person_id", "purpose", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(
+        sa_column=Column(String, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    purpose: str
+    status: str  # given | declined | withdrawn
+    method: str | None = None  # verbal | written
+    note: str | None = None
+    recorded_by: str
+    recorded_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record, when. Append-only; never names or health values."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None = None
+    detail: str = "{}"  # JSON: counts, field names, codes; never values about a person
+    prev_hash: str
+    hash: str
+
+
+__all__ = ["AuditEvent", "Consent", "Meta", "Person", "UTCDateTime"]

@@ -1,0 +1,118 @@
+"""``init``, ``db check``, ``db backup``, ``--version`` and the global options."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+
+from tests.helpers import Cli, add_person
+
+
+def test_init_is_idempotent_and_says_where(isolated_home):
+    cli = Cli(None)
+    first = cli("init")
+    assert "Created the database at" in first.stderr and str(isolated_home) in first.stderr
+    second = cli("init")
+    assert "Using the database at" in second.stderr
+    data = json.loads(cli("init", "--json").stdout)
+    assert data["created"] is False and data["schema"]
+
+
+def test_default_location_modes_under_umask_022(isolated_home):
+    old = os.umask(0o022)
+    try:
+        Cli(None)("init")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o700
+    db = isolated_home / "probhealth.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_wal_and_shm_files_inherit_0600(tmp_path):
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+
+    old = os.umask(0o022)
+    try:
+        store = Store(resolve_db(str(tmp_path / "w.db")), actor="t")
+        with store.raw() as conn:  # keep a connection open so -wal/-shm exist
+            conn.exec_driver_sql("SELECT 1")
+            sidecars = [p for p in tmp_path.iterdir() if p.name.startswith("w.db-")]
+            assert sidecars, "expected -wal/-shm files while connected"
+            for p in sidecars:
+                assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_db_check_reports_ok(cli):
+    add_person(cli)
+    data = json.loads(cli("db", "check", "--json").stdout)
+    assert data["ok"] is True and data["integrity"] == "ok" and data["audit_chain"] == "ok"
+    assert data["audit_events"] >= 1
+
+
+def test_db_backup_is_a_valid_private_copy(cli, tmp_path):
+    add_person(cli)
+    out = tmp_path / "b.db"
+    cli("db", "backup", "--out", str(out))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    con = sqlite3.connect(out)
+    assert con.execute("select crn from person").fetchall() == [("X123456",)]
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    con.close()
+    assert "already exists" in cli("db", "backup", "--out", str(out), expect=2).stderr
+
+
+def test_version_and_help():
+    cli = Cli(None)
+    assert cli("--version").stdout.strip() == "probhealth 0.1.0"
+    assert "person" in cli("--help").stdout
+
+
+def test_every_command_has_help():
+    from typer.main import get_command
+
+    from probhealth.cli import app
+
+    root = get_command(app)
+    cli = Cli(None)
+
+    def walk(cmd, path):
+        sub = getattr(cmd, "commands", None)
+        if sub:
+            for name, child in sub.items():
+                yield from walk(child, [*path, name])
+        else:
+            yield path
+
+    paths = list(walk(root, []))
+    assert len(paths) >= 8
+    for path in paths:
+        result = cli(*path, "--help")
+        assert "Usage:" in result.stdout, path
+        assert len(result.stdout) > 80, path
+
+
+def test_actor_from_option_goes_to_audit(cli, db_path):
+    add_person(cli)
+    cli("--as", "officer.jones", "consent", "X123456", "--purpose", "screening", "--given")
+    con = sqlite3.connect(db_path)
+    actors = [r[0] for r in con.execute("select actor from audit_event order by id")]
+    con.close()
+    assert actors[-1] == "officer.jones" and "tester" in actors
+
+
+def test_audit_events_hold_no_names(cli, db_path):
+    add_person(cli, given="Zebedee", family="Quasimodo", postcode="CB1 2AB")
+    cli("consent", "X123456", "--purpose", "screening", "--given", "--note", "Zebedee agreed")
+    cli("person", "edit", "X123456", "--family", "Quixote")
+    con = sqlite3.connect(db_path)
+    rows = " ".join(str(r) for r in con.execute("select * from audit_event"))
+    con.close()
+    for secret in ("Zebedee", "Quasimodo", "Quixote", "CB1", "1990-01-31", "X123456"):
+        assert secret not in rows

@@ -1,0 +1,128 @@
+"""Opening the database: pragmas, modes, refusal of files that are not ours."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from probhealth.errors import DatabaseRefused
+from probhealth.paths import resolve_db
+from probhealth.store.db import Store
+from tests.helpers import Cli, file_sha
+
+
+def test_pragmas_on_every_connection(store):
+    from probhealth.store.maintenance import sqlite_pragmas
+
+    p = sqlite_pragmas(store)
+    assert p["journal_mode"] == "wal"
+    assert p["synchronous"] == 2  # FULL
+    assert p["foreign_keys"] == 1
+    assert p["busy_timeout"] >= 1000
+    assert p["secure_delete"] == 1
+    assert p["trusted_schema"] == 0
+
+
+def test_write_transactions_begin_immediate(store):
+    statements = []
+    from sqlalchemy import event
+
+    engine = store.engine()
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with store.write() as session:
+        session.connection()
+    with store.read() as session:
+        session.connection()
+    assert "BEGIN IMMEDIATE" in statements
+    assert statements.count("BEGIN") == 1
+
+
+def _refused(path, *, expect_text):
+    before = file_sha(path)
+    result = Cli(path)("person", "list", expect=2)
+    assert expect_text in result.stderr
+    assert file_sha(path) == before
+    return result
+
+
+def test_refuses_empty_file(tmp_path):
+    path = tmp_path / "empty.db"
+    path.touch(mode=0o600)
+    _refused(path, expect_text="empty file")
+
+
+def test_refuses_random_bytes(tmp_path):
+    path = tmp_path / "random.db"
+    path.write_bytes(os.urandom(8192))
+    os.chmod(path, 0o600)
+    _refused(path, expect_text="not a probhealth database")
+
+
+def test_refuses_other_application_sqlite(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("create table notes (x text)")
+    con.execute("insert into notes values ('hello')")
+    con.commit()
+    con.close()
+    os.chmod(path, 0o600)
+    _refused(path, expect_text="another application")
+
+
+def test_refuses_foreign_application_id(tmp_path):
+    path = tmp_path / "appid.db"
+    con = sqlite3.connect(path)
+    con.execute("pragma application_id = 1234")
+    con.execute("create table t (x)")
+    con.commit()
+    con.close()
+    os.chmod(path, 0o600)
+    _refused(path, expect_text="another application")
+
+
+def test_refuses_newer_schema(db_path):
+    con = sqlite3.connect(db_path)
+    con.execute("update alembic_version set version_num = '9999'")
+    con.commit()
+    con.close()
+    _refused(db_path, expect_text="newer version of probhealth")
+
+
+def test_refuses_group_readable_database(db_path):
+    os.chmod(db_path, 0o644)
+    result = _refused(db_path, expect_text="can be read by other users")
+    assert "chmod 600" in result.stderr
+
+
+def test_refuses_directory_and_symlink(tmp_path, db_path):
+    link = tmp_path / "link.db"
+    link.symlink_to(db_path)
+    with pytest.raises(DatabaseRefused):
+        Store(resolve_db(str(link)), actor="t").engine()
+    with pytest.raises(DatabaseRefused):
+        Store(resolve_db(str(tmp_path)), actor="t").engine()
+
+
+def test_url_and_env_resolution(tmp_path, monkeypatch):
+    assert resolve_db(str(tmp_path / "a.db")).path == tmp_path / "a.db"
+    assert resolve_db(f"sqlite:///{tmp_path}/b.db").path == tmp_path / "b.db"
+    monkeypatch.setenv("PROBHEALTH_DB", str(tmp_path / "env.db"))
+    assert resolve_db(None).path == tmp_path / "env.db"
+    assert resolve_db(None, demo=True).path == tmp_path / "env.db"  # explicit wins over demo
+    monkeypatch.delenv("PROBHEALTH_DB")
+    assert resolve_db(None, demo=True).path.name == "demo.db"
+    pg = resolve_db("postgresql+psycopg://u:secret@h/db")
+    assert pg.path is None and "secret" not in pg.display
+
+
+def test_location_warning_for_sync_and_network(tmp_path):
+    from pathlib import Path
+
+    from probhealth.store.location import location_warning
+
+    assert "synced folder" in location_warning(Path("/home/a/OneDrive - NHS/probhealth.db"))
+    mounts = "server:/export /mnt/share nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
+    assert "network filesystem" in location_warning(Path("/mnt/share/x/probhealth.db"), mounts)
+    assert location_warning(Path("/home/a/probhealth.db"), mounts) is None

@@ -1,0 +1,69 @@
+"""Alembic: empty -> head, a second run does nothing, HEAD/KNOWN match the scripts, and the
+migrated schema matches the SQLModel tables."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from probhealth.paths import resolve_db
+from probhealth.store import schema
+from probhealth.store.db import Store
+
+
+def test_head_constant_matches_scripts():
+    from alembic.script import ScriptDirectory
+
+    from probhealth.store.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_heads() == [schema.HEAD]
+    revisions = [r.revision for r in scripts.walk_revisions()]
+    assert sorted(revisions) == sorted(schema.KNOWN)
+
+
+def test_migrate_from_empty_to_head_then_noop(tmp_path):
+    path = tmp_path / "m.db"
+    store = Store(resolve_db(str(path)), actor="t")
+    store.engine()
+    assert store.created and store.migrated_from is None
+    store.close()
+    again = Store(resolve_db(str(path)), actor="t")
+    again.engine()
+    assert not again.created and again.migrated_from is None and again.backup_path is None
+    again.close()
+    con = sqlite3.connect(path)
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == schema.HEAD
+    assert con.execute("pragma application_id").fetchone()[0] == schema.APPLICATION_ID
+    con.close()
+
+
+def test_schema_matches_models(db_path):
+    from sqlalchemy import create_engine, inspect
+    from sqlmodel import SQLModel
+
+    import probhealth.store.models  # noqa: F401 - registers the tables
+
+    insp = inspect(create_engine(f"sqlite:///{db_path}"))
+    for name, table in SQLModel.metadata.tables.items():
+        db_cols = {c["name"]: c for c in insp.get_columns(name)}
+        assert set(db_cols) == set(table.columns.keys()), name
+        for col in table.columns:
+            assert bool(db_cols[col.name]["nullable"]) == bool(col.nullable) or col.primary_key, (
+                name,
+                col.name,
+            )
+
+
+def test_audit_log_refuses_update_and_delete(db_path, cli):
+    from tests.helpers import add_person
+
+    add_person(cli)
+    con = sqlite3.connect(db_path)
+    for sql in ("update audit_event set actor='x'", "delete from audit_event"):
+        try:
+            con.execute(sql)
+        except sqlite3.IntegrityError as exc:
+            assert "append-only" in str(exc)
+        else:
+            raise AssertionError(f"{sql} was allowed")
+    con.close()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from probhealth import validation
+from probhealth.errors import BadInput
+
+
+def test_crn():
+    assert validation.crn(" x123456 ") == "X123456"
+    for bad in ("123", "X12345", "X1234567", "XX12345", "X12345A", "", "X123 456"):
+        with pytest.raises(BadInput):
+            validation.crn(bad)
+
+
+def test_dob_age_bounds():
+    today = date(2026, 11, 23)
+    assert validation.date_of_birth("2016-11-23", today=today) == date(2016, 11, 23)  # exactly 10
+    with pytest.raises(BadInput):
+        validation.date_of_birth("2016-11-24", today=today)  # 9
+    assert validation.date_of_birth("1906-11-24", today=today)  # 119
+    with pytest.raises(BadInput):
+        validation.date_of_birth("1905-11-22", today=today)  # 121
+
+
+def test_postcodes():
+    assert validation.postcode("cb12ab") == "CB1 2AB"
+    assert validation.postcode("ts1  3bp") == "TS1 3BP"
+    assert validation.postcode("W6 9JX") == "W6 9JX"
+    assert validation.postcode("ex34") == "EX34"
+    assert validation.postcode_district("EX34 9AA") == "EX34"
+    with pytest.raises(BadInput):
+        validation.postcode("12345")
+
+
+def test_release_date_bounds():
+    today = date(2026, 11, 23)
+    assert validation.release_date("2026-11-01", today=today)
+    with pytest.raises(BadInput):
+        validation.release_date("2028-01-01", today=today)
+    with pytest.raises(BadInput):
+        validation.release_date("1980-01-01", dob=date(1990, 1, 1), today=today)
