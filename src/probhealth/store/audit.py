@@ -66,7 +66,9 @@ def append(
 ) -> AuditEvent:
     """Add one event to the chain (inside the caller's write transaction)."""
     last = session.execute(
-        select(col(AuditEvent.id), col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+        select(col(AuditEvent.id), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
     ).first()
     prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
     event_id = int(prev_id) + 1

@@ -33,17 +33,20 @@ def schema_revision(store: Store) -> str | None:
 
 def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
     """Every audit event in id order, streamed in batches from the cursor."""
-    cols = [col(c) for c in (
-        AuditEvent.id,
-        AuditEvent.at,
-        AuditEvent.actor,
-        AuditEvent.action,
-        AuditEvent.entity,
-        AuditEvent.entity_id,
-        AuditEvent.detail,
-        AuditEvent.prev_hash,
-        AuditEvent.hash,
-    )]
+    cols = [
+        col(c)
+        for c in (
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.entity,
+            AuditEvent.entity_id,
+            AuditEvent.detail,
+            AuditEvent.prev_hash,
+            AuditEvent.hash,
+        )
+    ]
     with store.raw() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
             select(*cols).order_by(col(AuditEvent.id))
