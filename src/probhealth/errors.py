@@ -37,11 +37,14 @@ class Conflict(BadInput):
 class FileError(BadInput):
     """A definition, answers or import file is unreadable or invalid: ``FILE:LINE: message``."""
 
-    def __init__(self, file: str, line: int | None, message: str) -> None:
+    def __init__(self, file: str, line: int | None, message: str, *, column: int | None = None) -> None:
         where = f"{file}:{line}" if line else file
+        if line and column:
+            where += f":{column}"
         super().__init__(f"{where}: {message}")
         self.file = file
         self.line = line
+        self.column = column
         self.detail = message
 
 

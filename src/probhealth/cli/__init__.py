@@ -105,11 +105,16 @@ def root(
 
 
 def _register() -> None:
-    from probhealth.cli import admin, consent, demo, person
+    from probhealth.cli import admin, consent, demo, needs, person, questionnaire, screen, screening
 
+    app.command("init")(admin.init)
     app.add_typer(person.app, name="person")
     app.command("consent")(consent.consent)
-    app.command("init")(admin.init)
+    app.command("screen")(screen.screen)
+    app.add_typer(screening.app, name="screening")
+    app.add_typer(needs.need_app, name="need")
+    app.add_typer(needs.barrier_app, name="barrier")
+    app.add_typer(questionnaire.app, name="questionnaire")
     app.add_typer(admin.db_app, name="db")
     app.command("demo")(demo.demo)
 

@@ -1,0 +1,135 @@
+"""The terminal face of the guided screening: progress, help, back, "prefer not to say", and the
+red panel that stops everything for a safety flag. Imported only by ``probhealth screen``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.panel import Panel
+from rich.text import Text
+
+from probhealth import expr
+from probhealth.cli.asker import Asker, Choice
+from probhealth.cli.output import out
+from probhealth.guided import ANSWER, BACK, DECLINE, Response
+from probhealth.questionnaire.answers import PREFER_NOT
+from probhealth.textsafe import for_terminal
+
+if TYPE_CHECKING:
+    from probhealth.questionnaire.engine import Progress
+    from probhealth.questionnaire.model import FlagDef, Item, Section
+    from probhealth.screening import Active, FlagRecord
+
+BACK_KEY = "__back__"
+DECLINE_KEY = "__decline__"
+BACK_TEXT = "← Back (previous question)"
+TYPED_HELP = "Type < to go back, or - for 'prefer not to say'."
+
+
+def flag_panel(flags: Sequence[FlagDef | FlagRecord]) -> Panel:
+    body = Text()
+    emergency = any(f.severity == "emergency" for f in flags)
+    for n, flag in enumerate(flags):
+        if n:
+            body.append("\n\n")
+        body.append(for_terminal(flag.title) + "\n", style="bold")
+        body.append(for_terminal(flag.message) + "\n")
+        for action in flag.actions:
+            body.append("  • " + for_terminal(action) + "\n")
+    title = "EMERGENCY: act now" if emergency else "Same day: act today"
+    colour = "red" if emergency else "yellow"
+    return Panel(body, title=Text(title, style=f"bold {colour}"), border_style=colour, expand=False)
+
+
+class TerminalUI:
+    def __init__(self, asker: Asker) -> None:
+        self.asker = asker
+
+    def started(self, active: Active) -> None:
+        q = active.questionnaire
+        verb = "Resuming" if active.resumed else "Starting"
+        done = len(active.answers)
+        extra = f", {done} answer{'s' if done != 1 else ''} already saved" if active.resumed else ""
+        out().print(Text(f"{verb} screening {active.screening_id} for {active.crn}: {for_terminal(q.title)} v{q.version}{extra}.", style="bold"))
+        out().print(Text("Each answer is saved as soon as it is given. Ctrl-C stops; run the same command to carry on.", style="dim"))
+
+    def section(self, section: Section, credits: tuple[str, ...]) -> None:
+        out().print()
+        out().rule(Text(for_terminal(section.title), style="bold cyan"))
+        if section.intro:
+            out().print(Text(for_terminal(section.intro)))
+        for credit in credits:
+            out().print(Text(for_terminal(credit), style="dim"))
+
+    def ask(self, item: Item, progress: Progress, current: Any, *, can_go_back: bool, error: str | None) -> Response:
+        console = out()
+        console.print()
+        console.print(Text(f"{for_terminal(progress.section_title)} · {progress.position} of {progress.count}", style="dim"))
+        if item.asked_of == "worker":
+            console.print(Text("For you, not read out:", style="bold magenta"))
+        if item.stem:
+            console.print(Text(for_terminal(item.stem), style="italic"))
+        if item.help:
+            console.print(Text("Help: " + for_terminal(item.help), style="dim"))
+        if error:
+            console.print(Text("⚠ " + for_terminal(error), style="bold yellow"))
+        if item.type in ("single", "yesno"):
+            return self._select(item, current, can_go_back)
+        if item.type == "multi":
+            return self._checkbox(item, current, can_go_back)
+        return self._typed(item, current, can_go_back)
+
+    def _extras(self, item: Item, can_go_back: bool) -> list[Choice]:
+        extra: list[Choice] = []
+        if item.optional:
+            extra.append((DECLINE_KEY, PREFER_NOT))
+        if can_go_back:
+            extra.append((BACK_KEY, BACK_TEXT))
+        return extra
+
+    def _select(self, item: Item, current: Any, can_go_back: bool) -> Response:
+        choices: list[Choice] = [(str(n), opt.label) for n, opt in enumerate(item.options)]
+        default = None
+        if current is expr.DECLINED:
+            default = DECLINE_KEY
+        elif current is not None:
+            default = next((str(n) for n, o in enumerate(item.options) if o.value == current), None)
+        key = self.asker.select(item.text, choices + self._extras(item, can_go_back), default=default)
+        return self._special(key) or Response(ANSWER, item.options[int(key)].value)
+
+    def _checkbox(self, item: Item, current: Any, can_go_back: bool) -> Response:
+        choices: list[Choice] = [(str(n), opt.label) for n, opt in enumerate(item.options)]
+        checked = [str(n) for n, o in enumerate(item.options) if isinstance(current, list) and o.value in current]
+        keys = self.asker.checkbox(item.text, choices + self._extras(item, can_go_back), checked=checked)
+        for special in (BACK_KEY, DECLINE_KEY):
+            if special in keys:
+                return self._special(special) or Response(BACK)
+        return Response(ANSWER, [item.options[int(k)].value for k in keys])
+
+    def _typed(self, item: Item, current: Any, can_go_back: bool) -> Response:
+        hints = {"integer": f"A whole number from {item.min} to {item.max}" + (f" ({item.unit})" if item.unit else ""),
+                 "date": "A date: YYYY-MM-DD", "text": "Type the answer"}
+        instruction = f"({hints.get(item.type, '')}. {TYPED_HELP})"
+        default = "" if current is None or current is expr.DECLINED else str(current)
+        text = self.asker.text(item.text, default=default, instruction=instruction).strip()
+        if text == "<" and can_go_back:
+            return Response(BACK)
+        if text == "-":
+            return Response(DECLINE)
+        return Response(ANSWER, text)
+
+    @staticmethod
+    def _special(key: str) -> Response | None:
+        if key == BACK_KEY:
+            return Response(BACK)
+        if key == DECLINE_KEY:
+            return Response(DECLINE)
+        return None
+
+    def alert(self, flags: tuple[FlagDef, ...]) -> None:
+        out().print()
+        out().print(flag_panel(flags))
+        while not self.asker.confirm("I have read this and will act on it now", default=False):
+            out().print(Text("Please acknowledge to carry on. Everything so far is saved.", style="yellow"))

@@ -1,0 +1,88 @@
+"""``probhealth screen CRN``: the guided screening, or ``--answers FILE`` without prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context, interactive
+from probhealth.errors import ConsentRequired, NeedsTerminal
+
+if TYPE_CHECKING:
+    from probhealth.questionnaire.model import Questionnaire
+    from probhealth.screening import ScreeningDetail
+    from probhealth.store.db import Store
+
+
+def screen(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    answers: Annotated[Path | None, typer.Option("--answers", help="YAML or JSON file mapping item id to answer (value or label); no prompts.")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Abandon an unfinished screening and start again.")] = False,
+    questionnaire: Annotated[Path | None, typer.Option("--questionnaire", help="Use this questionnaire file instead of the bundled one.")] = None,
+    setting: Annotated[str | None, typer.Option("--setting", help="Where it happens, e.g. 'probation office', 'home visit', 'prison gate'.")] = "probation office",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON only, on stdout.")] = False,
+) -> None:
+    """Run a health screening with a person (resumes an unfinished one).
+
+    Example: probhealth screen X123456
+    Example: probhealth screen X123456 --answers answers.yaml --json
+    """
+    from probhealth import screening
+
+    store = app_context(ctx).store()
+    q = screening.load_questionnaire(questionnaire)
+    if answers is not None:
+        data = screening.load_answers_data(answers)
+        detail = screening.run_answers_file(store, crn, q, data, file=str(answers), setting=setting)
+        _report(detail, json_out)
+        return
+    if not interactive():
+        raise NeedsTerminal(
+            "screen asks questions and needs a terminal.",
+            hint=f"Without one, give the answers in a file: probhealth screen {crn} --answers FILE",
+        )
+    _guided(store, crn, q, restart=restart, setting=setting, json_out=json_out)
+
+
+def _guided(store: Store, crn: str, q: Questionnaire, *, restart: bool, setting: str | None, json_out: bool) -> None:
+    from probhealth import guided, people, screening
+    from probhealth.cli.asker import get_asker
+    from probhealth.cli.guided import TerminalUI
+
+    asker = get_asker()
+    try:
+        try:
+            active = screening.begin(store, crn, q, restart=restart, setting=setting)
+        except ConsentRequired as exc:
+            output.warn(exc.message)
+            if not asker.confirm("Has the person agreed to the screening now? Record their consent (verbal)", default=False):
+                raise
+            people.record_consent(store, crn, purpose="screening", status="given", method="verbal")
+            output.ok("Consent to screening recorded.")
+            active = screening.begin(store, crn, q, restart=restart, setting=setting)
+        detail = guided.run(store, active, TerminalUI(asker))
+    except KeyboardInterrupt:
+        output.warn(f"Stopped. Every answer given so far is saved. Carry on with: probhealth screen {crn.strip().upper()}")
+        raise typer.Exit(130) from None
+    output.ok(f"Screening {detail.id} complete.")
+    _report(detail, json_out)
+
+
+def _report(detail: ScreeningDetail, json_out: bool) -> None:
+    if json_out:
+        output.emit_json(detail.to_json())
+        return
+    from probhealth.cli import render
+    from probhealth.cli.guided import flag_panel
+
+    unacknowledged = [f for f in detail.flags if f.acknowledged_at is None and f.severity in ("emergency", "same-day")]
+    if unacknowledged:
+        # No one acknowledged these at a prompt: show them where they cannot be missed.
+        output.err().print(flag_panel(unacknowledged))
+    if detail.ignored:
+        output.warn("Not used (the questions would not be asked): " + ", ".join(detail.ignored))
+    render.print_renderable(render.screening_summary(detail))

@@ -1,0 +1,57 @@
+"""``probhealth screening list CRN`` and ``probhealth screening show ID``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context
+
+app = typer.Typer(help="List and show screenings.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)], json_out: JsonOpt = False) -> None:
+    """A person's screenings, oldest first. Example: probhealth screening list X123456"""
+    from probhealth import clock, screening
+
+    person, rows = screening.list_for(app_context(ctx).store(), crn)
+    if json_out:
+        output.emit_json([r.to_json() for r in rows])
+        return
+    from probhealth.cli import render
+
+    render.print_renderable(
+        render.table(
+            f"Screenings for {person.crn}",
+            ["ID", "Status", "Questionnaire", "Started", "Completed", "By", "Flags"],
+            [[str(r.id), r.status, r.questionnaire, clock.show(r.started_at), clock.show(r.completed_at), r.started_by, str(r.flags)] for r in rows],
+        )
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    screening_id: Annotated[int, typer.Argument(help="Screening id (see screening list).", show_default=False)],
+    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Include every answer.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """One screening: answers with labels, scores and bands, flags, needs, barriers.
+
+    Example: probhealth screening show 12
+    """
+    from probhealth import screening
+
+    detail = screening.show(app_context(ctx).store(), screening_id)
+    if json_out:
+        output.emit_json(detail.to_json())
+        return
+    from probhealth.cli import render
+
+    if answers:
+        render.print_renderable(render.answers_table(detail))
+    render.print_renderable(render.screening_summary(detail))

@@ -1,0 +1,204 @@
+"""Running a questionnaire over a set of answers: what is shown, what it scores, what it flags.
+
+``evaluate`` makes one pass over the items in order. An item is shown when its ``show_if`` is
+true given the answers and scores *before* it (the loader guarantees it can only look back),
+so the result does not depend on the order answers were given, and going back to change an
+answer re-decides everything after it. Answers to items that are no longer shown are kept by
+the caller but ignored here (``ignored``), and an item skipped by ``show_if`` that declares a
+``hidden_value`` counts as that value (the AUDIT rule: someone who never drinks scores 0 on
+the quantity and frequency items without being asked them).
+
+A scale is scored only when every one of its items has an answer; a declined or unasked item
+leaves it unscored (``missing`` says which), never silently prorated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from probhealth import expr
+from probhealth.questionnaire.model import SEVERITY_ORDER, FlagDef, Item, Questionnaire, Scale
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What conditions may know about the person (``person.age`` etc.)."""
+
+    age: int | None = None
+    sex: str | None = None
+    release_date: date | None = None
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    id: str
+    value: int | None
+    band: str | None
+    missing: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class NeedResult:
+    domain: str
+    severity: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    section_title: str
+    position: int  # 1-based within the section's shown items
+    count: int
+    overall_answered: int
+    overall_shown: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    questionnaire: Questionnaire
+    visible: tuple[str, ...]
+    answers: dict[str, Any]  # shown items with an answer (values, or expr.DECLINED)
+    implied: dict[str, Any]  # skipped items counted as their hidden_value
+    ignored: tuple[str, ...]  # answered, but no longer shown
+    scores: dict[str, ScaleResult]
+    flags: tuple[FlagDef, ...]
+    needs: tuple[NeedResult, ...]
+    barriers: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return self.next_item() is None
+
+    def next_item(self) -> Item | None:
+        for item_id in self.visible:
+            if item_id not in self.answers:
+                return self.questionnaire.item(item_id)
+        return None
+
+    def previous_item(self, item_id: str | None) -> Item | None:
+        """The shown item before ``item_id`` (or the last shown one when None)."""
+        if item_id is None:
+            return self.questionnaire.item(self.visible[-1]) if self.visible else None
+        if item_id not in self.visible:
+            earlier = [v for v in self.visible if self.questionnaire.item(v).index < self.questionnaire.item(item_id).index]
+            return self.questionnaire.item(earlier[-1]) if earlier else None
+        pos = self.visible.index(item_id)
+        return self.questionnaire.item(self.visible[pos - 1]) if pos > 0 else None
+
+    def progress(self, item_id: str) -> Progress:
+        item = self.questionnaire.item(item_id)
+        section = self.questionnaire.section(item.section_id)
+        shown = [i for i in self.visible if self.questionnaire.item(i).section_id == section.id]
+        position = shown.index(item_id) + 1 if item_id in shown else len(shown) + 1
+        return Progress(section.title, position, max(len(shown), position), len(self.answers), len(self.visible))
+
+    def emergency_flags(self) -> tuple[FlagDef, ...]:
+        return tuple(f for f in self.flags if f.severity == "emergency")
+
+
+def days_since_release(answers: dict[str, Any], person: PersonFacts, today: date) -> Any:
+    """From the ``release_date`` answer if given, else the person's record (DESIGN.md ids)."""
+    given = answers.get("release_date")
+    day = given if isinstance(given, date) else person.release_date
+    if day is None:
+        return expr.MISSING
+    return (today - day).days
+
+
+def item_score(item: Item, value: Any, scale: Scale) -> int | None:
+    opt = item.option(value)
+    if opt is None or opt.score is None:
+        return None
+    if item.id in scale.reverse:
+        scores = [o.score for o in item.options if o.score is not None]
+        return min(scores) + max(scores) - opt.score
+    return opt.score
+
+
+def evaluate(q: Questionnaire, answers: dict[str, Any], person: PersonFacts, today: date) -> Evaluation:
+    """Decide what is shown and compute scores, flags, needs and barriers."""
+    shown_answers: dict[str, Any] = {}
+    effective: dict[str, Any] = {}  # what conditions see: shown answers + implied values
+    implied: dict[str, Any] = {}
+    scores: dict[str, Any] = {}
+    bands: dict[str, Any] = {}
+    results: dict[str, ScaleResult] = {}
+    person_root: dict[str, Any] = {
+        "age": person.age if person.age is not None else expr.MISSING,
+        "sex": person.sex or expr.MISSING,
+        "days_since_release": expr.MISSING,
+    }
+    env = expr.Env({"answers": effective, "scores": scores, "bands": bands, "person": person_root}, today=today)
+    pending = {s.id: max(q.item(i).index for i in s.items) for s in q.scales}
+    by_last: dict[int, list[Scale]] = {}
+    for s in q.scales:
+        by_last.setdefault(pending[s.id], []).append(s)
+
+    visible: list[str] = []
+    for item in q.items:
+        person_root["days_since_release"] = days_since_release(effective, person, today)
+        shown = item.show_if is None or item.show_if.test(env)
+        if shown:
+            visible.append(item.id)
+            if item.id in answers:
+                shown_answers[item.id] = answers[item.id]
+                effective[item.id] = answers[item.id]
+        elif item.hidden_value is not None:
+            implied[item.id] = item.hidden_value
+            effective[item.id] = item.hidden_value
+        for scale in by_last.get(item.index, ()):
+            result = _score(q, scale, effective)
+            results[scale.id] = result
+            if result.value is not None:
+                scores[scale.id] = result.value
+                bands[scale.id] = result.band
+    person_root["days_since_release"] = days_since_release(effective, person, today)
+
+    raised = [f for f in q.flags if f.when.test(env)]
+    raised.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    flag_root = {f.id: True for f in raised}
+    env.roots = {**env.roots, "flags": flag_root}
+    needs: dict[str, NeedResult] = {}
+    severity_rank = {"low": 0, "moderate": 1, "high": 2}
+    for rule in q.needs:
+        if rule.when.test(env):
+            current = needs.get(rule.domain)
+            if current is None or severity_rank[rule.severity] > severity_rank[current.severity]:
+                needs[rule.domain] = NeedResult(rule.domain, rule.severity, rule.note)
+    barriers = tuple(dict.fromkeys(b.type for b in q.barriers if b.when.test(env)))
+    ignored = tuple(i for i in answers if i not in shown_answers and q.has_item(i))
+    return Evaluation(
+        questionnaire=q,
+        visible=tuple(visible),
+        answers=shown_answers,
+        implied=implied,
+        ignored=ignored,
+        scores=results,
+        flags=tuple(raised),
+        needs=tuple(needs.values()),
+        barriers=barriers,
+    )
+
+
+def _score(q: Questionnaire, scale: Scale, effective: dict[str, Any]) -> ScaleResult:
+    total = 0
+    missing: list[str] = []
+    for item_id in scale.items:
+        value = effective.get(item_id, expr.MISSING)
+        if expr.is_absent(value):
+            missing.append(item_id)
+            continue
+        score = item_score(q.item(item_id), value, scale)
+        if score is None:
+            missing.append(item_id)
+        else:
+            total += score
+    if missing:
+        return ScaleResult(scale.id, None, None, tuple(missing))
+    return ScaleResult(scale.id, total, scale.band(total), ())

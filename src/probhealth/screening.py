@@ -1,0 +1,568 @@
+"""Screenings: start or resume one, save each answer the moment it is given, raise flags,
+finish with scores, needs and barriers; or run a whole answers file in one go.
+
+The questionnaire a screening was started with is stored (``questionnaire_def``) and used for
+every later look at it, so a newer bundled questionnaire never changes how old answers read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from probhealth import clock, expr
+from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
+from probhealth.people import PersonRecord, to_record
+from probhealth.questionnaire import answers as answer_parsing
+from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
+from probhealth.questionnaire.model import FlagDef, Questionnaire, load_file, load_text
+from probhealth.store import audit
+from probhealth.store import people as people_repo
+from probhealth.store import screenings as repo
+from probhealth.store.db import Store
+from probhealth.store.models import Barrier, Flag, Need, Person, QuestionnaireDef, Score, Screening
+from probhealth.textsafe import clean_name
+
+DEFAULT_QUESTIONNAIRE = "probation-health.yaml"
+
+
+# ---------------------------------------------------------------- questionnaires --------
+def bundled_path(name: str = DEFAULT_QUESTIONNAIRE) -> Path:
+    return Path(str(resources.files("probhealth") / "data" / name))
+
+
+@lru_cache(maxsize=8)
+def _load_path(path: str, mtime: float) -> Questionnaire:
+    return load_file(Path(path), name=Path(path).name if path == str(bundled_path()) else path)
+
+
+def load_questionnaire(path: Path | None = None) -> Questionnaire:
+    """The bundled default questionnaire, or the one in ``path`` (checked; exit 2 if bad)."""
+    target = path if path is not None else bundled_path()
+    try:
+        mtime = target.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _load_path(str(target), mtime)
+
+
+@lru_cache(maxsize=16)
+def _load_source(qid: str, version: int, content_hash: str, text: str) -> Questionnaire:
+    return load_text(text, f"{qid} v{version} (stored)")
+
+
+def _stored_questionnaire(session: Any, qid: str, version: int) -> Questionnaire:
+    row = repo.questionnaire_def(session, qid, version)
+    if row is None:  # pragma: no cover - written in the same transaction as the screening
+        raise NotFound(f"The questionnaire {qid} v{version} is missing from the database.")
+    return _load_source(row.id, row.version, row.content_hash, row.source_text)
+
+
+def _register(session: Any, q: Questionnaire) -> None:
+    row = repo.questionnaire_def(session, q.id, q.version)
+    if row is None:
+        repo.add_questionnaire_def(
+            session,
+            QuestionnaireDef(id=q.id, version=q.version, content_hash=q.content_hash, title=q.title,
+                             source_text=q.source_text, first_used_at=clock.now()),
+        )
+    elif row.content_hash != q.content_hash:
+        raise Conflict(
+            f"The questionnaire {q.id} version {q.version} differs from the one already used in this database.",
+            hint="Give the changed file a new version number, so earlier screenings keep their meaning.",
+        )
+
+
+# ---------------------------------------------------------------- records ----------------
+@dataclass(frozen=True)
+class FlagRecord:
+    flag_id: str
+    severity: str
+    title: str
+    message: str
+    actions: tuple[str, ...]
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.flag_id,
+            "severity": self.severity,
+            "title": self.title,
+            "message": self.message,
+            "actions": list(self.actions),
+            "raised_at": clock.iso_utc(self.raised_at),
+            "acknowledged": self.acknowledged_at is not None,
+            "acknowledged_at": clock.iso_utc(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+        }
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    item_id: str
+    section: str
+    text: str
+    value: Any
+    label: str
+    declined: bool
+    implied: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item_id,
+            "section": self.section,
+            "question": self.text,
+            "value": None if self.declined else answer_parsing.to_storage(self.value),
+            "label": self.label,
+            "declined": self.declined,
+            "implied": self.implied,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    scale_id: str
+    title: str
+    value: int | None
+    band: str | None
+    min: int
+    max: int
+    missing: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "value": self.value, "band": self.band, "range": [self.min, self.max],
+                "missing": list(self.missing)}
+
+
+@dataclass(frozen=True)
+class ScreeningDetail:
+    id: int
+    crn: str
+    questionnaire_id: str
+    questionnaire_version: int
+    questionnaire_title: str
+    questionnaire_hash: str
+    status: str
+    setting: str | None
+    started_by: str
+    started_at: datetime
+    completed_at: datetime | None
+    answers: tuple[AnswerView, ...]
+    scores: tuple[ScoreView, ...]
+    flags: tuple[FlagRecord, ...]
+    needs: tuple[tuple[str, str], ...]
+    barriers: tuple[str, ...]
+    questions_asked: int
+    ignored: tuple[str, ...] = ()
+    credits: tuple[str, ...] = ()
+    next_item: str | None = None
+
+    def score(self, scale_id: str) -> ScoreView | None:
+        return next((s for s in self.scores if s.scale_id == scale_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "crn": self.crn,
+            "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version,
+                              "title": self.questionnaire_title, "hash": self.questionnaire_hash},
+            "status": self.status,
+            "setting": self.setting,
+            "started_by": self.started_by,
+            "started_at": clock.iso_utc(self.started_at),
+            "completed_at": clock.iso_utc(self.completed_at),
+            "questions_asked": self.questions_asked,
+            "next_item": self.next_item,
+            "answers": [a.to_json() for a in self.answers],
+            "scores": {s.scale_id: s.to_json() for s in self.scores if s.value is not None},
+            "incomplete_scales": {s.scale_id: list(s.missing) for s in self.scores if s.value is None},
+            "flags": [f.to_json() for f in self.flags],
+            "needs": [{"domain": d, "severity": sev} for d, sev in self.needs],
+            "barriers": list(self.barriers),
+            "ignored_answers": list(self.ignored),
+        }
+
+
+@dataclass(frozen=True)
+class ScreeningSummary:
+    id: int
+    status: str
+    questionnaire: str
+    started_at: datetime
+    completed_at: datetime | None
+    started_by: str
+    flags: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "questionnaire": self.questionnaire,
+                "started_at": clock.iso_utc(self.started_at), "completed_at": clock.iso_utc(self.completed_at),
+                "started_by": self.started_by, "flags": self.flags}
+
+
+# ---------------------------------------------------------------- helpers ----------------
+def person_facts(person: Person | PersonRecord) -> PersonFacts:
+    return PersonFacts(age=clock.age_on(person.dob, clock.today()), sex=person.sex, release_date=person.release_date)
+
+
+def _decode_answers(q: Questionnaire, stored: dict[str, tuple[Any, bool]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item_id, (value, declined) in stored.items():
+        if not q.has_item(item_id):
+            continue
+        out[item_id] = expr.DECLINED if declined else answer_parsing.from_storage(q.item(item_id), value)
+    return out
+
+
+def _flag_record(q: Questionnaire, row: Flag) -> FlagRecord:
+    definition = q.flag(row.flag_id)
+    return FlagRecord(
+        flag_id=row.flag_id,
+        severity=row.severity,
+        title=row.title,
+        message=definition.message if definition else "",
+        actions=definition.actions if definition else (),
+        raised_at=row.raised_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+    )
+
+
+def _require_person(session: Any, crn: str) -> Person:
+    from probhealth import validation
+
+    row = people_repo.by_crn(session, validation.crn(crn))
+    if row is None:
+        raise NotFound(f"No person with CRN {crn.strip().upper()}.", hint="List people with: probhealth person list")
+    return row
+
+
+def check_consent(session: Any, person: Person) -> None:
+    current = people_repo.current_consents(session, person.id).get("screening")
+    if current is None or current.status != "given":
+        state = "is not recorded" if current is None else f"was {current.status}"
+        raise ConsentRequired(
+            f"Consent to screening {state} for {person.crn}; screening is voluntary.",
+            hint=f"If they agree, record it with: probhealth consent {person.crn} --purpose screening --given",
+        )
+
+
+# ---------------------------------------------------------------- guided screening ------
+@dataclass
+class Active:
+    """A screening in progress, held in memory by the guided runner."""
+
+    screening_id: int
+    crn: str
+    questionnaire: Questionnaire
+    person: PersonFacts
+    answers: dict[str, Any]
+    raised: dict[str, bool]  # flag id -> acknowledged
+    resumed: bool
+    _evaluation: Evaluation | None = field(default=None, repr=False)
+
+    def evaluation(self) -> Evaluation:
+        if self._evaluation is None:
+            self._evaluation = evaluate(self.questionnaire, self.answers, self.person, clock.today())
+        return self._evaluation
+
+    def unacknowledged(self) -> tuple[FlagDef, ...]:
+        q = self.questionnaire
+        defs = [q.flag(fid) for fid, ack in self.raised.items() if not ack]
+        return tuple(d for d in defs if d is not None and d.severity in ("emergency", "same-day"))
+
+
+def begin(store: Store, crn: str, q: Questionnaire, *, restart: bool = False, setting: str | None = None) -> Active:
+    """Resume the person's unfinished screening, or start a new one (consent required)."""
+    setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
+    now = clock.now()
+    with store.write() as session:
+        person = _require_person(session, crn)
+        check_consent(session, person)
+        current = repo.open_screening(session, person.id)
+        if current is not None and restart:
+            current.status = "abandoned"
+            current.abandoned_at = now
+            current.updated_at = now
+            session.add(current)
+            audit.append(session, actor=store.actor, action="screening.abandon", entity="screening", entity_id=current.id)
+            current = None
+        if current is not None:
+            assert current.id is not None
+            stored_q = _stored_questionnaire(session, current.questionnaire_id, current.questionnaire_version)
+            answers = _decode_answers(stored_q, repo.answers(session, current.id))
+            raised = {f.flag_id: f.acknowledged_at is not None for f in repo.flags(session, current.id)}
+            audit.append(session, actor=store.actor, action="screening.resume", entity="screening", entity_id=current.id)
+            return Active(current.id, person.crn, stored_q, person_facts(person), answers, raised, resumed=True)
+        _register(session, q)
+        row = repo.add(
+            session,
+            Screening(person_id=person.id, questionnaire_id=q.id, questionnaire_version=q.version,
+                      questionnaire_hash=q.content_hash, status="in-progress", setting=setting_clean,
+                      started_by=store.actor, started_at=now, updated_at=now),
+        )
+        audit.append(session, actor=store.actor, action="screening.start", entity="screening", entity_id=row.id,
+                     detail={"questionnaire": q.id, "version": q.version})
+        return Active(row.id, person.crn, q, person_facts(person), {}, {}, resumed=False)
+
+
+def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple[FlagDef, ...]:
+    """Save one answer in its own transaction; return flags it newly raised."""
+    q = active.questionnaire
+    item = q.item(item_id)
+    declined = value is expr.DECLINED
+    if declined and not item.optional:
+        raise BadInput(f"{item_id} needs an answer.")
+    now = clock.now()
+    answers = {**active.answers, item_id: value}
+    evaluation = evaluate(q, answers, active.person, clock.today())
+    new_flags = tuple(f for f in evaluation.flags if f.id not in active.raised)
+    with store.write() as session:
+        screening = repo.screening(session, active.screening_id)
+        if screening is None or screening.status != "in-progress":
+            raise Conflict("This screening is no longer in progress (finished or abandoned elsewhere).")
+        changed = repo.upsert_answer(session, active.screening_id, item_id, answer_parsing.to_storage(value),
+                                     declined, store.actor, now)
+        for f in new_flags:
+            repo.add(session, Flag(screening_id=active.screening_id, flag_id=f.id, severity=f.severity, title=f.title, raised_at=now))
+        screening.updated_at = now
+        session.add(screening)
+        audit.append(session, actor=store.actor, action="answer.change" if changed else "answer.save",
+                     entity="screening", entity_id=active.screening_id, detail={"item": item_id})
+        if new_flags:
+            audit.append(session, actor=store.actor, action="flag.raise", entity="screening",
+                         entity_id=active.screening_id, detail={"count": len(new_flags)})
+    active.answers = answers
+    active._evaluation = evaluation
+    for f in new_flags:
+        active.raised[f.id] = False
+    return new_flags
+
+
+def acknowledge(store: Store, active: Active, flag_ids: list[str]) -> None:
+    now = clock.now()
+    with store.write() as session:
+        for fid in flag_ids:
+            row = repo.flag(session, active.screening_id, fid)
+            if row is not None and row.acknowledged_at is None:
+                row.acknowledged_at = now
+                row.acknowledged_by = store.actor
+                session.add(row)
+        audit.append(session, actor=store.actor, action="flag.acknowledge", entity="screening",
+                     entity_id=active.screening_id, detail={"count": len(flag_ids)})
+    for fid in flag_ids:
+        active.raised[fid] = True
+
+
+def finish(store: Store, active: Active) -> ScreeningDetail:
+    """Complete the screening: store scores, needs and barriers; return the summary."""
+    evaluation = active.evaluation()
+    if not evaluation.complete:
+        nxt = evaluation.next_item()
+        raise BadInput(f"The screening is not finished: {nxt.id if nxt else '?'} has no answer yet.")
+    now = clock.now()
+    with store.write() as session:
+        screening = repo.screening(session, active.screening_id)
+        if screening is None or screening.status != "in-progress":
+            raise Conflict("This screening is no longer in progress.")
+        _complete(session, store.actor, screening, evaluation, now)
+    return show(store, active.screening_id, audit_view=False)
+
+
+def _complete(session: Any, actor: str, screening: Screening, evaluation: Evaluation, now: datetime) -> None:
+    assert screening.id is not None
+    repo.replace_scores(
+        session, screening.id,
+        [Score(screening_id=screening.id, scale_id=r.id, value=r.value, band=r.band) for r in evaluation.scores.values() if r.value is not None],
+    )
+    open_needs = repo.open_needs(session, screening.person_id)
+    for need in evaluation.needs:
+        existing = open_needs.get(need.domain)
+        if existing is None:
+            repo.add(session, Need(person_id=screening.person_id, screening_id=screening.id, domain=need.domain,
+                                   severity=need.severity, status="identified", source="screening",
+                                   note=need.note, created_by=actor, created_at=now, updated_at=now))
+        else:
+            existing.severity = need.severity
+            existing.screening_id = screening.id
+            existing.updated_at = now
+            session.add(existing)
+    open_barriers = repo.open_barriers(session, screening.person_id)
+    for btype in evaluation.barriers:
+        if btype not in open_barriers:
+            repo.add(session, Barrier(person_id=screening.person_id, screening_id=screening.id, type=btype,
+                                      source="screening", created_by=actor, created_at=now))
+    screening.status = "completed"
+    screening.completed_at = now
+    screening.updated_at = now
+    session.add(screening)
+    audit.append(session, actor=actor, action="screening.complete", entity="screening", entity_id=screening.id,
+                 detail={"answers": len(evaluation.answers), "needs": len(evaluation.needs),
+                         "barriers": len(evaluation.barriers), "flags": len(evaluation.flags)})
+
+
+def abandon(store: Store, screening_id: int) -> None:
+    now = clock.now()
+    with store.write() as session:
+        row = repo.screening(session, screening_id)
+        if row is None:
+            raise NotFound(f"No screening {screening_id}.")
+        if row.status != "in-progress":
+            raise Conflict(f"Screening {screening_id} is {row.status}; only one in progress can be abandoned.")
+        row.status = "abandoned"
+        row.abandoned_at = now
+        row.updated_at = now
+        session.add(row)
+        audit.append(session, actor=store.actor, action="screening.abandon", entity="screening", entity_id=screening_id)
+
+
+# ---------------------------------------------------------------- answers file ----------
+@dataclass(frozen=True)
+class FileProblem:
+    item_id: str
+    message: str
+
+
+class AnswersInvalid(BadInput):
+    def __init__(self, file: str, problems: list[FileProblem]) -> None:
+        lines = "; ".join(f"{p.item_id}: {p.message}" for p in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(f"{file}: {len(problems)} problem(s), nothing was saved: {lines}{more}")
+        self.problems = problems
+
+
+def parse_answers_file(q: Questionnaire, data: Any, person: PersonFacts, *, file: str) -> tuple[dict[str, Any], Evaluation]:
+    """Validate a whole answers mapping. Raises AnswersInvalid listing every problem."""
+    if not isinstance(data, dict):
+        raise BadInput(f"{file}: must be a mapping of item id to answer, e.g. 'phq9_1: 2'.")
+    problems: list[FileProblem] = []
+    parsed: dict[str, Any] = {}
+    today = clock.today()
+    for item_id, raw in data.items():
+        if not q.has_item(str(item_id)):
+            problems.append(FileProblem(str(item_id), "is not an item of this questionnaire"))
+            continue
+        try:
+            parsed[item_id] = answer_parsing.parse(q.item(item_id), raw, today=today)
+        except answer_parsing.AnswerError as exc:
+            problems.append(FileProblem(item_id, exc.detail))
+    if problems:
+        raise AnswersInvalid(file, problems)
+    evaluation = evaluate(q, parsed, person, today)
+    missing = [i for i in evaluation.visible if i not in evaluation.answers]
+    if missing:
+        raise AnswersInvalid(file, [FileProblem(i, "has no answer, but it would be asked (give an answer or 'prefer not to say')") for i in missing])
+    return {k: v for k, v in parsed.items() if k in evaluation.answers}, evaluation
+
+
+def run_answers_file(store: Store, crn: str, q: Questionnaire, data: Any, *, file: str, setting: str | None = None) -> ScreeningDetail:
+    """Run a whole screening from an answers mapping, all or nothing."""
+    setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
+    with store.read() as session:
+        person = _require_person(session, crn)
+        check_consent(session, person)
+        facts = person_facts(person)
+    answers, evaluation = parse_answers_file(q, data, facts, file=file)
+    now = clock.now()
+    with store.write() as session:
+        person = _require_person(session, crn)
+        check_consent(session, person)
+        _register(session, q)
+        row = repo.add(session, Screening(person_id=person.id, questionnaire_id=q.id, questionnaire_version=q.version,
+                                          questionnaire_hash=q.content_hash, status="in-progress", setting=setting_clean,
+                                          started_by=store.actor, started_at=now, updated_at=now))
+        assert row.id is not None
+        for item_id, value in answers.items():
+            repo.upsert_answer(session, row.id, item_id, answer_parsing.to_storage(value), value is expr.DECLINED, store.actor, now)
+        for f in evaluation.flags:
+            repo.add(session, Flag(screening_id=row.id, flag_id=f.id, severity=f.severity, title=f.title, raised_at=now))
+        audit.append(session, actor=store.actor, action="screening.import", entity="screening", entity_id=row.id,
+                     detail={"questionnaire": q.id, "version": q.version, "answers": len(answers)})
+        _complete(session, store.actor, row, evaluation, now)
+        screening_id = row.id
+    detail = show(store, screening_id, audit_view=False)
+    ignored = tuple(k for k in data if k not in answers and q.has_item(str(k)))
+    return _with(detail, ignored=ignored)
+
+
+def _with(detail: ScreeningDetail, **changes: Any) -> ScreeningDetail:
+    from dataclasses import replace
+
+    return replace(detail, **changes)
+
+
+# ---------------------------------------------------------------- reading ---------------
+def show(store: Store, screening_id: int, *, audit_view: bool = True) -> ScreeningDetail:
+    if audit_view:
+        with store.write() as session:
+            detail = _detail(session, screening_id)
+            audit.append(session, actor=store.actor, action="screening.show", entity="screening", entity_id=screening_id)
+            return detail
+    with store.read() as session:
+        return _detail(session, screening_id)
+
+
+def _detail(session: Any, screening_id: int) -> ScreeningDetail:
+    row = repo.screening(session, screening_id)
+    if row is None:
+        raise NotFound(f"No screening {screening_id}.", hint="List a person's screenings with: probhealth screening list CRN")
+    assert row.id is not None
+    person = people_repo.by_id(session, row.person_id)
+    assert person is not None
+    q = _stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
+    stored = repo.answers(session, row.id)
+    answers = _decode_answers(q, stored)
+    evaluation = evaluate(q, answers, person_facts(person), clock.today() if row.completed_at is None else clock.to_london(row.completed_at).date())
+    views: list[AnswerView] = []
+    for item in q.items:
+        section = q.section(item.section_id).title
+        if item.id in evaluation.answers:
+            value = evaluation.answers[item.id]
+            declined = value is expr.DECLINED
+            label = "Prefer not to say" if declined else item.label_of(answer_parsing.to_storage(value) if item.type == "date" else value)
+            views.append(AnswerView(item.id, section, item.text, None if declined else value, label, declined))
+        elif item.id in evaluation.implied:
+            value = evaluation.implied[item.id]
+            views.append(AnswerView(item.id, section, item.text, value, item.label_of(value) + " (not asked)", False, implied=True))
+    # A scale is listed when it was scored, or when one of its questions was shown but not
+    # answered (declined): a scale the skip logic never reached is not "missing" anything.
+    visible = set(evaluation.visible)
+    scores = tuple(
+        ScoreView(s.id, s.title, r.value, r.band, s.min, s.max, r.missing)
+        for s in q.scales
+        if (r := evaluation.scores.get(s.id)) is not None and (r.value is not None or any(i in visible for i in r.missing))
+    )
+    flags = tuple(_flag_record(q, f) for f in repo.flags(session, row.id))
+    nxt = evaluation.next_item()
+    return ScreeningDetail(
+        id=row.id, crn=person.crn, questionnaire_id=q.id, questionnaire_version=q.version, questionnaire_title=q.title,
+        questionnaire_hash=q.content_hash, status=row.status, setting=row.setting, started_by=row.started_by,
+        started_at=row.started_at, completed_at=row.completed_at, answers=tuple(views), scores=scores, flags=flags,
+        needs=tuple((n.domain, n.severity) for n in evaluation.needs), barriers=evaluation.barriers,
+        questions_asked=len(evaluation.answers), ignored=evaluation.ignored, credits=q.credits,
+        next_item=nxt.id if nxt and row.status == "in-progress" else None,
+    )
+
+
+def list_for(store: Store, crn: str) -> tuple[PersonRecord, list[ScreeningSummary]]:
+    with store.read() as session:
+        person = _require_person(session, crn)
+        rows = repo.screenings_for(session, person.id)
+        out = []
+        for r in rows:
+            assert r.id is not None
+            out.append(ScreeningSummary(r.id, r.status, f"{r.questionnaire_id} v{r.questionnaire_version}", r.started_at,
+                                        r.completed_at, r.started_by, len(repo.flags(session, r.id))))
+        return to_record(person), out
+
+
+def load_answers_data(path: Path) -> Any:
+    from probhealth import yamlfile
+
+    return yamlfile.load(path).data
+

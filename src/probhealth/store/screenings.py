@@ -1,0 +1,175 @@
+"""Queries on screenings, answers, scores, flags, needs and barriers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session, col
+
+from probhealth.store.models import (
+    Answer,
+    Barrier,
+    Flag,
+    Need,
+    QuestionnaireDef,
+    Score,
+    Screening,
+)
+
+
+# -- questionnaire versions --------------------------------------------------------------
+def questionnaire_def(session: Session, qid: str, version: int) -> QuestionnaireDef | None:
+    return session.get(QuestionnaireDef, (qid, version))
+
+
+def add_questionnaire_def(session: Session, row: QuestionnaireDef) -> None:
+    session.add(row)
+    session.flush()
+
+
+# -- screenings --------------------------------------------------------------------------
+def screening(session: Session, screening_id: int) -> Screening | None:
+    return session.get(Screening, screening_id)
+
+
+def open_screening(session: Session, person_id: str) -> Screening | None:
+    return session.execute(
+        select(Screening)
+        .where(col(Screening.person_id) == person_id, col(Screening.status) == "in-progress")
+        .order_by(col(Screening.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def latest_completed(session: Session, person_id: str) -> Screening | None:
+    return session.execute(
+        select(Screening)
+        .where(col(Screening.person_id) == person_id, col(Screening.status) == "completed")
+        .order_by(col(Screening.completed_at).desc(), col(Screening.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def screenings_for(session: Session, person_id: str) -> Sequence[Screening]:
+    return (
+        session.execute(
+            select(Screening).where(col(Screening.person_id) == person_id).order_by(col(Screening.id))
+        )
+        .scalars()
+        .all()
+    )
+
+
+def add(session: Session, row: Any) -> Any:
+    session.add(row)
+    session.flush()
+    return row
+
+
+# -- answers -----------------------------------------------------------------------------
+def answers(session: Session, screening_id: int) -> dict[str, tuple[Any, bool]]:
+    """item id -> (decoded JSON value or None, declined)."""
+    rows = session.execute(
+        select(col(Answer.item_id), col(Answer.value), col(Answer.declined)).where(
+            col(Answer.screening_id) == screening_id
+        )
+    ).all()
+    return {r[0]: (json.loads(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+
+
+def upsert_answer(session: Session, screening_id: int, item_id: str, value: Any, declined: bool, by: str, at: datetime) -> bool:
+    """Save an answer; returns True when it replaced an earlier one."""
+    encoded = None if declined else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    row = session.get(Answer, (screening_id, item_id))
+    if row is None:
+        session.add(Answer(screening_id=screening_id, item_id=item_id, value=encoded, declined=declined, answered_by=by, answered_at=at))
+        session.flush()
+        return False
+    row.value = encoded
+    row.declined = declined
+    row.answered_by = by
+    row.answered_at = at
+    session.add(row)
+    session.flush()
+    return True
+
+
+# -- flags, scores -----------------------------------------------------------------------
+def flags(session: Session, screening_id: int) -> Sequence[Flag]:
+    return (
+        session.execute(select(Flag).where(col(Flag.screening_id) == screening_id).order_by(col(Flag.raised_at)))
+        .scalars()
+        .all()
+    )
+
+
+def flag(session: Session, screening_id: int, flag_id: str) -> Flag | None:
+    return session.get(Flag, (screening_id, flag_id))
+
+
+def replace_scores(session: Session, screening_id: int, scores: list[Score]) -> None:
+    session.execute(delete(Score).where(col(Score.screening_id) == screening_id))
+    for s in scores:
+        session.add(s)
+    session.flush()
+
+
+def scores(session: Session, screening_id: int) -> Sequence[Score]:
+    return session.execute(select(Score).where(col(Score.screening_id) == screening_id)).scalars().all()
+
+
+# -- needs and barriers ------------------------------------------------------------------
+def open_needs(session: Session, person_id: str) -> dict[str, Need]:
+    rows = session.execute(
+        select(Need)
+        .where(col(Need.person_id) == person_id, col(Need.status).in_(("identified", "being-addressed")))
+        .order_by(col(Need.id))
+    ).scalars()
+    return {r.domain: r for r in rows}
+
+
+def needs(session: Session, person_id: str, *, include_closed: bool = False) -> Sequence[Need]:
+    stmt = select(Need).where(col(Need.person_id) == person_id)
+    if not include_closed:
+        stmt = stmt.where(col(Need.status).in_(("identified", "being-addressed")))
+    return session.execute(stmt.order_by(col(Need.id))).scalars().all()
+
+
+def need(session: Session, need_id: int) -> Need | None:
+    return session.get(Need, need_id)
+
+
+def open_barriers(session: Session, person_id: str) -> dict[str, Barrier]:
+    rows = session.execute(
+        select(Barrier)
+        .where(col(Barrier.person_id) == person_id, col(Barrier.resolved_at).is_(None))
+        .order_by(col(Barrier.id))
+    ).scalars()
+    return {r.type: r for r in rows}
+
+
+def barriers(session: Session, person_id: str, *, include_resolved: bool = False) -> Sequence[Barrier]:
+    stmt = select(Barrier).where(col(Barrier.person_id) == person_id)
+    if not include_resolved:
+        stmt = stmt.where(col(Barrier.resolved_at).is_(None))
+    return session.execute(stmt.order_by(col(Barrier.id))).scalars().all()
+
+
+def barrier(session: Session, barrier_id: int) -> Barrier | None:
+    return session.get(Barrier, barrier_id)
+
+
+def screening_needs(session: Session, screening_id: int) -> Sequence[Need]:
+    return session.execute(select(Need).where(col(Need.screening_id) == screening_id).order_by(col(Need.id))).scalars().all()
+
+
+def screening_barriers(session: Session, screening_id: int) -> Sequence[Barrier]:
+    return (
+        session.execute(select(Barrier).where(col(Barrier.screening_id) == screening_id).order_by(col(Barrier.id)))
+        .scalars()
+        .all()
+    )
