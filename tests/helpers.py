@@ -59,3 +59,95 @@ def add_person(cli: Cli, crn: str = "X123456", **extra: str) -> None:
 
 def file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ScriptedAsker:
+    """A fake ``Asker``: answers prompts from a script, recording what was asked.
+
+    Script entries: a choice title (select), a list of titles (checkbox), text (text prompt),
+    True/False (confirm), or "BACK" / "DECLINE" for those choices. A callable entry receives
+    (kind, message, choices) and returns one of the above.
+    """
+
+    def __init__(self, script: list[object]) -> None:
+        self.script = list(script)
+        self.asked: list[tuple[str, str]] = []
+
+    def _next(self, kind: str, message: str, choices: object = None) -> object:
+        self.asked.append((kind, message))
+        if not self.script:
+            raise KeyboardInterrupt  # the worker stops when the script runs out
+        entry = self.script.pop(0)
+        return entry(kind, message, choices) if callable(entry) else entry
+
+    @staticmethod
+    def _key(choices, title):  # type: ignore[no-untyped-def]
+        special = {"BACK": "__back__", "DECLINE": "__decline__"}
+        if title in special:
+            return special[title]
+        for key, text in choices:
+            if text.casefold() == str(title).casefold():
+                return key
+        raise AssertionError(f"no choice {title!r} in {[t for _, t in choices]}")
+
+    def select(self, message, choices, *, default=None, instruction=None):  # type: ignore[no-untyped-def]
+        return self._key(choices, self._next("select", message, choices))
+
+    def checkbox(self, message, choices, *, checked=(), instruction=None):  # type: ignore[no-untyped-def]
+        entry = self._next("checkbox", message, choices)
+        titles = entry if isinstance(entry, list) else [entry]
+        return [self._key(choices, t) for t in titles]
+
+    def text(self, message, *, default="", instruction=None):  # type: ignore[no-untyped-def]
+        entry = self._next("text", message)
+        return {"BACK": "<", "DECLINE": "-"}.get(str(entry), str(entry))
+
+    def confirm(self, message, *, default=False):  # type: ignore[no-untyped-def]
+        return bool(self._next("confirm", message))
+
+
+def negative_answer(item):  # type: ignore[no-untyped-def]
+    """The answer that raises nothing for an item of the default questionnaire."""
+    fixed = {
+        "gp_registered": "yes",
+        "gp_practice": "Mill Road Surgery",
+        "dentist_registered": "yes",
+        "recent_custody": "no",
+        "long_term_conditions": ["none"],
+        "pregnancy": "no",
+        "auditc_1": 0,
+        "smoking_status": "never",
+        "learning_difficulty": "no",
+        "autism_adhd": "no",
+        "sils_1": "never",
+        "housing": "own",
+        "hvs_1": "never",
+        "hvs_2": "never",
+        "phone_internet": "both",
+        "unavailable_times": ["none"],
+        "id_documents": "yes",
+        "bowel_screening_last": "within-2-years",
+        "breast_screening_last": "within-3-years",
+        "cervical_screening_last": "within-3-years",
+        "aaa_screening": "yes",
+        "worker_concerns": ["none"],
+        "drugs_any": "no",
+        "medication_supply": "yes",
+    }
+    if item.id in fixed:
+        return fixed[item.id]
+    if item.type == "text":
+        return "something"
+    if item.type == "date":
+        return "2026-11-01"
+    if item.type == "multi":
+        return [item.exclusive[0]] if item.exclusive else [item.options[-1].value]
+    if item.type == "single" and item.id == "phq9_10":
+        return "not-difficult"
+    if item.id == "alcohol_withdrawal":
+        return "no"
+    if item.type == "yesno":
+        return "no"
+    if item.type == "single" and all(isinstance(o.value, int) for o in item.options):
+        return min(o.value for o in item.options)
+    raise AssertionError(f"no negative answer defined for {item.id}")

@@ -7,6 +7,7 @@ use in this tool's demo databases, so fiction is easy to spot and never mixed in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from probhealth import people
 from probhealth.errors import NotFound
@@ -23,6 +24,14 @@ TOUR_PERSON = people.PersonInput(
     office="Cambridge",
     language="English",
 )
+
+
+def sample_answers() -> Any:
+    """The sample answers used when the demo runs without a terminal (fits the tour person)."""
+    from probhealth import yamlfile
+    from probhealth.screening import bundled_path
+
+    return yamlfile.load(bundled_path("demo-answers.yaml")).data
 
 
 @dataclass(frozen=True)

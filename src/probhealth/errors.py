@@ -37,7 +37,9 @@ class Conflict(BadInput):
 class FileError(BadInput):
     """A definition, answers or import file is unreadable or invalid: ``FILE:LINE: message``."""
 
-    def __init__(self, file: str, line: int | None, message: str, *, column: int | None = None) -> None:
+    def __init__(
+        self, file: str, line: int | None, message: str, *, column: int | None = None
+    ) -> None:
         where = f"{file}:{line}" if line else file
         if line and column:
             where += f":{column}"

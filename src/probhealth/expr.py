@@ -181,8 +181,10 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if is_absent(left) or is_absent(right):
         return False
     if isinstance(left, bool) or isinstance(right, bool):
+        if not (isinstance(left, bool) and isinstance(right, bool)):
+            return False  # true is not 1: different types never compare
         if op in ("==", "!="):
-            return bool(left == right) if op == "==" else bool(left != right)
+            return (left == right) if op == "==" else (left != right)
         return False
     numeric = (int, float)
     if isinstance(left, numeric) != isinstance(right, numeric):
@@ -191,8 +193,10 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return bool(left == right)
     if op == "!=":
         return bool(left != right)
-    if isinstance(left, numeric) or (isinstance(left, str) and isinstance(right, str)) or (
-        isinstance(left, date) and isinstance(right, date)
+    if (
+        isinstance(left, numeric)
+        or (isinstance(left, str) and isinstance(right, str))
+        or (isinstance(left, date) and isinstance(right, date))
     ):
         if op == "<":
             return bool(left < right)
@@ -212,8 +216,6 @@ def _contains(item: Any, container: Any) -> bool:
         if isinstance(item, (list, tuple)):  # a multi-choice answer: any overlap
             return any(_compare("==", i, c) for i in item for c in container)
         return any(_compare("==", item, c) for c in container)
-    if isinstance(container, str) and isinstance(item, str):
-        return item in container
     return False
 
 
@@ -339,18 +341,34 @@ class _Parser:
             self.advance()
             right_tok = self.tok
             right, right_name = self.parse_primary()
+            if getattr(right, "literals", None) is not None and not getattr(
+                right, "is_list", False
+            ):
+                raise ExprError(
+                    'the right side of "in" must be a list such as ["a", "b"], or a name',
+                    right_tok.col,
+                )
             self._note_comparison(left_name, right_name, left, right, left_tok, right_tok)
             if negate:
                 return lambda env: (
-                    False if is_absent(left(env)) or is_absent(right(env)) else not _contains(left(env), right(env))
+                    False
+                    if is_absent(left(env)) or is_absent(right(env))
+                    else not _contains(left(env), right(env))
                 )
             return lambda env: _contains(left(env), right(env))
         if negate:  # pragma: no cover - guarded above
             raise ExprError("expected 'in' after 'not'", tok.col)
         return left
 
-    def _note_comparison(self, left_name: tuple[str, str] | None, right_name: tuple[str, str] | None,
-                         left: Eval, right: Eval, left_tok: Token, right_tok: Token) -> None:
+    def _note_comparison(
+        self,
+        left_name: tuple[str, str] | None,
+        right_name: tuple[str, str] | None,
+        left: Eval,
+        right: Eval,
+        left_tok: Token,
+        right_tok: Token,
+    ) -> None:
         # Record "name OP literal(s)" so loaders can check literals against an item's options.
         for name, other, tok in ((left_name, right, right_tok), (right_name, left, left_tok)):
             if name is None:
@@ -387,8 +405,7 @@ class _Parser:
         if tok.kind == "num":
             return _number(tok.text)
         if tok.kind == "str":
-            body = tok.text[1:-1]
-            return body.replace("\\\\", "\x00").replace('\\"', '"').replace("\\'", "'").replace("\x00", "\\")
+            return re.sub(r"\\([\"'\\])", r"\1", tok.text[1:-1])
         if tok.kind == "kw" and tok.text in ("true", "false"):
             return tok.text == "true"
         if tok.kind == "kw" and tok.text in ("null", "none"):
@@ -400,7 +417,9 @@ class _Parser:
         values: list[Any] = []
         if not (self.tok.kind == "op" and self.tok.text == "]"):
             while True:
-                if self.tok.kind not in ("num", "str", "kw") and not (self.tok.kind == "op" and self.tok.text == "-"):
+                if self.tok.kind not in ("num", "str", "kw") and not (
+                    self.tok.kind == "op" and self.tok.text == "-"
+                ):
                     raise ExprError("lists may contain only numbers and quoted text", self.tok.col)
                 values.append(self.parse_literal())
                 if len(values) > 200:
@@ -410,7 +429,9 @@ class _Parser:
                     continue
                 break
         self.expect("op", "]")
-        return _const(tuple(values), literals=values)
+        fn = _const(tuple(values), literals=values)
+        fn.is_list = True  # type: ignore[attr-defined]
+        return fn
 
     def parse_name(self) -> tuple[Eval, tuple[str, str] | None]:
         tok = self.advance()
@@ -427,7 +448,10 @@ class _Parser:
         allowed = self.scope.fields[root]
         if attr not in allowed:
             hint = _closest(attr, allowed)
-            raise ExprError(f"unknown name {tok.text!r}" + (f"; did you mean {root}.{hint}?" if hint else ""), tok.col)
+            raise ExprError(
+                f"unknown name {tok.text!r}" + (f"; did you mean {root}.{hint}?" if hint else ""),
+                tok.col,
+            )
         self.names.add((root, attr))
         return (lambda env: env.get(root, attr)), (root, attr)
 
@@ -447,7 +471,11 @@ class _Parser:
                 arg_tok = self.tok
                 start = self.pos
                 args.append(self.parse_or())
-                bare = self.pos == start + 1 and arg_tok.kind == "name" and arg_tok.text.count(".") == 1
+                bare = (
+                    self.pos == start + 1
+                    and arg_tok.kind == "name"
+                    and arg_tok.text.count(".") == 1
+                )
                 arg_names.append(tuple(arg_tok.text.split(".", 1)) if bare else None)  # type: ignore[arg-type]
                 if len(args) > 50:
                     raise ExprError("too many arguments", arg_tok.col)
@@ -459,7 +487,9 @@ class _Parser:
         self.leave()
         if name == "days_since":
             if len(args) != 1 or arg_names[0] is None:
-                raise ExprError("days_since() takes one name, e.g. days_since(answers.release_date)", tok.col)
+                raise ExprError(
+                    "days_since() takes one name, e.g. days_since(answers.release_date)", tok.col
+                )
             arg = args[0]
             return lambda env: _days_since(arg(env), env.today)
         if name in BUILTINS:
@@ -468,18 +498,24 @@ class _Parser:
                 count = str(lo) if lo == hi else f"{lo} to {hi}"
                 raise ExprError(f"{name}() takes {count} argument(s), not {len(args)}", tok.col)
             if needs_name and arg_names[0] is None:
-                raise ExprError(f"{name}() needs a name such as answers.gp_registered first", tok.col)
+                raise ExprError(
+                    f"{name}() needs a name such as answers.gp_registered first", tok.col
+                )
             if name == "any_of":
                 literals = getattr(args[1], "literals", None)
-                if literals is None:
-                    raise ExprError("any_of() needs a list such as [\"a\", \"b\"] second", tok.col)
+                if literals is None or not getattr(args[1], "is_list", False):
+                    raise ExprError('any_of() needs a list such as ["a", "b"] second', tok.col)
                 assert arg_names[0] is not None
-                self.comparisons.append((arg_names[0][0], arg_names[0][1], tuple(literals), tok.col))
+                self.comparisons.append(
+                    (arg_names[0][0], arg_names[0][1], tuple(literals), tok.col)
+                )
             return lambda env: fn(*(a(env) for a in args))
         if name in self.scope.functions:
             for a in args:
                 if getattr(a, "literals", None) is None:
-                    raise ExprError(f"{name}() takes quoted text, e.g. {name}(\"gp-registration\")", tok.col)
+                    raise ExprError(
+                        f'{name}() takes quoted text, e.g. {name}("gp-registration")', tok.col
+                    )
             self.comparisons.append((name, "", tuple(v for a in args for v in a.literals), tok.col))  # type: ignore[attr-defined]
             return lambda env: env.call(name, [a(env) for a in args])
         known = sorted([*BUILTINS, "days_since", *self.scope.functions])
@@ -555,7 +591,11 @@ def compile_template(text: str, scope: Scope) -> Template:
     for m in _PLACEHOLDER.finditer(text):
         inner = m.group(1).strip()
         parts = inner.split(".")
-        if len(parts) != 2 or parts[0] not in scope.fields or parts[1] not in scope.fields[parts[0]]:
+        if (
+            len(parts) != 2
+            or parts[0] not in scope.fields
+            or parts[1] not in scope.fields[parts[0]]
+        ):
             raise ExprError(f"unknown placeholder {{{inner}}}", m.start() + 1)
         names.append((parts[0], parts[1]))
     stray = _PLACEHOLDER.sub("", text)

@@ -37,7 +37,9 @@ class UI(Protocol):
 
     def section(self, section: Section, credits: tuple[str, ...]) -> None: ...
 
-    def ask(self, item: Item, progress: Progress, current: Any, *, can_go_back: bool, error: str | None) -> Response: ...
+    def ask(
+        self, item: Item, progress: Progress, current: Any, *, can_go_back: bool, error: str | None
+    ) -> Response: ...
 
     def alert(self, flags: tuple[FlagDef, ...]) -> None:
         """Show the flags and return only once the worker has acknowledged them."""

@@ -33,9 +33,18 @@ class NeedRecord:
         return taxonomy.NEED_DOMAINS.get(self.domain, self.domain)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "domain": self.domain, "label": self.label, "severity": self.severity,
-                "status": self.status, "source": self.source, "screening": self.screening_id, "note": self.note,
-                "created_at": clock.iso_utc(self.created_at), "updated_at": clock.iso_utc(self.updated_at)}
+        return {
+            "id": self.id,
+            "domain": self.domain,
+            "label": self.label,
+            "severity": self.severity,
+            "status": self.status,
+            "source": self.source,
+            "screening": self.screening_id,
+            "note": self.note,
+            "created_at": clock.iso_utc(self.created_at),
+            "updated_at": clock.iso_utc(self.updated_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -54,34 +63,64 @@ class BarrierRecord:
         return taxonomy.BARRIER_TYPES.get(self.type, self.type)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "label": self.label, "source": self.source,
-                "screening": self.screening_id, "note": self.note, "created_by": self.created_by,
-                "created_at": clock.iso_utc(self.created_at), "resolved_at": clock.iso_utc(self.resolved_at)}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "label": self.label,
+            "source": self.source,
+            "screening": self.screening_id,
+            "note": self.note,
+            "created_by": self.created_by,
+            "created_at": clock.iso_utc(self.created_at),
+            "resolved_at": clock.iso_utc(self.resolved_at),
+        }
 
 
 def need_record(row: Need) -> NeedRecord:
     assert row.id is not None
-    return NeedRecord(row.id, row.domain, row.severity, row.status, row.source, row.screening_id, row.note,
-                      row.created_at, row.updated_at)
+    return NeedRecord(
+        row.id,
+        row.domain,
+        row.severity,
+        row.status,
+        row.source,
+        row.screening_id,
+        row.note,
+        row.created_at,
+        row.updated_at,
+    )
 
 
 def barrier_record(row: Barrier) -> BarrierRecord:
     assert row.id is not None
-    return BarrierRecord(row.id, row.type, row.source, row.screening_id, row.note, row.created_by, row.created_at,
-                         row.resolved_at)
+    return BarrierRecord(
+        row.id,
+        row.type,
+        row.source,
+        row.screening_id,
+        row.note,
+        row.created_by,
+        row.created_at,
+        row.resolved_at,
+    )
 
 
 def _person(session: Any, crn: str) -> Person:
     row = people_repo.by_crn(session, validation.crn(crn))
     if row is None:
-        raise NotFound(f"No person with CRN {crn.strip().upper()}.", hint="List people with: probhealth person list")
+        raise NotFound(
+            f"No person with CRN {crn.strip().upper()}.",
+            hint="List people with: probhealth person list",
+        )
     return row
 
 
 def list_needs(store: Store, crn: str, *, include_closed: bool = False) -> list[NeedRecord]:
     with store.read() as session:
         person = _person(session, crn)
-        return [need_record(n) for n in repo.needs(session, person.id, include_closed=include_closed)]
+        return [
+            need_record(n) for n in repo.needs(session, person.id, include_closed=include_closed)
+        ]
 
 
 def update_need(store: Store, need_id: int, *, status: str, note: str | None = None) -> NeedRecord:
@@ -90,30 +129,60 @@ def update_need(store: Store, need_id: int, *, status: str, note: str | None = N
     with store.write() as session:
         row = repo.need(session, need_id)
         if row is None:
-            raise NotFound(f"No need {need_id}.", hint="See a person's needs with: probhealth need list CRN")
+            raise NotFound(
+                f"No need {need_id}.", hint="See a person's needs with: probhealth need list CRN"
+            )
         row.status = status
         if clean:
             row.note = clean
         row.updated_at = clock.now()
         session.add(row)
-        audit.append(session, actor=store.actor, action="need.update", entity="need", entity_id=need_id,
-                     detail={"status": status})
+        audit.append(
+            session,
+            actor=store.actor,
+            action="need.update",
+            entity="need",
+            entity_id=need_id,
+            detail={"status": status},
+        )
         return need_record(row)
 
 
-def add_barrier(store: Store, crn: str, barrier_type: str, note: str | None = None) -> BarrierRecord:
+def add_barrier(
+    store: Store, crn: str, barrier_type: str, note: str | None = None
+) -> BarrierRecord:
     kind = barrier_type.strip().lower()
     if kind not in taxonomy.BARRIER_TYPES:
-        raise BadInput(f"Unknown barrier type {barrier_type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}.")
+        raise BadInput(
+            f"Unknown barrier type {barrier_type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}."
+        )
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
         person = _person(session, crn)
         if kind in repo.open_barriers(session, person.id):
-            raise Conflict(f"{person.crn} already has the barrier {kind} recorded.", hint=f"See it with: probhealth barrier list {person.crn}")
-        row = repo.add(session, Barrier(person_id=person.id, type=kind, source="worker", note=clean,
-                                        created_by=store.actor, created_at=clock.now()))
-        audit.append(session, actor=store.actor, action="barrier.add", entity="barrier", entity_id=row.id,
-                     detail={"type": kind})
+            raise Conflict(
+                f"{person.crn} already has the barrier {kind} recorded.",
+                hint=f"See it with: probhealth barrier list {person.crn}",
+            )
+        row = repo.add(
+            session,
+            Barrier(
+                person_id=person.id,
+                type=kind,
+                source="worker",
+                note=clean,
+                created_by=store.actor,
+                created_at=clock.now(),
+            ),
+        )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="barrier.add",
+            entity="barrier",
+            entity_id=row.id,
+            detail={"type": kind},
+        )
         return barrier_record(row)
 
 
@@ -127,11 +196,20 @@ def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
         row.resolved_at = clock.now()
         row.resolved_by = store.actor
         session.add(row)
-        audit.append(session, actor=store.actor, action="barrier.resolve", entity="barrier", entity_id=barrier_id)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="barrier.resolve",
+            entity="barrier",
+            entity_id=barrier_id,
+        )
         return barrier_record(row)
 
 
 def list_barriers(store: Store, crn: str, *, include_resolved: bool = False) -> list[BarrierRecord]:
     with store.read() as session:
         person = _person(session, crn)
-        return [barrier_record(b) for b in repo.barriers(session, person.id, include_resolved=include_resolved)]
+        return [
+            barrier_record(b)
+            for b in repo.barriers(session, person.id, include_resolved=include_resolved)
+        ]

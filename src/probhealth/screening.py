@@ -67,8 +67,14 @@ def _register(session: Any, q: Questionnaire) -> None:
     if row is None:
         repo.add_questionnaire_def(
             session,
-            QuestionnaireDef(id=q.id, version=q.version, content_hash=q.content_hash, title=q.title,
-                             source_text=q.source_text, first_used_at=clock.now()),
+            QuestionnaireDef(
+                id=q.id,
+                version=q.version,
+                content_hash=q.content_hash,
+                title=q.title,
+                source_text=q.source_text,
+                first_used_at=clock.now(),
+            ),
         )
     elif row.content_hash != q.content_hash:
         raise Conflict(
@@ -136,8 +142,13 @@ class ScoreView:
     missing: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "value": self.value, "band": self.band, "range": [self.min, self.max],
-                "missing": list(self.missing)}
+        return {
+            "title": self.title,
+            "value": self.value,
+            "band": self.band,
+            "range": [self.min, self.max],
+            "missing": list(self.missing),
+        }
 
 
 @dataclass(frozen=True)
@@ -170,8 +181,12 @@ class ScreeningDetail:
         return {
             "id": self.id,
             "crn": self.crn,
-            "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version,
-                              "title": self.questionnaire_title, "hash": self.questionnaire_hash},
+            "questionnaire": {
+                "id": self.questionnaire_id,
+                "version": self.questionnaire_version,
+                "title": self.questionnaire_title,
+                "hash": self.questionnaire_hash,
+            },
             "status": self.status,
             "setting": self.setting,
             "started_by": self.started_by,
@@ -181,7 +196,9 @@ class ScreeningDetail:
             "next_item": self.next_item,
             "answers": [a.to_json() for a in self.answers],
             "scores": {s.scale_id: s.to_json() for s in self.scores if s.value is not None},
-            "incomplete_scales": {s.scale_id: list(s.missing) for s in self.scores if s.value is None},
+            "incomplete_scales": {
+                s.scale_id: list(s.missing) for s in self.scores if s.value is None
+            },
             "flags": [f.to_json() for f in self.flags],
             "needs": [{"domain": d, "severity": sev} for d, sev in self.needs],
             "barriers": list(self.barriers),
@@ -200,14 +217,24 @@ class ScreeningSummary:
     flags: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "questionnaire": self.questionnaire,
-                "started_at": clock.iso_utc(self.started_at), "completed_at": clock.iso_utc(self.completed_at),
-                "started_by": self.started_by, "flags": self.flags}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "questionnaire": self.questionnaire,
+            "started_at": clock.iso_utc(self.started_at),
+            "completed_at": clock.iso_utc(self.completed_at),
+            "started_by": self.started_by,
+            "flags": self.flags,
+        }
 
 
 # ---------------------------------------------------------------- helpers ----------------
 def person_facts(person: Person | PersonRecord) -> PersonFacts:
-    return PersonFacts(age=clock.age_on(person.dob, clock.today()), sex=person.sex, release_date=person.release_date)
+    return PersonFacts(
+        age=clock.age_on(person.dob, clock.today()),
+        sex=person.sex,
+        release_date=person.release_date,
+    )
 
 
 def _decode_answers(q: Questionnaire, stored: dict[str, tuple[Any, bool]]) -> dict[str, Any]:
@@ -215,7 +242,9 @@ def _decode_answers(q: Questionnaire, stored: dict[str, tuple[Any, bool]]) -> di
     for item_id, (value, declined) in stored.items():
         if not q.has_item(item_id):
             continue
-        out[item_id] = expr.DECLINED if declined else answer_parsing.from_storage(q.item(item_id), value)
+        out[item_id] = (
+            expr.DECLINED if declined else answer_parsing.from_storage(q.item(item_id), value)
+        )
     return out
 
 
@@ -238,7 +267,10 @@ def _require_person(session: Any, crn: str) -> Person:
 
     row = people_repo.by_crn(session, validation.crn(crn))
     if row is None:
-        raise NotFound(f"No person with CRN {crn.strip().upper()}.", hint="List people with: probhealth person list")
+        raise NotFound(
+            f"No person with CRN {crn.strip().upper()}.",
+            hint="List people with: probhealth person list",
+        )
     return row
 
 
@@ -268,7 +300,9 @@ class Active:
 
     def evaluation(self) -> Evaluation:
         if self._evaluation is None:
-            self._evaluation = evaluate(self.questionnaire, self.answers, self.person, clock.today())
+            self._evaluation = evaluate(
+                self.questionnaire, self.answers, self.person, clock.today()
+            )
         return self._evaluation
 
     def unacknowledged(self) -> tuple[FlagDef, ...]:
@@ -277,7 +311,9 @@ class Active:
         return tuple(d for d in defs if d is not None and d.severity in ("emergency", "same-day"))
 
 
-def begin(store: Store, crn: str, q: Questionnaire, *, restart: bool = False, setting: str | None = None) -> Active:
+def begin(
+    store: Store, crn: str, q: Questionnaire, *, restart: bool = False, setting: str | None = None
+) -> Active:
     """Resume the person's unfinished screening, or start a new one (consent required)."""
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     now = clock.now()
@@ -290,24 +326,62 @@ def begin(store: Store, crn: str, q: Questionnaire, *, restart: bool = False, se
             current.abandoned_at = now
             current.updated_at = now
             session.add(current)
-            audit.append(session, actor=store.actor, action="screening.abandon", entity="screening", entity_id=current.id)
+            audit.append(
+                session,
+                actor=store.actor,
+                action="screening.abandon",
+                entity="screening",
+                entity_id=current.id,
+            )
             current = None
         if current is not None:
             assert current.id is not None
-            stored_q = _stored_questionnaire(session, current.questionnaire_id, current.questionnaire_version)
+            stored_q = _stored_questionnaire(
+                session, current.questionnaire_id, current.questionnaire_version
+            )
             answers = _decode_answers(stored_q, repo.answers(session, current.id))
-            raised = {f.flag_id: f.acknowledged_at is not None for f in repo.flags(session, current.id)}
-            audit.append(session, actor=store.actor, action="screening.resume", entity="screening", entity_id=current.id)
-            return Active(current.id, person.crn, stored_q, person_facts(person), answers, raised, resumed=True)
+            raised = {
+                f.flag_id: f.acknowledged_at is not None for f in repo.flags(session, current.id)
+            }
+            audit.append(
+                session,
+                actor=store.actor,
+                action="screening.resume",
+                entity="screening",
+                entity_id=current.id,
+            )
+            return Active(
+                current.id,
+                person.crn,
+                stored_q,
+                person_facts(person),
+                answers,
+                raised,
+                resumed=True,
+            )
         _register(session, q)
         row = repo.add(
             session,
-            Screening(person_id=person.id, questionnaire_id=q.id, questionnaire_version=q.version,
-                      questionnaire_hash=q.content_hash, status="in-progress", setting=setting_clean,
-                      started_by=store.actor, started_at=now, updated_at=now),
+            Screening(
+                person_id=person.id,
+                questionnaire_id=q.id,
+                questionnaire_version=q.version,
+                questionnaire_hash=q.content_hash,
+                status="in-progress",
+                setting=setting_clean,
+                started_by=store.actor,
+                started_at=now,
+                updated_at=now,
+            ),
         )
-        audit.append(session, actor=store.actor, action="screening.start", entity="screening", entity_id=row.id,
-                     detail={"questionnaire": q.id, "version": q.version})
+        audit.append(
+            session,
+            actor=store.actor,
+            action="screening.start",
+            entity="screening",
+            entity_id=row.id,
+            detail={"questionnaire": q.id, "version": q.version},
+        )
         return Active(row.id, person.crn, q, person_facts(person), {}, {}, resumed=False)
 
 
@@ -325,18 +399,48 @@ def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple
     with store.write() as session:
         screening = repo.screening(session, active.screening_id)
         if screening is None or screening.status != "in-progress":
-            raise Conflict("This screening is no longer in progress (finished or abandoned elsewhere).")
-        changed = repo.upsert_answer(session, active.screening_id, item_id, answer_parsing.to_storage(value),
-                                     declined, store.actor, now)
+            raise Conflict(
+                "This screening is no longer in progress (finished or abandoned elsewhere)."
+            )
+        changed = repo.upsert_answer(
+            session,
+            active.screening_id,
+            item_id,
+            answer_parsing.to_storage(value),
+            declined,
+            store.actor,
+            now,
+        )
         for f in new_flags:
-            repo.add(session, Flag(screening_id=active.screening_id, flag_id=f.id, severity=f.severity, title=f.title, raised_at=now))
+            repo.add(
+                session,
+                Flag(
+                    screening_id=active.screening_id,
+                    flag_id=f.id,
+                    severity=f.severity,
+                    title=f.title,
+                    raised_at=now,
+                ),
+            )
         screening.updated_at = now
         session.add(screening)
-        audit.append(session, actor=store.actor, action="answer.change" if changed else "answer.save",
-                     entity="screening", entity_id=active.screening_id, detail={"item": item_id})
+        audit.append(
+            session,
+            actor=store.actor,
+            action="answer.change" if changed else "answer.save",
+            entity="screening",
+            entity_id=active.screening_id,
+            detail={"item": item_id},
+        )
         if new_flags:
-            audit.append(session, actor=store.actor, action="flag.raise", entity="screening",
-                         entity_id=active.screening_id, detail={"count": len(new_flags)})
+            audit.append(
+                session,
+                actor=store.actor,
+                action="flag.raise",
+                entity="screening",
+                entity_id=active.screening_id,
+                detail={"count": len(new_flags)},
+            )
     active.answers = answers
     active._evaluation = evaluation
     for f in new_flags:
@@ -353,8 +457,14 @@ def acknowledge(store: Store, active: Active, flag_ids: list[str]) -> None:
                 row.acknowledged_at = now
                 row.acknowledged_by = store.actor
                 session.add(row)
-        audit.append(session, actor=store.actor, action="flag.acknowledge", entity="screening",
-                     entity_id=active.screening_id, detail={"count": len(flag_ids)})
+        audit.append(
+            session,
+            actor=store.actor,
+            action="flag.acknowledge",
+            entity="screening",
+            entity_id=active.screening_id,
+            detail={"count": len(flag_ids)},
+        )
     for fid in flag_ids:
         active.raised[fid] = True
 
@@ -364,7 +474,9 @@ def finish(store: Store, active: Active) -> ScreeningDetail:
     evaluation = active.evaluation()
     if not evaluation.complete:
         nxt = evaluation.next_item()
-        raise BadInput(f"The screening is not finished: {nxt.id if nxt else '?'} has no answer yet.")
+        raise BadInput(
+            f"The screening is not finished: {nxt.id if nxt else '?'} has no answer yet."
+        )
     now = clock.now()
     with store.write() as session:
         screening = repo.screening(session, active.screening_id)
@@ -374,19 +486,38 @@ def finish(store: Store, active: Active) -> ScreeningDetail:
     return show(store, active.screening_id, audit_view=False)
 
 
-def _complete(session: Any, actor: str, screening: Screening, evaluation: Evaluation, now: datetime) -> None:
+def _complete(
+    session: Any, actor: str, screening: Screening, evaluation: Evaluation, now: datetime
+) -> None:
     assert screening.id is not None
     repo.replace_scores(
-        session, screening.id,
-        [Score(screening_id=screening.id, scale_id=r.id, value=r.value, band=r.band) for r in evaluation.scores.values() if r.value is not None],
+        session,
+        screening.id,
+        [
+            Score(screening_id=screening.id, scale_id=r.id, value=r.value, band=r.band)
+            for r in evaluation.scores.values()
+            if r.value is not None
+        ],
     )
     open_needs = repo.open_needs(session, screening.person_id)
     for need in evaluation.needs:
         existing = open_needs.get(need.domain)
         if existing is None:
-            repo.add(session, Need(person_id=screening.person_id, screening_id=screening.id, domain=need.domain,
-                                   severity=need.severity, status="identified", source="screening",
-                                   note=need.note, created_by=actor, created_at=now, updated_at=now))
+            repo.add(
+                session,
+                Need(
+                    person_id=screening.person_id,
+                    screening_id=screening.id,
+                    domain=need.domain,
+                    severity=need.severity,
+                    status="identified",
+                    source="screening",
+                    note=need.note,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
         else:
             existing.severity = need.severity
             existing.screening_id = screening.id
@@ -395,15 +526,34 @@ def _complete(session: Any, actor: str, screening: Screening, evaluation: Evalua
     open_barriers = repo.open_barriers(session, screening.person_id)
     for btype in evaluation.barriers:
         if btype not in open_barriers:
-            repo.add(session, Barrier(person_id=screening.person_id, screening_id=screening.id, type=btype,
-                                      source="screening", created_by=actor, created_at=now))
+            repo.add(
+                session,
+                Barrier(
+                    person_id=screening.person_id,
+                    screening_id=screening.id,
+                    type=btype,
+                    source="screening",
+                    created_by=actor,
+                    created_at=now,
+                ),
+            )
     screening.status = "completed"
     screening.completed_at = now
     screening.updated_at = now
     session.add(screening)
-    audit.append(session, actor=actor, action="screening.complete", entity="screening", entity_id=screening.id,
-                 detail={"answers": len(evaluation.answers), "needs": len(evaluation.needs),
-                         "barriers": len(evaluation.barriers), "flags": len(evaluation.flags)})
+    audit.append(
+        session,
+        actor=actor,
+        action="screening.complete",
+        entity="screening",
+        entity_id=screening.id,
+        detail={
+            "answers": len(evaluation.answers),
+            "needs": len(evaluation.needs),
+            "barriers": len(evaluation.barriers),
+            "flags": len(evaluation.flags),
+        },
+    )
 
 
 def abandon(store: Store, screening_id: int) -> None:
@@ -413,12 +563,20 @@ def abandon(store: Store, screening_id: int) -> None:
         if row is None:
             raise NotFound(f"No screening {screening_id}.")
         if row.status != "in-progress":
-            raise Conflict(f"Screening {screening_id} is {row.status}; only one in progress can be abandoned.")
+            raise Conflict(
+                f"Screening {screening_id} is {row.status}; only one in progress can be abandoned."
+            )
         row.status = "abandoned"
         row.abandoned_at = now
         row.updated_at = now
         session.add(row)
-        audit.append(session, actor=store.actor, action="screening.abandon", entity="screening", entity_id=screening_id)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="screening.abandon",
+            entity="screening",
+            entity_id=screening_id,
+        )
 
 
 # ---------------------------------------------------------------- answers file ----------
@@ -436,7 +594,9 @@ class AnswersInvalid(BadInput):
         self.problems = problems
 
 
-def parse_answers_file(q: Questionnaire, data: Any, person: PersonFacts, *, file: str) -> tuple[dict[str, Any], Evaluation]:
+def parse_answers_file(
+    q: Questionnaire, data: Any, person: PersonFacts, *, file: str
+) -> tuple[dict[str, Any], Evaluation]:
     """Validate a whole answers mapping. Raises AnswersInvalid listing every problem."""
     if not isinstance(data, dict):
         raise BadInput(f"{file}: must be a mapping of item id to answer, e.g. 'phq9_1: 2'.")
@@ -456,11 +616,22 @@ def parse_answers_file(q: Questionnaire, data: Any, person: PersonFacts, *, file
     evaluation = evaluate(q, parsed, person, today)
     missing = [i for i in evaluation.visible if i not in evaluation.answers]
     if missing:
-        raise AnswersInvalid(file, [FileProblem(i, "has no answer, but it would be asked (give an answer or 'prefer not to say')") for i in missing])
+        raise AnswersInvalid(
+            file,
+            [
+                FileProblem(
+                    i,
+                    "has no answer, but it would be asked (give an answer or 'prefer not to say')",
+                )
+                for i in missing
+            ],
+        )
     return {k: v for k, v in parsed.items() if k in evaluation.answers}, evaluation
 
 
-def run_answers_file(store: Store, crn: str, q: Questionnaire, data: Any, *, file: str, setting: str | None = None) -> ScreeningDetail:
+def run_answers_file(
+    store: Store, crn: str, q: Questionnaire, data: Any, *, file: str, setting: str | None = None
+) -> ScreeningDetail:
     """Run a whole screening from an answers mapping, all or nothing."""
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     with store.read() as session:
@@ -473,16 +644,50 @@ def run_answers_file(store: Store, crn: str, q: Questionnaire, data: Any, *, fil
         person = _require_person(session, crn)
         check_consent(session, person)
         _register(session, q)
-        row = repo.add(session, Screening(person_id=person.id, questionnaire_id=q.id, questionnaire_version=q.version,
-                                          questionnaire_hash=q.content_hash, status="in-progress", setting=setting_clean,
-                                          started_by=store.actor, started_at=now, updated_at=now))
+        row = repo.add(
+            session,
+            Screening(
+                person_id=person.id,
+                questionnaire_id=q.id,
+                questionnaire_version=q.version,
+                questionnaire_hash=q.content_hash,
+                status="in-progress",
+                setting=setting_clean,
+                started_by=store.actor,
+                started_at=now,
+                updated_at=now,
+            ),
+        )
         assert row.id is not None
         for item_id, value in answers.items():
-            repo.upsert_answer(session, row.id, item_id, answer_parsing.to_storage(value), value is expr.DECLINED, store.actor, now)
+            repo.upsert_answer(
+                session,
+                row.id,
+                item_id,
+                answer_parsing.to_storage(value),
+                value is expr.DECLINED,
+                store.actor,
+                now,
+            )
         for f in evaluation.flags:
-            repo.add(session, Flag(screening_id=row.id, flag_id=f.id, severity=f.severity, title=f.title, raised_at=now))
-        audit.append(session, actor=store.actor, action="screening.import", entity="screening", entity_id=row.id,
-                     detail={"questionnaire": q.id, "version": q.version, "answers": len(answers)})
+            repo.add(
+                session,
+                Flag(
+                    screening_id=row.id,
+                    flag_id=f.id,
+                    severity=f.severity,
+                    title=f.title,
+                    raised_at=now,
+                ),
+            )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="screening.import",
+            entity="screening",
+            entity_id=row.id,
+            detail={"questionnaire": q.id, "version": q.version, "answers": len(answers)},
+        )
         _complete(session, store.actor, row, evaluation, now)
         screening_id = row.id
     detail = show(store, screening_id, audit_view=False)
@@ -501,7 +706,13 @@ def show(store: Store, screening_id: int, *, audit_view: bool = True) -> Screeni
     if audit_view:
         with store.write() as session:
             detail = _detail(session, screening_id)
-            audit.append(session, actor=store.actor, action="screening.show", entity="screening", entity_id=screening_id)
+            audit.append(
+                session,
+                actor=store.actor,
+                action="screening.show",
+                entity="screening",
+                entity_id=screening_id,
+            )
             return detail
     with store.read() as session:
         return _detail(session, screening_id)
@@ -510,41 +721,84 @@ def show(store: Store, screening_id: int, *, audit_view: bool = True) -> Screeni
 def _detail(session: Any, screening_id: int) -> ScreeningDetail:
     row = repo.screening(session, screening_id)
     if row is None:
-        raise NotFound(f"No screening {screening_id}.", hint="List a person's screenings with: probhealth screening list CRN")
+        raise NotFound(
+            f"No screening {screening_id}.",
+            hint="List a person's screenings with: probhealth screening list CRN",
+        )
     assert row.id is not None
     person = people_repo.by_id(session, row.person_id)
     assert person is not None
     q = _stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
     stored = repo.answers(session, row.id)
     answers = _decode_answers(q, stored)
-    evaluation = evaluate(q, answers, person_facts(person), clock.today() if row.completed_at is None else clock.to_london(row.completed_at).date())
+    evaluation = evaluate(
+        q,
+        answers,
+        person_facts(person),
+        clock.today() if row.completed_at is None else clock.to_london(row.completed_at).date(),
+    )
     views: list[AnswerView] = []
     for item in q.items:
         section = q.section(item.section_id).title
         if item.id in evaluation.answers:
             value = evaluation.answers[item.id]
             declined = value is expr.DECLINED
-            label = "Prefer not to say" if declined else item.label_of(answer_parsing.to_storage(value) if item.type == "date" else value)
-            views.append(AnswerView(item.id, section, item.text, None if declined else value, label, declined))
+            label = (
+                "Prefer not to say"
+                if declined
+                else item.label_of(
+                    answer_parsing.to_storage(value) if item.type == "date" else value
+                )
+            )
+            views.append(
+                AnswerView(
+                    item.id, section, item.text, None if declined else value, label, declined
+                )
+            )
         elif item.id in evaluation.implied:
             value = evaluation.implied[item.id]
-            views.append(AnswerView(item.id, section, item.text, value, item.label_of(value) + " (not asked)", False, implied=True))
+            views.append(
+                AnswerView(
+                    item.id,
+                    section,
+                    item.text,
+                    value,
+                    item.label_of(value) + " (not asked)",
+                    False,
+                    implied=True,
+                )
+            )
     # A scale is listed when it was scored, or when one of its questions was shown but not
     # answered (declined): a scale the skip logic never reached is not "missing" anything.
     visible = set(evaluation.visible)
     scores = tuple(
         ScoreView(s.id, s.title, r.value, r.band, s.min, s.max, r.missing)
         for s in q.scales
-        if (r := evaluation.scores.get(s.id)) is not None and (r.value is not None or any(i in visible for i in r.missing))
+        if (r := evaluation.scores.get(s.id)) is not None
+        and (r.value is not None or any(i in visible for i in r.missing))
     )
     flags = tuple(_flag_record(q, f) for f in repo.flags(session, row.id))
     nxt = evaluation.next_item()
     return ScreeningDetail(
-        id=row.id, crn=person.crn, questionnaire_id=q.id, questionnaire_version=q.version, questionnaire_title=q.title,
-        questionnaire_hash=q.content_hash, status=row.status, setting=row.setting, started_by=row.started_by,
-        started_at=row.started_at, completed_at=row.completed_at, answers=tuple(views), scores=scores, flags=flags,
-        needs=tuple((n.domain, n.severity) for n in evaluation.needs), barriers=evaluation.barriers,
-        questions_asked=len(evaluation.answers), ignored=evaluation.ignored, credits=q.credits,
+        id=row.id,
+        crn=person.crn,
+        questionnaire_id=q.id,
+        questionnaire_version=q.version,
+        questionnaire_title=q.title,
+        questionnaire_hash=q.content_hash,
+        status=row.status,
+        setting=row.setting,
+        started_by=row.started_by,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        answers=tuple(views),
+        scores=scores,
+        flags=flags,
+        needs=tuple((n.domain, n.severity) for n in evaluation.needs),
+        barriers=evaluation.barriers,
+        questions_asked=len(evaluation.answers),
+        ignored=evaluation.ignored,
+        credits=q.credits,
         next_item=nxt.id if nxt and row.status == "in-progress" else None,
     )
 
@@ -556,8 +810,17 @@ def list_for(store: Store, crn: str) -> tuple[PersonRecord, list[ScreeningSummar
         out = []
         for r in rows:
             assert r.id is not None
-            out.append(ScreeningSummary(r.id, r.status, f"{r.questionnaire_id} v{r.questionnaire_version}", r.started_at,
-                                        r.completed_at, r.started_by, len(repo.flags(session, r.id))))
+            out.append(
+                ScreeningSummary(
+                    r.id,
+                    r.status,
+                    f"{r.questionnaire_id} v{r.questionnaire_version}",
+                    r.started_at,
+                    r.completed_at,
+                    r.started_by,
+                    len(repo.flags(session, r.id)),
+                )
+            )
         return to_record(person), out
 
 
@@ -565,4 +828,3 @@ def load_answers_data(path: Path) -> Any:
     from probhealth import yamlfile
 
     return yamlfile.load(path).data
-

@@ -15,9 +15,23 @@ Choice = tuple[str, str]  # (key returned, text shown)
 
 
 class Asker(Protocol):
-    def select(self, message: str, choices: Sequence[Choice], *, default: str | None = None, instruction: str | None = None) -> str: ...
+    def select(
+        self,
+        message: str,
+        choices: Sequence[Choice],
+        *,
+        default: str | None = None,
+        instruction: str | None = None,
+    ) -> str: ...
 
-    def checkbox(self, message: str, choices: Sequence[Choice], *, checked: Sequence[str] = (), instruction: str | None = None) -> list[str]: ...
+    def checkbox(
+        self,
+        message: str,
+        choices: Sequence[Choice],
+        *,
+        checked: Sequence[str] = (),
+        instruction: str | None = None,
+    ) -> list[str]: ...
 
     def text(self, message: str, *, default: str = "", instruction: str | None = None) -> str: ...
 

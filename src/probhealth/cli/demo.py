@@ -5,23 +5,57 @@ from __future__ import annotations
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import app_context, interactive
 
 
 def demo(ctx: typer.Context) -> None:
     """Try the tool on a fictional person, in a separate demo database (demo.db).
 
+    At a terminal it runs a guided screening of the fictional person Z900001; without one it
+    runs the same screening from a sample answers file.
+
     Example: probhealth demo
     """
     from probhealth import demo as demo_service
+    from probhealth import screening
     from probhealth.cli import render
 
     app_ctx = app_context(ctx)
     store = app_ctx.store(demo=True)
-    output.info(f"Demo database: {store.target.display} (fictional people only).")
+    output.info(
+        f"Demo database: {store.target.display} (fictional people only; your real records are not touched)."
+    )
     setup = demo_service.tour_person(store)
     if setup.created:
         output.ok(
             f"Added the fictional person {setup.person.crn} and recorded their consent to screening."
         )
     render.print_renderable(render.person_panel(setup.person))
+    q = screening.load_questionnaire()
+    if interactive():
+        from probhealth.cli.screen import run_guided
+
+        output.info("Now a guided screening. Answer as if you were Sam; nothing here is real.")
+        run_guided(
+            store,
+            setup.person.crn,
+            q,
+            restart=False,
+            setting="demo",
+            json_out=False,
+            resume_command="probhealth demo",
+        )
+        return
+    output.info("No terminal here, so the demo answers come from a sample file.")
+    detail = screening.run_answers_file(
+        store,
+        setup.person.crn,
+        q,
+        demo_service.sample_answers(),
+        file="demo answers",
+        setting="demo",
+    )
+    render.print_renderable(render.screening_summary(detail))
+    output.info(
+        f"Run `probhealth demo` in a terminal to answer the questions yourself, or `probhealth --db {store.target.display} screening list {setup.person.crn}`."
+    )

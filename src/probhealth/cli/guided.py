@@ -52,8 +52,18 @@ class TerminalUI:
         verb = "Resuming" if active.resumed else "Starting"
         done = len(active.answers)
         extra = f", {done} answer{'s' if done != 1 else ''} already saved" if active.resumed else ""
-        out().print(Text(f"{verb} screening {active.screening_id} for {active.crn}: {for_terminal(q.title)} v{q.version}{extra}.", style="bold"))
-        out().print(Text("Each answer is saved as soon as it is given. Ctrl-C stops; run the same command to carry on.", style="dim"))
+        out().print(
+            Text(
+                f"{verb} screening {active.screening_id} for {active.crn}: {for_terminal(q.title)} v{q.version}{extra}.",
+                style="bold",
+            )
+        )
+        out().print(
+            Text(
+                "Each answer is saved as soon as it is given. Ctrl-C stops; run the same command to carry on.",
+                style="dim",
+            )
+        )
 
     def section(self, section: Section, credits: tuple[str, ...]) -> None:
         out().print()
@@ -63,10 +73,17 @@ class TerminalUI:
         for credit in credits:
             out().print(Text(for_terminal(credit), style="dim"))
 
-    def ask(self, item: Item, progress: Progress, current: Any, *, can_go_back: bool, error: str | None) -> Response:
+    def ask(
+        self, item: Item, progress: Progress, current: Any, *, can_go_back: bool, error: str | None
+    ) -> Response:
         console = out()
         console.print()
-        console.print(Text(f"{for_terminal(progress.section_title)} · {progress.position} of {progress.count}", style="dim"))
+        console.print(
+            Text(
+                f"{for_terminal(progress.section_title)} · {progress.position} of {progress.count}",
+                style="dim",
+            )
+        )
         if item.asked_of == "worker":
             console.print(Text("For you, not read out:", style="bold magenta"))
         if item.stem:
@@ -96,21 +113,33 @@ class TerminalUI:
             default = DECLINE_KEY
         elif current is not None:
             default = next((str(n) for n, o in enumerate(item.options) if o.value == current), None)
-        key = self.asker.select(item.text, choices + self._extras(item, can_go_back), default=default)
+        key = self.asker.select(
+            item.text, choices + self._extras(item, can_go_back), default=default
+        )
         return self._special(key) or Response(ANSWER, item.options[int(key)].value)
 
     def _checkbox(self, item: Item, current: Any, can_go_back: bool) -> Response:
         choices: list[Choice] = [(str(n), opt.label) for n, opt in enumerate(item.options)]
-        checked = [str(n) for n, o in enumerate(item.options) if isinstance(current, list) and o.value in current]
-        keys = self.asker.checkbox(item.text, choices + self._extras(item, can_go_back), checked=checked)
+        checked = [
+            str(n)
+            for n, o in enumerate(item.options)
+            if isinstance(current, list) and o.value in current
+        ]
+        keys = self.asker.checkbox(
+            item.text, choices + self._extras(item, can_go_back), checked=checked
+        )
         for special in (BACK_KEY, DECLINE_KEY):
             if special in keys:
                 return self._special(special) or Response(BACK)
         return Response(ANSWER, [item.options[int(k)].value for k in keys])
 
     def _typed(self, item: Item, current: Any, can_go_back: bool) -> Response:
-        hints = {"integer": f"A whole number from {item.min} to {item.max}" + (f" ({item.unit})" if item.unit else ""),
-                 "date": "A date: YYYY-MM-DD", "text": "Type the answer"}
+        hints = {
+            "integer": f"A whole number from {item.min} to {item.max}"
+            + (f" ({item.unit})" if item.unit else ""),
+            "date": "A date: YYYY-MM-DD",
+            "text": "Type the answer",
+        }
         instruction = f"({hints.get(item.type, '')}. {TYPED_HELP})"
         default = "" if current is None or current is expr.DECLINED else str(current)
         text = self.asker.text(item.text, default=default, instruction=instruction).strip()
@@ -132,4 +161,6 @@ class TerminalUI:
         out().print()
         out().print(flag_panel(flags))
         while not self.asker.confirm("I have read this and will act on it now", default=False):
-            out().print(Text("Please acknowledge to carry on. Everything so far is saved.", style="yellow"))
+            out().print(
+                Text("Please acknowledge to carry on. Everything so far is saved.", style="yellow")
+            )

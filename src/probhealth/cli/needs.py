@@ -10,14 +10,21 @@ from probhealth.cli import output
 from probhealth.cli.context import app_context
 from probhealth.taxonomy import BARRIER_TYPES, NEED_STATUSES
 
-need_app = typer.Typer(help="A person's health needs (from screenings or recorded by you).", no_args_is_help=True)
+need_app = typer.Typer(
+    help="A person's health needs (from screenings or recorded by you).", no_args_is_help=True
+)
 barrier_app = typer.Typer(help="Barriers that get in the way of care.", no_args_is_help=True)
 CrnArg = Annotated[str, typer.Argument(help="Case reference number.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 @need_app.command("list")
-def need_list(ctx: typer.Context, crn: CrnArg, all_: Annotated[bool, typer.Option("--all", help="Include met and declined needs.")] = False, json_out: JsonOpt = False) -> None:
+def need_list(
+    ctx: typer.Context,
+    crn: CrnArg,
+    all_: Annotated[bool, typer.Option("--all", help="Include met and declined needs.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """A person's open needs. Example: probhealth need list X123456"""
     from probhealth import clock, needs
 
@@ -33,8 +40,17 @@ def need_list(ctx: typer.Context, crn: CrnArg, all_: Annotated[bool, typer.Optio
         render.table(
             "Needs",
             ["ID", "Need", "Severity", "Status", "From", "Updated"],
-            [[str(r.id), r.label, Text(r.severity, style=render.SEVERITY_STYLE.get(r.severity, "")), r.status,
-              f"screening {r.screening_id}" if r.screening_id else r.source, clock.show(r.updated_at)] for r in rows],
+            [
+                [
+                    str(r.id),
+                    r.label,
+                    Text(r.severity, style=render.SEVERITY_STYLE.get(r.severity, "")),
+                    r.status,
+                    f"screening {r.screening_id}" if r.screening_id else r.source,
+                    clock.show(r.updated_at),
+                ]
+                for r in rows
+            ],
         )
     )
 
@@ -57,7 +73,12 @@ def need_update(
 def barrier_add(
     ctx: typer.Context,
     crn: CrnArg,
-    barrier_type: Annotated[str, typer.Argument(metavar="TYPE", help=f"One of: {', '.join(BARRIER_TYPES)}.", show_default=False)],
+    barrier_type: Annotated[
+        str,
+        typer.Argument(
+            metavar="TYPE", help=f"One of: {', '.join(BARRIER_TYPES)}.", show_default=False
+        ),
+    ],
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -72,7 +93,12 @@ def barrier_add(
 
 
 @barrier_app.command("list")
-def barrier_list(ctx: typer.Context, crn: CrnArg, all_: Annotated[bool, typer.Option("--all", help="Include resolved barriers.")] = False, json_out: JsonOpt = False) -> None:
+def barrier_list(
+    ctx: typer.Context,
+    crn: CrnArg,
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved barriers.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """A person's current barriers. Example: probhealth barrier list X123456"""
     from probhealth import clock, needs
 
@@ -86,14 +112,28 @@ def barrier_list(ctx: typer.Context, crn: CrnArg, all_: Annotated[bool, typer.Op
         render.table(
             "Barriers",
             ["ID", "Barrier", "From", "Note", "Recorded", "Resolved"],
-            [[str(r.id), r.label, f"screening {r.screening_id}" if r.screening_id else r.source, r.note, clock.show(r.created_at),
-              clock.show(r.resolved_at) if r.resolved_at else None] for r in rows],
+            [
+                [
+                    str(r.id),
+                    r.label,
+                    f"screening {r.screening_id}" if r.screening_id else r.source,
+                    r.note,
+                    clock.show(r.created_at),
+                    clock.show(r.resolved_at) if r.resolved_at else None,
+                ]
+                for r in rows
+            ],
         )
     )
 
 
 @barrier_app.command("resolve")
-def barrier_resolve(ctx: typer.Context, barrier_id: Annotated[int, typer.Argument(help="Barrier id (see barrier list).", show_default=False)]) -> None:
+def barrier_resolve(
+    ctx: typer.Context,
+    barrier_id: Annotated[
+        int, typer.Argument(help="Barrier id (see barrier list).", show_default=False)
+    ],
+) -> None:
     """Mark a barrier as no longer in the way. Example: probhealth barrier resolve 4"""
     from probhealth import needs
 

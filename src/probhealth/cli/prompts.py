@@ -27,11 +27,21 @@ STYLE = Style(
 
 
 def _choices(choices: Sequence[Choice], checked: Sequence[str] = ()) -> list[questionary.Choice]:
-    return [questionary.Choice(title=for_terminal(title), value=key, checked=key in checked) for key, title in choices]
+    return [
+        questionary.Choice(title=for_terminal(title), value=key, checked=key in checked)
+        for key, title in choices
+    ]
 
 
 class QuestionaryAsker:
-    def select(self, message: str, choices: Sequence[Choice], *, default: str | None = None, instruction: str | None = None) -> str:
+    def select(
+        self,
+        message: str,
+        choices: Sequence[Choice],
+        *,
+        default: str | None = None,
+        instruction: str | None = None,
+    ) -> str:
         items = _choices(choices)
         chosen = next((c for c in items if c.value == default), None)
         result = questionary.select(
@@ -47,7 +57,14 @@ class QuestionaryAsker:
         ).unsafe_ask()
         return str(result)
 
-    def checkbox(self, message: str, choices: Sequence[Choice], *, checked: Sequence[str] = (), instruction: str | None = None) -> list[str]:
+    def checkbox(
+        self,
+        message: str,
+        choices: Sequence[Choice],
+        *,
+        checked: Sequence[str] = (),
+        instruction: str | None = None,
+    ) -> list[str]:
         result = questionary.checkbox(
             for_terminal(message),
             choices=_choices(choices, checked),
@@ -58,8 +75,14 @@ class QuestionaryAsker:
         return [str(r) for r in result]
 
     def text(self, message: str, *, default: str = "", instruction: str | None = None) -> str:
-        result = questionary.text(for_terminal(message), default=default, instruction=instruction, qmark="?", style=STYLE).unsafe_ask()
+        result = questionary.text(
+            for_terminal(message), default=default, instruction=instruction, qmark="?", style=STYLE
+        ).unsafe_ask()
         return str(result)
 
     def confirm(self, message: str, *, default: bool = False) -> bool:
-        return bool(questionary.confirm(for_terminal(message), default=default, qmark="?", style=STYLE).unsafe_ask())
+        return bool(
+            questionary.confirm(
+                for_terminal(message), default=default, qmark="?", style=STYLE
+            ).unsafe_ask()
+        )

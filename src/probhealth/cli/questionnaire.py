@@ -13,18 +13,25 @@ app = typer.Typer(help="Check and show questionnaire definitions.", no_args_is_h
 
 
 @app.command("check")
-def check(file: Annotated[Path, typer.Argument(help="Questionnaire YAML file.", show_default=False)]) -> None:
+def check(
+    file: Annotated[Path, typer.Argument(help="Questionnaire YAML file.", show_default=False)],
+) -> None:
     """Check a questionnaire file; errors read FILE:LINE: message. Example: probhealth questionnaire check my.yaml"""
     from probhealth.questionnaire.model import load_file
 
     q = load_file(file)
-    output.ok(f"{file}: ok: {q.id} v{q.version}, {len(q.items)} items in {len(q.sections)} sections, "
-              f"{len(q.scales)} scales, {len(q.flags)} flags, {len(q.needs)} need rules, {len(q.barriers)} barrier rules.")
+    output.ok(
+        f"{file}: ok: {q.id} v{q.version}, {len(q.items)} items in {len(q.sections)} sections, "
+        f"{len(q.scales)} scales, {len(q.flags)} flags, {len(q.needs)} need rules, {len(q.barriers)} barrier rules."
+    )
 
 
 @app.command("show")
 def show(
-    file: Annotated[Path | None, typer.Argument(help="A questionnaire file (default: the bundled one).", show_default=False)] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A questionnaire file (default: the bundled one).", show_default=False),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show"""
@@ -34,12 +41,37 @@ def show(
     if json_out:
         output.emit_json(
             {
-                "id": q.id, "version": q.version, "title": q.title, "hash": q.content_hash,
-                "sections": [{"id": s.id, "title": s.title, "items": list(s.item_ids)} for s in q.sections],
-                "items": [{"id": i.id, "type": i.type, "text": i.text, "show_if": i.show_if.source if i.show_if else None,
-                           "options": [{"value": o.value, "label": o.label, "score": o.score} for o in i.options]} for i in q.items],
-                "scales": [{"id": s.id, "items": list(s.items), "bands": [[b.lo, b.hi, b.label] for b in s.bands]} for s in q.scales],
-                "flags": [{"id": f.id, "severity": f.severity, "when": f.when.source} for f in q.flags],
+                "id": q.id,
+                "version": q.version,
+                "title": q.title,
+                "hash": q.content_hash,
+                "sections": [
+                    {"id": s.id, "title": s.title, "items": list(s.item_ids)} for s in q.sections
+                ],
+                "items": [
+                    {
+                        "id": i.id,
+                        "type": i.type,
+                        "text": i.text,
+                        "show_if": i.show_if.source if i.show_if else None,
+                        "options": [
+                            {"value": o.value, "label": o.label, "score": o.score}
+                            for o in i.options
+                        ],
+                    }
+                    for i in q.items
+                ],
+                "scales": [
+                    {
+                        "id": s.id,
+                        "items": list(s.items),
+                        "bands": [[b.lo, b.hi, b.label] for b in s.bands],
+                    }
+                    for s in q.scales
+                ],
+                "flags": [
+                    {"id": f.id, "severity": f.severity, "when": f.when.source} for f in q.flags
+                ],
                 "credits": list(q.credits),
             }
         )

@@ -112,14 +112,28 @@ def person_panel(p: PersonRecord, extra: Sequence[RenderableType] = ()) -> Panel
 
 
 # ------------------------------------------------------------------ screenings ----------
-SEVERITY_STYLE = {"emergency": "bold red", "same-day": "bold yellow", "info": "cyan", "high": "bold red", "moderate": "yellow", "low": "cyan"}
+SEVERITY_STYLE = {
+    "emergency": "bold red",
+    "same-day": "bold yellow",
+    "info": "cyan",
+    "high": "bold red",
+    "moderate": "yellow",
+    "low": "cyan",
+}
 
 
 def scores_table(detail: Any) -> Table:
     rows = []
     for s in detail.scores:
         if s.value is None:
-            rows.append([s.title, Text("not scored", style="dim"), Text(f"missing: {', '.join(s.missing)}", style="dim"), f"{s.min}-{s.max}"])
+            rows.append(
+                [
+                    s.title,
+                    Text("not scored", style="dim"),
+                    Text(f"missing: {', '.join(s.missing)}", style="dim"),
+                    f"{s.min}-{s.max}",
+                ]
+            )
         else:
             rows.append([s.title, str(s.value), s.band, f"{s.min}-{s.max}"])
     return table("Scores", ["Scale", "Score", "Band", "Range"], rows)
@@ -128,8 +142,18 @@ def scores_table(detail: Any) -> Table:
 def flags_table(flags: Sequence[Any]) -> Table:
     rows = []
     for f in flags:
-        ack = f"acknowledged by {f.acknowledged_by}, {clock.show(f.acknowledged_at)}" if f.acknowledged_at else Text("NOT ACKNOWLEDGED", style="bold red")
-        rows.append([Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")), f.title, ack if isinstance(ack, Text) else t(ack)])
+        ack = (
+            f"acknowledged by {f.acknowledged_by}, {clock.show(f.acknowledged_at)}"
+            if f.acknowledged_at
+            else Text("NOT ACKNOWLEDGED", style="bold red")
+        )
+        rows.append(
+            [
+                Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
+                f.title,
+                ack if isinstance(ack, Text) else t(ack),
+            ]
+        )
     return table("Safety flags", ["Severity", "Flag", "Acknowledged"], rows)
 
 
@@ -152,13 +176,30 @@ def screening_summary(detail: Any) -> Group:
         parts += [flags_table(detail.flags), Text("")]
     if detail.scores:
         parts += [scores_table(detail), Text("")]
-    needs = [[Text(sev, style=SEVERITY_STYLE.get(sev, "")), taxonomy.NEED_DOMAINS.get(d, d)] for d, sev in detail.needs]
-    parts.append(table("Needs", ["Severity", "Need"], needs) if needs else Text("Needs: none identified", style="dim"))
+    needs = [
+        [Text(sev, style=SEVERITY_STYLE.get(sev, "")), taxonomy.NEED_DOMAINS.get(d, d)]
+        for d, sev in detail.needs
+    ]
+    parts.append(
+        table("Needs", ["Severity", "Need"], needs)
+        if needs
+        else Text("Needs: none identified", style="dim")
+    )
     parts.append(Text(""))
     barriers = [[b, taxonomy.BARRIER_TYPES.get(b, b)] for b in detail.barriers]
-    parts.append(table("Barriers", ["Type", "Barrier"], barriers) if barriers else Text("Barriers: none identified", style="dim"))
+    parts.append(
+        table("Barriers", ["Type", "Barrier"], barriers)
+        if barriers
+        else Text("Barriers: none identified", style="dim")
+    )
     if detail.next_item:
-        parts += [Text(""), Text(f"Not finished: next question is {detail.next_item}. Resume with: probhealth screen {detail.crn}", style="yellow")]
+        parts += [
+            Text(""),
+            Text(
+                f"Not finished: next question is {detail.next_item}. Resume with: probhealth screen {detail.crn}",
+                style="yellow",
+            ),
+        ]
     return Group(*parts)
 
 
@@ -166,7 +207,15 @@ def answers_table(detail: Any) -> Table:
     return table(
         "Answers",
         ["Section", "Item", "Question", "Answer"],
-        ([a.section, a.item_id, a.text, Text(a.label, style="dim" if a.declined or a.implied else "")] for a in detail.answers),
+        (
+            [
+                a.section,
+                a.item_id,
+                a.text,
+                Text(a.label, style="dim" if a.declined or a.implied else ""),
+            ]
+            for a in detail.answers
+        ),
     )
 
 
@@ -185,14 +234,27 @@ def questionnaire_tree(q: Any) -> Group:
             if item.show_if:
                 node.add(Text("shown if " + for_terminal(item.show_if.source), style="magenta"))
             if item.options and item.type != "yesno":
-                node.add(Text(" · ".join(f"{o.label} ({o.value})" for o in item.options), style="dim"))
+                node.add(
+                    Text(" · ".join(f"{o.label} ({o.value})" for o in item.options), style="dim")
+                )
     scales = root.add(Text("Scales", style="bold cyan"))
     for s in q.scales:
         bands = ", ".join(f"{b.lo}-{b.hi} {b.label}" for b in s.bands)
-        scales.add(Text(f"{s.id} = sum of {', '.join(s.items)}" + (f" (reversed: {', '.join(sorted(s.reverse))})" if s.reverse else "") + f"; {bands}"))
+        scales.add(
+            Text(
+                f"{s.id} = sum of {', '.join(s.items)}"
+                + (f" (reversed: {', '.join(sorted(s.reverse))})" if s.reverse else "")
+                + f"; {bands}"
+            )
+        )
     flags = root.add(Text("Flags", style="bold cyan"))
     for f in q.flags:
-        node = flags.add(Text(f"{f.id} [{f.severity}] when {for_terminal(f.when.source)}", style=SEVERITY_STYLE.get(f.severity, "")))
+        node = flags.add(
+            Text(
+                f"{f.id} [{f.severity}] when {for_terminal(f.when.source)}",
+                style=SEVERITY_STYLE.get(f.severity, ""),
+            )
+        )
         node.add(Text(for_terminal(f.title)))
     credits = root.add(Text("Credits", style="bold cyan"))
     for c in q.credits:

@@ -20,11 +20,32 @@ if TYPE_CHECKING:
 def screen(
     ctx: typer.Context,
     crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
-    answers: Annotated[Path | None, typer.Option("--answers", help="YAML or JSON file mapping item id to answer (value or label); no prompts.")] = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Abandon an unfinished screening and start again.")] = False,
-    questionnaire: Annotated[Path | None, typer.Option("--questionnaire", help="Use this questionnaire file instead of the bundled one.")] = None,
-    setting: Annotated[str | None, typer.Option("--setting", help="Where it happens, e.g. 'probation office', 'home visit', 'prison gate'.")] = "probation office",
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON only, on stdout.")] = False,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers",
+            help="YAML or JSON file mapping item id to answer (value or label); no prompts.",
+        ),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Abandon an unfinished screening and start again.")
+    ] = False,
+    questionnaire: Annotated[
+        Path | None,
+        typer.Option(
+            "--questionnaire", help="Use this questionnaire file instead of the bundled one."
+        ),
+    ] = None,
+    setting: Annotated[
+        str | None,
+        typer.Option(
+            "--setting",
+            help="Where it happens, e.g. 'probation office', 'home visit', 'prison gate'.",
+        ),
+    ] = "probation office",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON only, on stdout.")
+    ] = False,
 ) -> None:
     """Run a health screening with a person (resumes an unfinished one).
 
@@ -45,10 +66,19 @@ def screen(
             "screen asks questions and needs a terminal.",
             hint=f"Without one, give the answers in a file: probhealth screen {crn} --answers FILE",
         )
-    _guided(store, crn, q, restart=restart, setting=setting, json_out=json_out)
+    run_guided(store, crn, q, restart=restart, setting=setting, json_out=json_out)
 
 
-def _guided(store: Store, crn: str, q: Questionnaire, *, restart: bool, setting: str | None, json_out: bool) -> None:
+def run_guided(
+    store: Store,
+    crn: str,
+    q: Questionnaire,
+    *,
+    restart: bool,
+    setting: str | None,
+    json_out: bool,
+    resume_command: str | None = None,
+) -> None:
     from probhealth import guided, people, screening
     from probhealth.cli.asker import get_asker
     from probhealth.cli.guided import TerminalUI
@@ -59,14 +89,18 @@ def _guided(store: Store, crn: str, q: Questionnaire, *, restart: bool, setting:
             active = screening.begin(store, crn, q, restart=restart, setting=setting)
         except ConsentRequired as exc:
             output.warn(exc.message)
-            if not asker.confirm("Has the person agreed to the screening now? Record their consent (verbal)", default=False):
+            if not asker.confirm(
+                "Has the person agreed to the screening now? Record their consent (verbal)",
+                default=False,
+            ):
                 raise
             people.record_consent(store, crn, purpose="screening", status="given", method="verbal")
             output.ok("Consent to screening recorded.")
             active = screening.begin(store, crn, q, restart=restart, setting=setting)
         detail = guided.run(store, active, TerminalUI(asker))
     except KeyboardInterrupt:
-        output.warn(f"Stopped. Every answer given so far is saved. Carry on with: probhealth screen {crn.strip().upper()}")
+        again = resume_command or f"probhealth screen {crn.strip().upper()}"
+        output.warn(f"Stopped. Every answer given so far is saved. Carry on with: {again}")
         raise typer.Exit(130) from None
     output.ok(f"Screening {detail.id} complete.")
     _report(detail, json_out)
@@ -79,7 +113,11 @@ def _report(detail: ScreeningDetail, json_out: bool) -> None:
     from probhealth.cli import render
     from probhealth.cli.guided import flag_panel
 
-    unacknowledged = [f for f in detail.flags if f.acknowledged_at is None and f.severity in ("emergency", "same-day")]
+    unacknowledged = [
+        f
+        for f in detail.flags
+        if f.acknowledged_at is None and f.severity in ("emergency", "same-day")
+    ]
     if unacknowledged:
         # No one acknowledged these at a prompt: show them where they cannot be missed.
         output.err().print(flag_panel(unacknowledged))

@@ -14,7 +14,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdou
 
 
 @app.command("list")
-def list_(ctx: typer.Context, crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)], json_out: JsonOpt = False) -> None:
+def list_(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    json_out: JsonOpt = False,
+) -> None:
     """A person's screenings, oldest first. Example: probhealth screening list X123456"""
     from probhealth import clock, screening
 
@@ -28,7 +32,18 @@ def list_(ctx: typer.Context, crn: Annotated[str, typer.Argument(help="Case refe
         render.table(
             f"Screenings for {person.crn}",
             ["ID", "Status", "Questionnaire", "Started", "Completed", "By", "Flags"],
-            [[str(r.id), r.status, r.questionnaire, clock.show(r.started_at), clock.show(r.completed_at), r.started_by, str(r.flags)] for r in rows],
+            [
+                [
+                    str(r.id),
+                    r.status,
+                    r.questionnaire,
+                    clock.show(r.started_at),
+                    clock.show(r.completed_at),
+                    r.started_by,
+                    str(r.flags),
+                ]
+                for r in rows
+            ],
         )
     )
 
@@ -36,8 +51,12 @@ def list_(ctx: typer.Context, crn: Annotated[str, typer.Argument(help="Case refe
 @app.command("show")
 def show(
     ctx: typer.Context,
-    screening_id: Annotated[int, typer.Argument(help="Screening id (see screening list).", show_default=False)],
-    answers: Annotated[bool, typer.Option("--answers/--no-answers", help="Include every answer.")] = True,
+    screening_id: Annotated[
+        int, typer.Argument(help="Screening id (see screening list).", show_default=False)
+    ],
+    answers: Annotated[
+        bool, typer.Option("--answers/--no-answers", help="Include every answer.")
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """One screening: answers with labels, scores and bands, flags, needs, barriers.

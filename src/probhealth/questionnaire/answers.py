@@ -44,7 +44,9 @@ def _choice(item: Item, raw: Any) -> int | str:
                 return opt.value
             if isinstance(opt.value, int) and key.lstrip("-").isdigit() and int(key) == opt.value:
                 return opt.value
-    allowed = "; ".join(f"{o.value} ({o.label})" if str(o.value) != o.label else o.label for o in item.options)
+    allowed = "; ".join(
+        f"{o.value} ({o.label})" if str(o.value) != o.label else o.label for o in item.options
+    )
     raise AnswerError(item.id, f"{_show(raw)} is not one of the answers: {allowed}")
 
 
@@ -74,7 +76,9 @@ def parse(item: Item, raw: Any, *, today: date | None = None) -> Any:
         ordered = [o.value for o in item.options if o.value in chosen]
         exclusive = [v for v in ordered if v in item.exclusive]
         if exclusive and len(ordered) > 1:
-            raise AnswerError(item.id, f"'{item.label_of(exclusive[0])}' cannot be chosen with other answers")
+            raise AnswerError(
+                item.id, f"'{item.label_of(exclusive[0])}' cannot be chosen with other answers"
+            )
         return ordered
     if kind == "integer":
         if isinstance(raw, bool):

@@ -86,7 +86,11 @@ class Evaluation:
         if item_id is None:
             return self.questionnaire.item(self.visible[-1]) if self.visible else None
         if item_id not in self.visible:
-            earlier = [v for v in self.visible if self.questionnaire.item(v).index < self.questionnaire.item(item_id).index]
+            earlier = [
+                v
+                for v in self.visible
+                if self.questionnaire.item(v).index < self.questionnaire.item(item_id).index
+            ]
             return self.questionnaire.item(earlier[-1]) if earlier else None
         pos = self.visible.index(item_id)
         return self.questionnaire.item(self.visible[pos - 1]) if pos > 0 else None
@@ -96,7 +100,9 @@ class Evaluation:
         section = self.questionnaire.section(item.section_id)
         shown = [i for i in self.visible if self.questionnaire.item(i).section_id == section.id]
         position = shown.index(item_id) + 1 if item_id in shown else len(shown) + 1
-        return Progress(section.title, position, max(len(shown), position), len(self.answers), len(self.visible))
+        return Progress(
+            section.title, position, max(len(shown), position), len(self.answers), len(self.visible)
+        )
 
     def emergency_flags(self) -> tuple[FlagDef, ...]:
         return tuple(f for f in self.flags if f.severity == "emergency")
@@ -121,7 +127,9 @@ def item_score(item: Item, value: Any, scale: Scale) -> int | None:
     return opt.score
 
 
-def evaluate(q: Questionnaire, answers: dict[str, Any], person: PersonFacts, today: date) -> Evaluation:
+def evaluate(
+    q: Questionnaire, answers: dict[str, Any], person: PersonFacts, today: date
+) -> Evaluation:
     """Decide what is shown and compute scores, flags, needs and barriers."""
     shown_answers: dict[str, Any] = {}
     effective: dict[str, Any] = {}  # what conditions see: shown answers + implied values
@@ -134,7 +142,9 @@ def evaluate(q: Questionnaire, answers: dict[str, Any], person: PersonFacts, tod
         "sex": person.sex or expr.MISSING,
         "days_since_release": expr.MISSING,
     }
-    env = expr.Env({"answers": effective, "scores": scores, "bands": bands, "person": person_root}, today=today)
+    env = expr.Env(
+        {"answers": effective, "scores": scores, "bands": bands, "person": person_root}, today=today
+    )
     pending = {s.id: max(q.item(i).index for i in s.items) for s in q.scales}
     by_last: dict[int, list[Scale]] = {}
     for s in q.scales:

@@ -72,7 +72,9 @@ class ScaleModel(_Strict):
     title: Text
     items: list[Id] = Field(min_length=1)
     reverse: list[Id] = Field(default_factory=list)
-    bands: list[tuple[int, int, Annotated[str, StringConstraints(min_length=1, max_length=60)]]] = Field(min_length=1)
+    bands: list[tuple[int, int, Annotated[str, StringConstraints(min_length=1, max_length=60)]]] = (
+        Field(min_length=1)
+    )
     loinc: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
@@ -300,8 +302,22 @@ class Questionnaire:
 YESNO = (Option("yes", "Yes", 1), Option("no", "No", 0))
 
 
+def condition_error(
+    doc: yamlfile.Document, loc: tuple[Any, ...], field: str, column: int, message: str
+) -> FileError:
+    """FILE:LINE:COL for a condition error, mapped through quoting and folding when possible."""
+    pos = doc.position(loc, max(column - 1, 0))
+    if pos is not None:
+        return FileError(doc.name, pos[0], f"{field}: {message}", column=pos[1])
+    return FileError(
+        doc.name, doc.line(loc), f"{field}: {message} (column {column} of the condition)"
+    )
+
+
 def content_hash(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        data, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -319,7 +335,9 @@ def load_text(text: str, name: str) -> Questionnaire:
 
 def compile_document(doc: yamlfile.Document, source_text: str) -> Questionnaire:
     if not isinstance(doc.data, dict):
-        raise doc.error((), "a questionnaire file must be a mapping with id, version, title and sections")
+        raise doc.error(
+            (), "a questionnaire file must be a mapping with id, version, title and sections"
+        )
     try:
         model = QuestionnaireModel.model_validate(doc.data)
     except ValidationError as exc:
@@ -383,12 +401,23 @@ class _Compiler:
                         "person": PERSON_FIELDS,
                     }
                 )
-                show_if = self._compile((*loc, "show_if"), "show_if", item.show_if, scope, options, scale_by_id,
-                                        later=frozenset(im.id for im in item_by_pos[n:]), later_scales=frozenset(s for s, pos in scale_ready.items() if pos >= n))
+                show_if = self._compile(
+                    (*loc, "show_if"),
+                    "show_if",
+                    item.show_if,
+                    scope,
+                    options,
+                    scale_by_id,
+                    later=frozenset(im.id for im in item_by_pos[n:]),
+                    later_scales=frozenset(s for s, pos in scale_ready.items() if pos >= n),
+                )
             hidden = item.hidden_value
             if hidden is not None:
                 if item.show_if is None:
-                    raise self.fail((*loc, "hidden_value"), "hidden_value needs a show_if (it is the value used when the item is skipped)")
+                    raise self.fail(
+                        (*loc, "hidden_value"),
+                        "hidden_value needs a show_if (it is the value used when the item is skipped)",
+                    )
                 self._check_value(item, options[item.id], hidden, (*loc, "hidden_value"))
             for v in item.exclusive:
                 if item.type != "multi":
@@ -396,10 +425,24 @@ class _Compiler:
                 self._check_value(item, options[item.id], v, (*loc, "exclusive"))
             items.append(
                 Item(
-                    id=item.id, index=n, section_id=section_id, text=item.text, stem=item.stem, type=item.type,
-                    options=options[item.id], help=item.help, show_if=show_if, optional=item.optional,
-                    min=item.min, max=item.max, unit=item.unit, hidden_value=hidden, asked_of=item.asked_of,
-                    max_length=item.max_length, exclusive=tuple(item.exclusive), future_dates=item.future_dates,
+                    id=item.id,
+                    index=n,
+                    section_id=section_id,
+                    text=item.text,
+                    stem=item.stem,
+                    type=item.type,
+                    options=options[item.id],
+                    help=item.help,
+                    show_if=show_if,
+                    optional=item.optional,
+                    min=item.min,
+                    max=item.max,
+                    unit=item.unit,
+                    hidden_value=hidden,
+                    asked_of=item.asked_of,
+                    max_length=item.max_length,
+                    exclusive=tuple(item.exclusive),
+                    future_dates=item.future_dates,
                     loinc=item.loinc,
                 )
             )
@@ -422,27 +465,48 @@ class _Compiler:
         needs: list[NeedRule] = []
         for ni, nm in enumerate(m.needs):
             if nm.domain not in taxonomy.NEED_DOMAINS:
-                raise self.fail(("needs", ni, "domain"), f"unknown need domain {nm.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}")
-            when = self._compile(("needs", ni, "when"), "when", nm.when, with_flags, options, scale_by_id)
+                raise self.fail(
+                    ("needs", ni, "domain"),
+                    f"unknown need domain {nm.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
+                )
+            when = self._compile(
+                ("needs", ni, "when"), "when", nm.when, with_flags, options, scale_by_id
+            )
             needs.append(NeedRule(nm.domain, when, nm.severity, nm.note))
         barriers: list[BarrierRule] = []
         for bi, bm in enumerate(m.barriers):
             if bm.type not in taxonomy.BARRIER_TYPES:
-                raise self.fail(("barriers", bi, "type"), f"unknown barrier type {bm.type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}")
-            when = self._compile(("barriers", bi, "when"), "when", bm.when, with_flags, options, scale_by_id)
+                raise self.fail(
+                    ("barriers", bi, "type"),
+                    f"unknown barrier type {bm.type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}",
+                )
+            when = self._compile(
+                ("barriers", bi, "when"), "when", bm.when, with_flags, options, scale_by_id
+            )
             barriers.append(BarrierRule(bm.type, when))
 
         return Questionnaire(
-            id=m.id, version=m.version, title=m.title, description=m.description, credits=tuple(m.credits),
-            content_hash=content_hash(self.doc.data), source_text=self.source_text,
-            sections=tuple(sections), items=tuple(items), scales=tuple(scales), flags=tuple(flags),
-            needs=tuple(needs), barriers=tuple(barriers),
+            id=m.id,
+            version=m.version,
+            title=m.title,
+            description=m.description,
+            credits=tuple(m.credits),
+            content_hash=content_hash(self.doc.data),
+            source_text=self.source_text,
+            sections=tuple(sections),
+            items=tuple(items),
+            scales=tuple(scales),
+            flags=tuple(flags),
+            needs=tuple(needs),
+            barriers=tuple(barriers),
         )
 
     def _options(self, item: ItemModel, loc: tuple[Any, ...]) -> tuple[Option, ...]:
         if item.type == "yesno":
             if item.options is not None:
-                raise self.fail((*loc, "options"), "yes/no items have the options yes and no already")
+                raise self.fail(
+                    (*loc, "options"), "yes/no items have the options yes and no already"
+                )
             return YESNO
         if item.type in ("single", "multi"):
             if item.options is None:
@@ -453,17 +517,33 @@ class _Compiler:
                 raw = self.m.option_sets[item.options]
             else:
                 raw = item.options
-            opts = tuple(Option(o.value, o.label, o.score if o.score is not None else (o.value if isinstance(o.value, int) else None)) for o in raw)
+            opts = tuple(
+                Option(
+                    o.value,
+                    o.label,
+                    o.score
+                    if o.score is not None
+                    else (o.value if isinstance(o.value, int) else None),
+                )
+                for o in raw
+            )
             values = [o.value for o in opts]
             labels = [o.label.casefold() for o in opts]
             if len(set(map(repr, values))) != len(values):
-                raise self.fail((*loc, "options"), f"item {item.id!r} has two options with the same value")
+                raise self.fail(
+                    (*loc, "options"), f"item {item.id!r} has two options with the same value"
+                )
             if len(set(labels)) != len(labels):
-                raise self.fail((*loc, "options"), f"item {item.id!r} has two options with the same label")
+                raise self.fail(
+                    (*loc, "options"), f"item {item.id!r} has two options with the same label"
+                )
             for a in opts:
                 for b in opts:
                     if a is not b and str(a.value).casefold() == b.label.casefold():
-                        raise self.fail((*loc, "options"), f"item {item.id!r}: the value {a.value!r} is also another option's label")
+                        raise self.fail(
+                            (*loc, "options"),
+                            f"item {item.id!r}: the value {a.value!r} is also another option's label",
+                        )
             return opts
         if item.options is not None:
             raise self.fail((*loc, "options"), f"{item.type} items have no options")
@@ -472,27 +552,51 @@ class _Compiler:
                 raise self.fail(loc, f"integer item {item.id!r} needs min and max (min <= max)")
         return ()
 
-    def _check_value(self, item: ItemModel, opts: tuple[Option, ...], value: object, loc: tuple[Any, ...]) -> None:
+    def _check_value(
+        self, item: ItemModel, opts: tuple[Option, ...], value: object, loc: tuple[Any, ...]
+    ) -> None:
         if item.type in ("single", "multi", "yesno"):
             if not any(o.value == value and type(o.value) is type(value) for o in opts):
                 allowed = ", ".join(repr(o.value) for o in opts)
-                raise self.fail(loc, f"{value!r} is not an option of {item.id} (options: {allowed})")
+                raise self.fail(
+                    loc, f"{value!r} is not an option of {item.id} (options: {allowed})"
+                )
         elif item.type == "integer":
-            if not isinstance(value, int) or (item.min is not None and value < item.min) or (item.max is not None and value > item.max):
-                raise self.fail(loc, f"{value!r} is outside {item.id}'s range {item.min}..{item.max}")
+            if (
+                not isinstance(value, int)
+                or (item.min is not None and value < item.min)
+                or (item.max is not None and value > item.max)
+            ):
+                raise self.fail(
+                    loc, f"{value!r} is outside {item.id}'s range {item.min}..{item.max}"
+                )
 
-    def _scale(self, sm: ScaleModel, loc: tuple[Any, ...], order: dict[str, int], options: dict[str, tuple[Option, ...]],
-               item_models: list[tuple[ItemModel, tuple[Any, ...], str]]) -> Scale:
+    def _scale(
+        self,
+        sm: ScaleModel,
+        loc: tuple[Any, ...],
+        order: dict[str, int],
+        options: dict[str, tuple[Option, ...]],
+        item_models: list[tuple[ItemModel, tuple[Any, ...], str]],
+    ) -> Scale:
         types = {im.id: im.type for im, _, _ in item_models}
         lo = hi = 0
         for idx, item_id in enumerate(sm.items):
             if item_id not in order:
-                raise self.fail((*loc, "items", idx), f"scale {sm.id!r} uses unknown item {item_id!r}")
+                raise self.fail(
+                    (*loc, "items", idx), f"scale {sm.id!r} uses unknown item {item_id!r}"
+                )
             if types[item_id] not in ("single", "yesno"):
-                raise self.fail((*loc, "items", idx), f"scale items must be single-choice or yes/no; {item_id} is {types[item_id]}")
+                raise self.fail(
+                    (*loc, "items", idx),
+                    f"scale items must be single-choice or yes/no; {item_id} is {types[item_id]}",
+                )
             scores = [o.score for o in options[item_id]]
             if any(s is None for s in scores):
-                raise self.fail((*loc, "items", idx), f"every option of {item_id} needs a numeric score to be in a scale")
+                raise self.fail(
+                    (*loc, "items", idx),
+                    f"every option of {item_id} needs a numeric score to be in a scale",
+                )
             nums = [s for s in scores if s is not None]
             lo += min(nums)
             hi += max(nums)
@@ -500,27 +604,56 @@ class _Compiler:
             raise self.fail((*loc, "items"), f"scale {sm.id!r} lists an item twice")
         for idx, r in enumerate(sm.reverse):
             if r not in sm.items:
-                raise self.fail((*loc, "reverse", idx), f"reverse item {r!r} is not in scale {sm.id!r}")
+                raise self.fail(
+                    (*loc, "reverse", idx), f"reverse item {r!r} is not in scale {sm.id!r}"
+                )
         bands = tuple(Band(a, b, label) for a, b, label in sm.bands)
         expected = lo
         for bi, band in enumerate(bands):
             if band.lo != expected or band.hi < band.lo:
-                raise self.fail((*loc, "bands", bi), f"scale {sm.id!r} bands must run without gaps from {lo} to {hi}; band {bi + 1} should start at {expected}")
+                raise self.fail(
+                    (*loc, "bands", bi),
+                    f"scale {sm.id!r} bands must run without gaps from {lo} to {hi}; band {bi + 1} should start at {expected}",
+                )
             expected = band.hi + 1
         if expected != hi + 1:
-            raise self.fail((*loc, "bands"), f"scale {sm.id!r} bands must end at {hi}, its highest possible score")
-        return Scale(sm.id, sm.title, tuple(sm.items), frozenset(sm.reverse), bands, lo, hi, sm.loinc)
+            raise self.fail(
+                (*loc, "bands"),
+                f"scale {sm.id!r} bands must end at {hi}, its highest possible score",
+            )
+        return Scale(
+            sm.id, sm.title, tuple(sm.items), frozenset(sm.reverse), bands, lo, hi, sm.loinc
+        )
 
-    def _compile(self, loc: tuple[Any, ...], field: str, text: str, scope: expr.Scope, options: dict[str, tuple[Option, ...]],
-                 scales: dict[str, Scale], later: frozenset[str] = frozenset(), later_scales: frozenset[str] = frozenset()) -> expr.Compiled:
+    def _compile(
+        self,
+        loc: tuple[Any, ...],
+        field: str,
+        text: str,
+        scope: expr.Scope,
+        options: dict[str, tuple[Option, ...]],
+        scales: dict[str, Scale],
+        later: frozenset[str] = frozenset(),
+        later_scales: frozenset[str] = frozenset(),
+    ) -> expr.Compiled:
         try:
             compiled = expr.compile_expr(text, scope)
         except expr.ExprError as exc:
             message = exc.message
-            for root, pool in (("answers", later), ("scores", later_scales), ("bands", later_scales)):
+            for root, pool in (
+                ("answers", later),
+                ("scores", later_scales),
+                ("bands", later_scales),
+            ):
                 for name in pool:
                     if f"'{root}.{name}'" in message:
                         message = f"{root}.{name} comes later in the questionnaire; show_if may only use earlier items and scales"
+                        if (
+                            root == "answers"
+                            and loc[-1] == "show_if"
+                            and self._item_id_at(loc) == name
+                        ):
+                            message = f"show_if cannot refer to its own item ({root}.{name})"
             raise self._expr_error(loc, field, exc.column, message) from None
         for root, attr, literals, col in compiled.comparisons:
             if root == "answers":
@@ -529,21 +662,35 @@ class _Compiler:
                     for lit in literals:
                         if not any(o.value == lit and type(o.value) is type(lit) for o in opts):
                             allowed = ", ".join(repr(o.value) for o in opts)
-                            raise self._expr_error(loc, field, col, f"{lit!r} is not an option of {attr} (options: {allowed})")
+                            raise self._expr_error(
+                                loc,
+                                field,
+                                col,
+                                f"{lit!r} is not an option of {attr} (options: {allowed})",
+                            )
             elif root == "bands":
                 labels = {b.label for b in scales[attr].bands}
                 for lit in literals:
                     if lit not in labels:
-                        raise self._expr_error(loc, field, col, f"{lit!r} is not a band of {attr} (bands: {', '.join(sorted(labels))})")
+                        raise self._expr_error(
+                            loc,
+                            field,
+                            col,
+                            f"{lit!r} is not a band of {attr} (bands: {', '.join(sorted(labels))})",
+                        )
             elif root == "person" and attr == "sex":
                 for lit in literals:
                     if lit not in SEXES:
-                        raise self._expr_error(loc, field, col, f"{lit!r} is not a sex value ({', '.join(SEXES)})")
+                        raise self._expr_error(
+                            loc, field, col, f"{lit!r} is not a sex value ({', '.join(SEXES)})"
+                        )
         return compiled
 
+    def _item_id_at(self, loc: tuple[Any, ...]) -> str | None:
+        node: Any = self.doc.data
+        for part in loc[:-1]:
+            node = node[part]
+        return node.get("id") if isinstance(node, dict) else None
+
     def _expr_error(self, loc: tuple[Any, ...], field: str, column: int, message: str) -> FileError:
-        line = self.doc.line(loc)
-        start = self.doc.column(loc)
-        if start is not None:
-            return FileError(self.doc.name, line, f"{field}: {message}", column=start + column - 1)
-        return FileError(self.doc.name, line, f"{field}: {message} (column {column} of the condition)")
+        return condition_error(self.doc, loc, field, column, message)

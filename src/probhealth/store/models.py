@@ -109,8 +109,6 @@ class AuditEvent(SQLModel, table=True):
     hash: str
 
 
-
-
 class QuestionnaireDef(SQLModel, table=True):
     """Each questionnaire version ever used, with its source, so old screenings stay readable
     exactly as they were asked even after the bundled file changes."""
@@ -221,6 +219,16 @@ class Barrier(SQLModel, table=True):
 
 
 __all__ = [
-    "Answer", "AuditEvent", "Barrier", "Consent", "Flag", "Meta", "Need", "Person",
-    "QuestionnaireDef", "Score", "Screening", "UTCDateTime",
+    "Answer",
+    "AuditEvent",
+    "Barrier",
+    "Consent",
+    "Flag",
+    "Meta",
+    "Need",
+    "Person",
+    "QuestionnaireDef",
+    "Score",
+    "Screening",
+    "UTCDateTime",
 ]

@@ -57,7 +57,9 @@ def latest_completed(session: Session, person_id: str) -> Screening | None:
 def screenings_for(session: Session, person_id: str) -> Sequence[Screening]:
     return (
         session.execute(
-            select(Screening).where(col(Screening.person_id) == person_id).order_by(col(Screening.id))
+            select(Screening)
+            .where(col(Screening.person_id) == person_id)
+            .order_by(col(Screening.id))
         )
         .scalars()
         .all()
@@ -81,12 +83,29 @@ def answers(session: Session, screening_id: int) -> dict[str, tuple[Any, bool]]:
     return {r[0]: (json.loads(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
 
 
-def upsert_answer(session: Session, screening_id: int, item_id: str, value: Any, declined: bool, by: str, at: datetime) -> bool:
+def upsert_answer(
+    session: Session,
+    screening_id: int,
+    item_id: str,
+    value: Any,
+    declined: bool,
+    by: str,
+    at: datetime,
+) -> bool:
     """Save an answer; returns True when it replaced an earlier one."""
     encoded = None if declined else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     row = session.get(Answer, (screening_id, item_id))
     if row is None:
-        session.add(Answer(screening_id=screening_id, item_id=item_id, value=encoded, declined=declined, answered_by=by, answered_at=at))
+        session.add(
+            Answer(
+                screening_id=screening_id,
+                item_id=item_id,
+                value=encoded,
+                declined=declined,
+                answered_by=by,
+                answered_at=at,
+            )
+        )
         session.flush()
         return False
     row.value = encoded
@@ -101,7 +120,9 @@ def upsert_answer(session: Session, screening_id: int, item_id: str, value: Any,
 # -- flags, scores -----------------------------------------------------------------------
 def flags(session: Session, screening_id: int) -> Sequence[Flag]:
     return (
-        session.execute(select(Flag).where(col(Flag.screening_id) == screening_id).order_by(col(Flag.raised_at)))
+        session.execute(
+            select(Flag).where(col(Flag.screening_id) == screening_id).order_by(col(Flag.raised_at))
+        )
         .scalars()
         .all()
     )
@@ -119,14 +140,21 @@ def replace_scores(session: Session, screening_id: int, scores: list[Score]) -> 
 
 
 def scores(session: Session, screening_id: int) -> Sequence[Score]:
-    return session.execute(select(Score).where(col(Score.screening_id) == screening_id)).scalars().all()
+    return (
+        session.execute(select(Score).where(col(Score.screening_id) == screening_id))
+        .scalars()
+        .all()
+    )
 
 
 # -- needs and barriers ------------------------------------------------------------------
 def open_needs(session: Session, person_id: str) -> dict[str, Need]:
     rows = session.execute(
         select(Need)
-        .where(col(Need.person_id) == person_id, col(Need.status).in_(("identified", "being-addressed")))
+        .where(
+            col(Need.person_id) == person_id,
+            col(Need.status).in_(("identified", "being-addressed")),
+        )
         .order_by(col(Need.id))
     ).scalars()
     return {r.domain: r for r in rows}
@@ -152,7 +180,9 @@ def open_barriers(session: Session, person_id: str) -> dict[str, Barrier]:
     return {r.type: r for r in rows}
 
 
-def barriers(session: Session, person_id: str, *, include_resolved: bool = False) -> Sequence[Barrier]:
+def barriers(
+    session: Session, person_id: str, *, include_resolved: bool = False
+) -> Sequence[Barrier]:
     stmt = select(Barrier).where(col(Barrier.person_id) == person_id)
     if not include_resolved:
         stmt = stmt.where(col(Barrier.resolved_at).is_(None))
@@ -164,12 +194,22 @@ def barrier(session: Session, barrier_id: int) -> Barrier | None:
 
 
 def screening_needs(session: Session, screening_id: int) -> Sequence[Need]:
-    return session.execute(select(Need).where(col(Need.screening_id) == screening_id).order_by(col(Need.id))).scalars().all()
+    return (
+        session.execute(
+            select(Need).where(col(Need.screening_id) == screening_id).order_by(col(Need.id))
+        )
+        .scalars()
+        .all()
+    )
 
 
 def screening_barriers(session: Session, screening_id: int) -> Sequence[Barrier]:
     return (
-        session.execute(select(Barrier).where(col(Barrier.screening_id) == screening_id).order_by(col(Barrier.id)))
+        session.execute(
+            select(Barrier)
+            .where(col(Barrier.screening_id) == screening_id)
+            .order_by(col(Barrier.id))
+        )
         .scalars()
         .all()
     )

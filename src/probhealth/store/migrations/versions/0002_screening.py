@@ -26,7 +26,9 @@ def upgrade() -> None:
     op.create_table(
         "screening",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("person_id", sa.String(), sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "person_id", sa.String(), sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("questionnaire_id", sa.String(), nullable=False),
         sa.Column("questionnaire_version", sa.Integer(), nullable=False),
         sa.Column("questionnaire_hash", sa.String(), nullable=False),
@@ -41,7 +43,12 @@ def upgrade() -> None:
     op.create_index("ix_screening_person_status", "screening", ["person_id", "status"])
     op.create_table(
         "answer",
-        sa.Column("screening_id", sa.Integer(), sa.ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "screening_id",
+            sa.Integer(),
+            sa.ForeignKey("screening.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("item_id", sa.String(), primary_key=True),
         sa.Column("value", sa.String(), nullable=True),
         sa.Column("declined", sa.Boolean(), nullable=False),
@@ -50,14 +57,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "score",
-        sa.Column("screening_id", sa.Integer(), sa.ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "screening_id",
+            sa.Integer(),
+            sa.ForeignKey("screening.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("scale_id", sa.String(), primary_key=True),
         sa.Column("value", sa.Integer(), nullable=False),
         sa.Column("band", sa.String(), nullable=True),
     )
     op.create_table(
         "flag",
-        sa.Column("screening_id", sa.Integer(), sa.ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "screening_id",
+            sa.Integer(),
+            sa.ForeignKey("screening.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("flag_id", sa.String(), primary_key=True),
         sa.Column("severity", sa.String(), nullable=False),
         sa.Column("title", sa.String(), nullable=False),
@@ -68,8 +85,18 @@ def upgrade() -> None:
     for table in ("need", "barrier"):
         columns: list[sa.Column] = [  # type: ignore[type-arg]
             sa.Column("id", sa.Integer(), primary_key=True),
-            sa.Column("person_id", sa.String(), sa.ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
-            sa.Column("screening_id", sa.Integer(), sa.ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
+            sa.Column(
+                "person_id",
+                sa.String(),
+                sa.ForeignKey("person.id", ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column(
+                "screening_id",
+                sa.Integer(),
+                sa.ForeignKey("screening.id", ondelete="SET NULL"),
+                nullable=True,
+            ),
         ]
         if table == "need":
             columns += [

@@ -1,0 +1,139 @@
+"""Drive the real ``probhealth screen`` prompts (questionary in a pseudo-terminal) with pexpect.
+
+Each prompt kind has a marker in its instruction line; the driver reads the question, looks the
+item up in the bundled questionnaire, and presses the keys a worker would press.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+
+from probhealth.screening import load_questionnaire
+from tests.helpers import negative_answer
+
+Q = load_questionnaire()
+BY_TEXT = {item.text: item for item in Q.items}
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+SELECT = r"\(Use shortcuts or arrow keys\)"
+CHECKBOX = r"\(space to tick, enter when done\)"
+TEXT = r"Type < to go back"
+CONFIRM = r"I have read this and will act on it now"
+DONE = r"Screening \d+ complete"
+KEY_DELAY = 0.05
+
+
+def probhealth_cmd() -> list[str]:
+    return [sys.executable, "-m", "probhealth"]
+
+
+class PtyScreen:
+    def __init__(
+        self,
+        db: Path,
+        crn: str,
+        *,
+        overrides: dict[str, object] | None = None,
+        home: Path | None = None,
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROBHEALTH")}
+        env.update(
+            {
+                "PROBHEALTH_DB": str(db),
+                "PROBHEALTH_USER": "tester",
+                "TERM": "xterm",
+                "NO_COLOR": "1",
+                "COLUMNS": "400",
+                "PROMPT_TOOLKIT_NO_CPR": "1",
+            }
+        )
+        if home:
+            env["PROBHEALTH_HOME"] = str(home)
+        cmd = probhealth_cmd()
+        self.child = pexpect.spawn(
+            cmd[0],
+            [*cmd[1:], "screen", crn],
+            env=env,
+            encoding="utf-8",
+            timeout=20,
+            dimensions=(50, 400),
+        )
+        self.overrides = overrides or {}
+        self.answered: list[
+            str
+        ] = []  # items whose answer was confirmed by the next prompt appearing
+        self.pending: str | None = None
+        self.seen_text = ""
+
+    def _question(self) -> str:
+        text = ANSI.sub("", self.child.before or "")
+        lines = [
+            ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip().startswith("? ")
+        ]
+        return lines[-1][2:].strip() if lines else ""
+
+    def _item(self, question: str):  # type: ignore[no-untyped-def]
+        for text, item in BY_TEXT.items():
+            if question.startswith(text[:60]):
+                return item
+        raise AssertionError(f"unknown question on screen: {question!r}")
+
+    def step(self) -> str:
+        """Answer one prompt; returns the kind handled ('done' at the end)."""
+        kind = self.child.expect([SELECT, CHECKBOX, TEXT, CONFIRM, DONE, pexpect.EOF])
+        self.seen_text += ANSI.sub("", self.child.before or "")
+        if self.pending is not None and kind != 5:
+            self.answered.append(self.pending)
+            self.pending = None
+        if kind == 4:
+            if self.pending:
+                self.answered.append(self.pending)
+                self.pending = None
+            return "done"
+        if kind == 5:
+            return "eof"
+        if kind == 3:
+            time.sleep(KEY_DELAY)
+            self.child.send("y")  # questionary's confirm submits on "y" by itself
+            self.child.expect(CONFIRM)  # the redraw of the answered prompt
+            return "confirm"
+        item = self._item(self._question())
+        value = self.overrides.get(item.id, negative_answer(item))
+        time.sleep(KEY_DELAY)
+        if kind == 0:
+            index = next(n for n, o in enumerate(item.options) if o.value == value)
+            self.child.send(str(index + 1))
+            time.sleep(KEY_DELAY)
+            self.child.send("\r")
+        elif kind == 1:
+            wanted = {n for n, o in enumerate(item.options) if o.value in value}  # type: ignore[operator]
+            for n in range(len(item.options)):
+                if n in wanted:
+                    self.child.send(" ")
+                    time.sleep(KEY_DELAY)
+                self.child.send("\x1b[B")  # down
+                time.sleep(KEY_DELAY)
+            self.child.send("\r")
+        else:
+            self.child.send(str(value))
+            time.sleep(KEY_DELAY)
+            self.child.send("\r")
+            # questionary redraws a finished text prompt with its instruction: consume it.
+            self.child.expect(TEXT)
+        self.pending = item.id
+        return "answer"
+
+    def kill(self) -> None:
+        os.kill(self.child.pid, 9)
+        self.child.wait()
+
+    def finish(self) -> None:
+        while self.step() not in ("done", "eof"):
+            pass
+        self.child.expect(pexpect.EOF)
+        self.child.close()

@@ -1,0 +1,167 @@
+"""The guided loop: every answer saved at once, flags interrupt and are acknowledged, back
+re-asks, Ctrl-C loses nothing and a second run resumes at the first unanswered item."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from probhealth import guided, people, screening
+from probhealth.guided import ANSWER, BACK, DECLINE, Response
+from tests.helpers import negative_answer
+
+
+class FakeUI:
+    def __init__(self, overrides=None, *, stop_after=None, back_at=None):  # type: ignore[no-untyped-def]
+        self.overrides = dict(overrides or {})
+        self.stop_after = stop_after
+        self.back_at = set(back_at or ())
+        self.asked: list[str] = []
+        self.alerts: list[tuple[str, ...]] = []
+        self.events: list[str] = []
+        self.defaults: dict[str, object] = {}
+
+    def started(self, active):  # type: ignore[no-untyped-def]
+        self.events.append("resumed" if active.resumed else "started")
+
+    def section(self, section, credits):  # type: ignore[no-untyped-def]
+        self.events.append(f"section:{section.id}")
+
+    def ask(self, item, progress, current, *, can_go_back, error):  # type: ignore[no-untyped-def]
+        if self.stop_after is not None and len(self.asked) >= self.stop_after:
+            raise KeyboardInterrupt
+        self.asked.append(item.id)
+        self.defaults[item.id] = current
+        self.events.append(f"ask:{item.id}")
+        if item.id in self.back_at:
+            self.back_at.discard(item.id)
+            return Response(BACK)
+        value = self.overrides.get(item.id, negative_answer(item))
+        if value == "DECLINE":
+            return Response(DECLINE)
+        return Response(ANSWER, value)
+
+    def alert(self, flags):  # type: ignore[no-untyped-def]
+        self.alerts.append(tuple(f.id for f in flags))
+        self.events.append("alert:" + ",".join(f.id for f in flags))
+
+
+@pytest.fixture
+def person(store):  # type: ignore[no-untyped-def]
+    people.add_person(
+        store,
+        people.PersonInput(
+            crn="X123456", given="Ann", family="Smith", dob="1990-01-31", sex="male"
+        ),
+    )
+    people.record_consent(store, "X123456", purpose="screening", status="given")
+    return "X123456"
+
+
+def answers_in_db(db_path, screening_id):  # type: ignore[no-untyped-def]
+    con = sqlite3.connect(db_path)
+    try:
+        return {
+            r[0]: r[1]
+            for r in con.execute(
+                "select item_id, value from answer where screening_id=?", (screening_id,)
+            )
+        }
+    finally:
+        con.close()
+
+
+def test_all_negative_run_completes(store, person, db_path):
+    q = screening.load_questionnaire()
+    ui = FakeUI()
+    detail = guided.run(store, screening.begin(store, person, q), ui)
+    assert detail.status == "completed"
+    assert len(ui.asked) <= 35
+    assert ui.alerts == []
+    assert len(answers_in_db(db_path, detail.id)) == len(ui.asked)
+
+
+def test_emergency_flag_interrupts_before_the_next_question(store, person, db_path):
+    q = screening.load_questionnaire()
+    ui = FakeUI({"phq9_1": 1, "phq9_9": 1})
+    detail = guided.run(store, screening.begin(store, person, q), ui)
+    i = ui.events.index("ask:phq9_9")
+    assert ui.events[i + 1] == "alert:self_harm_thoughts"
+    flag = next(f for f in detail.flags if f.flag_id == "self_harm_thoughts")
+    assert (
+        flag.severity == "emergency"
+        and flag.acknowledged_by == "tester"
+        and flag.acknowledged_at is not None
+    )
+
+
+def test_back_reasks_previous_with_its_answer(store, person):
+    q = screening.load_questionnaire()
+    ui = FakeUI({"gp_registered": "no"}, back_at={"dentist_registered"})
+    guided.run(store, screening.begin(store, person, q), ui)
+    first = ui.asked.index("dentist_registered")
+    assert ui.asked[first + 1] == "gp_registered"  # back from dentist goes to the GP question
+    assert ui.defaults["gp_registered"] == "no"  # re-asked with the saved answer
+
+
+def test_decline_is_stored_as_prefer_not_to_say(store, person, db_path):
+    q = screening.load_questionnaire()
+    detail = guided.run(
+        store, screening.begin(store, person, q), FakeUI({"head_injury": "DECLINE"})
+    )
+    view = next(a for a in detail.answers if a.item_id == "head_injury")
+    assert view.declined and view.label == "Prefer not to say"
+
+
+def test_interrupt_then_resume_at_first_unanswered(store, person, db_path):
+    q = screening.load_questionnaire()
+    first = FakeUI(stop_after=7)
+    with pytest.raises(KeyboardInterrupt):
+        guided.run(store, screening.begin(store, person, q), first)
+    active = screening.begin(store, person, q)
+    assert active.resumed and len(active.answers) == 7
+    second = FakeUI()
+    detail = guided.run(store, active, second)
+    assert second.events[0] == "resumed"
+    assert second.asked[0] not in first.asked  # continues, does not start over
+    assert detail.questions_asked == len(first.asked) + len(second.asked)
+
+
+def test_unacknowledged_flag_is_shown_again_on_resume(store, person):
+    q = screening.load_questionnaire()
+    active2 = screening.begin(store, person, q)
+    # raise a flag and "crash" before the acknowledgement
+    for item_id, value in [("phq9_1", 1), ("phq9_2", 0)]:
+        screening.save_answer(store, active2, item_id, value)
+    raised = screening.save_answer(store, active2, "phq9_9", 2)
+    assert [f.id for f in raised] == ["self_harm_thoughts"]
+    resumed = screening.begin(store, person, q)
+    ui = FakeUI()
+    guided.run(store, resumed, ui)
+    assert ui.events[1] == "alert:self_harm_thoughts"
+
+
+def test_restart_abandons_the_unfinished_screening(store, person):
+    q = screening.load_questionnaire()
+    first = screening.begin(store, person, q)
+    screening.save_answer(store, first, "gp_registered", "no")
+    second = screening.begin(store, person, q, restart=True)
+    assert second.screening_id != first.screening_id and not second.resumed and second.answers == {}
+    _, rows = screening.list_for(store, person)
+    assert [r.status for r in rows] == ["abandoned", "in-progress"]
+
+
+def test_consent_required(store):
+    people.add_person(
+        store,
+        people.PersonInput(crn="Y000001", given="B", family="C", dob="1980-01-01", sex="female"),
+    )
+    from probhealth.errors import ConsentRequired
+
+    with pytest.raises(ConsentRequired):
+        screening.begin(store, "Y000001", screening.load_questionnaire())
+    people.record_consent(store, "Y000001", purpose="screening", status="given")
+    people.record_consent(store, "Y000001", purpose="screening", status="withdrawn")
+    with pytest.raises(ConsentRequired):
+        screening.begin(store, "Y000001", screening.load_questionnaire())
