@@ -53,7 +53,7 @@ _ALLOWED_SCALAR_TAGS = {
 _BASE: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available (10x faster)
 
 
-class _Loader(_BASE):  # type: ignore[misc,valid-type]
+class _Loader(_BASE):  # type: ignore[misc]
     """Safe loader (libyaml's C parser when present) with YAML 1.2-style implicit types.
 
     Aliases, anchors and explicit tags are refused by :func:`_check_events` before any node
