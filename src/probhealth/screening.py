@@ -7,6 +7,7 @@ every later look at it, so a newer bundled questionnaire never changes how old a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -48,6 +49,28 @@ def load_questionnaire(path: Path | None = None) -> Questionnaire:
     except OSError:
         mtime = 0.0
     return _load_path(str(target), mtime)
+
+
+def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store]) -> Questionnaire:
+    """A questionnaire by file path, by ``id`` or ``id@version`` as stored in the database,
+    or the bundled default when ``which`` is None."""
+    if which is None:
+        return load_questionnaire()
+    path = Path(which)
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
+        return load_questionnaire(path)
+    qid, _, version_text = which.partition("@")
+    if version_text and not version_text.isdigit():
+        raise BadInput(f"{which!r}: write the version as a number, e.g. {qid}@1.")
+    store = store_factory()
+    with store.read() as session:
+        row = repo.latest_questionnaire_def(session, qid, int(version_text) if version_text else None)
+        if row is not None:
+            return _load_source(row.id, row.version, row.content_hash, row.source_text)
+    bundled = load_questionnaire()
+    if qid == bundled.id and (not version_text or int(version_text) == bundled.version):
+        return bundled
+    raise NotFound(f"No questionnaire {which!r} in this database.", hint="Give a file path, or an id such as probation-health@1.")
 
 
 @lru_cache(maxsize=16)

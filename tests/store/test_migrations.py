@@ -67,3 +67,40 @@ def test_audit_log_refuses_update_and_delete(db_path, cli):
         else:
             raise AssertionError(f"{sql} was allowed")
     con.close()
+
+
+def test_upgrade_from_0001_keeps_data_and_takes_a_backup(tmp_path):
+    """A database at revision 0001 with a person is upgraded on first use, after a backup."""
+    from probhealth.store import migrate
+
+    path = tmp_path / "old.db"
+    store = Store(resolve_db(str(path)), actor="t")
+    store.created = True
+    # Build the database at the first revision only.
+    from probhealth.store.db import prepare_sqlite_file
+
+    prepare_sqlite_file(store.target)
+    engine = store._create_engine()
+    store._engine = engine
+    store._write_engine = engine.execution_options(probhealth_write=True)
+    migrate.upgrade(store, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO person (id, crn, given_name, family_name, name_key, dob, sex, needs_interpreter, created_at, updated_at) "
+            "VALUES ('p1', 'A000001', 'Old', 'Record', 'old record', '1980-01-01', 'male', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    store.close()
+    upgraded = Store(resolve_db(str(path)), actor="t")
+    upgraded.engine()
+    assert upgraded.migrated_from == "0001"
+    assert upgraded.backup_path is not None and upgraded.backup_path.exists()
+    upgraded.close()
+    con = sqlite3.connect(path)
+    assert con.execute("select crn from person").fetchall() == [("A000001",)]
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == schema.HEAD
+    con.close()
+    backup = sqlite3.connect(upgraded.backup_path)
+    assert backup.execute("select version_num from alembic_version").fetchone()[0] == "0001"
+    assert backup.execute("select count(*) from person").fetchone()[0] == 1
+    backup.close()
+    assert oct(upgraded.backup_path.stat().st_mode & 0o777) == "0o600"

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
+from probhealth.cli.context import app_context
 
 app = typer.Typer(help="Check and show questionnaire definitions.", no_args_is_help=True)
 
@@ -28,16 +29,21 @@ def check(
 
 @app.command("show")
 def show(
-    file: Annotated[
-        Path | None,
-        typer.Argument(help="A questionnaire file (default: the bundled one).", show_default=False),
+    ctx: typer.Context,
+    which: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID[@VERSION]|FILE]",
+            help="A questionnaire used in this database (e.g. probation-health@1), or a file. Default: the bundled one.",
+            show_default=False,
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
-    """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show"""
-    from probhealth.screening import load_questionnaire
+    """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show probation-health@1"""
+    from probhealth.screening import find_questionnaire
 
-    q = load_questionnaire(file)
+    q = find_questionnaire(which, store_factory=lambda: app_context(ctx).store())
     if json_out:
         output.emit_json(
             {

@@ -26,6 +26,13 @@ def questionnaire_def(session: Session, qid: str, version: int) -> Questionnaire
     return session.get(QuestionnaireDef, (qid, version))
 
 
+def latest_questionnaire_def(session: Session, qid: str, version: int | None = None) -> QuestionnaireDef | None:
+    stmt = select(QuestionnaireDef).where(col(QuestionnaireDef.id) == qid)
+    if version is not None:
+        stmt = stmt.where(col(QuestionnaireDef.version) == version)
+    return session.execute(stmt.order_by(col(QuestionnaireDef.version).desc()).limit(1)).scalar_one_or_none()
+
+
 def add_questionnaire_def(session: Session, row: QuestionnaireDef) -> None:
     session.add(row)
     session.flush()
