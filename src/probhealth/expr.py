@@ -15,6 +15,11 @@ Missing values: an item that was not asked, or not answered, is ``MISSING``; "pr
 say" is ``DECLINED``. Both are falsy, and every comparison involving them is false (so both
 ``answers.x == 1`` and ``answers.x != 1`` are false when ``x`` is missing). Use
 ``answered(answers.x)`` / ``declined(answers.x)`` to test for them explicitly.
+
+Functions: ``answered(name)``, ``declined(name)``, ``any_of(name, [list])`` (a multi-choice
+answer shares a value with the list), ``count(cond, ...)`` (how many are true),
+``size(collection)`` (how many barriers, needs...), ``days_since(date name)``, plus whatever
+the scope adds (the rules file adds ``referrals.open("pathway")`` and ``consented("purpose")``).
 """
 
 from __future__ import annotations
@@ -236,12 +241,19 @@ def _fn_any_of(value: Any, options: Any) -> bool:
     return _contains(value, options)
 
 
+def _fn_size(value: Any) -> int:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return len(value)
+    return 0
+
+
 BUILTINS: Final[dict[str, tuple[Callable[..., Any], int, int, bool]]] = {
     # name: (function, min args, max args, first arg must be a name)
     "answered": (_fn_answered, 1, 1, True),
     "declined": (_fn_declined, 1, 1, True),
     "count": (_fn_count, 1, 50, False),
     "any_of": (_fn_any_of, 2, 2, True),
+    "size": (_fn_size, 1, 1, False),
 }
 # days_since needs today's date from the environment, so it is special-cased below.
 
@@ -440,7 +452,7 @@ class _Parser:
         if len(parts) == 1:
             if root in self.scope.collections:
                 self.collections.add(root)
-                return (lambda env: env.collections.get(root, frozenset())), None
+                return (lambda env: env.collections.get(root, frozenset())), (root, "")
             raise ExprError(f"unknown name {root!r}; {self._known()}", tok.col)
         if len(parts) != 2 or root not in self.scope.fields:
             raise ExprError(f"unknown name {tok.text!r}; {self._known()}", tok.col)

@@ -64,13 +64,18 @@ def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store])
         raise BadInput(f"{which!r}: write the version as a number, e.g. {qid}@1.")
     store = store_factory()
     with store.read() as session:
-        row = repo.latest_questionnaire_def(session, qid, int(version_text) if version_text else None)
+        row = repo.latest_questionnaire_def(
+            session, qid, int(version_text) if version_text else None
+        )
         if row is not None:
             return _load_source(row.id, row.version, row.content_hash, row.source_text)
     bundled = load_questionnaire()
     if qid == bundled.id and (not version_text or int(version_text) == bundled.version):
         return bundled
-    raise NotFound(f"No questionnaire {which!r} in this database.", hint="Give a file path, or an id such as probation-health@1.")
+    raise NotFound(
+        f"No questionnaire {which!r} in this database.",
+        hint="Give a file path, or an id such as probation-health@1.",
+    )
 
 
 @lru_cache(maxsize=16)
@@ -510,9 +515,15 @@ def finish(store: Store, active: Active) -> ScreeningDetail:
 
 
 def _complete(
-    session: Any, actor: str, screening: Screening, evaluation: Evaluation, now: datetime
+    session: Any,
+    actor: str,
+    screening: Screening,
+    evaluation: Evaluation,
+    now: datetime,
+    rules: Any = None,
 ) -> None:
     assert screening.id is not None
+    repo.mark_hidden(session, screening.id, evaluation.ignored)
     repo.replace_scores(
         session,
         screening.id,
@@ -564,6 +575,18 @@ def _complete(
     screening.completed_at = now
     screening.updated_at = now
     session.add(screening)
+    from probhealth import suggest  # here, not at the top: suggest builds on this module
+
+    person = people_repo.by_id(session, screening.person_id)
+    assert person is not None
+    suggest.snapshot(
+        session,
+        person,
+        screening,
+        evaluation,
+        rules or suggest.load_rules(),
+        clock.to_london(now).date(),
+    )
     audit.append(
         session,
         actor=actor,

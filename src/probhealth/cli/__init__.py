@@ -105,7 +105,21 @@ def root(
 
 
 def _register() -> None:
-    from probhealth.cli import admin, consent, demo, needs, person, questionnaire, screen, screening
+    from probhealth.cli import (
+        admin,
+        consent,
+        demo,
+        goal,
+        needs,
+        person,
+        questionnaire,
+        referral,
+        rules,
+        screen,
+        screening,
+        services,
+        suggest,
+    )
 
     app.command("init")(admin.init)
     app.add_typer(person.app, name="person")
@@ -114,7 +128,13 @@ def _register() -> None:
     app.add_typer(screening.app, name="screening")
     app.add_typer(needs.need_app, name="need")
     app.add_typer(needs.barrier_app, name="barrier")
+    app.command("suggest")(suggest.suggest)
+    app.command("refer")(referral.refer)
+    app.add_typer(referral.app, name="referral")
+    app.add_typer(goal.app, name="goal")
     app.add_typer(questionnaire.app, name="questionnaire")
+    app.add_typer(rules.app, name="rules")
+    app.add_typer(services.app, name="services")
     app.add_typer(admin.db_app, name="db")
     app.command("demo")(demo.demo)
 

@@ -32,6 +32,14 @@ def demo(ctx: typer.Context) -> None:
         )
     render.print_renderable(render.person_panel(setup.person))
     q = screening.load_questionnaire()
+    from probhealth.servicedir import ensure_demo_directory
+    from probhealth.suggest import load_rules
+
+    loaded = ensure_demo_directory(store, load_rules())
+    if loaded is not None:
+        output.info(
+            f"Loaded the fictional service directory ({loaded.added} services) into the demo database."
+        )
     if interactive():
         from probhealth.cli.screen import run_guided
 

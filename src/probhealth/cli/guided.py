@@ -34,10 +34,10 @@ def flag_panel(flags: Sequence[FlagDef | FlagRecord]) -> Panel:
     for n, flag in enumerate(flags):
         if n:
             body.append("\n\n")
-        body.append(for_terminal(flag.title) + "\n", style="bold")
-        body.append(for_terminal(flag.message) + "\n")
+        body.append(for_terminal(flag.title), style="bold")
+        body.append("\n" + for_terminal(flag.message))
         for action in flag.actions:
-            body.append("  • " + for_terminal(action) + "\n")
+            body.append("\n  • " + for_terminal(action))
     title = "EMERGENCY: act now" if emergency else "Same day: act today"
     colour = "red" if emergency else "yellow"
     return Panel(body, title=Text(title, style=f"bold {colour}"), border_style=colour, expand=False)

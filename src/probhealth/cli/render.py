@@ -260,3 +260,301 @@ def questionnaire_tree(q: Any) -> Group:
     for c in q.credits:
         credits.add(Text(for_terminal(c), style="dim"))
     return Group(root)
+
+
+# ------------------------------------------------------------------ pathways ------------
+URGENCY_STYLE = {
+    "emergency": "bold white on red",
+    "same-day": "bold black on yellow",
+    "soon": "bold cyan",
+    "routine": "green",
+}
+
+
+def urgency_text(urgency: str) -> Text:
+    return Text(f" {urgency} ", style=URGENCY_STYLE.get(urgency, ""))
+
+
+def rules_tree(rules: Any) -> Group:
+    from rich.tree import Tree
+
+    root = Tree(Text(f"{rules.id} v{rules.version} (for {rules.questionnaire})", style="bold"))
+    for p in rules.pathways:
+        node = root.add(Text(f"{p.id}: {for_terminal(p.name)}", style="bold cyan"))
+        node.add(Text("For the person: " + for_terminal(p.for_person)))
+        route = "self-referral" if p.self_referral else "referral by you"
+        node.add(
+            Text(
+                f"{route}; shares information: {yes_no(p.shares_information)}; follow up after {p.follow_up_days} days",
+                style="dim",
+            )
+        )
+        for r in rules.rules:
+            if r.pathway == p.id:
+                line = Text(f"{r.id} ", style="bold")
+                line.append_text(urgency_text(r.urgency))
+                line.append(" when " + for_terminal(r.when.source), style="magenta")
+                node.add(line)
+    return Group(root)
+
+
+def hours_text(service: Any) -> str:
+    if not service.hours:
+        return "hours not stated"
+    text = "; ".join(str(w) for w in service.hours)
+    return text + ("" if service.bank_holidays_open else " (closed bank holidays)")
+
+
+def services_table(rows: Sequence[tuple[Any, bool]]) -> Table:
+    return table(
+        None,
+        ["ID", "Name", "Pathways", "Areas", "Open now", "Self-referral", "Phone"],
+        [
+            [
+                s.id,
+                s.name,
+                ", ".join(s.pathways),
+                ", ".join(s.areas),
+                yes_no(opened),
+                yes_no(s.self_referral),
+                s.phone,
+            ]
+            for s, opened in rows
+        ],
+        caption=f"{len(rows)} service{'s' if len(rows) != 1 else ''}",
+    )
+
+
+def service_panel(s: Any) -> Panel:
+    body = fields(
+        [
+            ("ID", s.id),
+            ("Pathways", ", ".join(s.pathways)),
+            ("Areas", ", ".join(s.areas)),
+            ("Address", s.address),
+            ("Phone", s.phone),
+            ("Email", s.email),
+            ("Website", s.website),
+            ("Hours", hours_text(s)),
+            ("Self-referral", yes_no(s.self_referral)),
+            ("How to refer", s.how_to_refer),
+            ("Documents needed", ", ".join(s.documents_needed) or "none"),
+            ("Languages", ", ".join(s.languages)),
+            ("Interpreters", yes_no(s.interpreters)),
+            ("Accessibility", s.accessibility),
+            ("In the probation office", yes_no(s.co_located)),
+            ("Eligibility", s.eligibility),
+            ("Last checked", s.last_verified.isoformat()),
+        ]
+    )
+    title = Text(for_terminal(s.name))
+    if s.fictional:
+        title.append("  FICTIONAL", style="bold magenta")
+    return Panel(body, title=title, expand=False)
+
+
+def _service_rows(matches: Sequence[Any]) -> Table:
+    tbl = Table(show_header=True, header_style="bold", expand=False, box=None, padding=(0, 1))
+    for col in ("Service", "Phone", "Hours", "Open now", "Check"):
+        tbl.add_column(col, overflow="fold")
+    for m in matches:
+        s = m.service
+        name = t(s.name)
+        if s.co_located:
+            name.append(" (in this office)", style="green")
+        check = (
+            Text("\n".join(for_terminal(c) for c in m.conflicts), style="yellow")
+            if m.conflicts
+            else Text("ok", style="green")
+        )
+        tbl.add_row(name, t(s.phone), t(hours_text(s)), t(yes_no(m.open_now)), check)
+    return tbl
+
+
+def suggestion_panel(s: Any) -> Panel:
+    parts: list[Any] = []
+    for r in s.reasons:
+        line = Text("• ")
+        line.append(for_terminal(r.because))
+        line.append(f"  [{r.rule}]", style="dim")
+        parts.append(line)
+    parts.append(
+        Text("For the person: ", style="bold").append(for_terminal(s.for_person), style="")
+    )
+    parts.append(Text("For you: ", style="bold dim").append(for_terminal(s.for_staff), style="dim"))
+    if s.open_referral:
+        parts.append(
+            Text(
+                f"Already open: referral {s.open_referral[0]} ({s.open_referral[1]})",
+                style="bold green",
+            )
+        )
+    elif s.adjustment:
+        parts.append(Text("A way of working with them, not a referral.", style="italic"))
+    elif s.services:
+        parts.append(_service_rows(s.services))
+    else:
+        parts.append(
+            Text(
+                "No service for this pathway in their area in the directory (see probhealth services load).",
+                style="yellow",
+            )
+        )
+    title = urgency_text(s.urgency)
+    title.append(" " + for_terminal(s.name), style="bold")
+    title.append(f"  ({s.pathway_id})", style="dim")
+    border = {"emergency": "red", "same-day": "yellow"}.get(s.urgency, "cyan")
+    return Panel(Group(*parts), title=title, title_align="left", border_style=border, expand=True)
+
+
+def suggestions(report: Any) -> Group:
+    head = Text(
+        f"Suggestions for {report.person.crn} from screening {report.screening_id} ({clock.show(report.screening_completed_at)}), rules {report.rules}",
+        style="bold",
+    )
+    parts: list[Any] = [head]
+    if not report.suggestions and not report.already_open:
+        parts.append(Text("No pathway suggested by the rules.", style="dim"))
+    parts += [suggestion_panel(s) for s in report.suggestions]
+    if report.already_open:
+        parts.append(Text("Already being followed:", style="bold"))
+        parts += [suggestion_panel(s) for s in report.already_open]
+    return Group(*parts)
+
+
+def batch_summary(summary: Any) -> Group:
+    urgencies = ("emergency", "same-day", "soon", "routine")
+    rows = [
+        [
+            p,
+            *[str(c.get(u, 0) or "") for u in urgencies],
+            str(sum(c.values())),
+            str(summary.already_open.get(p, 0) or ""),
+        ]
+        for p, c in sorted(summary.by_pathway.items(), key=lambda kv: -sum(kv[1].values()))
+    ]
+    tbl = table("Suggested pathways", ["Pathway", *urgencies, "Total", "Already open"], rows)
+    head = Text(
+        f"{summary.people} people with a completed screening; {summary.with_suggestions} with suggestions; "
+        f"{summary.emergency_people} with an emergency.",
+        style="bold",
+    )
+    return Group(head, tbl)
+
+
+class _Progress:
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and out().is_terminal
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if self.enabled:
+            from rich.progress import Progress
+
+            self._progress = Progress(console=output_err())
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            if self._progress is not None:
+                self._progress.update(self._task, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+def output_err() -> Any:
+    from probhealth.cli.output import err
+
+    return err()
+
+
+def progress(label: str, *, enabled: bool = True) -> _Progress:
+    """A progress bar on stderr when at a terminal; nothing when piped."""
+    return _Progress(label, enabled)
+
+
+# ------------------------------------------------------------------ referrals -----------
+STATUS_STYLE = {
+    "completed": "green",
+    "withdrawn": "dim",
+    "declined-by-person": "dim",
+    "rejected-by-service": "yellow",
+    "did-not-attend": "yellow",
+}
+
+
+def referrals_table(rows: Sequence[Any], *, due: bool = False) -> Table:
+    def due_cell(r: Any) -> Text:
+        if r.follow_up_due is None:
+            return Text(DASH, style="dim")
+        days = r.overdue_days or 0
+        style = "bold red" if days > 0 else ("yellow" if days == 0 else "")
+        label = r.follow_up_due.isoformat() + (
+            f" ({days} days late)" if days > 0 else " (today)" if days == 0 else ""
+        )
+        return Text(label, style=style)
+
+    return table(
+        "Follow-ups due" if due else "Referrals",
+        ["ID", "CRN", "Pathway", "Status", "Follow up", "Self-ref", "Service"],
+        [
+            [
+                str(r.id),
+                r.crn,
+                r.pathway_name,
+                Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+                due_cell(r),
+                yes_no(r.self_referral),
+                r.service_id,
+            ]
+            for r in rows
+        ],
+        caption=f"{len(rows)} referral{'s' if len(rows) != 1 else ''}",
+    )
+
+
+def referral_panel(r: Any) -> Panel:
+    head = fields(
+        [
+            ("Person", r.crn),
+            ("Pathway", f"{r.pathway_name} ({r.pathway_id})"),
+            ("Service", r.service_id),
+            (
+                "Route",
+                "self-referral (the person makes contact)"
+                if r.self_referral
+                else "referral sent by a worker",
+            ),
+            ("Status", r.status),
+            ("Outcome", r.outcome),
+            ("Reason", r.closed_reason),
+            ("Urgency", r.urgency),
+            ("Follow up by", r.follow_up_due.isoformat() if r.follow_up_due else None),
+            ("Next steps", ", ".join(r.next_steps) or "none (closed)"),
+            ("Why", "; ".join(r.reasons) if r.reasons else None),
+        ]
+    )
+    history = table(
+        "History",
+        ["Date", "From", "To", "Reason", "Note", "Recorded by"],
+        [
+            [
+                e.event_date.isoformat(),
+                e.from_status,
+                e.to_status,
+                e.reason,
+                e.note,
+                f"{e.recorded_by}, {clock.show(e.recorded_at)}",
+            ]
+            for e in r.events
+        ],
+    )
+    return Panel(
+        Group(head, Text(""), history), title=Text(f"Referral {r.id}", style="bold"), expand=False
+    )

@@ -104,6 +104,17 @@ def run_guided(
         raise typer.Exit(130) from None
     output.ok(f"Screening {detail.id} complete.")
     _report(detail, json_out)
+    if not json_out:
+        from probhealth.cli.followup import offer
+        from probhealth.suggest import load_rules
+
+        try:
+            offer(store, crn, detail.id, load_rules(), asker)
+        except KeyboardInterrupt:
+            output.warn(
+                f"Stopped. The screening is saved; see the suggestions again with: probhealth suggest {crn.strip().upper()}"
+            )
+            raise typer.Exit(130) from None
 
 
 def _report(detail: ScreeningDetail, json_out: bool) -> None:
@@ -120,7 +131,7 @@ def _report(detail: ScreeningDetail, json_out: bool) -> None:
     ]
     if unacknowledged:
         # No one acknowledged these at a prompt: show them where they cannot be missed.
-        output.err().print(flag_panel(unacknowledged))
+        output.err().print(flag_panel(unacknowledged), soft_wrap=False)
     if detail.ignored:
         output.warn("Not used (the questions would not be asked): " + ", ".join(detail.ignored))
     render.print_renderable(render.screening_summary(detail))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
 from probhealth.store.models import (
@@ -26,11 +26,15 @@ def questionnaire_def(session: Session, qid: str, version: int) -> Questionnaire
     return session.get(QuestionnaireDef, (qid, version))
 
 
-def latest_questionnaire_def(session: Session, qid: str, version: int | None = None) -> QuestionnaireDef | None:
+def latest_questionnaire_def(
+    session: Session, qid: str, version: int | None = None
+) -> QuestionnaireDef | None:
     stmt = select(QuestionnaireDef).where(col(QuestionnaireDef.id) == qid)
     if version is not None:
         stmt = stmt.where(col(QuestionnaireDef.version) == version)
-    return session.execute(stmt.order_by(col(QuestionnaireDef.version).desc()).limit(1)).scalar_one_or_none()
+    return session.execute(
+        stmt.order_by(col(QuestionnaireDef.version).desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def add_questionnaire_def(session: Session, row: QuestionnaireDef) -> None:
@@ -80,14 +84,29 @@ def add(session: Session, row: Any) -> Any:
 
 
 # -- answers -----------------------------------------------------------------------------
-def answers(session: Session, screening_id: int) -> dict[str, tuple[Any, bool]]:
+def answers(
+    session: Session, screening_id: int, *, include_hidden: bool = True
+) -> dict[str, tuple[Any, bool]]:
     """item id -> (decoded JSON value or None, declined)."""
-    rows = session.execute(
-        select(col(Answer.item_id), col(Answer.value), col(Answer.declined)).where(
-            col(Answer.screening_id) == screening_id
-        )
-    ).all()
+    stmt = select(col(Answer.item_id), col(Answer.value), col(Answer.declined)).where(
+        col(Answer.screening_id) == screening_id
+    )
+    if not include_hidden:
+        stmt = stmt.where(col(Answer.hidden).is_(False))
+    rows = session.execute(stmt).all()
     return {r[0]: (json.loads(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+
+
+def mark_hidden(session: Session, screening_id: int, item_ids: Sequence[str]) -> None:
+    """Answers to questions the final answers no longer show: kept, but never used."""
+    if item_ids:
+        session.execute(
+            update(Answer)
+            .where(
+                col(Answer.screening_id) == screening_id, col(Answer.item_id).in_(list(item_ids))
+            )
+            .values(hidden=True)
+        )
 
 
 def upsert_answer(

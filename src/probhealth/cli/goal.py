@@ -1,0 +1,96 @@
+"""``probhealth goal add|review|list``: a health trainer's goals with the person."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context
+
+app = typer.Typer(help="Health goals set with the person, and their reviews.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    text: Annotated[
+        str, typer.Argument(help="The goal, in the person's words.", show_default=False)
+    ],
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", help="Need domain, e.g. smoking, alcohol, primary-care-access."),
+    ] = None,
+    target_date: Annotated[str | None, typer.Option("--target-date", help="YYYY-MM-DD.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set a goal. Example: probhealth goal add X123456 "Register with a GP" --domain primary-care-access --target-date 2026-12-15"""
+    from probhealth import referrals
+
+    record = referrals.add_goal(
+        app_context(ctx).store(), crn, text, domain=domain, target_date=target_date
+    )
+    if json_out:
+        output.emit_json(record.to_json())
+    else:
+        output.ok(f"Goal {record.id} set.")
+
+
+@app.command("review")
+def review(
+    ctx: typer.Context,
+    goal_id: Annotated[int, typer.Argument(help="Goal id.", show_default=False)],
+    progress: Annotated[
+        str, typer.Option("--progress", help="achieved, partly, not-yet or dropped.")
+    ],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Review a goal. Example: probhealth goal review 2 --progress partly --note "went to the surgery once" """
+    from probhealth import referrals
+
+    record = referrals.review_goal(app_context(ctx).store(), goal_id, progress=progress, note=note)
+    if json_out:
+        output.emit_json(record.to_json())
+    else:
+        output.ok(f"Goal {record.id} reviewed: {progress} (goal is {record.status}).")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include achieved and dropped goals.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """A person's goals. Example: probhealth goal list X123456"""
+    from probhealth import clock, referrals
+
+    rows = referrals.list_goals(app_context(ctx).store(), crn, include_closed=all_)
+    if json_out:
+        output.emit_json([r.to_json() for r in rows])
+        return
+    from probhealth.cli import render
+
+    render.print_renderable(
+        render.table(
+            "Goals",
+            ["ID", "Goal", "Domain", "Target", "Status", "Last review"],
+            [
+                [
+                    str(g.id),
+                    g.text,
+                    g.domain,
+                    g.target_date.isoformat() if g.target_date else None,
+                    g.status,
+                    f"{g.reviews[-1][0]} ({clock.show(g.reviews[-1][3])})" if g.reviews else None,
+                ]
+                for g in rows
+            ],
+        )
+    )

@@ -1,0 +1,612 @@
+"""Referrals followed until they close, and health-trainer goals.
+
+A referral moves through the states in ``referral_states``; each step is kept as an event
+(who, when it happened, coded reason, note). A referral that shares information with a
+service needs the person's ``share-with-services`` consent, checked when it is made and again
+at the step that sends details ("referred"); a self-referral does not. Every open referral has
+a follow-up date, so nothing is forgotten; a closed one never falls due.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from probhealth import clock, referral_states, taxonomy, validation
+from probhealth.errors import BadInput, ConsentRequired, NotFound
+from probhealth.rules.model import RuleSet
+from probhealth.store import audit
+from probhealth.store import directory as dir_repo
+from probhealth.store import people as people_repo
+from probhealth.store import referrals as repo
+from probhealth.store.models import Goal, GoalReview, Person, Referral, ReferralEvent
+from probhealth.textsafe import clean_note
+
+
+# ---------------------------------------------------------------- records ---------------
+@dataclass(frozen=True)
+class EventRecord:
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    note: str | None
+    event_date: date
+    recorded_by: str
+    recorded_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.from_status,
+            "to": self.to_status,
+            "reason": self.reason,
+            "note": self.note,
+            "date": self.event_date.isoformat(),
+            "recorded_by": self.recorded_by,
+            "recorded_at": clock.iso_utc(self.recorded_at),
+        }
+
+
+@dataclass(frozen=True)
+class ReferralRecord:
+    id: int
+    crn: str
+    pathway_id: str
+    pathway_name: str
+    service_id: str | None
+    self_referral: bool
+    status: str
+    urgency: str | None
+    follow_up_due: date | None
+    outcome: str | None
+    closed_reason: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    reasons: tuple[str, ...] = ()
+    events: tuple[EventRecord, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in referral_states.OPEN
+
+    @property
+    def overdue_days(self) -> int | None:
+        if self.follow_up_due is None or not self.is_open:
+            return None
+        return (clock.today() - self.follow_up_due).days
+
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        return referral_states.allowed(self.status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "crn": self.crn,
+            "pathway": self.pathway_id,
+            "pathway_name": self.pathway_name,
+            "service": self.service_id,
+            "self_referral": self.self_referral,
+            "status": self.status,
+            "urgency": self.urgency,
+            "follow_up_due": self.follow_up_due.isoformat() if self.follow_up_due else None,
+            "overdue_days": self.overdue_days,
+            "outcome": self.outcome,
+            "closed_reason": self.closed_reason,
+            "next_steps": list(self.next_steps),
+            "created_by": self.created_by,
+            "created_at": clock.iso_utc(self.created_at),
+            "updated_at": clock.iso_utc(self.updated_at),
+            "reasons": list(self.reasons),
+            "history": [e.to_json() for e in self.events],
+        }
+
+
+def _record(
+    row: Referral, person: Person, rules: RuleSet | None, events: list[ReferralEvent] | None = None
+) -> ReferralRecord:
+    assert row.id is not None
+    pathway = rules.pathway(row.pathway_id) if rules else None
+    reasons = tuple(r.get("because", "") for r in json.loads(row.reasons or "[]"))
+    return ReferralRecord(
+        id=row.id,
+        crn=person.crn,
+        pathway_id=row.pathway_id,
+        pathway_name=pathway.name if pathway else row.pathway_id,
+        service_id=row.service_id,
+        self_referral=row.self_referral,
+        status=row.status,
+        urgency=row.urgency,
+        follow_up_due=row.follow_up_due,
+        outcome=row.outcome,
+        closed_reason=row.closed_reason,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        reasons=reasons,
+        events=tuple(
+            EventRecord(
+                e.from_status,
+                e.to_status,
+                e.reason,
+                e.note,
+                e.event_date,
+                e.recorded_by,
+                e.recorded_at,
+            )
+            for e in events or ()
+        ),
+    )
+
+
+# ---------------------------------------------------------------- helpers ---------------
+def _person(session: Any, crn: str) -> Person:
+    row = people_repo.by_crn(session, validation.crn(crn))
+    if row is None:
+        raise NotFound(
+            f"No person with CRN {crn.strip().upper()}.",
+            hint="List people with: probhealth person list",
+        )
+    return row
+
+
+def _share_consent(session: Any, person: Person) -> bool:
+    current = people_repo.current_consents(session, person.id).get("share-with-services")
+    return current is not None and current.status == "given"
+
+
+def _require_share_consent(session: Any, person: Person, what: str, *, can_self_refer: bool) -> None:
+    if not _share_consent(session, person):
+        alternative = " (or make it a --self-referral)" if can_self_refer else ""
+        raise ConsentRequired(
+            f"{what} shares their details with a service, and consent to share with services is not recorded for {person.crn}.",
+            hint=f"If they agree: probhealth consent {person.crn} --purpose share-with-services --given{alternative}.",
+        )
+
+
+def parse_date(value: str | date | None, field: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return validation.iso_date(value, field)
+
+
+def _follow_up(value: str | None, default_days: int, base: date) -> date:
+    """``--follow-up`` as a number of days or a date; default: the pathway's interval."""
+    if value is None:
+        return base + timedelta(days=default_days)
+    text = value.strip()
+    if text.isdigit():
+        days = int(text)
+        if not 0 <= days <= 365:
+            raise BadInput("--follow-up in days must be between 0 and 365.")
+        return base + timedelta(days=days)
+    day = validation.iso_date(text, "--follow-up")
+    if day < base - timedelta(days=366) or day > base + timedelta(days=366):
+        raise BadInput("--follow-up must be within a year of today.")
+    return day
+
+
+# ---------------------------------------------------------------- referrals -------------
+def refer(
+    store: Any,
+    crn: str,
+    pathway_id: str,
+    rules: RuleSet,
+    *,
+    service_id: str | None = None,
+    self_referral: bool | None = None,
+    note: str | None = None,
+    follow_up: str | None = None,
+    status: str = "agreed",
+    reasons: list[dict[str, str]] | None = None,
+    urgency: str | None = None,
+    screening_id: int | None = None,
+    reason: str | None = None,
+) -> ReferralRecord:
+    """Record that the person takes up a pathway (``agreed``), or declines it.
+
+    A referral the worker sends (not a self-referral) shares the person's details, so it needs
+    ``share-with-services`` consent; a self-referral ("make contact") does not."""
+    pathway = rules.pathway(pathway_id.strip().lower())
+    if pathway is None:
+        raise BadInput(
+            f"Unknown pathway {pathway_id!r}.", hint="See them with: probhealth rules show"
+        )
+    if status not in ("agreed", "declined-by-person", "referred"):
+        raise BadInput("A new referral starts as agreed, referred or declined-by-person.")
+    if self_referral is None:
+        # The pathway's usual route: the person contacts the service themselves unless the
+        # pathway shares information (a referral sent by the worker).
+        self_referral = pathway.self_referral and not pathway.shares_information
+    if self_referral and not pathway.self_referral:
+        raise BadInput(f"{pathway.name} does not take self-referrals; leave out --self-referral.")
+    clean = clean_note(note, "Note") if note else None
+    if status == "declined-by-person":
+        _check_reason(status, reason, clean)
+    today = clock.today()
+    due = (
+        None
+        if status == "declined-by-person"
+        else _follow_up(follow_up, pathway.follow_up_days, today)
+    )
+    now = clock.now()
+    with store.write() as session:
+        person = _person(session, crn)
+        if service_id is not None:
+            service = dir_repo.get(session, service_id)
+            if service is None:
+                raise NotFound(
+                    f"No service {service_id!r} in the directory.",
+                    hint=f"See them with: probhealth services list --pathway {pathway.id}",
+                )
+            if pathway.id not in json.loads(service.data).get("pathways", []):
+                raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
+        if status != "declined-by-person" and not self_referral:
+            _require_share_consent(session, person, f"Referring {person.crn} to {pathway.name}", can_self_refer=pathway.self_referral)
+        for existing in repo.open_for(session, person.id):
+            if existing.pathway_id == pathway.id and status != "declined-by-person":
+                raise BadInput(
+                    f"{person.crn} already has an open referral {existing.id} for {pathway.name} ({existing.status}).",
+                    hint=f"Update it with: probhealth referral update {existing.id} --status ...",
+                )
+        closed = status in referral_states.CLOSED
+        row = Referral(
+            person_id=person.id,
+            pathway_id=pathway.id,
+            service_id=service_id,
+            self_referral=self_referral,
+            status=status,
+            urgency=urgency,
+            screening_id=screening_id,
+            reasons=json.dumps(reasons or [], ensure_ascii=False),
+            follow_up_due=due,
+            closed_reason=reason if closed else None,
+            created_by=store.actor,
+            created_at=now,
+            updated_at=now,
+            closed_at=now if closed else None,
+        )
+        repo.add(session, row)
+        assert row.id is not None
+        path = ["agreed", "referred"] if status == "referred" else [status]
+        previous = "suggested"
+        for step in path:
+            repo.add(
+                session,
+                ReferralEvent(
+                    referral_id=row.id,
+                    from_status=previous,
+                    to_status=step,
+                    note=clean,
+                    reason=reason if step == status else None,
+                    event_date=today,
+                    recorded_by=store.actor,
+                    recorded_at=now,
+                ),
+            )
+            previous = step
+        audit.append(
+            session,
+            actor=store.actor,
+            action="referral.create",
+            entity="referral",
+            entity_id=row.id,
+            detail={"pathway": pathway.id, "status": status, "self_referral": self_referral},
+        )
+        return _record(row, person, rules, list(repo.events(session, row.id)))
+
+
+def _check_reason(status: str, reason: str | None, note: str | None) -> None:
+    codes = referral_states.REASONS.get(status)
+    if codes is None:
+        return
+    if reason is None:
+        raise BadInput(f"Moving to {status} needs --reason, one of: {', '.join(codes)}.")
+    if reason not in codes:
+        raise BadInput(f"Reason for {status} must be one of: {', '.join(codes)}.")
+    if reason == "other" and not note:
+        raise BadInput("Reason 'other' needs a --note saying what happened.")
+
+
+def update(
+    store: Any,
+    referral_id: int,
+    rules: RuleSet,
+    *,
+    status: str,
+    reason: str | None = None,
+    note: str | None = None,
+    event_date: str | None = None,
+    outcome: str | None = None,
+    follow_up: str | None = None,
+) -> ReferralRecord:
+    """Move a referral one step on; refuses steps the state machine does not allow."""
+    status = status.strip().lower()
+    if status not in referral_states.STATUSES:
+        raise BadInput(
+            f"Unknown status {status!r}; statuses: {', '.join(referral_states.STATUSES)}."
+        )
+    clean = clean_note(note, "Note") if note else None
+    reason = reason.strip().lower() if reason else None
+    today = clock.today()
+    when = parse_date(event_date, "--date") or today
+    if when > today + timedelta(days=366) or when < today - timedelta(days=366):
+        raise BadInput("--date must be within a year of today.")
+    if status != "appointment-booked" and when > today:
+        raise BadInput("--date is in the future; only an appointment can be booked ahead.")
+    now = clock.now()
+    with store.write() as session:
+        row = repo.get(session, referral_id)
+        if row is None:
+            raise NotFound(
+                f"No referral {referral_id}.", hint="List them with: probhealth referral list"
+            )
+        person = people_repo.by_id(session, row.person_id)
+        assert person is not None
+        allowed = referral_states.allowed(row.status)
+        if status not in allowed:
+            nxt = ", ".join(allowed) if allowed else "none: it is closed"
+            raise BadInput(
+                f"Referral {referral_id} is {row.status}; it cannot move to {status}. Next steps allowed: {nxt}."
+            )
+        _check_reason(status, reason, clean)
+        if reason and status not in referral_states.REASONS:
+            raise BadInput(
+                f"--reason is for {', '.join(referral_states.REASONS)}; use --note for other steps."
+            )
+        if status == "completed":
+            if outcome not in referral_states.OUTCOMES:
+                raise BadInput(
+                    f"Completing a referral needs --outcome, one of: {', '.join(referral_states.OUTCOMES)}."
+                )
+        elif outcome is not None:
+            raise BadInput("--outcome is only for --status completed.")
+        pathway = rules.pathway(row.pathway_id)
+        if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
+            _require_share_consent(session, person, f"Sending referral {referral_id}", can_self_refer=False)
+        previous = row.status
+        row.status = status
+        row.updated_at = now
+        if status in referral_states.CLOSED:
+            row.follow_up_due = None
+            row.closed_at = now
+            row.outcome = outcome
+            row.closed_reason = reason
+        elif status == "appointment-booked" and event_date and follow_up is None:
+            row.follow_up_due = when + timedelta(days=1)  # check attendance the day after
+        else:
+            base = when if when <= today else today
+            row.follow_up_due = _follow_up(
+                follow_up, pathway.follow_up_days if pathway else 14, base
+            )
+        if status == "rejected-by-service":
+            row.closed_reason = reason
+        session.add(row)
+        repo.add(
+            session,
+            ReferralEvent(
+                referral_id=referral_id,
+                from_status=previous,
+                to_status=status,
+                reason=reason,
+                note=clean,
+                event_date=when,
+                recorded_by=store.actor,
+                recorded_at=now,
+            ),
+        )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="referral.update",
+            entity="referral",
+            entity_id=referral_id,
+            detail={"from": previous, "to": status, "reason": reason, "outcome": outcome},
+        )
+        return _record(row, person, rules, list(repo.events(session, referral_id)))
+
+
+def show(store: Any, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
+    with store.write() as session:
+        row = repo.get(session, referral_id)
+        if row is None:
+            raise NotFound(
+                f"No referral {referral_id}.", hint="List them with: probhealth referral list"
+            )
+        person = people_repo.by_id(session, row.person_id)
+        assert person is not None
+        audit.append(
+            session,
+            actor=store.actor,
+            action="referral.show",
+            entity="referral",
+            entity_id=referral_id,
+        )
+        return _record(row, person, rules, list(repo.events(session, referral_id)))
+
+
+def listing(
+    store: Any,
+    rules: RuleSet | None,
+    *,
+    crn: str | None = None,
+    due: bool = False,
+    status: str | None = None,
+) -> list[ReferralRecord]:
+    statuses = None
+    if status is not None:
+        wanted = [s.strip().lower() for s in status.split(",") if s.strip()]
+        for s in wanted:
+            if s not in referral_states.STATUSES and s not in ("open", "closed"):
+                raise BadInput(
+                    f"Unknown status {s!r}; use open, closed or one of: {', '.join(referral_states.STATUSES)}."
+                )
+        statuses = sorted(
+            {
+                x
+                for s in wanted
+                for x in (
+                    referral_states.OPEN
+                    if s == "open"
+                    else referral_states.CLOSED
+                    if s == "closed"
+                    else {s}
+                )
+            }
+        )
+    with store.write() as session:
+        person_id = _person(session, crn).id if crn else None
+        rows = repo.listing(
+            session,
+            person_id=person_id,
+            statuses=statuses,
+            due_on_or_before=clock.today() if due else None,
+        )
+        records = [_record(r, p, rules) for r, p in rows]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="referral.list",
+            entity="referral",
+            detail={"results": len(records), "due": due},
+        )
+        return records
+
+
+# ---------------------------------------------------------------- goals -----------------
+GOAL_PROGRESS = ("achieved", "partly", "not-yet", "dropped")
+
+
+@dataclass(frozen=True)
+class GoalRecord:
+    id: int
+    crn: str
+    text: str
+    domain: str | None
+    target_date: date | None
+    status: str
+    created_by: str
+    created_at: datetime
+    reviews: tuple[tuple[str, str | None, str, datetime], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "crn": self.crn,
+            "text": self.text,
+            "domain": self.domain,
+            "target_date": self.target_date.isoformat() if self.target_date else None,
+            "status": self.status,
+            "created_by": self.created_by,
+            "created_at": clock.iso_utc(self.created_at),
+            "reviews": [
+                {"progress": p, "note": n, "by": b, "at": clock.iso_utc(a)}
+                for p, n, b, a in self.reviews
+            ],
+        }
+
+
+def _goal_record(row: Goal, person: Person, reviews: list[GoalReview]) -> GoalRecord:
+    assert row.id is not None
+    return GoalRecord(
+        row.id,
+        person.crn,
+        row.text,
+        row.domain,
+        row.target_date,
+        row.status,
+        row.created_by,
+        row.created_at,
+        tuple((r.progress, r.note, r.reviewed_by, r.reviewed_at) for r in reviews),
+    )
+
+
+def add_goal(
+    store: Any, crn: str, text: str, *, domain: str | None = None, target_date: str | None = None
+) -> GoalRecord:
+    clean = clean_note(text, "Goal", max_len=300)
+    if not clean:
+        raise BadInput("The goal is empty; write what the person wants to do.")
+    if domain is not None and domain not in taxonomy.NEED_DOMAINS:
+        raise BadInput(
+            f"Unknown domain {domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}."
+        )
+    target = parse_date(target_date, "--target-date")
+    today = clock.today()
+    if target is not None and not today <= target <= today + timedelta(days=3 * 366):
+        raise BadInput("--target-date must be between today and three years ahead.")
+    now = clock.now()
+    with store.write() as session:
+        person = _person(session, crn)
+        row = Goal(
+            person_id=person.id,
+            text=clean,
+            domain=domain,
+            target_date=target,
+            status="active",
+            created_by=store.actor,
+            created_at=now,
+            updated_at=now,
+        )
+        repo.add(session, row)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="goal.add",
+            entity="goal",
+            entity_id=row.id,
+            detail={"domain": domain},
+        )
+        return _goal_record(row, person, [])
+
+
+def review_goal(store: Any, goal_id: int, *, progress: str, note: str | None = None) -> GoalRecord:
+    progress = progress.strip().lower()
+    if progress not in GOAL_PROGRESS:
+        raise BadInput(f"--progress must be one of: {', '.join(GOAL_PROGRESS)}.")
+    clean = clean_note(note, "Note") if note else None
+    now = clock.now()
+    with store.write() as session:
+        row = repo.goal(session, goal_id)
+        if row is None:
+            raise NotFound(
+                f"No goal {goal_id}.", hint="List a person's goals with: probhealth goal list CRN"
+            )
+        if row.status != "active":
+            raise BadInput(f"Goal {goal_id} is {row.status}; only active goals are reviewed.")
+        repo.add(
+            session,
+            GoalReview(
+                goal_id=goal_id,
+                progress=progress,
+                note=clean,
+                reviewed_by=store.actor,
+                reviewed_at=now,
+            ),
+        )
+        if progress in ("achieved", "dropped"):
+            row.status = progress
+        row.updated_at = now
+        session.add(row)
+        person = people_repo.by_id(session, row.person_id)
+        assert person is not None
+        audit.append(
+            session,
+            actor=store.actor,
+            action="goal.review",
+            entity="goal",
+            entity_id=goal_id,
+            detail={"progress": progress},
+        )
+        return _goal_record(row, person, list(repo.reviews(session, goal_id)))
+
+
+def list_goals(store: Any, crn: str, *, include_closed: bool = False) -> list[GoalRecord]:
+    with store.read() as session:
+        person = _person(session, crn)
+        return [
+            _goal_record(g, person, list(repo.reviews(session, g.id or 0)))
+            for g in repo.goals_for(session, person.id, include_closed=include_closed)
+        ]

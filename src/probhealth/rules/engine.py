@@ -1,0 +1,107 @@
+"""Evaluating a rule set for one person: which pathways to suggest, how urgently, and why.
+
+Input is a :class:`Facts` snapshot (built from a finished screening and the person's current
+barriers, needs, consent and open referrals); output is a list of :class:`Suggestion`, most
+urgent first. Every reason names the rule and renders its ``because`` text with the evidence
+(answers shown by their labels). A pathway that already has an open referral is returned in
+``already_open`` instead of being suggested again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from probhealth import expr
+from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
+
+
+@dataclass(frozen=True)
+class Facts:
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    scores: Mapping[str, int] = field(default_factory=dict)
+    bands: Mapping[str, str] = field(default_factory=dict)
+    flags: frozenset[str] = frozenset()
+    flag_severities: frozenset[str] = frozenset()
+    person: Mapping[str, Any] = field(default_factory=dict)  # age, sex, days_since_release
+    barriers: frozenset[str] = frozenset()
+    needs: frozenset[str] = frozenset()
+    open_referrals: frozenset[str] = frozenset()
+    consents: frozenset[str] = frozenset()  # purposes with consent currently given
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    because: str
+    urgency: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    pathway: Pathway
+    urgency: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    suggestions: tuple[Suggestion, ...]
+    already_open: tuple[Suggestion, ...]
+
+
+def _env(facts: Facts, today: date) -> expr.Env:
+    person = {k: (v if v is not None else expr.MISSING) for k, v in facts.person.items()}
+    return expr.Env(
+        roots={
+            "answers": facts.answers,
+            "scores": facts.scores,
+            "bands": facts.bands,
+            "flags": dict.fromkeys(facts.flags, True),
+            "person": person,
+        },
+        collections={
+            "barriers": facts.barriers,
+            "needs": facts.needs,
+            "flag_severities": facts.flag_severities,
+        },
+        calls={
+            "referrals.open": lambda pathway: pathway in facts.open_referrals,
+            "consented": lambda purpose: purpose in facts.consents,
+        },
+        today=today,
+    )
+
+
+def evaluate(
+    rules: RuleSet, facts: Facts, today: date, label: Callable[[str, Any], str] | None = None
+) -> Outcome:
+    """Run every rule; group fired rules by pathway, keeping the most urgent."""
+    env = _env(facts, today)
+
+    def lookup(root: str, name: str) -> str:
+        value = env.get(root, name) if root != "flags" else (name in facts.flags)
+        if expr.is_absent(value):
+            return "not answered" if value is expr.MISSING else "prefer not to say"
+        if root == "answers" and label is not None:
+            return label(name, value)
+        return str(value)
+
+    fired: dict[str, list[Reason]] = {}
+    for rule in rules.rules:
+        if rule.when.test(env):
+            fired.setdefault(rule.pathway, []).append(
+                Reason(rule.id, rule.because.render(lookup), rule.urgency)
+            )
+    suggestions: list[Suggestion] = []
+    already: list[Suggestion] = []
+    for pathway_id, reasons in fired.items():
+        pathway = rules.pathway(pathway_id)
+        assert pathway is not None
+        reasons.sort(key=lambda r: URGENCY_ORDER[r.urgency])
+        suggestion = Suggestion(pathway, reasons[0].urgency, tuple(reasons))
+        (already if pathway_id in facts.open_referrals else suggestions).append(suggestion)
+    key = lambda s: (URGENCY_ORDER[s.urgency], s.pathway.name)  # noqa: E731
+    return Outcome(tuple(sorted(suggestions, key=key)), tuple(sorted(already, key=key)))

@@ -1,0 +1,271 @@
+"""The rules file: referral pathways, the rules that suggest them, and the person's availability
+windows used to check services' opening hours. Loaded with the same safety as questionnaires
+(``yamlfile``), validated by pydantic (unknown keys refused) and every reference checked:
+pathway ids, need domains, and every name a rule uses against the questionnaire it is for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from probhealth import expr, taxonomy, yamlfile
+from probhealth.directory.hours import Window, parse_window
+from probhealth.questionnaire.model import Questionnaire, condition_error, content_hash
+
+Urgency = Literal["emergency", "same-day", "soon", "routine"]
+URGENCY_ORDER = {"emergency": 0, "same-day": 1, "soon": 2, "routine": 3}
+PathwayId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,49}$")]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,59}$")]
+Plain = Annotated[str, StringConstraints(min_length=1, max_length=600)]
+
+RULE_FUNCTIONS = frozenset({"referrals.open", "consented"})
+RULE_COLLECTIONS = frozenset({"barriers", "needs", "flag_severities"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class PathwayModel(_Strict):
+    id: PathwayId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    domain: str
+    for_person: Plain
+    for_staff: Plain
+    shares_information: bool
+    self_referral: bool
+    follow_up_days: int = Field(ge=1, le=365)
+    adjustment: bool = False  # a way of working (e.g. easy read), not a service to refer to
+
+
+class RuleModel(_Strict):
+    id: RuleId
+    when: Plain
+    suggest: PathwayId
+    urgency: Urgency
+    because: Plain
+
+
+class AvailabilityModel(_Strict):
+    item: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    windows: dict[str, list[str]]
+
+
+class RulesModel(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    version: int = Field(ge=1)
+    questionnaire: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    pathways: list[PathwayModel] = Field(min_length=1)
+    rules: list[RuleModel] = Field(min_length=1)
+    availability: AvailabilityModel | None = None
+
+
+@dataclass(frozen=True)
+class Pathway:
+    id: str
+    name: str
+    domain: str
+    for_person: str
+    for_staff: str
+    shares_information: bool
+    self_referral: bool
+    follow_up_days: int
+    adjustment: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: expr.Compiled
+    pathway: str
+    urgency: str
+    because: expr.Template
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    id: str
+    version: int
+    questionnaire: str
+    content_hash: str
+    pathways: tuple[Pathway, ...]
+    rules: tuple[Rule, ...]
+    availability_item: str | None
+    windows: dict[str, tuple[Window, ...]]
+
+    def pathway(self, pathway_id: str) -> Pathway | None:
+        return next((p for p in self.pathways if p.id == pathway_id), None)
+
+
+def rules_scope(q: Questionnaire | None) -> expr.Scope:
+    base = (
+        q.scope()
+        if q is not None
+        else expr.Scope(fields={"person": frozenset({"age", "sex", "days_since_release"})})
+    )
+    return expr.Scope(fields=base.fields, collections=RULE_COLLECTIONS, functions=RULE_FUNCTIONS)
+
+
+def load_file(path: Path, questionnaire: Questionnaire, *, name: str | None = None) -> RuleSet:
+    doc = yamlfile.load(path, name=name or str(path))
+    return compile_document(doc, questionnaire)
+
+
+def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
+    if not isinstance(doc.data, dict):
+        raise doc.error(
+            (), "a rules file must be a mapping with id, version, questionnaire, pathways and rules"
+        )
+    try:
+        m = RulesModel.model_validate(doc.data)
+    except ValidationError as exc:
+        raise yamlfile.validation_error(doc, exc) from None
+    if m.questionnaire != q.id:
+        raise doc.error(
+            ("questionnaire",),
+            f"these rules are for questionnaire {m.questionnaire!r}, but they are being checked against {q.id!r}",
+        )
+    pathways: dict[str, Pathway] = {}
+    for i, p in enumerate(m.pathways):
+        if p.id in pathways:
+            raise doc.error(("pathways", i, "id"), f"pathway {p.id!r} is defined twice")
+        if p.domain not in taxonomy.NEED_DOMAINS:
+            raise doc.error(
+                ("pathways", i, "domain"),
+                f"unknown need domain {p.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
+            )
+        pathways[p.id] = Pathway(
+            p.id,
+            p.name,
+            p.domain,
+            p.for_person,
+            p.for_staff,
+            p.shares_information,
+            p.self_referral,
+            p.follow_up_days,
+            p.adjustment,
+        )
+    scope = rules_scope(q)
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, r in enumerate(m.rules):
+        loc = ("rules", i)
+        if r.id in seen:
+            raise doc.error((*loc, "id"), f"rule {r.id!r} is defined twice")
+        seen.add(r.id)
+        if r.suggest not in pathways:
+            raise doc.error(
+                (*loc, "suggest"), f"no pathway {r.suggest!r} (pathways: {', '.join(pathways)})"
+            )
+        try:
+            when = expr.compile_expr(r.when, scope)
+        except expr.ExprError as exc:
+            raise condition_error(doc, (*loc, "when"), "when", exc.column, exc.message) from None
+        _check_literals(doc, (*loc, "when"), when, q, pathways)
+        try:
+            because = expr.compile_template(r.because, scope)
+        except expr.ExprError as exc:
+            raise condition_error(
+                doc, (*loc, "because"), "because", exc.column, exc.message
+            ) from None
+        rules.append(Rule(r.id, when, r.suggest, r.urgency, because))
+    used = {r.pathway for r in rules}
+    for i, p in enumerate(m.pathways):
+        if p.id not in used:
+            raise doc.error(
+                ("pathways", i, "id"),
+                f"no rule suggests pathway {p.id!r}; add one or remove the pathway",
+            )
+    windows: dict[str, tuple[Window, ...]] = {}
+    item = None
+    if m.availability is not None:
+        item = m.availability.item
+        if not q.has_item(item) or q.item(item).type != "multi":
+            raise doc.error(
+                ("availability", "item"), f"availability.item must be a multi-choice item of {q.id}"
+            )
+        values = {str(o.value) for o in q.item(item).options}
+        for key, texts in m.availability.windows.items():
+            if key not in values:
+                raise doc.error(
+                    ("availability", "windows", key), f"{key!r} is not an option of {item}"
+                )
+            try:
+                windows[key] = tuple(parse_window(t) for t in texts)
+            except ValueError as exc:
+                raise doc.error(("availability", "windows", key), str(exc)) from None
+    return RuleSet(
+        m.id,
+        m.version,
+        m.questionnaire,
+        content_hash(doc.data),
+        tuple(pathways.values()),
+        tuple(rules),
+        item,
+        windows,
+    )
+
+
+def _check_literals(
+    doc: yamlfile.Document,
+    loc: tuple[Any, ...],
+    compiled: expr.Compiled,
+    q: Questionnaire,
+    pathways: dict[str, Pathway],
+) -> None:
+    for root, attr, literals, col in compiled.comparisons:
+        if root == "answers" and q.has_item(attr):
+            item = q.item(attr)
+            if item.options:
+                for lit in literals:
+                    if item.option(lit) is None:
+                        allowed = ", ".join(repr(o.value) for o in item.options)
+                        raise condition_error(
+                            doc,
+                            loc,
+                            "when",
+                            col,
+                            f"{lit!r} is not an option of {attr} (options: {allowed})",
+                        )
+        elif root == "bands":
+            labels = {b.label for b in q.scale(attr).bands}
+            for lit in literals:
+                if lit not in labels:
+                    raise condition_error(doc, loc, "when", col, f"{lit!r} is not a band of {attr}")
+        elif root in ("barriers", "needs", "flag_severities"):
+            allowed_words = {
+                "barriers": taxonomy.BARRIER_TYPES,
+                "needs": taxonomy.NEED_DOMAINS,
+                "flag_severities": ("emergency", "same-day", "info"),
+            }[root]
+            for lit in literals:
+                if lit not in allowed_words:
+                    raise condition_error(
+                        doc,
+                        loc,
+                        "when",
+                        col,
+                        f"{lit!r} is not one of the {root} ({', '.join(allowed_words)})",
+                    )
+        elif root == "referrals.open":
+            for lit in literals:
+                if lit not in pathways:
+                    raise condition_error(
+                        doc, loc, "when", col, f"referrals.open: no pathway {lit!r}"
+                    )
+        elif root == "consented":
+            from probhealth.validation import CONSENT_PURPOSES
+
+            for lit in literals:
+                if lit not in CONSENT_PURPOSES:
+                    raise condition_error(
+                        doc,
+                        loc,
+                        "when",
+                        col,
+                        f"consented: {lit!r} is not a consent purpose ({', '.join(CONSENT_PURPOSES)})",
+                    )

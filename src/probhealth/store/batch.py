@@ -1,0 +1,183 @@
+"""Streaming reads for batch work (``suggest --all``): every person's latest completed
+screening with its answers, scores, flags, and the person's open barriers, needs, referrals
+and consent, read from a handful of ordered cursors merged by person id. Memory stays constant:
+one person's rows at a time, whatever the caseload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from probhealth.referral_states import OPEN
+from probhealth.store.models import (
+    Answer,
+    Barrier,
+    Consent,
+    Flag,
+    Need,
+    Person,
+    Referral,
+    Score,
+    Screening,
+)
+
+BATCH = 1000
+
+
+@dataclass
+class PersonRows:
+    person_id: str
+    crn: str
+    dob: date
+    sex: str
+    release_date: date | None
+    postcode: str | None
+    office: str | None
+    screening_id: int
+    questionnaire_id: str
+    questionnaire_version: int
+    answers: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    scores: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
+    barriers: set[str] = field(default_factory=set)
+    needs: set[str] = field(default_factory=set)
+    open_referrals: set[str] = field(default_factory=set)
+    consents: dict[str, str] = field(default_factory=dict)
+
+
+def _latest() -> Any:
+    return (
+        select(col(Screening.person_id).label("pid"), func.max(col(Screening.id)).label("sid"))
+        .where(col(Screening.status) == "completed")
+        .group_by(col(Screening.person_id))
+        .subquery("latest")
+    )
+
+
+def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    yield from result
+
+
+class _Peek:
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self.rows = rows
+        self.head: Any = next(rows, None)
+
+    def take(self, person_id: str) -> Iterator[Any]:
+        while self.head is not None and self.head[0] < person_id:
+            self.head = next(self.rows, None)  # rows for people filtered out
+        while self.head is not None and self.head[0] == person_id:
+            yield self.head
+            self.head = next(self.rows, None)
+
+
+def count_people(conn: Connection, office: str | None) -> int:
+    latest = _latest()
+    stmt = select(func.count()).select_from(latest).join(Person, col(Person.id) == latest.c.pid)
+    if office:
+        stmt = stmt.where(func.lower(col(Person.office)) == office.lower())
+    return int(conn.execute(stmt).scalar_one())
+
+
+def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[PersonRows]:
+    latest = _latest()
+    people = (
+        select(
+            col(Person.id),
+            col(Person.crn),
+            col(Person.dob),
+            col(Person.sex),
+            col(Person.release_date),
+            col(Person.postcode),
+            col(Person.office),
+            col(Screening.id),
+            col(Screening.questionnaire_id),
+            col(Screening.questionnaire_version),
+        )
+        .join(latest, latest.c.pid == col(Person.id))
+        .join(Screening, col(Screening.id) == latest.c.sid)
+        .order_by(col(Person.id))
+    )
+    if office:
+        people = people.where(func.lower(col(Person.office)) == office.lower())
+    answers = (
+        select(latest.c.pid, col(Answer.item_id), col(Answer.value), col(Answer.declined))
+        .join(latest, and_(latest.c.sid == col(Answer.screening_id), col(Answer.hidden).is_(False)))
+        .order_by(latest.c.pid)
+    )
+    scores = (
+        select(latest.c.pid, col(Score.scale_id), col(Score.value), col(Score.band))
+        .join(latest, latest.c.sid == col(Score.screening_id))
+        .order_by(latest.c.pid)
+    )
+    flags = (
+        select(latest.c.pid, col(Flag.flag_id), col(Flag.severity))
+        .join(latest, latest.c.sid == col(Flag.screening_id))
+        .order_by(latest.c.pid)
+    )
+    barriers = (
+        select(col(Barrier.person_id), col(Barrier.type))
+        .where(col(Barrier.resolved_at).is_(None))
+        .order_by(col(Barrier.person_id))
+    )
+    needs = (
+        select(col(Need.person_id), col(Need.domain))
+        .where(col(Need.status).in_(("identified", "being-addressed")))
+        .order_by(col(Need.person_id))
+    )
+    referrals = (
+        select(col(Referral.person_id), col(Referral.pathway_id))
+        .where(col(Referral.status).in_(sorted(OPEN)))
+        .order_by(col(Referral.person_id))
+    )
+    consents = select(col(Consent.person_id), col(Consent.purpose), col(Consent.status)).order_by(
+        col(Consent.person_id), col(Consent.id)
+    )
+
+    streams = {
+        name: _Peek(_stream(conn, stmt))
+        for name, stmt in (
+            ("answers", answers),
+            ("scores", scores),
+            ("flags", flags),
+            ("barriers", barriers),
+            ("needs", needs),
+            ("referrals", referrals),
+            ("consents", consents),
+        )
+    }
+    for row in _stream(conn, people):
+        rows = PersonRows(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]
+        )
+        pid = rows.person_id
+        for _, item_id, value, declined in streams["answers"].take(pid):
+            rows.answers[item_id] = (
+                json.loads(value) if value is not None else None,
+                bool(declined),
+            )
+        for _, scale_id, value, band in streams["scores"].take(pid):
+            rows.scores[scale_id] = (int(value), band)
+        for _, flag_id, severity in streams["flags"].take(pid):
+            rows.flags[flag_id] = severity
+        rows.barriers.update(r[1] for r in streams["barriers"].take(pid))
+        rows.needs.update(r[1] for r in streams["needs"].take(pid))
+        rows.open_referrals.update(r[1] for r in streams["referrals"].take(pid))
+        for _, purpose, status in streams["consents"].take(pid):
+            rows.consents[purpose] = status
+        yield rows
+
+
+def read_only(conn: Connection, office: str | None = None) -> Iterator[int]:
+    """The same rows, only read and decoded (the benchmark's baseline for ``suggest --all``)."""
+    for rows in latest_screenings(conn, office):
+        yield len(rows.answers)

@@ -1,0 +1,465 @@
+"""Suggested pathways for a person: the rules evaluated on their latest completed screening
+and current barriers, needs, consent and open referrals; local services for each, with the
+barrier conflicts that might stop them working for this person.
+
+Facts come from what was stored at completion (answers, scores and bands, flags), so a
+suggestion never depends on re-running the questionnaire, and the batch over a whole caseload
+(``suggest_all``) reads the same facts from streaming cursors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from probhealth import clock, expr, screening, validation
+from probhealth.directory.hours import is_open
+from probhealth.directory.match import PersonNeeds, availability_windows, conflicts
+from probhealth.directory.model import Service, from_json
+from probhealth.errors import NotFound
+from probhealth.people import PersonRecord, to_record
+from probhealth.questionnaire import answers as answer_parsing
+from probhealth.questionnaire.engine import Evaluation
+from probhealth.questionnaire.model import Questionnaire
+from probhealth.rules import engine
+from probhealth.rules.model import URGENCY_ORDER, RuleSet, load_file
+from probhealth.store import audit
+from probhealth.store import directory as dir_repo
+from probhealth.store import people as people_repo
+from probhealth.store import referrals as ref_repo
+from probhealth.store import screenings as scr_repo
+from probhealth.store.batch import PersonRows, count_people, latest_screenings
+from probhealth.store.db import Store
+from probhealth.store.models import Person, Screening
+from probhealth.store.models import Suggestion as SuggestionRow
+
+DEFAULT_RULES = "rules.yaml"
+
+
+# ---------------------------------------------------------------- rules -----------------
+@lru_cache(maxsize=8)
+def _load_rules(path: str, mtime: float) -> RuleSet:
+    q = screening.load_questionnaire()
+    p = Path(path)
+    return load_file(
+        p, q, name=p.name if path == str(screening.bundled_path(DEFAULT_RULES)) else path
+    )
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The rules file: ``path``, else ``PROBHEALTH_RULES``, else the bundled default."""
+    env = os.environ.get("PROBHEALTH_RULES")
+    target = path or (Path(env) if env else screening.bundled_path(DEFAULT_RULES))
+    try:
+        mtime = target.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _load_rules(str(target), mtime)
+
+
+# ---------------------------------------------------------------- facts -----------------
+def _person_root(
+    dob: date, sex: str, release_date: date | None, answers: dict[str, Any], today: date
+) -> dict[str, Any]:
+    given = answers.get("release_date")
+    release = given if isinstance(given, date) else release_date
+    return {
+        "age": clock.age_on(dob, today),
+        "sex": sex,
+        "days_since_release": (today - release).days if release else None,
+    }
+
+
+def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> engine.Facts:
+    answers: dict[str, Any] = {}
+    for item_id, (value, declined) in rows.answers.items():
+        if declined:
+            answers[item_id] = expr.DECLINED
+        elif q is not None and q.has_item(item_id):
+            answers[item_id] = answer_parsing.from_storage(q.item(item_id), value)
+        else:
+            answers[item_id] = value
+    return engine.Facts(
+        answers=answers,
+        scores={k: v for k, (v, _) in rows.scores.items()},
+        bands={k: b for k, (_, b) in rows.scores.items() if b is not None},
+        flags=frozenset(rows.flags),
+        flag_severities=frozenset(rows.flags.values()),
+        person=_person_root(rows.dob, rows.sex, rows.release_date, answers, today),
+        barriers=frozenset(rows.barriers),
+        needs=frozenset(rows.needs),
+        open_referrals=frozenset(rows.open_referrals),
+        consents=frozenset(p for p, s in rows.consents.items() if s == "given"),
+    )
+
+
+def facts_from_evaluation(
+    evaluation: Evaluation,
+    person: Person,
+    barriers: Iterable[str],
+    needs: Iterable[str],
+    open_referrals: Iterable[str],
+    consents: Iterable[str],
+    today: date,
+) -> engine.Facts:
+    answers = {**evaluation.implied, **evaluation.answers}
+    scores = {k: r.value for k, r in evaluation.scores.items() if r.value is not None}
+    return engine.Facts(
+        answers=answers,
+        scores=scores,
+        bands={k: r.band for k, r in evaluation.scores.items() if r.band is not None},
+        flags=frozenset(f.id for f in evaluation.flags),
+        flag_severities=frozenset(f.severity for f in evaluation.flags),
+        person=_person_root(person.dob, person.sex, person.release_date, answers, today),
+        barriers=frozenset(barriers),
+        needs=frozenset(needs),
+        open_referrals=frozenset(open_referrals),
+        consents=frozenset(consents),
+    )
+
+
+def label_for(q: Questionnaire | None) -> Callable[[str, Any], str]:
+    def label(item_id: str, value: Any) -> str:
+        if q is not None and q.has_item(item_id):
+            return q.item(item_id).label_of(
+                answer_parsing.to_storage(value) if isinstance(value, date) else value
+            )
+        return str(value)
+
+    return label
+
+
+# ---------------------------------------------------------------- records ---------------
+@dataclass(frozen=True)
+class ServiceMatch:
+    service: Service
+    conflicts: tuple[str, ...]
+    open_now: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.service.to_json(),
+            "conflicts": list(self.conflicts),
+            "open_now": self.open_now,
+        }
+
+
+@dataclass(frozen=True)
+class PathwaySuggestion:
+    pathway_id: str
+    name: str
+    urgency: str
+    reasons: tuple[engine.Reason, ...]
+    for_person: str
+    for_staff: str
+    shares_information: bool
+    self_referral: bool
+    adjustment: bool
+    services: tuple[ServiceMatch, ...]
+    open_referral: tuple[int, str] | None = None  # (referral id, status) when already open
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pathway": self.pathway_id,
+            "name": self.name,
+            "urgency": self.urgency,
+            "reasons": [
+                {"rule": r.rule, "because": r.because, "urgency": r.urgency} for r in self.reasons
+            ],
+            "for_person": self.for_person,
+            "for_staff": self.for_staff,
+            "shares_information": self.shares_information,
+            "self_referral": self.self_referral,
+            "adjustment": self.adjustment,
+            "services": [s.to_json() for s in self.services],
+            "open_referral": {"id": self.open_referral[0], "status": self.open_referral[1]}
+            if self.open_referral
+            else None,
+        }
+
+
+@dataclass(frozen=True)
+class SuggestReport:
+    person: PersonRecord
+    screening_id: int | None
+    screening_completed_at: datetime | None
+    rules: str
+    suggestions: tuple[PathwaySuggestion, ...]
+    already_open: tuple[PathwaySuggestion, ...]
+    person_needs: PersonNeeds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "crn": self.person.crn,
+            "screening": self.screening_id,
+            "screening_completed_at": clock.iso_utc(self.screening_completed_at),
+            "rules": self.rules,
+            "suggestions": [s.to_json() for s in self.suggestions],
+            "already_open": [s.to_json() for s in self.already_open],
+        }
+
+
+# ---------------------------------------------------------------- one person ------------
+def person_needs(
+    session: Any,
+    person: Person,
+    answers: dict[str, Any],
+    barriers: Iterable[str],
+    consents: Iterable[str],
+    rules: RuleSet,
+) -> PersonNeeds:
+    barrier_set = set(barriers)
+    unavailable = answers.get(rules.availability_item) if rules.availability_item else None
+    language = person.language
+    answered_language = answers.get("interpreter_language")
+    if isinstance(answered_language, str) and answered_language:
+        language = answered_language
+    return PersonNeeds(
+        unavailable=availability_windows(
+            unavailable if isinstance(unavailable, list) else None, rules.windows
+        ),
+        needs_interpreter=person.needs_interpreter or "language" in barrier_set,
+        language=language,
+        lacks_documents="no-id-documents" in barrier_set,
+        share_consent="share-with-services" in set(consents),
+    )
+
+
+def area_keys(person: Person | PersonRecord) -> list[str]:
+    return [k for k in (validation.postcode_district(person.postcode), person.office) if k]
+
+
+def match_services(
+    session: Any, pathway_id: str, person: Person, needs: PersonNeeds, now_local: datetime
+) -> tuple[ServiceMatch, ...]:
+    rows = dir_repo.find(session, pathways=[pathway_id], areas=area_keys(person))
+    out = []
+    for row in rows:
+        service = from_json(json.loads(row.data))
+        out.append(
+            ServiceMatch(
+                service,
+                tuple(conflicts(service, needs)),
+                is_open(service.hours, now_local, open_on_bank_holidays=service.bank_holidays_open),
+            )
+        )
+    # Local before national, fewer conflicts first.
+    out.sort(key=lambda m: ("*" in m.service.areas, len(m.conflicts), m.service.name))
+    return tuple(out)
+
+
+def _current(
+    session: Any, person: Person
+) -> tuple[list[str], list[str], dict[str, tuple[int, str]], list[str]]:
+    barriers = list(scr_repo.open_barriers(session, person.id))
+    needs = list(scr_repo.open_needs(session, person.id))
+    open_refs = {r.pathway_id: (r.id or 0, r.status) for r in ref_repo.open_for(session, person.id)}
+    consents = [
+        p
+        for p, c in people_repo.current_consents(session, person.id).items()
+        if c.status == "given"
+    ]
+    return barriers, needs, open_refs, consents
+
+
+def _stored_facts(
+    session: Any, person: Person, row: Screening, today: date
+) -> tuple[engine.Facts, Questionnaire, dict[str, Any]]:
+    assert row.id is not None
+    q = screening._stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
+    barriers, needs, open_refs, consents = _current(session, person)
+    rows = PersonRows(
+        person.id,
+        person.crn,
+        person.dob,
+        person.sex,
+        person.release_date,
+        person.postcode,
+        person.office,
+        row.id,
+        row.questionnaire_id,
+        row.questionnaire_version,
+    )
+    rows.answers = scr_repo.answers(session, row.id, include_hidden=False)
+    rows.scores = {s.scale_id: (s.value, s.band) for s in scr_repo.scores(session, row.id)}
+    rows.flags = {f.flag_id: f.severity for f in scr_repo.flags(session, row.id)}
+    rows.barriers, rows.needs, rows.open_referrals = set(barriers), set(needs), set(open_refs)
+    rows.consents = dict.fromkeys(consents, "given")
+    facts = facts_from_rows(rows, q, today)
+    return facts, q, dict(facts.answers)
+
+
+def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
+    today = clock.today()
+    now_local = clock.to_london(clock.now())
+    with store.write() as session:
+        person = people_repo.by_crn(session, validation.crn(crn))
+        if person is None:
+            raise NotFound(
+                f"No person with CRN {crn.strip().upper()}.",
+                hint="List people with: probhealth person list",
+            )
+        row = scr_repo.latest_completed(session, person.id)
+        if row is None:
+            raise NotFound(
+                f"{person.crn} has no completed screening yet.",
+                hint=f"Run one with: probhealth screen {person.crn}",
+            )
+        facts, q, answers = _stored_facts(session, person, row, today)
+        barriers, _, open_refs, consents = _current(session, person)
+        needs = person_needs(session, person, answers, barriers, consents, rules)
+        outcome = engine.evaluate(rules, facts, today, label_for(q))
+
+        def build(s: engine.Suggestion) -> PathwaySuggestion:
+            p = s.pathway
+            services = (
+                () if p.adjustment else match_services(session, p.id, person, needs, now_local)
+            )
+            return PathwaySuggestion(
+                p.id,
+                p.name,
+                s.urgency,
+                s.reasons,
+                p.for_person,
+                p.for_staff,
+                p.shares_information,
+                p.self_referral,
+                p.adjustment,
+                services,
+                open_refs.get(p.id),
+            )
+
+        report = SuggestReport(
+            person=to_record(person, people_repo.current_consents(session, person.id)),
+            screening_id=row.id,
+            screening_completed_at=row.completed_at,
+            rules=f"{rules.id} v{rules.version}",
+            suggestions=tuple(build(s) for s in outcome.suggestions),
+            already_open=tuple(build(s) for s in outcome.already_open),
+            person_needs=needs,
+        )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="suggest.view",
+            entity="person",
+            entity_id=person.id,
+            detail={
+                "suggestions": len(report.suggestions),
+                "already_open": len(report.already_open),
+            },
+        )
+    return report
+
+
+def snapshot(
+    session: Any,
+    person: Person,
+    row: Screening,
+    evaluation: Evaluation,
+    rules: RuleSet,
+    today: date,
+) -> list[engine.Suggestion]:
+    """Record what the rules suggest at completion (the export's ``suggestions`` table)."""
+    assert row.id is not None
+    barriers, needs, open_refs, consents = _current(session, person)
+    facts = facts_from_evaluation(evaluation, person, barriers, needs, open_refs, consents, today)
+    outcome = engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
+    now = clock.now()
+    rows = [
+        SuggestionRow(
+            person_id=person.id,
+            screening_id=row.id,
+            pathway_id=s.pathway.id,
+            urgency=s.urgency,
+            reasons=json.dumps(
+                [{"rule": r.rule, "because": r.because} for r in s.reasons], ensure_ascii=False
+            ),
+            already_open=open_flag,
+            rules_id=rules.id,
+            rules_version=rules.version,
+            rules_hash=rules.content_hash,
+            created_at=now,
+        )
+        for open_flag, group in ((False, outcome.suggestions), (True, outcome.already_open))
+        for s in group
+    ]
+    ref_repo.replace_suggestions(session, row.id, rows)
+    return list(outcome.suggestions)
+
+
+# ---------------------------------------------------------------- everyone --------------
+@dataclass(frozen=True)
+class BatchSummary:
+    people: int
+    with_suggestions: int
+    by_pathway: dict[str, Counter[str]]
+    already_open: Counter[str]
+    emergency_people: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "people": self.people,
+            "with_suggestions": self.with_suggestions,
+            "emergency_people": self.emergency_people,
+            "pathways": {p: dict(c) for p, c in sorted(self.by_pathway.items())},
+            "already_open": dict(self.already_open),
+        }
+
+
+def suggest_all(
+    store: Store,
+    rules: RuleSet,
+    *,
+    office: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchSummary:
+    """Every person with a completed screening, rules compiled once, rows streamed."""
+    today = clock.today()
+    questionnaires: dict[tuple[str, int], Questionnaire | None] = {}
+    by_pathway: dict[str, Counter[str]] = {}
+    already: Counter[str] = Counter()
+    people = with_any = emergency = 0
+    with store.raw() as conn:
+        total = count_people(conn, office)
+        with store.read() as session:
+            for rows in latest_screenings(conn, office):
+                key = (rows.questionnaire_id, rows.questionnaire_version)
+                if key not in questionnaires:
+                    try:
+                        questionnaires[key] = screening._stored_questionnaire(session, *key)
+                    except Exception:
+                        questionnaires[key] = None
+                facts = facts_from_rows(rows, questionnaires[key], today)
+                outcome = engine.evaluate(rules, facts, today)
+                people += 1
+                if outcome.suggestions:
+                    with_any += 1
+                if any(s.urgency == "emergency" for s in outcome.suggestions):
+                    emergency += 1
+                for s in outcome.suggestions:
+                    by_pathway.setdefault(s.pathway.id, Counter())[s.urgency] += 1
+                for s in outcome.already_open:
+                    already[s.pathway.id] += 1
+                if progress is not None:
+                    progress(people, total)
+    with store.write() as session:
+        audit.append(
+            session,
+            actor=store.actor,
+            action="suggest.batch",
+            entity="person",
+            detail={"people": people, "office_filter": bool(office)},
+        )
+    return BatchSummary(people, with_any, by_pathway, already, emergency)
+
+
+def urgency_rank(urgency: str) -> int:
+    return URGENCY_ORDER.get(urgency, 9)
