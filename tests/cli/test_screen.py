@@ -176,6 +176,8 @@ def policy(overrides=None):  # type: ignore[no-untyped-def]
     def answer(kind, message, choices):  # type: ignore[no-untyped-def]
         if kind == "confirm":
             return True
+        if message not in by_text:  # the referral decisions after the screening
+            return overrides.get("__decisions__", "Decide later")
         item = by_text[message]
         value = overrides.get(item.id, negative_answer(item))
         if kind == "text":
@@ -235,3 +237,31 @@ def test_ctrl_c_says_how_to_resume(cli, person, terminal):
     assert rows[0]["status"] == "in-progress"
     detail = json.loads(cli("screening", "show", str(rows[0]["id"]), "--json").stdout)
     assert detail["questions_asked"] == 5 and detail["next_item"]
+
+
+def test_after_the_screening_decisions_become_referrals(cli, person, terminal, tmp_path):
+    """Issue 4 part 6: suggestions are offered; agreed / declined / later are recorded."""
+    decisions = iter(["Agreed: they will contact the service themselves", "Larkspur Row Surgery (fictional)", "They do not want it", "Does not want it now"])
+
+    def decide(kind, message, choices):  # type: ignore[no-untyped-def]
+        titles = [t for _, t in choices]
+        if "do they agree" in message:
+            wanted = next(decisions, "Decide later")
+            return wanted if wanted in titles else "Decide later"
+        if message in ("Which service?", "Why not?"):
+            return next(decisions)
+        return policy({"gp_registered": "no", "smoking_status": "current", "hsi_1": 2, "hsi_2": 1})(kind, message, choices)
+
+    from pathlib import Path
+
+    cli("services", "load", str(Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"))
+    cli("person", "edit", person, "--postcode", "CB1 2AB", "--office", "Cambridge")
+    terminal(ScriptedAsker([decide] * 80))
+    cli("screen", person)
+    refs = json.loads(cli("referral", "list", person, "--json").stdout)
+    by_pathway = {r["pathway"]: r for r in refs}
+    assert by_pathway["gp-registration"]["status"] == "agreed" and by_pathway["gp-registration"]["self_referral"] is True
+    assert by_pathway["gp-registration"]["service"] == "cam-gp-larkspur"
+    declined = [r for r in refs if r["status"] == "declined-by-person"]
+    assert len(declined) == 1 and declined[0]["closed_reason"] == "not-wanted-now"
+    assert all(r["reasons"] for r in refs)
