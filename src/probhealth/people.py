@@ -142,30 +142,25 @@ class PersonInput:
     release_date: str | date | None = None
 
     def clean(self, *, today: date | None = None) -> dict[str, Any]:
-        dob = validation.date_of_birth(self.dob, today=today)
-        values: dict[str, Any] = {
-            "crn": validation.crn(self.crn),
-            "given_name": validation.short_text(self.given, "Given name"),
-            "family_name": validation.short_text(self.family, "Family name"),
-            "dob": dob,
-            "sex": validation.sex(self.sex),
-            "postcode": validation.postcode(self.postcode) if self.postcode else None,
-            "office": validation.short_text(self.office, "Office", max_len=60)
-            if self.office
-            else None,
-            "language": validation.short_text(self.language, "Language", max_len=40)
-            if self.language
-            else None,
-            "needs_interpreter": bool(self.needs_interpreter),
-            "communication_needs": clean_note(
-                self.communication_needs, "Communication needs", max_len=500
-            )
-            if self.communication_needs
-            else None,
-            "release_date": validation.release_date(self.release_date, dob=dob, today=today)
-            if self.release_date
-            else None,
-        }
+        """Every field validated with the shared rules; the first problem is raised."""
+        values, errors = validation.person_fields(
+            {
+                "crn": self.crn,
+                "given_name": self.given,
+                "family_name": self.family,
+                "dob": self.dob,
+                "sex": self.sex,
+                "postcode": self.postcode,
+                "office": self.office,
+                "language": self.language,
+                "needs_interpreter": self.needs_interpreter,
+                "communication_needs": self.communication_needs,
+                "release_date": self.release_date,
+            },
+            today=today,
+        )
+        if errors:
+            raise BadInput(errors[0][1])
         return values
 
 

@@ -157,7 +157,9 @@ def _share_consent(session: Any, person: Person) -> bool:
     return current is not None and current.status == "given"
 
 
-def _require_share_consent(session: Any, person: Person, what: str, *, can_self_refer: bool) -> None:
+def _require_share_consent(
+    session: Any, person: Person, what: str, *, can_self_refer: bool
+) -> None:
     if not _share_consent(session, person):
         alternative = " (or make it a --self-referral)" if can_self_refer else ""
         raise ConsentRequired(
@@ -244,7 +246,12 @@ def refer(
             if pathway.id not in json.loads(service.data).get("pathways", []):
                 raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
         if status != "declined-by-person" and not self_referral:
-            _require_share_consent(session, person, f"Referring {person.crn} to {pathway.name}", can_self_refer=pathway.self_referral)
+            _require_share_consent(
+                session,
+                person,
+                f"Referring {person.crn} to {pathway.name}",
+                can_self_refer=pathway.self_referral,
+            )
         for existing in repo.open_for(session, person.id):
             if existing.pathway_id == pathway.id and status != "declined-by-person":
                 raise BadInput(
@@ -365,7 +372,9 @@ def update(
             raise BadInput("--outcome is only for --status completed.")
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
-            _require_share_consent(session, person, f"Sending referral {referral_id}", can_self_refer=False)
+            _require_share_consent(
+                session, person, f"Sending referral {referral_id}", can_self_refer=False
+            )
         previous = row.status
         row.status = status
         row.updated_at = now

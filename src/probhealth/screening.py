@@ -90,7 +90,8 @@ def _stored_questionnaire(session: Any, qid: str, version: int) -> Questionnaire
     return _load_source(row.id, row.version, row.content_hash, row.source_text)
 
 
-def _register(session: Any, q: Questionnaire) -> None:
+def register_questionnaire(session: Any, q: Questionnaire) -> None:
+    """Store this questionnaire version (once); refuse a changed file under the same version."""
     row = repo.questionnaire_def(session, q.id, q.version)
     if row is None:
         repo.add_questionnaire_def(
@@ -387,7 +388,7 @@ def begin(
                 raised,
                 resumed=True,
             )
-        _register(session, q)
+        register_questionnaire(session, q)
         row = repo.add(
             session,
             Screening(
@@ -689,7 +690,7 @@ def run_answers_file(
     with store.write() as session:
         person = _require_person(session, crn)
         check_consent(session, person)
-        _register(session, q)
+        register_questionnaire(session, q)
         row = repo.add(
             session,
             Screening(

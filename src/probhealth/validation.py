@@ -5,6 +5,7 @@ and ``import people``). No database, no I/O: values in, clean values or ``BadInp
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 
 from probhealth import clock
@@ -42,7 +43,7 @@ def iso_date(value: str, field: str) -> date:
         raise BadInput(f"{field} {text} is not a real date; check the day and month.") from None
 
 
-def date_of_birth(value: str | date, *, today: date | None = None) -> date:
+def date_of_birth(value: str | date, today: date | None = None) -> date:
     dob = value if isinstance(value, date) else iso_date(value, "Date of birth")
     today = today or clock.today()
     if dob > today:
@@ -90,7 +91,7 @@ def postcode_district(value: str | None) -> str | None:
     return value.split(" ", 1)[0]
 
 
-def short_text(value: str, field: str, *, max_len: int = 100) -> str:
+def short_text(value: str, field: str, max_len: int = 100) -> str:
     return clean_name(value, field, max_len=max_len)
 
 
@@ -99,3 +100,94 @@ def choice(value: str, field: str, allowed: tuple[str, ...]) -> str:
     if text not in allowed:
         raise BadInput(f"{field} must be one of: {', '.join(allowed)}.")
     return text
+
+
+PERSON_COLUMNS = (
+    "crn",
+    "given_name",
+    "family_name",
+    "dob",
+    "sex",
+    "postcode",
+    "office",
+    "language",
+    "needs_interpreter",
+    "communication_needs",
+    "release_date",
+)
+REQUIRED_PERSON_COLUMNS = ("crn", "given_name", "family_name", "dob", "sex")
+
+
+def yes_no(value: str | bool, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text in ("yes", "y", "true", "1"):
+        return True
+    if text in ("no", "n", "false", "0", ""):
+        return False
+    raise BadInput(f"{field} must be yes or no.")
+
+
+def person_fields(
+    raw: Mapping[str, object], *, today: date | None = None
+) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """Validate every field of a person (the rules of ``person add``), collecting all problems
+    as (column, message) instead of stopping at the first."""
+    from probhealth.textsafe import clean_note
+
+    today = today or clock.today()
+    clean: dict[str, object] = {}
+    errors: list[tuple[str, str]] = []
+
+    def check(column: str, fn: object, *args: object) -> None:
+        try:
+            clean[column] = fn(*args)  # type: ignore[operator]
+        except BadInput as exc:
+            errors.append((column, exc.message))
+
+    def present(column: str) -> object:
+        value = raw.get(column)
+        return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+    for column in REQUIRED_PERSON_COLUMNS:
+        if present(column) is None:
+            errors.append((column, f"{column} is empty; it is required."))
+    if present("crn") is not None:
+        check("crn", crn, raw["crn"])
+    if present("given_name") is not None:
+        check("given_name", short_text, raw["given_name"], "Given name")
+    if present("family_name") is not None:
+        check("family_name", short_text, raw["family_name"], "Family name")
+    if present("dob") is not None:
+        check("dob", date_of_birth, raw["dob"], today)
+    if present("sex") is not None:
+        check("sex", sex, raw["sex"])
+    clean["postcode"] = None
+    if present("postcode") is not None:
+        check("postcode", postcode, raw["postcode"])
+    clean["office"] = None
+    if present("office") is not None:
+        check("office", short_text, raw["office"], "Office", 60)
+    clean["language"] = None
+    if present("language") is not None:
+        check("language", short_text, raw["language"], "Language", 40)
+    clean["needs_interpreter"] = False
+    if present("needs_interpreter") is not None:
+        check("needs_interpreter", yes_no, raw["needs_interpreter"], "needs_interpreter")
+    clean["communication_needs"] = None
+    if present("communication_needs") is not None:
+        check(
+            "communication_needs",
+            lambda v: clean_note(str(v), "Communication needs", max_len=500),
+            raw["communication_needs"],
+        )
+    clean["release_date"] = None
+    if present("release_date") is not None:
+        dob = clean.get("dob")
+        check(
+            "release_date",
+            lambda v: release_date(v, dob=dob if isinstance(dob, date) else None, today=today),
+            raw["release_date"],
+        )
+    return clean, errors

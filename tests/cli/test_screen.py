@@ -241,7 +241,14 @@ def test_ctrl_c_says_how_to_resume(cli, person, terminal):
 
 def test_after_the_screening_decisions_become_referrals(cli, person, terminal, tmp_path):
     """Issue 4 part 6: suggestions are offered; agreed / declined / later are recorded."""
-    decisions = iter(["Agreed: they will contact the service themselves", "Larkspur Row Surgery (fictional)", "They do not want it", "Does not want it now"])
+    decisions = iter(
+        [
+            "Agreed: they will contact the service themselves",
+            "Larkspur Row Surgery (fictional)",
+            "They do not want it",
+            "Does not want it now",
+        ]
+    )
 
     def decide(kind, message, choices):  # type: ignore[no-untyped-def]
         titles = [t for _, t in choices]
@@ -250,17 +257,26 @@ def test_after_the_screening_decisions_become_referrals(cli, person, terminal, t
             return wanted if wanted in titles else "Decide later"
         if message in ("Which service?", "Why not?"):
             return next(decisions)
-        return policy({"gp_registered": "no", "smoking_status": "current", "hsi_1": 2, "hsi_2": 1})(kind, message, choices)
+        return policy({"gp_registered": "no", "smoking_status": "current", "hsi_1": 2, "hsi_2": 1})(
+            kind, message, choices
+        )
 
     from pathlib import Path
 
-    cli("services", "load", str(Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"))
+    cli(
+        "services",
+        "load",
+        str(Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"),
+    )
     cli("person", "edit", person, "--postcode", "CB1 2AB", "--office", "Cambridge")
     terminal(ScriptedAsker([decide] * 80))
     cli("screen", person)
     refs = json.loads(cli("referral", "list", person, "--json").stdout)
     by_pathway = {r["pathway"]: r for r in refs}
-    assert by_pathway["gp-registration"]["status"] == "agreed" and by_pathway["gp-registration"]["self_referral"] is True
+    assert (
+        by_pathway["gp-registration"]["status"] == "agreed"
+        and by_pathway["gp-registration"]["self_referral"] is True
+    )
     assert by_pathway["gp-registration"]["service"] == "cam-gp-larkspur"
     declined = [r for r in refs if r["status"] == "declined-by-person"]
     assert len(declined) == 1 and declined[0]["closed_reason"] == "not-wanted-now"

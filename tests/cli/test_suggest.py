@@ -19,8 +19,17 @@ def screened(cli, tmp_path):  # type: ignore[no-untyped-def]
     cli("services", "load", str(SERVICES))
     add_person(cli, sex="male", postcode="CB1 2AB", office="Cambridge", language="Somali")
     cli("consent", "X123456", "--purpose", "screening", "--given")
-    path = negative_file(tmp_path, gp_registered="no", auditc_1=4, auditc_2=2, auditc_3=1, interpreter="yes",
-                         unavailable_times=["weekday-mornings", "weekday-afternoons"], id_documents="no", hvs_1="often")
+    path = negative_file(
+        tmp_path,
+        gp_registered="no",
+        auditc_1=4,
+        auditc_2=2,
+        auditc_3=1,
+        interpreter="yes",
+        unavailable_times=["weekday-mornings", "weekday-afternoons"],
+        id_documents="no",
+        hvs_1="often",
+    )
     data = yaml.safe_load(path.read_text())
     data["interpreter_language"] = "Somali"
     path.write_text(yaml.safe_dump(data))
@@ -38,7 +47,10 @@ def test_suggest_json_contract(cli, screened):
         assert s["reasons"] and all(r["rule"] and r["because"] for r in s["reasons"])
     gp = by_id["gp-registration"]
     assert gp["urgency"] == "soon" and "No" in gp["reasons"][0]["because"]
-    assert gp["services"] and all("Cambridge" in s["areas"] or "CB1" in s["areas"] or "*" in s["areas"] for s in gp["services"])
+    assert gp["services"] and all(
+        "Cambridge" in s["areas"] or "CB1" in s["areas"] or "*" in s["areas"]
+        for s in gp["services"]
+    )
     urgencies = ["emergency", "same-day", "soon", "routine"]
     ranks = [urgencies.index(s["urgency"]) for s in data["suggestions"]]
     assert ranks == sorted(ranks)
@@ -70,7 +82,15 @@ def test_suggest_needs_a_completed_screening(cli):
 def test_suggest_all_counts(cli, screened, tmp_path):
     add_person(cli, "Y123456", sex="female", office="Hammersmith")
     cli("consent", "Y123456", "--purpose", "screening", "--given")
-    cli("screen", "Y123456", "--answers", str(negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=2)).replace("answers.yaml", "answers.yaml"), expect=None)
+    cli(
+        "screen",
+        "Y123456",
+        "--answers",
+        str(negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=2)).replace(
+            "answers.yaml", "answers.yaml"
+        ),
+        expect=None,
+    )
     summary = json.loads(cli("suggest", "--all", "--json").stdout)
     assert summary["people"] >= 1
     assert summary["pathways"]["gp-registration"]["soon"] == 1
@@ -83,14 +103,23 @@ def test_snapshot_at_completion(cli, screened, db_path):
     import sqlite3
 
     con = sqlite3.connect(db_path)
-    rows = con.execute("select pathway_id, urgency, rules_id from suggestion where screening_id = 1").fetchall()
+    rows = con.execute(
+        "select pathway_id, urgency, rules_id from suggestion where screening_id = 1"
+    ).fetchall()
     con.close()
     assert ("gp-registration", "soon", "probation-health-rules") in rows
 
 
 def test_rules_env_override(cli, screened, tmp_path, monkeypatch):
-    text = (Path(__file__).resolve().parents[2] / "src" / "probhealth" / "data" / "rules.yaml").read_text()
+    text = (
+        Path(__file__).resolve().parents[2] / "src" / "probhealth" / "data" / "rules.yaml"
+    ).read_text()
     custom = tmp_path / "rules.yaml"
-    custom.write_text(text.replace("urgency: soon\n    because: \"Registered with a GP", "urgency: routine\n    because: \"Registered with a GP"))
+    custom.write_text(
+        text.replace(
+            'urgency: soon\n    because: "Registered with a GP',
+            'urgency: routine\n    because: "Registered with a GP',
+        )
+    )
     data = json.loads(cli("suggest", screened, "--rules", str(custom), "--json").stdout)
     assert {s["pathway"]: s["urgency"] for s in data["suggestions"]}["gp-registration"] == "routine"

@@ -109,7 +109,9 @@ def _register() -> None:
         admin,
         consent,
         demo,
+        export,
         goal,
+        importing,
         needs,
         person,
         questionnaire,
@@ -132,6 +134,8 @@ def _register() -> None:
     app.command("refer")(referral.refer)
     app.add_typer(referral.app, name="referral")
     app.add_typer(goal.app, name="goal")
+    app.command("export")(export.export)
+    app.add_typer(importing.app, name="import")
     app.add_typer(questionnaire.app, name="questionnaire")
     app.add_typer(rules.app, name="rules")
     app.add_typer(services.app, name="services")

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context, interactive
 
 
-def demo(ctx: typer.Context) -> None:
+def demo(
+    ctx: typer.Context,
+    people: Annotated[
+        int | None,
+        typer.Option(
+            "--people",
+            min=1,
+            max=200_000,
+            help="Instead of the tour: add N fictional people with screenings and referrals.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", help="With --people: the random seed (the same seed gives the same people)."
+        ),
+    ] = 1,
+) -> None:
     """Try the tool on a fictional person, in a separate demo database (demo.db).
 
     At a terminal it runs a guided screening of the fictional person Z900001; without one it
-    runs the same screening from a sample answers file.
+    runs the same screening from a sample answers file. With --people N it fills the demo
+    database with N fictional people instead.
 
     Example: probhealth demo
+    Example: probhealth demo --people 1000
     """
+    if people is not None:
+        _caseload(ctx, people, seed)
+        return
     from probhealth import demo as demo_service
     from probhealth import screening
     from probhealth.cli import render
@@ -66,4 +90,24 @@ def demo(ctx: typer.Context) -> None:
     render.print_renderable(render.screening_summary(detail))
     output.info(
         f"Run `probhealth demo` in a terminal to answer the questions yourself, or `probhealth --db {store.target.display} screening list {setup.person.crn}`."
+    )
+
+
+def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
+    from probhealth import demodata, screening
+    from probhealth.cli import render
+    from probhealth.servicedir import ensure_demo_directory
+    from probhealth.suggest import load_rules
+
+    store = app_context(ctx).store(demo=True)
+    output.info(f"Demo database: {store.target.display} (fictional people only).")
+    rules = load_rules()
+    ensure_demo_directory(store, rules)
+    with render.progress("Creating fictional people") as advance:
+        report = demodata.generate(
+            store, screening.load_questionnaire(), rules, n, seed=seed, progress=advance
+        )
+    output.ok(
+        f"Added {report.people:,} fictional people ({report.first_crn} to {report.last_crn}), "
+        f"{report.screenings:,} completed screenings and {report.referrals:,} referrals."
     )

@@ -14,6 +14,7 @@ leaves it unscored (``missing`` says which), never silently prorated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -128,9 +129,16 @@ def item_score(item: Item, value: Any, scale: Scale) -> int | None:
 
 
 def evaluate(
-    q: Questionnaire, answers: dict[str, Any], person: PersonFacts, today: date
+    q: Questionnaire,
+    answers: dict[str, Any],
+    person: PersonFacts,
+    today: date,
+    choose: Callable[[Item, dict[str, Any]], Any] | None = None,
 ) -> Evaluation:
-    """Decide what is shown and compute scores, flags, needs and barriers."""
+    """Decide what is shown and compute scores, flags, needs and barriers.
+
+    ``choose`` (synthetic data only) answers each shown item that has no answer yet, in
+    order, given the answers so far: a whole plausible screening in one pass."""
     shown_answers: dict[str, Any] = {}
     effective: dict[str, Any] = {}  # what conditions see: shown answers + implied values
     implied: dict[str, Any] = {}
@@ -156,6 +164,8 @@ def evaluate(
         shown = item.show_if is None or item.show_if.test(env)
         if shown:
             visible.append(item.id)
+            if choose is not None and item.id not in answers:
+                answers[item.id] = choose(item, effective)
             if item.id in answers:
                 shown_answers[item.id] = answers[item.id]
                 effective[item.id] = answers[item.id]

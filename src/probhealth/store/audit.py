@@ -122,3 +122,47 @@ def verify_rows(
         expected_prev = stored_hash
         expected_id += 1
     return count, None
+
+
+def append_many(
+    session: Session,
+    *,
+    actor: str,
+    events: list[tuple[str, str, str | None, Mapping[str, Any] | None]],
+) -> int:
+    """Append many events (action, entity, entity id, detail) with one bulk insert, chained
+    exactly as ``append`` would chain them one by one."""
+    if not events:
+        return 0
+    from sqlalchemy import insert
+
+    last = session.execute(
+        select(col(AuditEvent.id), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    ).first()
+    prev_id, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    at = clock.now().replace(microsecond=0)
+    rows = []
+    for action, entity, entity_id, detail in events:
+        prev_id += 1
+        detail_json = json.dumps(
+            dict(detail or {}), sort_keys=True, ensure_ascii=True, separators=(",", ":")
+        )
+        digest = event_hash(prev_id, at, actor, action, entity, entity_id, detail_json, prev_hash)
+        rows.append(
+            {
+                "id": prev_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "detail": detail_json,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    session.execute(insert(AuditEvent), rows)
+    return len(rows)

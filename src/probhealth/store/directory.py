@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col

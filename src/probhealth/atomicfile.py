@@ -1,0 +1,117 @@
+"""Writing an output file so that nobody ever sees half of it (reliability rows 7, 12, 13).
+
+The data goes to a private (0600) temporary file in the target's own folder, is flushed and
+fsynced, then appears under the target name in one step: ``os.link`` when the target must not
+be overwritten (fails if it appeared meanwhile), ``os.replace`` with ``--force``. On any error
+or Ctrl-C the temporary file is removed. ``-`` means standard output.
+
+Targets are checked first: no ``..`` in the path, the folder must exist, a folder or a symlink
+is never a target, and an existing file needs ``--force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from probhealth.errors import BadInput, StorageError
+
+
+def check_target(target: Path, *, force: bool) -> Path:
+    text = str(target)
+    if "\x00" in text:
+        raise BadInput("The output path contains a NUL character.")
+    if ".." in Path(text).parts or ".." in text.replace("\\", "/").split("/"):
+        raise BadInput(f"The output path {text!r} contains '..'; give a plain path to the file.")
+    if len(os.path.basename(text)) > 255:
+        raise BadInput("The output file name is longer than 255 characters.")
+    path = target.expanduser()
+    if path.is_symlink():
+        raise BadInput(f"{path} is a symbolic link; give the path of a regular file.")
+    if path.is_dir():
+        raise BadInput(
+            f"{path} is a folder; give a file name inside it, e.g. {path / 'export.csv'}."
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInput(
+            f"The folder {parent} does not exist; create it first or choose another --out."
+        )
+    if path.exists() and not force:
+        raise BadInput(f"{path} already exists; nothing was written. Use --force to replace it.")
+    if path.exists() and not path.is_file():
+        raise BadInput(f"{path} is not a regular file.")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_text(
+    target: Path | None, *, force: bool = False, bom: bool = False
+) -> Iterator[IO[str]]:
+    """Yield a text stream; on success it becomes ``target`` (None: standard output)."""
+    if target is None:
+        if bom:
+            sys.stdout.write("\ufeff")
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = check_target(target, force=force)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            if bom:
+                fh.write("\ufeff")
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise BadInput(
+                    f"{path} appeared while exporting; nothing was written. Use --force to replace it."
+                ) from None
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                if path.exists():  # filesystems without hard links: check, then rename
+                    raise BadInput(
+                        f"{path} appeared while exporting; nothing was written."
+                    ) from None
+                os.replace(tmp, path)
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise StorageError(
+                "The disk is full; the export was not written.",
+                hint="Free some space and try again.",
+            ) from None
+        raise StorageError(f"Could not write {path}: {exc.strerror or exc}.") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

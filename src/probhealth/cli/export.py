@@ -1,0 +1,101 @@
+"""``probhealth export TABLE --out FILE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context
+from probhealth.errors import BadInput
+
+
+def export(
+    ctx: typer.Context,
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="people, consent, screenings, answers, needs, barriers, suggestions, referrals, referral-events, goals or audit.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[str, typer.Option("--out", help="CSV file to write, or - for standard output.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this date (YYYY-MM-DD), inclusive.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this date (YYYY-MM-DD), inclusive.")
+    ] = None,
+    office: Annotated[
+        str | None, typer.Option("--office", help="Only people at this office.")
+    ] = None,
+    questionnaire: Annotated[
+        str | None,
+        typer.Option("--questionnaire", help="Only screenings of this questionnaire id."),
+    ] = None,
+    labels: Annotated[
+        bool,
+        typer.Option(
+            "--labels", help="Write option labels instead of values (screenings, answers)."
+        ),
+    ] = False,
+    identifiable: Annotated[
+        bool,
+        typer.Option(
+            "--identifiable",
+            help="Include names, CRN, date of birth, postcode and free text. Recorded in the audit log.",
+        ),
+    ] = False,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel", help="Start the file with a UTF-8 BOM so Excel reads accents correctly."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Export a table to CSV: pseudonymised, spreadsheet-safe, written atomically (0600).
+
+    Example: probhealth export screenings --out screenings.csv --since 2026-01-01
+    """
+    from probhealth import export as service
+    from probhealth import validation
+    from probhealth.cli import render
+
+    target = None if out == "-" else Path(out)
+    if target is not None and not out.strip():
+        raise BadInput("--out is empty; give a file name, or - for standard output.")
+    options = service.Options(
+        table=table.strip().lower(),
+        out=target,
+        force=force,
+        identifiable=identifiable,
+        labels=labels,
+        excel=excel,
+        since=validation.iso_date(since, "--since") if since else None,
+        until=validation.iso_date(until, "--until") if until else None,
+        office=office,
+        questionnaire=questionnaire,
+    )
+    store = app_context(ctx).store()
+    if identifiable:
+        output.warn(
+            "Identifiable export: names, CRNs, dates of birth, postcodes and notes are included. "
+            "This is recorded in the audit log. Keep the file encrypted and delete it when done."
+        )
+    if target is not None:
+        from probhealth.store.location import location_warning
+
+        warning = location_warning(target.expanduser().resolve().parent / target.name)
+        if warning:
+            output.warn(warning.replace("the database is", "the export is"))
+    with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
+        result = service.run(store, options, progress=lambda done, total: advance(done, total or 0))
+    where = "standard output" if result.target == "-" else result.target
+    output.ok(
+        f"Exported {result.rows:,} {options.table} rows ({result.columns} columns) to {where}"
+        + ("" if identifiable else ", pseudonymised")
+        + "."
+    )

@@ -1,0 +1,872 @@
+"""CSV export for commissioners and analysts: correct, safe and streamed.
+
+- **Pseudonymised by default.** People appear as ``P`` + a keyed HMAC of their internal id
+  (the key is made when the database is created and never exported), so the same person has
+  the same pseudonym in every export of this database and the exports can be joined. Names,
+  CRN, date of birth (an age band instead), postcode (its district instead) and free text are
+  left out. ``identifiable=True`` puts them in, is announced on stderr by the CLI, and is
+  recorded in the audit log with the row count.
+- **Stable columns.** The wide screenings table orders item columns by the questionnaire,
+  taking the union of every version present, so an item removed in a later version keeps its
+  column; multi-choice items get one 0/1 column per option plus a column of labels.
+- **Spreadsheet-safe.** Every text cell goes through ``csvsafe``; numbers stay numbers; dates
+  are ISO; quoting is RFC 4180 (CRLF line ends); ``excel`` adds a UTF-8 BOM.
+- **Atomic and private.** ``atomicfile``: a 0600 temporary file in the target folder, renamed
+  into place only when complete.
+- **Streaming.** Rows come from database cursors in batches (``store.exporting``); memory does
+  not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from probhealth import atomicfile, clock, csvsafe, validation
+from probhealth.errors import BadInput
+from probhealth.questionnaire.model import Item, Questionnaire, load_text
+from probhealth.store import audit
+from probhealth.store import exporting as q
+from probhealth.store.db import Store
+
+TABLES = (
+    "people",
+    "consent",
+    "screenings",
+    "answers",
+    "needs",
+    "barriers",
+    "suggestions",
+    "referrals",
+    "referral-events",
+    "goals",
+    "audit",
+)
+REFERRAL_STEPS = (
+    "agreed",
+    "declined-by-person",
+    "referred",
+    "accepted",
+    "rejected-by-service",
+    "appointment-booked",
+    "attended",
+    "did-not-attend",
+    "completed",
+    "withdrawn",
+)
+AGE_BANDS = (
+    (0, 17, "under 18"),
+    (18, 24, "18-24"),
+    (25, 34, "25-34"),
+    (35, 44, "35-44"),
+    (45, 54, "45-54"),
+    (55, 64, "55-64"),
+    (65, 200, "65+"),
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    table: str
+    out: Path | None  # None: standard output
+    force: bool = False
+    identifiable: bool = False
+    labels: bool = False
+    excel: bool = False
+    since: date | None = None
+    until: date | None = None
+    office: str | None = None
+    questionnaire: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    table: str
+    rows: int
+    columns: int
+    target: str
+    identifiable: bool
+
+
+def age_band(age: int) -> str:
+    return next(label for lo, hi, label in AGE_BANDS if lo <= age <= hi)
+
+
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=clock.london()).astimezone(clock.now().tzinfo)
+
+
+def filters(o: Options) -> q.Filters:
+    if o.since and o.until and o.until < o.since:
+        raise BadInput("--until is before --since.")
+    return q.Filters(
+        since=_instant(o.since) if o.since else None,
+        until=_instant(o.until + timedelta(days=1)) if o.until else None,
+        office=o.office,
+        questionnaire=o.questionnaire,
+    )
+
+
+class _People:
+    """Pseudonyms and the identifying columns for one export."""
+
+    def __init__(self, key: str, identifiable: bool, today: date) -> None:
+        self.key = key.encode()
+        self.identifiable = identifiable
+        self.today = today
+        self._cache: dict[str, str] = {}
+
+    def pseudonym(self, person_id: str | None) -> str:
+        if person_id is None:
+            return ""
+        value = self._cache.get(person_id)
+        if value is None:
+            value = "P" + hmac.new(self.key, person_id.encode(), hashlib.sha256).hexdigest()[:16]
+            if len(self._cache) < 100_000:
+                self._cache[person_id] = value
+        return value
+
+    def header(self, extra: tuple[str, ...] = ("crn",)) -> list[str]:
+        return ["person", *(extra if self.identifiable else ())]
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return clock.iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _month(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return text[:7]
+
+
+@lru_cache(maxsize=32)
+def _questionnaire(qid: str, version: int, content_hash: str, source: str) -> Questionnaire:
+    return load_text(source, f"{qid} v{version} (stored)")
+
+
+def merged_items(versions: list[Questionnaire]) -> list[Item]:
+    """Items of every version, in questionnaire order: the newest version's order, with each
+    item that only an older version has placed right after its nearest earlier neighbour, so
+    a removed item keeps its column and its place."""
+    by_id: dict[str, Item] = {}
+    order: list[str] = []
+    for v in sorted(versions, key=lambda v: (-v.version, v.id)):
+        previous: str | None = None
+        for item in v.items:
+            if item.id not in by_id:
+                by_id[item.id] = item
+                order.insert(order.index(previous) + 1 if previous is not None else 0, item.id)
+            previous = item.id
+    return [by_id[i] for i in order]
+
+
+def _merge_options(versions: list[Questionnaire], item_id: str) -> list[Any]:
+    values: list[Any] = []
+    for v in sorted(versions, key=lambda v: -v.version):
+        if v.has_item(item_id):
+            for opt in v.item(item_id).options:
+                if opt.value not in values:
+                    values.append(opt.value)
+    return values
+
+
+# ---------------------------------------------------------------- writing ---------------
+def _decode(value: str | None) -> Any:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    if value.startswith('"') and value.endswith('"') and "\\" not in value:
+        return value[1:-1]
+    return json.loads(value)
+
+
+class _Peek:
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self.rows = rows
+        self.head: Any = next(rows, None)
+
+    def take(self, key: Any) -> Iterator[Any]:
+        while self.head is not None and self.head[0] < key:
+            self.head = next(self.rows, None)
+        while self.head is not None and self.head[0] == key:
+            yield self.head
+            self.head = next(self.rows, None)
+
+
+def run(
+    store: Store, o: Options, progress: Callable[[int, int | None], None] | None = None
+) -> Result:
+    if o.table not in TABLES:
+        raise BadInput(f"Unknown table {o.table!r}; choose one of: {', '.join(TABLES)}.")
+    if o.labels and o.table not in ("screenings", "answers"):
+        raise BadInput("--labels is for the screenings and answers tables.")
+    if o.questionnaire and o.table not in ("screenings", "answers", "suggestions"):
+        raise BadInput("--questionnaire is for the screenings, answers and suggestions tables.")
+    if o.office is not None:
+        o = Options(
+            **{**o.__dict__, "office": validation.short_text(o.office, "--office", max_len=60)}
+        )
+    f = filters(o)
+    if o.out is not None:
+        atomicfile.check_target(o.out, force=o.force)
+    rows = columns = 0
+    with store.raw() as conn:
+        people = _People(q.pseudonym_key(conn), o.identifiable, clock.today())
+        total = q.count(conn, o.table, f)
+        header, body = BUILDERS[o.table](conn, f, o, people)
+        with atomicfile.atomic_text(o.out, force=o.force, bom=o.excel) as fh:
+            writer = csv.writer(fh, lineterminator="\r\n")
+            writer.writerow([csvsafe.cell(h) for h in header])
+            columns = len(header)
+            cell = csvsafe.cell
+            for row in body:
+                writer.writerow([cell(v) for v in row])
+                rows += 1
+                if progress is not None and rows % 500 == 0:
+                    progress(rows, total)
+    if progress is not None:
+        progress(rows, total)
+    with store.write() as session:
+        audit.append(
+            session,
+            actor=store.actor,
+            action="export.identifiable" if o.identifiable else "export",
+            entity="export",
+            entity_id=o.table,
+            detail={
+                "table": o.table,
+                "rows": rows,
+                "columns": columns,
+                "identifiable": o.identifiable,
+                "filters": sorted(
+                    k for k in ("since", "until", "office", "questionnaire") if getattr(o, k)
+                ),
+            },
+        )
+    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable)
+
+
+Builder = Callable[[Any, q.Filters, Options, _People], tuple[list[str], Iterator[list[Any]]]]
+
+
+def _people(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "person",
+        "age_band",
+        "sex",
+        "office",
+        "postcode_district",
+        "language",
+        "needs_interpreter",
+        "release_month",
+        "created_at",
+    ]
+    if p.identifiable:
+        header += [
+            "crn",
+            "given_name",
+            "family_name",
+            "dob",
+            "postcode",
+            "communication_needs",
+            "release_date",
+        ]
+
+    def body() -> Iterator[list[Any]]:
+        for (
+            pid,
+            crn,
+            given,
+            family,
+            dob,
+            sex,
+            postcode,
+            office,
+            language,
+            interp,
+            comm,
+            release,
+            created,
+        ) in q.people(conn, f):
+            row = [
+                p.pseudonym(pid),
+                age_band(clock.age_on(dob, p.today)),
+                sex,
+                office,
+                validation.postcode_district(postcode),
+                language,
+                bool(interp),
+                _month(release),
+                _iso(created),
+            ]
+            if p.identifiable:
+                row += [crn, given, family, _iso(dob), postcode, comm, _iso(release)]
+            yield row
+
+    return header, body()
+
+
+def _consent(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "consent_id",
+        *p.header(),
+        "purpose",
+        "status",
+        "method",
+        "recorded_by",
+        "recorded_at",
+    ] + (["note"] if p.identifiable else [])
+
+    def body() -> Iterator[list[Any]]:
+        for cid, pid, crn, purpose, status, method, note, by, at in q.consent(conn, f):
+            row = [
+                cid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                purpose,
+                status,
+                method,
+                by,
+                _iso(at),
+            ]
+            yield row + ([note] if p.identifiable else [])
+
+    return header, body()
+
+
+def _needs(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "need_id",
+        *p.header(),
+        "screening_id",
+        "domain",
+        "severity",
+        "status",
+        "source",
+        "created_at",
+        "updated_at",
+    ] + (["note"] if p.identifiable else [])
+
+    def body() -> Iterator[list[Any]]:
+        for nid, pid, crn, sid, domain, severity, status, source, note, created, updated in q.needs(
+            conn, f
+        ):
+            row = [
+                nid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                sid,
+                domain,
+                severity,
+                status,
+                source,
+                _iso(created),
+                _iso(updated),
+            ]
+            yield row + ([note] if p.identifiable else [])
+
+    return header, body()
+
+
+def _barriers(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "barrier_id",
+        *p.header(),
+        "screening_id",
+        "type",
+        "source",
+        "created_at",
+        "resolved_at",
+    ] + (["note"] if p.identifiable else [])
+
+    def body() -> Iterator[list[Any]]:
+        for bid, pid, crn, sid, kind, source, note, created, resolved in q.barriers(conn, f):
+            row = [
+                bid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                sid,
+                kind,
+                source,
+                _iso(created),
+                _iso(resolved),
+            ]
+            yield row + ([note] if p.identifiable else [])
+
+    return header, body()
+
+
+def _suggestions(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "suggestion_id",
+        *p.header(),
+        "screening_id",
+        "pathway",
+        "urgency",
+        "rules_fired",
+        "because",
+        "already_open",
+        "rules_id",
+        "rules_version",
+        "created_at",
+    ]
+
+    def body() -> Iterator[list[Any]]:
+        for (
+            sid,
+            pid,
+            crn,
+            scr,
+            pathway,
+            urgency,
+            reasons,
+            already,
+            rid,
+            rver,
+            created,
+        ) in q.suggestions(conn, f):
+            parsed = json.loads(reasons or "[]")
+            yield [
+                sid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                scr,
+                pathway,
+                urgency,
+                ";".join(r.get("rule", "") for r in parsed),
+                "; ".join(r.get("because", "") for r in parsed),
+                bool(already),
+                rid,
+                rver,
+                _iso(created),
+            ]
+
+    return header, body()
+
+
+def _referrals(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    steps = [f"date_{s.replace('-', '_')}" for s in REFERRAL_STEPS]
+    header = [
+        "referral_id",
+        *p.header(),
+        "pathway",
+        "service",
+        "self_referral",
+        "status",
+        "urgency",
+        "screening_id",
+        "outcome",
+        "closed_reason",
+        "follow_up_due",
+        "created_by",
+        "created_at",
+        "closed_at",
+        *steps,
+    ]
+
+    def body() -> Iterator[list[Any]]:
+        events = _Peek((r[1], r[6], r[9]) for r in q.referral_events(conn, f))
+        for (
+            rid,
+            pid,
+            crn,
+            pathway,
+            service,
+            self_ref,
+            status,
+            urgency,
+            scr,
+            outcome,
+            reason,
+            due,
+            by,
+            created,
+            closed,
+        ) in q.referrals(conn, f):
+            dates: dict[str, Any] = {}
+            for _, to_status, event_date in events.take(rid):
+                dates[to_status] = event_date  # the latest time each step happened
+            yield [
+                rid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                pathway,
+                service,
+                bool(self_ref),
+                status,
+                urgency,
+                scr,
+                outcome,
+                reason,
+                _iso(due),
+                by,
+                _iso(created),
+                _iso(closed),
+                *(_iso(dates.get(s)) for s in REFERRAL_STEPS),
+            ]
+
+    return header, body()
+
+
+def _referral_events(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "event_id",
+        "referral_id",
+        *p.header(),
+        "pathway",
+        "from_status",
+        "to_status",
+        "reason",
+        "event_date",
+        "recorded_by",
+        "recorded_at",
+    ] + (["note"] if p.identifiable else [])
+
+    def body() -> Iterator[list[Any]]:
+        for eid, rid, pid, crn, pathway, frm, to, reason, note, day, by, at in q.referral_events(
+            conn, f
+        ):
+            row = [
+                eid,
+                rid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                pathway,
+                frm,
+                to,
+                reason,
+                _iso(day),
+                by,
+                _iso(at),
+            ]
+            yield row + ([note] if p.identifiable else [])
+
+    return header, body()
+
+
+def _goals(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "goal_id",
+        *p.header(),
+        "domain",
+        "target_date",
+        "status",
+        "created_by",
+        "created_at",
+        "reviews",
+        "last_progress",
+        "last_review_at",
+    ] + (["text"] if p.identifiable else [])
+
+    def body() -> Iterator[list[Any]]:
+        for (
+            gid,
+            pid,
+            crn,
+            text,
+            domain,
+            target,
+            status,
+            by,
+            created,
+            n,
+            progress,
+            reviewed,
+        ) in q.goals(conn, f):
+            row = [
+                gid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                domain,
+                _iso(target),
+                status,
+                by,
+                _iso(created),
+                n or 0,
+                progress,
+                _iso(reviewed),
+            ]
+            yield row + ([text] if p.identifiable else [])
+
+    return header, body()
+
+
+def _audit(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    header = [
+        "event_id",
+        "at",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "detail",
+        "prev_hash",
+        "hash",
+    ]
+
+    def body() -> Iterator[list[Any]]:
+        for eid, at, actor, action, entity, entity_id, detail, prev, digest in q.audit(conn, f):
+            if entity == "person" and entity_id and not p.identifiable:
+                entity_id = p.pseudonym(entity_id)
+            yield [eid, _iso(at), actor, action, entity, entity_id, detail, prev, digest]
+
+    return header, body()
+
+
+# ---------------------------------------------------------------- screenings ------------
+def _versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
+    return [_questionnaire(qid, ver, h, src) for qid, ver, h, src in q.screening_versions(conn, f)]
+
+
+def _value(item: Item, value: Any, labels: bool, identifiable: bool) -> Any:
+    if item.type == "date":
+        return value if identifiable else _month(value)
+    if labels and item.options:
+        return item.label_of(value)
+    return value
+
+
+def _screenings(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    versions = _versions(conn, f)
+    items = [i for i in merged_items(versions) if p.identifiable or i.type != "text"]
+    scales: list[str] = []
+    flags: list[str] = []
+    for v in sorted(versions, key=lambda v: -v.version):
+        scales += [s.id for s in v.scales if s.id not in scales]
+        flags += [fl.id for fl in v.flags if fl.id not in flags]
+    header = ["screening_id", "person"]
+    if p.identifiable:
+        header += ["crn", "given_name", "family_name", "dob", "postcode"]
+    header += [
+        "age_band",
+        "sex",
+        "office",
+        "postcode_district",
+        "questionnaire_id",
+        "questionnaire_version",
+        "status",
+        "setting",
+        "started_by",
+        "started_at",
+        "completed_at",
+    ]
+    plan: list[tuple[Item, list[Any] | None]] = []
+    for item in items:
+        if item.type == "multi":
+            values = _merge_options(versions, item.id)
+            header.append(item.id)
+            header += [f"{item.id}__{v}" for v in values]
+            plan.append((item, values))
+        else:
+            header.append(item.id)
+            plan.append((item, None))
+    header.append("declined_items")
+    for s in scales:
+        header += [f"score_{s}", f"band_{s}"]
+    header += [f"flag_{fl}" for fl in flags]
+    header.append("flags_unacknowledged")
+    labels, ident = o.labels, p.identifiable
+
+    def body() -> Iterator[list[Any]]:
+        answers = _Peek(q.answers(conn, f))
+        scores = _Peek(q.scores(conn, f))
+        raised = _Peek(q.flags(conn, f))
+        for (
+            sid,
+            pid,
+            crn,
+            given,
+            family,
+            dob,
+            sex,
+            office,
+            postcode,
+            qid,
+            qver,
+            status,
+            setting,
+            by,
+            started,
+            completed,
+        ) in q.screenings(conn, f):
+            got: dict[str, Any] = {}
+            declined: list[str] = []
+            for _, item_id, value, was_declined, _at in answers.take(sid):
+                if was_declined:
+                    declined.append(item_id)
+                else:
+                    got[item_id] = _decode(value)
+            row: list[Any] = [sid, p.pseudonym(pid)]
+            if ident:
+                row += [crn, given, family, _iso(dob), postcode]
+            age_on = clock.to_london(started).date() if isinstance(started, datetime) else p.today
+            row += [
+                age_band(clock.age_on(dob, age_on)),
+                sex,
+                office,
+                validation.postcode_district(postcode),
+                qid,
+                qver,
+                status,
+                setting,
+                by,
+                _iso(started),
+                _iso(completed),
+            ]
+            for item, values in plan:
+                value = got.get(item.id)
+                if values is None:
+                    row.append(None if value is None else _value(item, value, labels, ident))
+                elif value is None:
+                    row.append(None)
+                    row += [None] * len(values)
+                else:
+                    chosen = value if isinstance(value, list) else [value]
+                    row.append("; ".join(item.label_of(v) for v in chosen))
+                    row += [1 if v in chosen else 0 for v in values]
+            row.append(";".join(declined) or None)
+            got_scores = {scale: (value, band) for _, scale, value, band in scores.take(sid)}
+            for s in scales:
+                value, band = got_scores.get(s, (None, None))
+                row += [value, band]
+            got_flags = {fid: ack for _, fid, ack in raised.take(sid)}
+            row += [1 if fl in got_flags else 0 for fl in flags]
+            row.append(sum(1 for ack in got_flags.values() if ack is None))
+            yield row
+
+    return header, body()
+
+
+def _answers(
+    conn: Any, f: q.Filters, o: Options, p: _People
+) -> tuple[list[str], Iterator[list[Any]]]:
+    versions = {(v.id, v.version): v for v in _versions(conn, f)}
+    header = (
+        ["screening_id", "person"]
+        + (["crn"] if p.identifiable else [])
+        + [
+            "questionnaire_id",
+            "questionnaire_version",
+            "section",
+            "item_id",
+            "value",
+            "label",
+            "declined",
+            "answered_at",
+        ]
+    )
+
+    def ordered() -> Iterator[Any]:
+        # One screening's answers at a time, in questionnaire order (not the order given).
+        batch: list[Any] = []
+        for row in q.answers(conn, f, with_person=True):
+            if batch and row[0] != batch[0][0]:
+                yield from _in_item_order(batch, versions)
+                batch = []
+            batch.append(row)
+        yield from _in_item_order(batch, versions)
+
+    def body() -> Iterator[list[Any]]:
+        for sid, item_id, value, declined, at, pid, qid, qver, crn in ordered():
+            v = versions.get((qid, qver))
+            item = v.item(item_id) if v is not None and v.has_item(item_id) else None
+            if item is not None and item.type == "text" and not p.identifiable:
+                continue  # free text may identify someone
+            decoded = None if declined else _decode(value)
+            shown: Any
+            label: str | None
+            if isinstance(decoded, list):
+                shown = ";".join(str(x) for x in decoded)
+                label = "; ".join(item.label_of(x) for x in decoded) if item else shown
+            else:
+                shown = (
+                    decoded
+                    if item is None
+                    else _value(item, decoded, False, p.identifiable)
+                    if decoded is not None
+                    else None
+                )
+                label = (
+                    item.label_of(decoded)
+                    if item and decoded is not None and item.options
+                    else None
+                )
+            if o.labels and label is not None:
+                shown = label
+            section = v.section(item.section_id).id if v is not None and item is not None else None
+            yield [
+                sid,
+                p.pseudonym(pid),
+                *([crn] if p.identifiable else []),
+                qid,
+                qver,
+                section,
+                item_id,
+                shown,
+                label,
+                bool(declined),
+                _iso(at),
+            ]
+
+    return header, body()
+
+
+def _in_item_order(batch: list[Any], versions: dict[tuple[str, int], Questionnaire]) -> list[Any]:
+    if not batch:
+        return batch
+    v = versions.get((batch[0][6], batch[0][7]))
+    if v is None:
+        return batch
+    return sorted(batch, key=lambda r: v.item(r[1]).index if v.has_item(r[1]) else 10_000)
+
+
+BUILDERS: dict[str, Builder] = {
+    "people": _people,
+    "consent": _consent,
+    "screenings": _screenings,
+    "answers": _answers,
+    "needs": _needs,
+    "barriers": _barriers,
+    "suggestions": _suggestions,
+    "referrals": _referrals,
+    "referral-events": _referral_events,
+    "goals": _goals,
+    "audit": _audit,
+}

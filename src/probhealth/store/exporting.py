@@ -1,0 +1,398 @@
+"""Streaming reads for CSV export: each table as rows from a database cursor in batches, in a
+stable order, filtered by period, office and questionnaire. Nothing here holds more than one
+batch of rows; the export service turns rows into CSV lines as they arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from probhealth.store.models import (
+    Answer,
+    AuditEvent,
+    Barrier,
+    Consent,
+    Flag,
+    Goal,
+    GoalReview,
+    Meta,
+    Need,
+    Person,
+    QuestionnaireDef,
+    Referral,
+    ReferralEvent,
+    Score,
+    Screening,
+    Suggestion,
+)
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None  # instants (UTC), inclusive
+    until: datetime | None = None  # exclusive
+    office: str | None = None
+    questionnaire: str | None = None
+
+
+def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
+    yield from conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+
+
+def _period(stmt: Any, column: Any, f: Filters) -> Any:
+    if f.since is not None:
+        stmt = stmt.where(column >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(column < f.until)
+    return stmt
+
+
+def _office(stmt: Any, f: Filters) -> Any:
+    if f.office:
+        stmt = stmt.where(func.lower(col(Person.office)) == f.office.lower())
+    return stmt
+
+
+def pseudonym_key(conn: Connection) -> str:
+    row = conn.execute(select(col(Meta.value)).where(col(Meta.key) == "pseudonym_key")).first()
+    if row is None:  # pragma: no cover - written by the first migration
+        raise RuntimeError("this database has no pseudonym key")
+    return str(row[0])
+
+
+PERSON_COLS = (
+    col(Person.id),
+    col(Person.crn),
+    col(Person.given_name),
+    col(Person.family_name),
+    col(Person.dob),
+    col(Person.sex),
+    col(Person.postcode),
+    col(Person.office),
+    col(Person.language),
+    col(Person.needs_interpreter),
+    col(Person.communication_needs),
+    col(Person.release_date),
+    col(Person.created_at),
+)
+
+
+def people(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = _office(_period(select(*PERSON_COLS), col(Person.created_at), f), f).order_by(
+        col(Person.created_at), col(Person.id)
+    )
+    return _stream(conn, stmt)
+
+
+def _screening_filter(stmt: Any, f: Filters) -> Any:
+    stmt = _period(stmt, col(Screening.started_at), f)
+    if f.questionnaire:
+        stmt = stmt.where(col(Screening.questionnaire_id) == f.questionnaire)
+    return _office(stmt, f)
+
+
+def screening_versions(conn: Connection, f: Filters) -> list[tuple[str, int, str, str]]:
+    """(id, version, content hash, source) of every questionnaire version the export covers."""
+    sub = (
+        _screening_filter(
+            select(col(Screening.questionnaire_id), col(Screening.questionnaire_version)).join(
+                Person, col(Person.id) == col(Screening.person_id)
+            ),
+            f,
+        )
+        .distinct()
+        .subquery()
+    )
+    stmt = (
+        select(
+            col(QuestionnaireDef.id),
+            col(QuestionnaireDef.version),
+            col(QuestionnaireDef.content_hash),
+            col(QuestionnaireDef.source_text),
+        )
+        .join(
+            sub,
+            and_(
+                sub.c.questionnaire_id == col(QuestionnaireDef.id),
+                sub.c.questionnaire_version == col(QuestionnaireDef.version),
+            ),
+        )
+        .order_by(col(QuestionnaireDef.id), col(QuestionnaireDef.version))
+    )
+    return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[misc]
+
+
+def screenings(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = _screening_filter(
+        select(
+            col(Screening.id),
+            col(Screening.person_id),
+            col(Person.crn),
+            col(Person.given_name),
+            col(Person.family_name),
+            col(Person.dob),
+            col(Person.sex),
+            col(Person.office),
+            col(Person.postcode),
+            col(Screening.questionnaire_id),
+            col(Screening.questionnaire_version),
+            col(Screening.status),
+            col(Screening.setting),
+            col(Screening.started_by),
+            col(Screening.started_at),
+            col(Screening.completed_at),
+        ).join(Person, col(Person.id) == col(Screening.person_id)),
+        f,
+    ).order_by(col(Screening.id))
+    return _stream(conn, stmt)
+
+
+def _of_screenings(stmt: Any, screening_id_col: Any, f: Filters) -> Any:
+    """Restrict a child table to the exported screenings (same filters), ordered by screening."""
+    stmt = stmt.join(Screening, col(Screening.id) == screening_id_col).join(
+        Person, col(Person.id) == col(Screening.person_id)
+    )
+    return _screening_filter(stmt, f).order_by(screening_id_col)
+
+
+def answers(conn: Connection, f: Filters, *, with_person: bool = False) -> Iterator[Any]:
+    cols = [
+        col(Answer.screening_id),
+        col(Answer.item_id),
+        col(Answer.value),
+        col(Answer.declined),
+        col(Answer.answered_at),
+    ]
+    if with_person:
+        cols += [
+            col(Screening.person_id),
+            col(Screening.questionnaire_id),
+            col(Screening.questionnaire_version),
+            col(Person.crn),
+        ]
+    stmt = _of_screenings(
+        select(*cols).where(col(Answer.hidden).is_(False)), col(Answer.screening_id), f
+    )
+    return _stream(conn, stmt.order_by(col(Answer.screening_id), col(Answer.answered_at)))
+
+
+def scores(conn: Connection, f: Filters) -> Iterator[Any]:
+    return _stream(
+        conn,
+        _of_screenings(
+            select(col(Score.screening_id), col(Score.scale_id), col(Score.value), col(Score.band)),
+            col(Score.screening_id),
+            f,
+        ),
+    )
+
+
+def flags(conn: Connection, f: Filters) -> Iterator[Any]:
+    return _stream(
+        conn,
+        _of_screenings(
+            select(col(Flag.screening_id), col(Flag.flag_id), col(Flag.acknowledged_at)),
+            col(Flag.screening_id),
+            f,
+        ),
+    )
+
+
+def consent(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(Consent.id),
+        col(Consent.person_id),
+        col(Person.crn),
+        col(Consent.purpose),
+        col(Consent.status),
+        col(Consent.method),
+        col(Consent.note),
+        col(Consent.recorded_by),
+        col(Consent.recorded_at),
+    ).join(Person, col(Person.id) == col(Consent.person_id))
+    return _stream(
+        conn, _office(_period(stmt, col(Consent.recorded_at), f), f).order_by(col(Consent.id))
+    )
+
+
+def needs(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(Need.id),
+        col(Need.person_id),
+        col(Person.crn),
+        col(Need.screening_id),
+        col(Need.domain),
+        col(Need.severity),
+        col(Need.status),
+        col(Need.source),
+        col(Need.note),
+        col(Need.created_at),
+        col(Need.updated_at),
+    ).join(Person, col(Person.id) == col(Need.person_id))
+    return _stream(conn, _office(_period(stmt, col(Need.created_at), f), f).order_by(col(Need.id)))
+
+
+def barriers(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(Barrier.id),
+        col(Barrier.person_id),
+        col(Person.crn),
+        col(Barrier.screening_id),
+        col(Barrier.type),
+        col(Barrier.source),
+        col(Barrier.note),
+        col(Barrier.created_at),
+        col(Barrier.resolved_at),
+    ).join(Person, col(Person.id) == col(Barrier.person_id))
+    return _stream(
+        conn, _office(_period(stmt, col(Barrier.created_at), f), f).order_by(col(Barrier.id))
+    )
+
+
+def suggestions(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(Suggestion.id),
+        col(Suggestion.person_id),
+        col(Person.crn),
+        col(Suggestion.screening_id),
+        col(Suggestion.pathway_id),
+        col(Suggestion.urgency),
+        col(Suggestion.reasons),
+        col(Suggestion.already_open),
+        col(Suggestion.rules_id),
+        col(Suggestion.rules_version),
+        col(Suggestion.created_at),
+    ).join(Person, col(Person.id) == col(Suggestion.person_id))
+    if f.questionnaire:
+        stmt = stmt.join(Screening, col(Screening.id) == col(Suggestion.screening_id)).where(
+            col(Screening.questionnaire_id) == f.questionnaire
+        )
+    return _stream(
+        conn, _office(_period(stmt, col(Suggestion.created_at), f), f).order_by(col(Suggestion.id))
+    )
+
+
+def referrals(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(Referral.id),
+        col(Referral.person_id),
+        col(Person.crn),
+        col(Referral.pathway_id),
+        col(Referral.service_id),
+        col(Referral.self_referral),
+        col(Referral.status),
+        col(Referral.urgency),
+        col(Referral.screening_id),
+        col(Referral.outcome),
+        col(Referral.closed_reason),
+        col(Referral.follow_up_due),
+        col(Referral.created_by),
+        col(Referral.created_at),
+        col(Referral.closed_at),
+    ).join(Person, col(Person.id) == col(Referral.person_id))
+    return _stream(
+        conn, _office(_period(stmt, col(Referral.created_at), f), f).order_by(col(Referral.id))
+    )
+
+
+def referral_events(conn: Connection, f: Filters) -> Iterator[Any]:
+    """Events of the exported referrals (filtered by the referral's creation), by referral."""
+    stmt = (
+        select(
+            col(ReferralEvent.id),
+            col(ReferralEvent.referral_id),
+            col(Referral.person_id),
+            col(Person.crn),
+            col(Referral.pathway_id),
+            col(ReferralEvent.from_status),
+            col(ReferralEvent.to_status),
+            col(ReferralEvent.reason),
+            col(ReferralEvent.note),
+            col(ReferralEvent.event_date),
+            col(ReferralEvent.recorded_by),
+            col(ReferralEvent.recorded_at),
+        )
+        .join(Referral, col(Referral.id) == col(ReferralEvent.referral_id))
+        .join(Person, col(Person.id) == col(Referral.person_id))
+    )
+    stmt = _office(_period(stmt, col(Referral.created_at), f), f).order_by(
+        col(ReferralEvent.referral_id), col(ReferralEvent.id)
+    )
+    return _stream(conn, stmt)
+
+
+def goals(conn: Connection, f: Filters) -> Iterator[Any]:
+    last = (
+        select(
+            col(GoalReview.goal_id),
+            func.max(col(GoalReview.id)).label("last_id"),
+            func.count().label("n"),
+        )
+        .group_by(col(GoalReview.goal_id))
+        .subquery()
+    )
+    stmt = (
+        select(
+            col(Goal.id),
+            col(Goal.person_id),
+            col(Person.crn),
+            col(Goal.text),
+            col(Goal.domain),
+            col(Goal.target_date),
+            col(Goal.status),
+            col(Goal.created_by),
+            col(Goal.created_at),
+            last.c.n,
+            col(GoalReview.progress),
+            col(GoalReview.reviewed_at),
+        )
+        .join(Person, col(Person.id) == col(Goal.person_id))
+        .outerjoin(last, last.c.goal_id == col(Goal.id))
+        .outerjoin(GoalReview, col(GoalReview.id) == last.c.last_id)
+    )
+    return _stream(conn, _office(_period(stmt, col(Goal.created_at), f), f).order_by(col(Goal.id)))
+
+
+def audit(conn: Connection, f: Filters) -> Iterator[Any]:
+    stmt = select(
+        col(AuditEvent.id),
+        col(AuditEvent.at),
+        col(AuditEvent.actor),
+        col(AuditEvent.action),
+        col(AuditEvent.entity),
+        col(AuditEvent.entity_id),
+        col(AuditEvent.detail),
+        col(AuditEvent.prev_hash),
+        col(AuditEvent.hash),
+    )
+    return _stream(conn, _period(stmt, col(AuditEvent.at), f).order_by(col(AuditEvent.id)))
+
+
+def count(conn: Connection, table: str, f: Filters) -> int | None:
+    """Rows an export will write, for the progress bar (None when unknown)."""
+    if table in ("screenings", "answers"):
+        stmt = _screening_filter(
+            select(func.count())
+            .select_from(Screening)
+            .join(Person, col(Person.id) == col(Screening.person_id)),
+            f,
+        )
+        return int(conn.execute(stmt).scalar_one())
+    if table == "people":
+        return int(
+            conn.execute(
+                _office(
+                    _period(select(func.count()).select_from(Person), col(Person.created_at), f), f
+                )
+            ).scalar_one()
+        )
+    return None
