@@ -25,7 +25,13 @@ class Cli:
         from probhealth.cli import app
 
         argv = (["--db", str(self.db)] if self.db else []) + list(args)
-        result = self.runner.invoke(app, argv, input=input, env=env, catch_exceptions=True)
+        result = self.runner.invoke(
+            app,
+            argv,
+            input=input,
+            env={"PROBHEALTH_DEBUG": "1", **(env or {})},
+            catch_exceptions=True,
+        )
         text = result.stdout + result.stderr
         assert "Traceback" not in text, text
         if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -94,7 +94,7 @@ class PtyScreen:
             if self.pending:
                 self.answered.append(self.pending)
                 self.pending = None
-            return "done"
+            return "done"  # the screening is saved; the suggestions follow
         if kind == 5:
             return "eof"
         if kind == 3:
@@ -102,7 +102,14 @@ class PtyScreen:
             self.child.send("y")  # questionary's confirm submits on "y" by itself
             self.child.expect(CONFIRM)  # the redraw of the answered prompt
             return "confirm"
-        item = self._item(self._question())
+        question = self._question()
+        if kind == 0 and "do they agree?" in question:
+            time.sleep(KEY_DELAY)
+            self.child.send(
+                "\r"
+            )  # the referral decisions after the screening: "Decide later" is the default
+            return "decision"
+        item = self._item(question)
         value = self.overrides.get(item.id, negative_answer(item))
         time.sleep(KEY_DELAY)
         if kind == 0:
@@ -133,7 +140,7 @@ class PtyScreen:
         self.child.wait()
 
     def finish(self) -> None:
-        while self.step() not in ("done", "eof"):
+        while self.step() != "eof":
             pass
         self.child.expect(pexpect.EOF)
         self.child.close()

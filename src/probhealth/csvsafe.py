@@ -14,6 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# Every character a cell may start with that needs a closer look: triggers, the apostrophe,
+# and all whitespace (a formula may hide behind it).
+RISKY_FIRST = frozenset(TRIGGERS | {"'"} | {chr(c) for c in range(0x3001) if chr(c).isspace()})
 
 
 def _needs_apostrophe(line: str) -> bool:
@@ -56,3 +59,13 @@ def cell(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return neutralise(str(value))
+
+
+def fast_cell(value: Any) -> Any:
+    """``cell`` with the common types decided first (the export's inner loop)."""
+    kind = type(value)
+    if kind is str:
+        return neutralise(value)
+    if kind is int or kind is float:
+        return value
+    return cell(value)

@@ -139,13 +139,33 @@ class _People:
 
 
 def _iso(value: Any) -> str | None:
+    """A timestamp or date as ISO text. Values come raw from the cursor: SQLite gives stored
+    text ('2026-05-15 05:37:20.000000', UTC), other drivers give datetime/date objects."""
     if value is None:
         return None
+    if isinstance(value, str):
+        if len(value) > 10 and value[10] == " ":
+            return value[:10] + "T" + value[11:19] + "Z"
+        return value
     if isinstance(value, datetime):
-        return clock.iso_utc(value)
+        return clock.iso_utc(value if value.tzinfo else value.replace(tzinfo=clock.now().tzinfo))
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=clock.now().tzinfo)
+    return datetime.fromisoformat(str(value).replace(" ", "T")[:19]).replace(
+        tzinfo=clock.now().tzinfo
+    )
 
 
 def _month(value: Any) -> str | None:
@@ -187,14 +207,47 @@ def _merge_options(versions: list[Questionnaire], item_id: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------- writing ---------------
+_DECODED: dict[str, Any] = {}
+
+
 def _decode(value: str | None) -> Any:
+    """An answer's stored JSON. Answers repeat a few values endlessly ("no", 0, 1...), so
+    decoded scalars are remembered (a bounded cache)."""
     if value is None:
         return None
-    if value.isdigit():
-        return int(value)
-    if value.startswith('"') and value.endswith('"') and "\\" not in value:
-        return value[1:-1]
-    return json.loads(value)
+    hit = _DECODED.get(value)
+    if hit is not None:
+        return hit
+    decoded = json.loads(value)
+    if not isinstance(decoded, list) and len(_DECODED) < 20_000:
+        _DECODED[value] = decoded
+    return decoded
+
+
+def _groups(rows: Iterator[Any]) -> Iterator[tuple[Any, list[Any]]]:
+    """Consecutive rows with the same first value, as (key, rows)."""
+    from itertools import groupby
+    from operator import itemgetter
+
+    for key, group in groupby(rows, key=itemgetter(0)):
+        yield key, list(group)
+
+
+class _Groups:
+    """Merge-join helper: the rows of one key at a time from a stream ordered by that key."""
+
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self.groups = _groups(rows)
+        self.head = next(self.groups, None)
+
+    def take(self, key: Any) -> list[Any]:
+        while self.head is not None and self.head[0] < key:
+            self.head = next(self.groups, None)
+        if self.head is not None and self.head[0] == key:
+            rows = self.head[1]
+            self.head = next(self.groups, None)
+            return rows
+        return []
 
 
 class _Peek:
@@ -235,9 +288,22 @@ def run(
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow([csvsafe.cell(h) for h in header])
             columns = len(header)
+            risky = csvsafe.RISKY_FIRST
+            neutralise = csvsafe.neutralise
             cell = csvsafe.cell
             for row in body:
-                writer.writerow([cell(v) for v in row])
+                # Text is neutralised only when its first character could start a formula
+                # (or it spans lines); ints and None go to csv as they are.
+                writer.writerow(
+                    [
+                        v
+                        if v is None or (kind := type(v)) is int
+                        else (neutralise(v) if v and (v[0] in risky or "\n" in v) else v)
+                        if kind is str
+                        else cell(v)
+                        for v in row
+                    ]
+                )
                 rows += 1
                 if progress is not None and rows % 500 == 0:
                     progress(rows, total)
@@ -307,9 +373,10 @@ def _people(
             release,
             created,
         ) in q.people(conn, f):
+            dob = _as_date(dob)
             row = [
                 p.pseudonym(pid),
-                age_band(clock.age_on(dob, p.today)),
+                age_band(clock.age_on(dob, p.today)) if dob else None,
                 sex,
                 office,
                 validation.postcode_district(postcode),
@@ -704,10 +771,26 @@ def _screenings(
     header.append("flags_unacknowledged")
     labels, ident = o.labels, p.identifiable
 
+    # The item columns as segments decided once: runs of plain values are copied with one
+    # C-level map(); dates (as months), labels and multi-choice items take a step each.
+    segments: list[tuple[int, Any, Item | None, list[Any] | None]] = []
+    for item, multi in plan:
+        if multi is not None:
+            segments.append((3, item.id, item, multi))
+        elif item.type == "date" and not ident:
+            segments.append((1, item.id, item, None))
+        elif labels and item.options:
+            segments.append((2, item.id, item, None))
+        elif segments and segments[-1][0] == 0:
+            segments[-1][1].append(item.id)
+        else:
+            segments.append((0, [item.id], None, None))
+
     def body() -> Iterator[list[Any]]:
-        answers = _Peek(q.answers(conn, f))
-        scores = _Peek(q.scores(conn, f))
-        raised = _Peek(q.flags(conn, f))
+        answers = _Groups(q.answers_by_screening(conn, f))
+        scores = _Groups(q.scores(conn, f))
+        raised = _Groups(q.flags(conn, f))
+        loads = json.loads
         for (
             sid,
             pid,
@@ -726,19 +809,20 @@ def _screenings(
             started,
             completed,
         ) in q.screenings(conn, f):
-            got: dict[str, Any] = {}
-            declined: list[str] = []
-            for _, item_id, value, was_declined, _at in answers.take(sid):
-                if was_declined:
-                    declined.append(item_id)
-                else:
-                    got[item_id] = _decode(value)
+            packed = answers.take(sid)
+            raw = packed[0][1] if packed else None
+            got: dict[str, Any] = (
+                loads(raw) if isinstance(raw, str) else (raw or {})
+            )  # PostgreSQL decodes it
+            declined = [k for k, v in got.items() if v is None]
+            dob_day = _as_date(dob)
             row: list[Any] = [sid, p.pseudonym(pid)]
             if ident:
                 row += [crn, given, family, _iso(dob), postcode]
-            age_on = clock.to_london(started).date() if isinstance(started, datetime) else p.today
+            started_at = _as_datetime(started)
+            age_on = clock.to_london(started_at).date() if started_at else p.today
             row += [
-                age_band(clock.age_on(dob, age_on)),
+                age_band(clock.age_on(dob_day, age_on)) if dob_day else None,
                 sex,
                 office,
                 validation.postcode_district(postcode),
@@ -750,25 +834,37 @@ def _screenings(
                 _iso(started),
                 _iso(completed),
             ]
-            for item, values in plan:
-                value = got.get(item.id)
-                if values is None:
-                    row.append(None if value is None else _value(item, value, labels, ident))
+            append = row.append
+            get = got.get
+            for kind, key, item, values in segments:
+                if kind == 0:
+                    row += map(get, key)
+                    continue
+                value = get(key)
+                if kind == 3:
+                    assert item is not None and values is not None
+                    if value is None:
+                        append(None)
+                        row += [None] * len(values)
+                    else:
+                        chosen = value if isinstance(value, list) else [value]
+                        append("; ".join(item.label_of(v) for v in chosen))
+                        row += [1 if v in chosen else 0 for v in values]
                 elif value is None:
-                    row.append(None)
-                    row += [None] * len(values)
+                    append(None)
+                elif kind == 1:
+                    append(_month(value))
                 else:
-                    chosen = value if isinstance(value, list) else [value]
-                    row.append("; ".join(item.label_of(v) for v in chosen))
-                    row += [1 if v in chosen else 0 for v in values]
-            row.append(";".join(declined) or None)
+                    assert item is not None
+                    append(item.label_of(value))
+            append(";".join(declined) or None)
             got_scores = {scale: (value, band) for _, scale, value, band in scores.take(sid)}
             for s in scales:
                 value, band = got_scores.get(s, (None, None))
                 row += [value, band]
             got_flags = {fid: ack for _, fid, ack in raised.take(sid)}
             row += [1 if fl in got_flags else 0 for fl in flags]
-            row.append(sum(1 for ack in got_flags.values() if ack is None))
+            append(sum(1 for ack in got_flags.values() if ack is None))
             yield row
 
     return header, body()
@@ -851,7 +947,7 @@ def _answers(
 def _in_item_order(batch: list[Any], versions: dict[tuple[str, int], Questionnaire]) -> list[Any]:
     if not batch:
         return batch
-    v = versions.get((batch[0][6], batch[0][7]))
+    v = versions.get((batch[0][6], batch[0][7]))  # questionnaire id, version
     if v is None:
         return batch
     return sorted(batch, key=lambda r: v.item(r[1]).index if v.has_item(r[1]) else 10_000)

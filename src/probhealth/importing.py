@@ -101,8 +101,9 @@ def _rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with fh:
             try:
+                start = reader.line_num + 1  # where the next row starts (cells may span lines)
                 for cells in reader:
-                    line = reader.line_num
+                    line, start = start, reader.line_num + 1
                     if not any(c.strip() for c in cells):
                         continue
                     if len(cells) != len(header):

@@ -127,7 +127,7 @@ def update_need(store: Store, need_id: int, *, status: str, note: str | None = N
     status = validation.choice(status, "Status", taxonomy.NEED_STATUSES)
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
-        row = repo.need(session, need_id)
+        row = repo.need(session, validation.record_id(need_id, "need"))
         if row is None:
             raise NotFound(
                 f"No need {need_id}.", hint="See a person's needs with: probhealth need list CRN"
@@ -188,7 +188,7 @@ def add_barrier(
 
 def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
     with store.write() as session:
-        row = repo.barrier(session, barrier_id)
+        row = repo.barrier(session, validation.record_id(barrier_id, "barrier"))
         if row is None:
             raise NotFound(f"No barrier {barrier_id}.")
         if row.resolved_at is not None:

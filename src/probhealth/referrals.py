@@ -179,7 +179,7 @@ def _follow_up(value: str | None, default_days: int, base: date) -> date:
     if value is None:
         return base + timedelta(days=default_days)
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         days = int(text)
         if not 0 <= days <= 365:
             raise BadInput("--follow-up in days must be between 0 and 365.")
@@ -227,6 +227,8 @@ def refer(
     clean = clean_note(note, "Note") if note else None
     if status == "declined-by-person":
         _check_reason(status, reason, clean)
+    elif reason is not None:
+        raise BadInput("A reason is only recorded when the person declines.")
     today = clock.today()
     due = (
         None
@@ -345,7 +347,7 @@ def update(
         raise BadInput("--date is in the future; only an appointment can be booked ahead.")
     now = clock.now()
     with store.write() as session:
-        row = repo.get(session, referral_id)
+        row = repo.get(session, validation.record_id(referral_id, "referral"))
         if row is None:
             raise NotFound(
                 f"No referral {referral_id}.", hint="List them with: probhealth referral list"
@@ -362,6 +364,10 @@ def update(
         if reason and status not in referral_states.REASONS:
             raise BadInput(
                 f"--reason is for {', '.join(referral_states.REASONS)}; use --note for other steps."
+            )
+        if follow_up is not None and status in referral_states.CLOSED:
+            raise BadInput(
+                f"A {status} referral is closed and has no follow-up; leave out --follow-up."
             )
         if status == "completed":
             if outcome not in referral_states.OUTCOMES:
@@ -392,6 +398,8 @@ def update(
             )
         if status == "rejected-by-service":
             row.closed_reason = reason
+        elif status not in referral_states.CLOSED:
+            row.closed_reason = None  # re-opened (e.g. sent again after a rejection)
         session.add(row)
         repo.add(
             session,
@@ -419,7 +427,7 @@ def update(
 
 def show(store: Any, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
     with store.write() as session:
-        row = repo.get(session, referral_id)
+        row = repo.get(session, validation.record_id(referral_id, "referral"))
         if row is None:
             raise NotFound(
                 f"No referral {referral_id}.", hint="List them with: probhealth referral list"
@@ -578,7 +586,7 @@ def review_goal(store: Any, goal_id: int, *, progress: str, note: str | None = N
     clean = clean_note(note, "Note") if note else None
     now = clock.now()
     with store.write() as session:
-        row = repo.goal(session, goal_id)
+        row = repo.goal(session, validation.record_id(goal_id, "goal"))
         if row is None:
             raise NotFound(
                 f"No goal {goal_id}.", hint="List a person's goals with: probhealth goal list CRN"

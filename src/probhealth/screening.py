@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from probhealth import clock, expr
+from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
 from probhealth.people import PersonRecord, to_record
 from probhealth.questionnaire import answers as answer_parsing
@@ -606,7 +606,7 @@ def _complete(
 def abandon(store: Store, screening_id: int) -> None:
     now = clock.now()
     with store.write() as session:
-        row = repo.screening(session, screening_id)
+        row = repo.screening(session, validation.record_id(screening_id, "screening"))
         if row is None:
             raise NotFound(f"No screening {screening_id}.")
         if row.status != "in-progress":
@@ -766,7 +766,7 @@ def show(store: Store, screening_id: int, *, audit_view: bool = True) -> Screeni
 
 
 def _detail(session: Any, screening_id: int) -> ScreeningDetail:
-    row = repo.screening(session, screening_id)
+    row = repo.screening(session, validation.record_id(screening_id, "screening"))
     if row is None:
         raise NotFound(
             f"No screening {screening_id}.",

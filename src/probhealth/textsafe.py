@@ -32,9 +32,11 @@ def describe_char(ch: str) -> str:
 
 def clean_name(value: str, field: str, *, max_len: int = NAME_MAX) -> str:
     """Validate a name-like field; return it stripped and NFC-normalised."""
-    text = unicodedata.normalize("NFC", value).strip()
+    text = (value if value.isascii() else unicodedata.normalize("NFC", value)).strip()
     if not text:
         raise BadInput(f"{field} is empty; give a value.")
+    if text.isprintable() and len(text) <= max_len:
+        return text  # no control, format, private-use or unassigned character: nothing to check
     for ch in text:
         if _bad_char(ch):
             raise BadInput(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from probhealth import clock
 from probhealth.errors import BadInput
@@ -137,57 +138,62 @@ def person_fields(
     from probhealth.textsafe import clean_note
 
     today = today or clock.today()
-    clean: dict[str, object] = {}
+    clean: dict[str, object] = {
+        "postcode": None,
+        "office": None,
+        "language": None,
+        "needs_interpreter": False,
+        "communication_needs": None,
+        "release_date": None,
+    }
     errors: list[tuple[str, str]] = []
-
-    def check(column: str, fn: object, *args: object) -> None:
+    for column, check in _PERSON_CHECKS:
+        value = raw.get(column)
+        if value is None or (type(value) is str and not value.strip()):
+            if column in REQUIRED_PERSON_COLUMNS:
+                errors.append((column, f"{column} is empty; it is required."))
+            continue
         try:
-            clean[column] = fn(*args)  # type: ignore[operator]
+            if column == "dob":
+                clean[column] = date_of_birth(value, today)  # type: ignore[arg-type]
+            elif column == "release_date":
+                dob = clean.get("dob")
+                clean[column] = release_date(
+                    value,  # type: ignore[arg-type]
+                    dob=dob if isinstance(dob, date) else None,
+                    today=today,
+                )
+            elif column == "communication_needs":
+                clean[column] = clean_note(str(value), "Communication needs", max_len=500)
+            else:
+                clean[column] = check(value)
         except BadInput as exc:
             errors.append((column, exc.message))
-
-    def present(column: str) -> object:
-        value = raw.get(column)
-        return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-    for column in REQUIRED_PERSON_COLUMNS:
-        if present(column) is None:
-            errors.append((column, f"{column} is empty; it is required."))
-    if present("crn") is not None:
-        check("crn", crn, raw["crn"])
-    if present("given_name") is not None:
-        check("given_name", short_text, raw["given_name"], "Given name")
-    if present("family_name") is not None:
-        check("family_name", short_text, raw["family_name"], "Family name")
-    if present("dob") is not None:
-        check("dob", date_of_birth, raw["dob"], today)
-    if present("sex") is not None:
-        check("sex", sex, raw["sex"])
-    clean["postcode"] = None
-    if present("postcode") is not None:
-        check("postcode", postcode, raw["postcode"])
-    clean["office"] = None
-    if present("office") is not None:
-        check("office", short_text, raw["office"], "Office", 60)
-    clean["language"] = None
-    if present("language") is not None:
-        check("language", short_text, raw["language"], "Language", 40)
-    clean["needs_interpreter"] = False
-    if present("needs_interpreter") is not None:
-        check("needs_interpreter", yes_no, raw["needs_interpreter"], "needs_interpreter")
-    clean["communication_needs"] = None
-    if present("communication_needs") is not None:
-        check(
-            "communication_needs",
-            lambda v: clean_note(str(v), "Communication needs", max_len=500),
-            raw["communication_needs"],
-        )
-    clean["release_date"] = None
-    if present("release_date") is not None:
-        dob = clean.get("dob")
-        check(
-            "release_date",
-            lambda v: release_date(v, dob=dob if isinstance(dob, date) else None, today=today),
-            raw["release_date"],
-        )
     return clean, errors
+
+
+_PERSON_CHECKS: tuple[tuple[str, Any], ...] = (
+    ("crn", crn),
+    ("given_name", lambda v: short_text(v, "Given name")),
+    ("family_name", lambda v: short_text(v, "Family name")),
+    ("dob", None),
+    ("sex", sex),
+    ("postcode", postcode),
+    ("office", lambda v: short_text(v, "Office", 60)),
+    ("language", lambda v: short_text(v, "Language", 40)),
+    ("needs_interpreter", lambda v: yes_no(v, "needs_interpreter")),
+    ("communication_needs", None),
+    ("release_date", None),
+)
+
+
+MAX_ID = 2**63 - 1  # the largest id a database row can hold
+
+
+def record_id(value: int, what: str) -> int:
+    """A record id as typed; one no database can hold is simply not found."""
+    from probhealth.errors import NotFound
+
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"No {what} {value}.")
+    return value

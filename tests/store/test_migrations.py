@@ -41,7 +41,9 @@ def test_schema_matches_models(db_path):
     from sqlalchemy import create_engine, inspect
     from sqlmodel import SQLModel
 
-    import probhealth.store.models  # noqa: F401 - registers the tables
+    import probhealth.store.models
+
+    probhealth.store.models.load_all()
 
     insp = inspect(create_engine(f"sqlite:///{db_path}"))
     for name, table in SQLModel.metadata.tables.items():

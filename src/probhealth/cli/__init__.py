@@ -33,9 +33,13 @@ class ProbhealthGroup(TyperGroup):
             ctx.exit(exc.exit_code)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except Exception as exc:  # the last line of defence
             if _is_usage_error(exc):
-                raise
+                # Click prints usage errors on three lines; keep our contract of one.
+                message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+                where = getattr(getattr(exc, "ctx", None), "command_path", None) or "probhealth"
+                output.error(f"Error: {message} See: {where} --help")
+                ctx.exit(2)
             ref = uuid.uuid4().hex[:8]
             output.error(
                 f"Internal error (reference {ref}, {type(exc).__name__}). Nothing identifying is shown."
@@ -54,25 +58,12 @@ def _is_usage_error(exc: BaseException) -> bool:
     return hasattr(exc, "exit_code") and type(exc).__module__.startswith(("typer", "click"))
 
 
-app = typer.Typer(
-    cls=ProbhealthGroup,
-    name="probhealth",
-    help="Guided health screening, needs, referral pathways and follow-up for people on probation.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"probhealth {__version__}\n")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -104,48 +95,91 @@ def root(
     ctx.call_on_close(context.close)
 
 
-def _register() -> None:
-    from probhealth.cli import (
-        admin,
-        consent,
-        demo,
-        export,
-        goal,
-        importing,
-        needs,
-        person,
-        questionnaire,
-        referral,
-        rules,
-        screen,
-        screening,
-        services,
-        suggest,
+# name -> (module in probhealth.cli, attribute, "command" or "group")
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("admin", "init", "command"),
+    "person": ("person", "app", "group"),
+    "consent": ("consent", "consent", "command"),
+    "screen": ("screen", "screen", "command"),
+    "screening": ("screening", "app", "group"),
+    "need": ("needs", "need_app", "group"),
+    "barrier": ("needs", "barrier_app", "group"),
+    "suggest": ("suggest", "suggest", "command"),
+    "refer": ("referral", "refer", "command"),
+    "referral": ("referral", "app", "group"),
+    "goal": ("goal", "app", "group"),
+    "export": ("export", "export", "command"),
+    "import": ("importing", "app", "group"),
+    "questionnaire": ("questionnaire", "app", "group"),
+    "rules": ("rules", "app", "group"),
+    "services": ("services", "app", "group"),
+    "db": ("admin", "db_app", "group"),
+    "demo": ("demo", "demo", "command"),
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command tree: every command, or just ``only`` (typer converts the whole tree on each
+    run, so a single command starts faster when the others are left out)."""
+    import importlib
+
+    new = typer.Typer(
+        cls=ProbhealthGroup,
+        name="probhealth",
+        help="Guided health screening, needs, referral pathways and follow-up for people on probation.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
-
-    app.command("init")(admin.init)
-    app.add_typer(person.app, name="person")
-    app.command("consent")(consent.consent)
-    app.command("screen")(screen.screen)
-    app.add_typer(screening.app, name="screening")
-    app.add_typer(needs.need_app, name="need")
-    app.add_typer(needs.barrier_app, name="barrier")
-    app.command("suggest")(suggest.suggest)
-    app.command("refer")(referral.refer)
-    app.add_typer(referral.app, name="referral")
-    app.add_typer(goal.app, name="goal")
-    app.command("export")(export.export)
-    app.add_typer(importing.app, name="import")
-    app.add_typer(questionnaire.app, name="questionnaire")
-    app.add_typer(rules.app, name="rules")
-    app.add_typer(services.app, name="services")
-    app.add_typer(admin.db_app, name="db")
-    app.command("demo")(demo.demo)
+    new.callback()(root)
+    for name, (module, attr, kind) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"probhealth.cli.{module}"), attr)
+        if kind == "group":
+            new.add_typer(target, name=name)
+        else:
+            new.command(name)(target)
+    return new
 
 
-_register()
+_FULL: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the whole tree, built on first use (tests, ``--help``), not at import."""
+    global _FULL
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _FULL is None:
+        _FULL = build_app()
+    return _FULL
+
+
+_VALUE_OPTIONS = ("--db", "--as")
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The command being run, skipping global options; None for help or version."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _VALUE_OPTIONS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            if arg.split("=", 1)[0] in _VALUE_OPTIONS:
+                continue
+            return None  # --help, --version or an unknown option: the full tree answers
+        return arg if arg in COMMANDS else None
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    name = _command_name(sys.argv[1:])
+    (build_app(name) if name else __getattr__("app"))()

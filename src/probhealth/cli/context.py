@@ -15,6 +15,9 @@ import typer
 from probhealth.errors import BadInput, NeedsTerminal
 from probhealth.paths import DbTarget, resolve_db
 from probhealth.textsafe import clean_name
+from probhealth.validation import MAX_ID
+
+__all__ = ["MAX_ID", "AppContext", "app_context", "interactive", "require_terminal"]
 
 if TYPE_CHECKING:
     from probhealth.store.db import Store

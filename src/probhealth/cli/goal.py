@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import MAX_ID, app_context
 
 app = typer.Typer(help="Health goals set with the person, and their reviews.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
@@ -42,7 +42,7 @@ def add(
 @app.command("review")
 def review(
     ctx: typer.Context,
-    goal_id: Annotated[int, typer.Argument(help="Goal id.", show_default=False)],
+    goal_id: Annotated[int, typer.Argument(help="Goal id.", min=1, max=MAX_ID, show_default=False)],
     progress: Annotated[
         str, typer.Option("--progress", help="achieved, partly, not-yet or dropped.")
     ],

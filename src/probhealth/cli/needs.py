@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import MAX_ID, app_context
 from probhealth.taxonomy import BARRIER_TYPES, NEED_STATUSES
 
 need_app = typer.Typer(
@@ -58,7 +58,9 @@ def need_list(
 @need_app.command("update")
 def need_update(
     ctx: typer.Context,
-    need_id: Annotated[int, typer.Argument(help="Need id (see need list).", show_default=False)],
+    need_id: Annotated[
+        int, typer.Argument(help="Need id (see need list).", min=1, max=MAX_ID, show_default=False)
+    ],
     status: Annotated[str, typer.Option("--status", help=f"One of: {', '.join(NEED_STATUSES)}.")],
     note: Annotated[str | None, typer.Option("--note")] = None,
 ) -> None:
@@ -131,7 +133,10 @@ def barrier_list(
 def barrier_resolve(
     ctx: typer.Context,
     barrier_id: Annotated[
-        int, typer.Argument(help="Barrier id (see barrier list).", show_default=False)
+        int,
+        typer.Argument(
+            help="Barrier id (see barrier list).", min=1, max=MAX_ID, show_default=False
+        ),
     ],
 ) -> None:
     """Mark a barrier as no longer in the way. Example: probhealth barrier resolve 4"""

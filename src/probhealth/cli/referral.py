@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import MAX_ID, app_context
 from probhealth.referral_states import OUTCOMES, REASONS, STATUSES
 
 app = typer.Typer(help="Follow referrals until they close.", no_args_is_help=True)
@@ -80,7 +80,9 @@ def refer(
 @app.command("update")
 def update(
     ctx: typer.Context,
-    referral_id: Annotated[int, typer.Argument(help="Referral id.", show_default=False)],
+    referral_id: Annotated[
+        int, typer.Argument(help="Referral id.", min=1, max=MAX_ID, show_default=False)
+    ],
     status: Annotated[str, typer.Option("--status", help=f"The new step: {', '.join(STATUSES)}.")],
     reason: Annotated[
         str | None,
@@ -167,7 +169,9 @@ def list_(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    referral_id: Annotated[int, typer.Argument(help="Referral id.", show_default=False)],
+    referral_id: Annotated[
+        int, typer.Argument(help="Referral id.", min=1, max=MAX_ID, show_default=False)
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """One referral with its whole history. Example: probhealth referral show 3"""

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import MAX_ID, app_context
 
 app = typer.Typer(help="List and show screenings.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
@@ -52,7 +52,10 @@ def list_(
 def show(
     ctx: typer.Context,
     screening_id: Annotated[
-        int, typer.Argument(help="Screening id (see screening list).", show_default=False)
+        int,
+        typer.Argument(
+            help="Screening id (see screening list).", min=1, max=MAX_ID, show_default=False
+        ),
     ],
     answers: Annotated[
         bool, typer.Option("--answers/--no-answers", help="Include every answer.")

@@ -51,7 +51,12 @@ def parse_window(text: str) -> Window:
 def _bank_holidays(year: int) -> frozenset[date]:
     import holidays
 
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+    # Bank holidays in England and Wales are weekdays: when Christmas or Boxing Day falls at a
+    # weekend, the package also lists the weekend date, but only the substitute Monday or
+    # Tuesday is the bank holiday.
+    return frozenset(
+        d for d in holidays.country_holidays("GB", subdiv="ENG", years=year) if d.weekday() < 5
+    )
 
 
 def is_bank_holiday(day: date) -> bool:

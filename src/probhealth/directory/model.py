@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -58,6 +59,11 @@ Short = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Long = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
+def _window(text: str) -> str:
+    parse_window(text)  # raises ValueError naming the period
+    return text
+
+
 class ServiceModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -79,7 +85,7 @@ class ServiceModel(BaseModel):
     website: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None = (
         None
     )
-    hours: list[str] = Field(default_factory=list)
+    hours: list[Annotated[str, AfterValidator(_window)]] = Field(default_factory=list)
     bank_holidays: Literal["closed", "open"] = "closed"
     self_referral: bool
     how_to_refer: Long
@@ -94,13 +100,6 @@ class ServiceModel(BaseModel):
     co_located: bool = False
     eligibility: Long | None = None
     last_verified: date
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_window(text)
-        return value
 
     @field_validator("name", "address", "how_to_refer", "accessibility", "eligibility")
     @classmethod
@@ -250,7 +249,9 @@ def _bool(value: str, column: str) -> bool:
     text = value.strip().lower()
     if text in ("yes", "y", "true", "1"):
         return True
-    if text in ("no", "n", "false", "0", ""):
+    if text in ("no", "n", "false", "0"):
+        return False
+    if text == "" and column != "self_referral":
         return False
     raise ValueError(f"{column}: write yes or no, not {value!r}")
 
@@ -295,8 +296,9 @@ def load_csv_text(
     if missing:
         raise FileError(name, 1, f"missing column {missing[0]!r}")
     out: list[tuple[Service, int | None]] = []
+    start = reader.line_num + 1  # a quoted cell can span lines: report where the row starts
     for row in reader:
-        line = reader.line_num
+        line, start = start, reader.line_num + 1
         if None in row:
             raise FileError(name, line, "this row has more cells than the header")
         try:

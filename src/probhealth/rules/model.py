@@ -194,10 +194,13 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
                 raise doc.error(
                     ("availability", "windows", key), f"{key!r} is not an option of {item}"
                 )
-            try:
-                windows[key] = tuple(parse_window(t) for t in texts)
-            except ValueError as exc:
-                raise doc.error(("availability", "windows", key), str(exc)) from None
+            parsed = []
+            for n, text in enumerate(texts):
+                try:
+                    parsed.append(parse_window(text))
+                except ValueError as exc:
+                    raise doc.error(("availability", "windows", key, n), str(exc)) from None
+            windows[key] = tuple(parsed)
     return RuleSet(
         m.id,
         m.version,

@@ -134,8 +134,6 @@ def append_many(
     exactly as ``append`` would chain them one by one."""
     if not events:
         return 0
-    from sqlalchemy import insert
-
     last = session.execute(
         select(col(AuditEvent.id), col(AuditEvent.hash))
         .order_by(col(AuditEvent.id).desc())
@@ -146,8 +144,10 @@ def append_many(
     rows = []
     for action, entity, entity_id, detail in events:
         prev_id += 1
-        detail_json = json.dumps(
-            dict(detail or {}), sort_keys=True, ensure_ascii=True, separators=(",", ":")
+        detail_json = (
+            json.dumps(dict(detail), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+            if detail
+            else "{}"
         )
         digest = event_hash(prev_id, at, actor, action, entity, entity_id, detail_json, prev_hash)
         rows.append(
@@ -164,5 +164,7 @@ def append_many(
             }
         )
         prev_hash = digest
-    session.execute(insert(AuditEvent), rows)
+    from probhealth.store.bulk import insert_rows
+
+    insert_rows(session, AuditEvent, rows)
     return len(rows)

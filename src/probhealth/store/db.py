@@ -396,6 +396,8 @@ class Store:
             except DBAPIError as exc:
                 raise map_db_error(exc, self.target) from None
             finally:
+                for stream in conn.info.pop("probhealth_streams", []):
+                    stream.close()  # unfinished cursors close before the connection does
                 conn.rollback()
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import JSON, and_, func, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
@@ -45,7 +45,32 @@ class Filters:
 
 
 def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
-    yield from conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    gen = _rows(conn, stmt)
+    # Closed by Store.raw() before the connection goes back, even if not read to the end.
+    conn.info.setdefault("probhealth_streams", []).append(gen)
+    return gen
+
+
+def _rows(conn: Connection, stmt: Any) -> Iterator[Any]:
+    """Rows straight from the DBAPI cursor, in batches: SQLAlchemy binds the parameters, but
+    the rows are the driver's own tuples (no Row objects, no result processing), so values are
+    raw: on SQLite, timestamps are 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC, dates ISO text,
+    booleans 0/1. ``export._ts``/``_d`` format either kind."""
+    if conn.dialect.name != "sqlite":
+        # Server databases stream through a server-side cursor (SQLAlchemy buffers it).
+        yield from conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+        return
+    # pysqlite steps the statement as rows are fetched: no buffering, constant memory.
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    try:
+        while True:
+            rows = cursor.fetchmany(BATCH)
+            if not rows:
+                return
+            yield from rows
+    finally:
+        result.close()
 
 
 def _period(stmt: Any, column: Any, f: Filters) -> Any:
@@ -165,15 +190,11 @@ def _of_screenings(stmt: Any, screening_id_col: Any, f: Filters) -> Any:
 
 
 def answers(conn: Connection, f: Filters, *, with_person: bool = False) -> Iterator[Any]:
-    cols = [
-        col(Answer.screening_id),
-        col(Answer.item_id),
-        col(Answer.value),
-        col(Answer.declined),
-        col(Answer.answered_at),
-    ]
+    """(screening id, item, value JSON, declined[, answered at, person, questionnaire, version, crn])."""
+    cols = [col(Answer.screening_id), col(Answer.item_id), col(Answer.value), col(Answer.declined)]
     if with_person:
         cols += [
+            col(Answer.answered_at),
             col(Screening.person_id),
             col(Screening.questionnaire_id),
             col(Screening.questionnaire_version),
@@ -182,7 +203,26 @@ def answers(conn: Connection, f: Filters, *, with_person: bool = False) -> Itera
     stmt = _of_screenings(
         select(*cols).where(col(Answer.hidden).is_(False)), col(Answer.screening_id), f
     )
-    return _stream(conn, stmt.order_by(col(Answer.screening_id), col(Answer.answered_at)))
+    return _stream(conn, stmt)
+
+
+def answers_by_screening(conn: Connection, f: Filters) -> Iterator[Any]:
+    """(screening id, JSON object item -> value) per screening; a declined item maps to null.
+
+    The database builds the object (SQLite json_group_object, PostgreSQL json_object_agg), so
+    a wide export fetches one row per screening instead of one per answer."""
+    if conn.dialect.name == "sqlite":
+        packed = func.json_group_object(col(Answer.item_id), func.json(col(Answer.value)))
+    else:
+        packed = func.json_object_agg(col(Answer.item_id), func.cast(col(Answer.value), JSON))
+    stmt = _of_screenings(
+        select(col(Answer.screening_id), packed)
+        .where(col(Answer.hidden).is_(False))
+        .group_by(col(Answer.screening_id)),
+        col(Answer.screening_id),
+        f,
+    )
+    return _stream(conn, stmt)
 
 
 def scores(conn: Connection, f: Filters) -> Iterator[Any]:

@@ -1,4 +1,7 @@
-"""SQLModel tables: one module, so relationships never import in circles.
+"""SQLModel tables. The core tables (person, consent, audit, meta) are defined here; the
+screening and referral tables live in ``models_screening`` and ``models_referral`` and load on
+first use through this module's ``__getattr__``, so a command that only reads a person does not
+pay for defining twenty tables. There are no ORM relationships, so nothing imports in circles.
 
 No ``from __future__ import annotations`` here: SQLModel reads the annotations at runtime.
 Instants are stored as naive UTC (``UTCDateTime`` converts on the way in and re-attaches UTC
@@ -7,7 +10,7 @@ migrations in ``store/migrations``; a test checks the two agree.
 """
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, String
 from sqlalchemy.types import TypeDecorator
@@ -109,254 +112,57 @@ class AuditEvent(SQLModel, table=True):
     hash: str
 
 
-class QuestionnaireDef(SQLModel, table=True):
-    """Each questionnaire version ever used, with its source, so old screenings stay readable
-    exactly as they were asked even after the bundled file changes."""
+if TYPE_CHECKING:  # the real classes, for type checkers; at run time __getattr__ loads them
+    from probhealth.store.models_referral import Goal as Goal
+    from probhealth.store.models_referral import GoalReview as GoalReview
+    from probhealth.store.models_referral import Referral as Referral
+    from probhealth.store.models_referral import ReferralEvent as ReferralEvent
+    from probhealth.store.models_referral import Service as Service
+    from probhealth.store.models_referral import ServiceArea as ServiceArea
+    from probhealth.store.models_referral import ServicePathway as ServicePathway
+    from probhealth.store.models_referral import Suggestion as Suggestion
+    from probhealth.store.models_screening import Answer as Answer
+    from probhealth.store.models_screening import Barrier as Barrier
+    from probhealth.store.models_screening import Flag as Flag
+    from probhealth.store.models_screening import Need as Need
+    from probhealth.store.models_screening import QuestionnaireDef as QuestionnaireDef
+    from probhealth.store.models_screening import Score as Score
+    from probhealth.store.models_screening import Screening as Screening
 
-    __tablename__ = "questionnaire_def"
-    id: str = Field(primary_key=True)
-    version: int = Field(primary_key=True)
-    content_hash: str
-    title: str
-    source_text: str
-    first_used_at: datetime = _ts()
-
-
-class Screening(SQLModel, table=True):
-    """One administration of a questionnaire to a person."""
-
-    __tablename__ = "screening"
-    __table_args__ = (Index("ix_screening_person_status", "person_id", "status"),)
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = Field(
-        sa_column=Column(String, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
-    )
-    questionnaire_id: str
-    questionnaire_version: int
-    questionnaire_hash: str
-    status: str  # in-progress | completed | abandoned
-    setting: str | None = None
-    started_by: str
-    started_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    completed_at: datetime | None = _ts(nullable=True)
-    abandoned_at: datetime | None = _ts(nullable=True)
-
-
-class Answer(SQLModel, table=True):
-    """One answer, saved the moment it is confirmed. ``value`` is JSON; a refusal ("prefer
-    not to say") has ``declined`` set and no value."""
-
-    __tablename__ = "answer"
-    screening_id: int = Field(
-        sa_column=Column(ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True)
-    )
-    item_id: str = Field(primary_key=True)
-    value: str | None = None
-    declined: bool = False
-    # Set at completion for answers to questions the final answers no longer show (after
-    # "back"): kept, never scored, never used by rules.
-    hidden: bool = False
-    answered_by: str
-    answered_at: datetime = _ts()
+_LAZY = {
+    **dict.fromkeys(
+        ("QuestionnaireDef", "Screening", "Answer", "Score", "Flag", "Need", "Barrier"),
+        "models_screening",
+    ),
+    **dict.fromkeys(
+        (
+            "Service",
+            "ServicePathway",
+            "ServiceArea",
+            "Suggestion",
+            "Referral",
+            "ReferralEvent",
+            "Goal",
+            "GoalReview",
+        ),
+        "models_referral",
+    ),
+}
 
 
-class Score(SQLModel, table=True):
-    __tablename__ = "score"
-    screening_id: int = Field(
-        sa_column=Column(ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True)
-    )
-    scale_id: str = Field(primary_key=True)
-    value: int
-    band: str | None = None
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"probhealth.store.{module}"), name)
 
 
-class Flag(SQLModel, table=True):
-    """A safety flag raised during a screening; kept even if a later edit would not raise it."""
-
-    __tablename__ = "flag"
-    screening_id: int = Field(
-        sa_column=Column(ForeignKey("screening.id", ondelete="CASCADE"), primary_key=True)
-    )
-    flag_id: str = Field(primary_key=True)
-    severity: str
-    title: str
-    raised_at: datetime = _ts()
-    acknowledged_at: datetime | None = _ts(nullable=True)
-    acknowledged_by: str | None = None
+def load_all() -> None:
+    """Define every table (for checks that need the whole schema)."""
+    import probhealth.store.models_referral
+    import probhealth.store.models_screening  # noqa: F401
 
 
-class Need(SQLModel, table=True):
-    __tablename__ = "need"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
-    screening_id: int | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
-    )
-    domain: str
-    severity: str
-    status: str  # identified | being-addressed | met | declined
-    source: str  # screening | worker
-    note: str | None = None
-    created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class Barrier(SQLModel, table=True):
-    __tablename__ = "barrier"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
-    screening_id: int | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
-    )
-    type: str
-    source: str  # screening | worker
-    note: str | None = None
-    created_by: str
-    created_at: datetime = _ts()
-    resolved_at: datetime | None = _ts(nullable=True)
-    resolved_by: str | None = None
-
-
-class Service(SQLModel, table=True):
-    """A directory entry. ``data`` holds the whole validated record as JSON; pathways and areas
-    are also kept in their own tables so "services for this pathway here" is one indexed query."""
-
-    __tablename__ = "service"
-    id: str = Field(primary_key=True)
-    name: str
-    fictional: bool = False
-    data: str
-    last_verified: date
-    updated_at: datetime = _ts()
-
-
-class ServicePathway(SQLModel, table=True):
-    __tablename__ = "service_pathway"
-    service_id: str = Field(
-        sa_column=Column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
-    )
-    pathway_id: str = Field(primary_key=True, index=True)
-
-
-class ServiceArea(SQLModel, table=True):
-    __tablename__ = "service_area"
-    service_id: str = Field(
-        sa_column=Column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
-    )
-    area_key: str = Field(
-        primary_key=True, index=True
-    )  # casefolded postcode district or office, or "*"
-
-
-class Suggestion(SQLModel, table=True):
-    """What the rules suggested when a screening was completed (a record, not live advice)."""
-
-    __tablename__ = "suggestion"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
-    screening_id: int | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("screening.id", ondelete="CASCADE"), nullable=True, index=True),
-    )
-    pathway_id: str
-    urgency: str
-    reasons: str  # JSON list of {rule, because, urgency}
-    already_open: bool = False
-    rules_id: str
-    rules_version: int
-    rules_hash: str
-    created_at: datetime = _ts()
-
-
-class Referral(SQLModel, table=True):
-    """A pathway taken up, followed until it closes. Every step is a ReferralEvent."""
-
-    __tablename__ = "referral"
-    __table_args__ = (Index("ix_referral_status_due", "status", "follow_up_due"),)
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
-    pathway_id: str
-    service_id: str | None = None  # not a foreign key: a directory entry may be removed later
-    self_referral: bool = False
-    status: str
-    urgency: str | None = None
-    screening_id: int | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
-    )
-    reasons: str = "[]"  # JSON: why it was suggested
-    follow_up_due: date | None = None
-    outcome: str | None = None
-    closed_reason: str | None = None
-    created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    closed_at: datetime | None = _ts(nullable=True)
-
-
-class ReferralEvent(SQLModel, table=True):
-    __tablename__ = "referral_event"
-    id: int | None = Field(default=None, primary_key=True)
-    referral_id: int = Field(
-        sa_column=Column(ForeignKey("referral.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
-    from_status: str | None = None
-    to_status: str
-    reason: str | None = None
-    note: str | None = None
-    event_date: date  # when it happened (may be earlier than when it was recorded)
-    recorded_by: str
-    recorded_at: datetime = _ts()
-
-
-class Goal(SQLModel, table=True):
-    __tablename__ = "goal"
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
-    text: str
-    domain: str | None = None
-    target_date: date | None = None
-    status: str  # active | achieved | dropped
-    created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class GoalReview(SQLModel, table=True):
-    __tablename__ = "goal_review"
-    id: int | None = Field(default=None, primary_key=True)
-    goal_id: int = Field(
-        sa_column=Column(ForeignKey("goal.id", ondelete="CASCADE"), nullable=False, index=True)
-    )
-    progress: str  # achieved | partly | not-yet | dropped
-    note: str | None = None
-    reviewed_by: str
-    reviewed_at: datetime = _ts()
-
-
-__all__ = [
-    "Answer",
-    "AuditEvent",
-    "Barrier",
-    "Consent",
-    "Flag",
-    "Goal",
-    "GoalReview",
-    "Meta",
-    "Need",
-    "Person",
-    "QuestionnaireDef",
-    "Referral",
-    "ReferralEvent",
-    "Score",
-    "Screening",
-    "Service",
-    "ServiceArea",
-    "ServicePathway",
-    "Suggestion",
-    "UTCDateTime",
-]
+__all__ = ["AuditEvent", "Consent", "Meta", "Person", "UTCDateTime", "load_all", *_LAZY]
