@@ -283,7 +283,9 @@ def run(
     with store.raw() as conn:
         people = _People(q.pseudonym_key(conn), o.identifiable, clock.today())
         total = q.count(conn, o.table, f)
-        header, body = BUILDERS[o.table](conn, f, o, people)
+        built = BUILDERS[o.table](conn, f, o, people)
+        header, body = built[0], built[1]
+        text_columns: list[int] | None = built[2] if len(built) > 2 else None
         with atomicfile.atomic_text(o.out, force=o.force, bom=o.excel) as fh:
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow([csvsafe.cell(h) for h in header])
@@ -292,18 +294,27 @@ def run(
             neutralise = csvsafe.neutralise
             cell = csvsafe.cell
             for row in body:
-                # Text is neutralised only when its first character could start a formula
-                # (or it spans lines); ints and None go to csv as they are.
-                writer.writerow(
-                    [
-                        v
-                        if v is None or (kind := type(v)) is int
-                        else (neutralise(v) if v and (v[0] in risky or "\n" in v) else v)
-                        if kind is str
-                        else cell(v)
-                        for v in row
-                    ]
-                )
+                if text_columns is not None:
+                    # The builder says which columns can hold free text; the rest hold
+                    # numbers, ids and vetted vocabulary, which cannot start a formula.
+                    for i in text_columns:
+                        v = row[i]
+                        if v and (v[0] in risky or "\n" in v):
+                            row[i] = neutralise(v)
+                    writer.writerow(row)
+                else:
+                    # Text is neutralised only when its first character could start a formula
+                    # (or it spans lines); ints and None go to csv as they are.
+                    writer.writerow(
+                        [
+                            v
+                            if v is None or (kind := type(v)) is int
+                            else (neutralise(v) if v and (v[0] in risky or "\n" in v) else v)
+                            if kind is str
+                            else cell(v)
+                            for v in row
+                        ]
+                    )
                 rows += 1
                 if progress is not None and rows % 500 == 0:
                     progress(rows, total)
@@ -770,6 +781,21 @@ def _screenings(
     header += [f"flag_{fl}" for fl in flags]
     header.append("flags_unacknowledged")
     labels, ident = o.labels, p.identifiable
+    # Columns that can hold free or person-typed text (the rest: numbers, ids, option values).
+    free = {
+        "crn",
+        "given_name",
+        "family_name",
+        "dob",
+        "postcode",
+        "office",
+        "postcode_district",
+        "setting",
+        "started_by",
+        "sex",
+    }
+    text_items = {i.id for i in items if i.type in ("text", "multi") or (labels and i.options)}
+    text_columns = [n for n, name in enumerate(header) if name in free or name in text_items]
 
     # The item columns as segments decided once: runs of plain values are copied with one
     # C-level map(); dates (as months), labels and multi-choice items take a step each.
@@ -867,7 +893,7 @@ def _screenings(
             append(sum(1 for ack in got_flags.values() if ack is None))
             yield row
 
-    return header, body()
+    return header, body(), text_columns  # type: ignore[return-value]
 
 
 def _answers(

@@ -79,11 +79,12 @@ def _person_root(
 
 def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> engine.Facts:
     answers: dict[str, Any] = {}
+    dates = q.date_items if q is not None else frozenset()
     for item_id, (value, declined) in rows.answers.items():
         if declined:
             answers[item_id] = expr.DECLINED
-        elif q is not None and q.has_item(item_id):
-            answers[item_id] = answer_parsing.from_storage(q.item(item_id), value)
+        elif item_id in dates and isinstance(value, str):
+            answers[item_id] = date.fromisoformat(value)
         else:
             answers[item_id] = value
     return engine.Facts(
@@ -438,7 +439,7 @@ def suggest_all(
                     except Exception:
                         questionnaires[key] = None
                 facts = facts_from_rows(rows, questionnaires[key], today)
-                outcome = engine.evaluate(rules, facts, today)
+                outcome = engine.evaluate(rules, facts, today, explain=False)
                 people += 1
                 if outcome.suggestions:
                     with_any += 1

@@ -35,7 +35,9 @@ class _Strict(BaseModel):
 
 
 class OptionModel(_Strict):
-    value: int | Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    # Option values and band labels start with a letter or digit: they are written to exports
+    # as they are, so none can ever start a spreadsheet formula.
+    value: int | Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][^\x00-\x1f]{0,59}$")]
     label: Text
     score: int | None = None
 
@@ -72,9 +74,11 @@ class ScaleModel(_Strict):
     title: Text
     items: list[Id] = Field(min_length=1)
     reverse: list[Id] = Field(default_factory=list)
-    bands: list[tuple[int, int, Annotated[str, StringConstraints(min_length=1, max_length=60)]]] = (
-        Field(min_length=1)
-    )
+    bands: list[
+        tuple[
+            int, int, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][^\x00-\x1f]{0,59}$")]
+        ]
+    ] = Field(min_length=1)
     loinc: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
@@ -236,11 +240,22 @@ class Questionnaire:
     needs: tuple[NeedRule, ...]
     barriers: tuple[BarrierRule, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_item_map", {i.id: i for i in self.items})
+
     def item(self, item_id: str) -> Item:
-        return self._items[item_id]
+        return self._item_map[item_id]  # type: ignore[attr-defined,no-any-return]
 
     def has_item(self, item_id: str) -> bool:
-        return item_id in self._items
+        return item_id in self._item_map  # type: ignore[attr-defined]
+
+    @property
+    def date_items(self) -> frozenset[str]:
+        cache: frozenset[str] | None = self.__dict__.get("_date_items")
+        if cache is None:
+            cache = frozenset(i.id for i in self.items if i.type == "date")
+            object.__setattr__(self, "_date_items", cache)
+        return cache
 
     def scale(self, scale_id: str) -> Scale:
         return self._scales[scale_id]

@@ -76,9 +76,16 @@ def _env(facts: Facts, today: date) -> expr.Env:
 
 
 def evaluate(
-    rules: RuleSet, facts: Facts, today: date, label: Callable[[str, Any], str] | None = None
+    rules: RuleSet,
+    facts: Facts,
+    today: date,
+    label: Callable[[str, Any], str] | None = None,
+    *,
+    explain: bool = True,
 ) -> Outcome:
-    """Run every rule; group fired rules by pathway, keeping the most urgent."""
+    """Run every rule; group fired rules by pathway, keeping the most urgent.
+
+    ``explain=False`` skips rendering the ``because`` texts (batch counts over a caseload)."""
     env = _env(facts, today)
 
     def lookup(root: str, name: str) -> str:
@@ -93,7 +100,7 @@ def evaluate(
     for rule in rules.rules:
         if rule.when.test(env):
             fired.setdefault(rule.pathway, []).append(
-                Reason(rule.id, rule.because.render(lookup), rule.urgency)
+                Reason(rule.id, rule.because.render(lookup) if explain else "", rule.urgency)
             )
     suggestions: list[Suggestion] = []
     already: list[Suggestion] = []

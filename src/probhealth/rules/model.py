@@ -97,8 +97,11 @@ class RuleSet:
     availability_item: str | None
     windows: dict[str, tuple[Window, ...]]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pathway_map", {p.id: p for p in self.pathways})
+
     def pathway(self, pathway_id: str) -> Pathway | None:
-        return next((p for p in self.pathways if p.id == pathway_id), None)
+        return self.pathway_map.get(pathway_id)  # type: ignore[attr-defined,no-any-return]
 
 
 def rules_scope(q: Questionnaire | None) -> expr.Scope:

@@ -190,6 +190,13 @@ def inspect_sqlite_file(target: DbTarget) -> str | None:
     return revision
 
 
+def header_application_id(target: DbTarget) -> int:
+    assert target.path is not None
+    with target.path.open("rb") as fh:
+        header = fh.read(72)
+    return int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+
+
 def storage_warning(path: Path) -> str | None:
     """A warning when the file sits where SQLite locking is unreliable (reliability row 5)."""
     from probhealth.store.location import location_warning
@@ -252,14 +259,19 @@ class Store:
     def _open(self) -> None:
         revision: str | None = None
         local_file = self.is_sqlite and self.target.path is not None
+        ours = False
         if local_file:
             self.created = prepare_sqlite_file(self.target)
-            revision = None if self.created else inspect_sqlite_file(self.target)
+            ours = not self.created and header_application_id(self.target) == schema.APPLICATION_ID
+            # A file marked as ours is checked through the engine below; anything else is
+            # looked at read-only first, so a foreign file is refused before our pragmas
+            # (WAL) could change it.
+            revision = None if self.created or ours else inspect_sqlite_file(self.target)
         engine = self._create_engine()
         self._engine = engine
         self._write_engine = engine.execution_options(probhealth_write=True)
         try:
-            if not local_file:
+            if not local_file or ours:
                 revision = self._server_revision()
             if revision != schema.HEAD:
                 self.migrate(revision)
