@@ -116,11 +116,20 @@ def _person(session: Any, crn: str) -> Person:
 
 
 def list_needs(store: Store, crn: str, *, include_closed: bool = False) -> list[NeedRecord]:
-    with store.read() as session:
+    with store.write() as session:
         person = _person(session, crn)
-        return [
+        out = [
             need_record(n) for n in repo.needs(session, person.id, include_closed=include_closed)
         ]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="need.list",
+            entity="person",
+            entity_id=person.id,
+            detail={"results": len(out)},
+        )
+        return out
 
 
 def update_need(store: Store, need_id: int, *, status: str, note: str | None = None) -> NeedRecord:
@@ -207,9 +216,18 @@ def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
 
 
 def list_barriers(store: Store, crn: str, *, include_resolved: bool = False) -> list[BarrierRecord]:
-    with store.read() as session:
+    with store.write() as session:
         person = _person(session, crn)
-        return [
+        out = [
             barrier_record(b)
             for b in repo.barriers(session, person.id, include_resolved=include_resolved)
         ]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="barrier.list",
+            entity="person",
+            entity_id=person.id,
+            detail={"results": len(out)},
+        )
+        return out

@@ -362,6 +362,15 @@ def record_consent(
 
 
 def consent_history(store: Store, crn: str) -> list[ConsentRecord]:
-    with store.read() as session:
+    with store.write() as session:
         row = _require(session, crn)
-        return [_consent_record(c) for c in repo.consent_history(session, row.id)]
+        out = [_consent_record(c) for c in repo.consent_history(session, row.id)]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="consent.history",
+            entity="person",
+            entity_id=row.id,
+            detail={"results": len(out)},
+        )
+        return out

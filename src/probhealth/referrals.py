@@ -621,9 +621,18 @@ def review_goal(store: Any, goal_id: int, *, progress: str, note: str | None = N
 
 
 def list_goals(store: Any, crn: str, *, include_closed: bool = False) -> list[GoalRecord]:
-    with store.read() as session:
+    with store.write() as session:
         person = _person(session, crn)
-        return [
+        out = [
             _goal_record(g, person, list(repo.reviews(session, g.id or 0)))
             for g in repo.goals_for(session, person.id, include_closed=include_closed)
         ]
+        audit.append(
+            session,
+            actor=store.actor,
+            action="goal.list",
+            entity="person",
+            entity_id=person.id,
+            detail={"results": len(out)},
+        )
+        return out

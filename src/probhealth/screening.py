@@ -535,9 +535,13 @@ def _complete(
         ],
     )
     open_needs = repo.open_needs(session, screening.person_id)
+    created: list[tuple[str, str, str | None, dict[str, Any] | None]] = []
     for need in evaluation.needs:
         existing = open_needs.get(need.domain)
         if existing is None:
+            created.append(
+                ("need.create", "need", None, {"domain": need.domain, "screening": screening.id})
+            )
             repo.add(
                 session,
                 Need(
@@ -561,6 +565,9 @@ def _complete(
     open_barriers = repo.open_barriers(session, screening.person_id)
     for btype in evaluation.barriers:
         if btype not in open_barriers:
+            created.append(
+                ("barrier.create", "barrier", None, {"type": btype, "screening": screening.id})
+            )
             repo.add(
                 session,
                 Barrier(
@@ -572,6 +579,7 @@ def _complete(
                     created_at=now,
                 ),
             )
+    audit.append_many(session, actor=actor, events=created)
     screening.status = "completed"
     screening.completed_at = now
     screening.updated_at = now
@@ -851,9 +859,17 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
 
 
 def list_for(store: Store, crn: str) -> tuple[PersonRecord, list[ScreeningSummary]]:
-    with store.read() as session:
+    with store.write() as session:
         person = _require_person(session, crn)
         rows = repo.screenings_for(session, person.id)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="screening.list",
+            entity="person",
+            entity_id=person.id,
+            detail={"results": len(rows)},
+        )
         out = []
         for r in rows:
             assert r.id is not None

@@ -114,6 +114,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rules": ("rules", "app", "group"),
     "services": ("services", "app", "group"),
     "db": ("admin", "db_app", "group"),
+    "audit": ("audit", "app", "group"),
     "demo": ("demo", "demo", "command"),
 }
 

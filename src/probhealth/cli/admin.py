@@ -78,3 +78,36 @@ def backup(
 
     path, size = maintenance.backup(app_context(ctx).store(), out)
     output.ok(f"Backed up to {path} ({size:,} bytes, readable only by you).")
+
+
+@db_app.command("purge")
+def purge(
+    ctx: typer.Context,
+    closed_before: Annotated[
+        str,
+        typer.Option(
+            "--closed-before",
+            help="Erase people with nothing open and no activity since this date (YYYY-MM-DD).",
+        ),
+    ],
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Really erase them (without it: a dry run that only counts)."),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Retention: erase everyone whose records closed before a date. Dry run unless --apply.
+
+    Example: probhealth db purge --closed-before 2020-01-01
+    """
+    from probhealth import erasure
+
+    result = erasure.purge(app_context(ctx).store(), closed_before=closed_before, apply=apply)
+    if json_out:
+        output.emit_json(result.to_json())
+    elif result.applied:
+        output.ok(f"Erased {result.people} people with no activity since {result.before}.")
+    else:
+        output.info(
+            f"Dry run: {result.people} people have no activity since {result.before} and nothing open. Add --apply to erase them."
+        )

@@ -176,3 +176,51 @@ def edit(
         output.emit_json(record.to_json())
     else:
         output.ok(f"Saved {record.crn}.")
+
+
+@app.command("erase")
+def erase(
+    ctx: typer.Context,
+    crn: CrnArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="erasure-request, entered-in-error, duplicate-record, retention-period or other.",
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask to confirm (for scripts).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Erase a person and every record about them, for good (a tombstone stays in the audit log).
+
+    Example: probhealth person erase X123456 --reason erasure-request
+    """
+    from probhealth import erasure
+    from probhealth.cli.context import interactive
+    from probhealth.errors import BadInput, NeedsTerminal
+
+    store = app_context(ctx).store()
+    if not yes:
+        if not interactive():
+            raise NeedsTerminal(
+                "Erasing needs confirmation at a terminal.",
+                hint="To confirm in a script, add --yes.",
+            )
+        from probhealth.cli.asker import get_asker
+
+        typed = get_asker().text(
+            f"This erases {crn.strip().upper()} and everything about them, for good. Type the CRN to confirm"
+        )
+        if typed.strip().upper() != crn.strip().upper():
+            raise BadInput("The CRN typed does not match; nothing was erased.")
+    result = erasure.erase_person(store, crn, reason=reason)
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    total = sum(result.counts.values()) + 1
+    output.ok(
+        f"Erased {result.crn}: {total} records removed. Backups and exports made earlier still hold them; delete those too."
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -128,7 +128,7 @@ def append_many(
     session: Session,
     *,
     actor: str,
-    events: list[tuple[str, str, str | None, Mapping[str, Any] | None]],
+    events: Sequence[tuple[str, str, str | None, Mapping[str, Any] | None]],
 ) -> int:
     """Append many events (action, entity, entity id, detail) with one bulk insert, chained
     exactly as ``append`` would chain them one by one."""
@@ -168,3 +168,25 @@ def append_many(
 
     insert_rows(session, AuditEvent, rows)
     return len(rows)
+
+
+def listing(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events in order (the newest ``limit`` of them when limited)."""
+    stmt = select(AuditEvent)
+    if since is not None:
+        stmt = stmt.where(col(AuditEvent.at) >= since)
+    if actor:
+        stmt = stmt.where(col(AuditEvent.actor) == actor)
+    if action:
+        stmt = stmt.where(col(AuditEvent.action).startswith(action))
+    if limit:
+        stmt = stmt.order_by(col(AuditEvent.id).desc()).limit(limit)
+        return list(reversed(session.execute(stmt).scalars().all()))
+    return list(session.execute(stmt.order_by(col(AuditEvent.id))).scalars().all())

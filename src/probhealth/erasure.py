@@ -1,0 +1,103 @@
+"""Erasure (a person's right to erasure, or a record entered in error) and retention purges.
+
+Both remove every row about a person; what remains is one tombstone event in the audit log
+with the internal id, the coded reason and the counts removed, never a name, a CRN or a note.
+Backups and exports made earlier are not reached by an erasure: the README says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from probhealth import clock, validation
+from probhealth.errors import BadInput, NotFound
+from probhealth.store import audit
+from probhealth.store import erasure as repo
+from probhealth.store import people as people_repo
+from probhealth.store.db import Store
+
+REASONS = ("erasure-request", "entered-in-error", "duplicate-record", "retention-period", "other")
+
+
+@dataclass(frozen=True)
+class Erased:
+    crn: str
+    counts: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"crn": self.crn, "removed": self.counts}
+
+
+def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
+    code = reason.strip().lower()
+    if code not in REASONS:
+        raise BadInput(
+            f"--reason must be one of: {', '.join(REASONS)}.",
+            hint="The reason is recorded; a free-text note is not, as it could identify the person.",
+        )
+    with store.write() as session:
+        row = people_repo.by_crn(session, validation.crn(crn))
+        if row is None:
+            raise NotFound(f"No person with CRN {crn.strip().upper()}.")
+        person_id, shown_crn = row.id, row.crn
+        removed = repo.counts(session, person_id)
+        repo.delete_person(session, person_id)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="person.erase",
+            entity="person",
+            entity_id=person_id,
+            detail={"reason": code, "removed": removed},
+        )
+    repo.scrub(store)
+    return Erased(shown_crn, removed)
+
+
+@dataclass(frozen=True)
+class Purge:
+    before: date
+    people: int
+    applied: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "closed_before": self.before.isoformat(),
+            "people": self.people,
+            "applied": self.applied,
+        }
+
+
+def purge(store: Store, *, closed_before: str, apply: bool = False) -> Purge:
+    """Erase everyone inactive since ``closed_before`` with nothing open (dry run unless apply)."""
+    day = validation.iso_date(closed_before, "--closed-before")
+    if day > clock.today():
+        raise BadInput("--closed-before is in the future; a retention date is in the past.")
+    instant = datetime.combine(day, time(0, 0), tzinfo=clock.london())
+    if not apply:
+        with store.read() as session:
+            return Purge(day, len(repo.inactive_people(session, instant)), False)
+    with store.write() as session:
+        ids = list(repo.inactive_people(session, instant))
+        for person_id in ids:
+            removed = repo.counts(session, person_id)
+            repo.delete_person(session, person_id)
+            audit.append(
+                session,
+                actor=store.actor,
+                action="person.erase",
+                entity="person",
+                entity_id=person_id,
+                detail={"reason": "retention-period", "removed": removed},
+            )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="db.purge",
+            entity="database",
+            detail={"closed_before": day.isoformat(), "people": len(ids)},
+        )
+    repo.scrub(store)
+    return Purge(day, len(ids), True)
