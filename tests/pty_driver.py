@@ -25,7 +25,7 @@ CHECKBOX = r"\(space to tick, enter when done\)"
 TEXT = r"Type < to go back"
 CONFIRM = r"I have read this and will act on it now"
 DONE = r"Screening \d+ complete"
-KEY_DELAY = 0.05
+KEY_DELAY = 0.02
 
 
 def probhealth_cmd() -> list[str]:

@@ -1,0 +1,136 @@
+"""Erasure and retention (reliability row 24): a person's data is gone from the database file's
+bytes and its -wal, a tombstone stays in the audit log, and purge is a dry run by default."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_screen import negative_file
+from tests.helpers import add_person
+
+MARKER = "Zqxjvmarkerwyk"
+
+
+def raw_bytes(db: Path) -> bytes:
+    data = db.read_bytes()
+    for suffix in ("-wal", "-journal", "-shm"):
+        side = db.with_name(db.name + suffix)
+        if side.exists():
+            data += side.read_bytes()
+    return data
+
+
+@pytest.fixture
+def marked(cli, tmp_path):  # type: ignore[no-untyped-def]
+    add_person(cli, "X123456", given=MARKER, family=MARKER + "son", sex="male", office="Cambridge")
+    cli("consent", "X123456", "--purpose", "screening", "--given", "--note", f"{MARKER} agreed")
+    cli(
+        "screen",
+        "X123456",
+        "--answers",
+        str(negative_file(tmp_path, gp_practice=f"{MARKER} Surgery")),
+    )
+    cli("barrier", "add", "X123456", "transport", "--note", f"{MARKER} has no car")
+    cli("goal", "add", "X123456", f"{MARKER} wants to stop smoking")
+    cli("refer", "X123456", "dentist", "--self-referral", "--note", f"{MARKER} will call")
+    add_person(cli, "Y000001", given="Other", family="Person")
+    return "X123456"
+
+
+def test_erase_removes_every_trace_from_the_file(cli, db_path, marked):
+    assert MARKER.encode() in raw_bytes(db_path)
+    result = json.loads(
+        cli("person", "erase", marked, "--reason", "erasure-request", "--yes", "--json").stdout
+    )
+    assert result["removed"]["screenings"] == 1 and result["removed"]["referrals"] == 1
+    assert MARKER.encode() not in raw_bytes(db_path)
+    assert "No person with CRN X123456" in cli("person", "show", marked, expect=2).stderr
+    assert json.loads(cli("person", "show", "Y000001", "--json").stdout)["given_name"] == "Other"
+    con = sqlite3.connect(db_path)
+    leftovers = {
+        t: con.execute(f"select count(*) from {t}").fetchone()[0]
+        for t in (
+            "consent",
+            "screening",
+            "answer",
+            "score",
+            "flag",
+            "need",
+            "barrier",
+            "suggestion",
+            "referral",
+            "referral_event",
+            "goal",
+        )
+    }
+    tomb = con.execute("select detail from audit_event where action = 'person.erase'").fetchone()[0]
+    con.close()
+    assert leftovers["screening"] == 0 and leftovers["referral"] == 0 and leftovers["goal"] == 0
+    assert leftovers["consent"] == 0  # the other person has none
+    assert json.loads(tomb)["reason"] == "erasure-request"
+    assert MARKER not in tomb
+    check = json.loads(cli("db", "check", "--json").stdout)
+    assert check["ok"] is True
+
+
+def test_the_byte_check_can_fail(db_path, marked):
+    """Control: deleting with secure_delete OFF leaves the text in the file, so the test above
+    would notice if erasure stopped scrubbing."""
+    con = sqlite3.connect(db_path)
+    con.execute("pragma secure_delete = off")
+    con.execute("drop trigger if exists audit_event_no_delete")
+    con.execute("pragma foreign_keys = on")
+    con.execute("delete from person where crn = 'X123456'")
+    con.commit()
+    con.execute("pragma wal_checkpoint(truncate)")
+    con.close()
+    assert MARKER.encode() in raw_bytes(db_path)
+
+
+def test_erase_needs_confirmation(cli, db_path, marked):
+    assert "--yes" in cli("person", "erase", marked, "--reason", "erasure-request", expect=2).stderr
+    assert (
+        "--reason must be one of"
+        in cli("person", "erase", marked, "--reason", "because", "--yes", expect=2).stderr
+    )
+    assert json.loads(cli("person", "show", marked, "--json").stdout)["crn"] == marked
+
+
+def test_erase_confirmation_at_a_terminal(cli, marked, monkeypatch):
+    import probhealth.cli.asker as asker_mod
+    import probhealth.cli.context as context
+    from tests.helpers import ScriptedAsker
+
+    monkeypatch.setattr(context, "interactive", lambda: True)
+    monkeypatch.setattr(asker_mod, "asker_factory", lambda: ScriptedAsker(["Y000001"]))
+    assert (
+        "does not match"
+        in cli("person", "erase", marked, "--reason", "entered-in-error", expect=2).stderr
+    )
+    monkeypatch.setattr(asker_mod, "asker_factory", lambda: ScriptedAsker(["x123456"]))
+    cli("person", "erase", marked, "--reason", "entered-in-error")
+    cli("person", "show", marked, expect=2)
+
+
+def test_purge_is_a_dry_run_by_default(cli, db_path, marked, monkeypatch):
+    monkeypatch.setenv("PROBHEALTH_NOW", "2033-01-01T09:00:00Z")
+    # The dentist referral is still open: that person is kept; the other one goes.
+    dry = json.loads(cli("db", "purge", "--closed-before", "2030-01-01", "--json").stdout)
+    assert dry == {"closed_before": "2030-01-01", "people": 1, "applied": False}
+    assert json.loads(cli("person", "show", "Y000001", "--json").stdout)
+    done = json.loads(
+        cli("db", "purge", "--closed-before", "2030-01-01", "--apply", "--json").stdout
+    )
+    assert done["people"] == 1 and done["applied"] is True
+    cli("person", "show", "Y000001", expect=2)
+    cli("person", "show", marked)
+    cli("referral", "update", "1", "--status", "withdrawn", "--reason", "moved-area")
+    assert (
+        json.loads(cli("db", "purge", "--closed-before", "2030-01-01", "--json").stdout)["people"]
+        == 0
+    )  # active just now
+    assert "in the future" in cli("db", "purge", "--closed-before", "2099-01-01", expect=2).stderr
