@@ -23,15 +23,37 @@ from typing import IO
 from probhealth.errors import BadInput, StorageError
 
 
-def check_target(target: Path, *, force: bool) -> Path:
+def output_path(text: str, option: str = "--out") -> Path:
+    """An output file named on the command line, refused while it is still text: ``Path``
+    would drop a trailing slash and turn "newdir/" into a file called "newdir"."""
+    if not text.strip():
+        raise BadInput(f"{option} is empty; give a file name.")
+    if text.endswith(("/", os.sep)):
+        raise BadInput(f"{option} {text!r} ends in a slash; give a file name, not a folder.")
+    return Path(text)
+
+
+def check_target(
+    target: Path, *, force: bool, exists_hint: str = "Use --force to replace it."
+) -> Path:
+    """Refuse an output path we must not write (NUL, '..', a folder, a symlink, a missing
+    folder, an existing file without ``force``); return it with ``~`` expanded."""
     text = str(target)
     if "\x00" in text:
         raise BadInput("The output path contains a NUL character.")
     if ".." in Path(text).parts or ".." in text.replace("\\", "/").split("/"):
         raise BadInput(f"The output path {text!r} contains '..'; give a plain path to the file.")
-    if len(os.path.basename(text)) > 255:
-        raise BadInput("The output file name is longer than 255 characters.")
-    path = target.expanduser()
+    if any(len(part) > 255 for part in Path(text).parts):
+        raise BadInput("A part of the output path is longer than 255 characters.")
+    try:
+        return _check_existing(target.expanduser(), force=force, exists_hint=exists_hint)
+    except OSError as exc:
+        raise BadInput(
+            f"Cannot use the output path: {exc.strerror or type(exc).__name__}."
+        ) from None
+
+
+def _check_existing(path: Path, *, force: bool, exists_hint: str) -> Path:
     if path.is_symlink():
         raise BadInput(f"{path} is a symbolic link; give the path of a regular file.")
     if path.is_dir():
@@ -44,7 +66,7 @@ def check_target(target: Path, *, force: bool) -> Path:
             f"The folder {parent} does not exist; create it first or choose another --out."
         )
     if path.exists() and not force:
-        raise BadInput(f"{path} already exists; nothing was written. Use --force to replace it.")
+        raise BadInput(f"{path} already exists; nothing was written. {exists_hint}")
     if path.exists() and not path.is_file():
         raise BadInput(f"{path} is not a regular file.")
     return path

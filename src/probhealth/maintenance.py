@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from probhealth import clock
+from probhealth import atomicfile, clock
 from probhealth.errors import BadInput
 from probhealth.store import audit as audit_store
 from probhealth.store import maintenance as m
@@ -75,14 +75,14 @@ def backup(store: Store, out: Path | None) -> tuple[Path, int]:
     if out is None:
         stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         out = store.target.path.with_name(f"{store.target.path.stem}-backup-{stamp}.db")
-    out = out.expanduser()
-    if out.exists():
-        raise BadInput(f"{out} already exists; choose another --out.")
-    if not out.parent.is_dir():
-        raise BadInput(
-            f"The folder {out.parent} does not exist; create it or choose another --out."
-        )
-    path, size = m.backup(store, out)
+    out = atomicfile.check_target(out, force=False, exists_hint="Choose another --out.")
+    try:
+        path, size = m.backup(store, out)
+    except FileExistsError:
+        raise BadInput(f"{out} appeared while backing up; choose another --out.") from None
+    except OSError as exc:
+        out.unlink(missing_ok=True)
+        raise BadInput(f"Cannot write the backup {out}: {exc.strerror}.") from None
     with store.write() as session:
         audit_store.append(
             session,

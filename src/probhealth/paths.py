@@ -66,10 +66,22 @@ def resolve_db(value: str | None, *, demo: bool = False) -> DbTarget:
     """
     named = value or os.environ.get("PROBHEALTH_DB") or None
     if named:
+        if "\x00" in named:
+            from probhealth.errors import BadInput
+
+            raise BadInput(
+                "The database path contains a NUL character.",
+                hint="Give the path of a database file with --db or PROBHEALTH_DB.",
+            )
         if _looks_like_url(named):
             if named.startswith("sqlite:///") and len(named) > len("sqlite:///"):
-                path = Path(named[len("sqlite:///") :]).expanduser()
+                rest = named[len("sqlite:///") :]
+                if rest.split("?", 1)[0] in (":memory:", ""):
+                    return DbTarget(url="sqlite://", path=None, explicit=True)
+                path = Path(rest).expanduser()
                 return DbTarget(url=f"sqlite:///{path}", path=path, explicit=True)
+            if named in ("sqlite://", "sqlite:///"):
+                return DbTarget(url="sqlite://", path=None, explicit=True)
             return DbTarget(url=named, path=None, explicit=True)
         path = Path(named).expanduser()
         return DbTarget(url=f"sqlite:///{path}", path=path, explicit=True)

@@ -361,10 +361,15 @@ def record_consent(
         return _consent_record(consent)
 
 
-def consent_history(store: Store, crn: str) -> list[ConsentRecord]:
+def consent_history(store: Store, crn: str, *, purpose: str | None = None) -> list[ConsentRecord]:
+    """Every consent decision for a person, oldest first; ``purpose`` narrows it to one."""
+    if purpose is not None:
+        purpose = validation.choice(purpose, "Purpose", validation.CONSENT_PURPOSES)
     with store.write() as session:
         row = _require(session, crn)
         out = [_consent_record(c) for c in repo.consent_history(session, row.id)]
+        if purpose is not None:
+            out = [r for r in out if r.purpose == purpose]
         audit.append(
             session,
             actor=store.actor,

@@ -57,7 +57,11 @@ def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store])
     if which is None:
         return load_questionnaire()
     path = Path(which)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
+    try:
+        is_file = path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists()
+    except (OSError, ValueError):  # a name too long or with a NUL: not a file, so an id
+        is_file = False
+    if is_file:
         return load_questionnaire(path)
     qid, _, version_text = which.partition("@")
     if version_text and not version_text.isdigit():

@@ -317,15 +317,8 @@ def loads(text: str, name: str) -> Document:
         _check_events(text, name)
     except FileError:
         raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise FileError(
-            name,
-            mark.line + 1 if mark else None,
-            f"is not valid YAML: {exc.problem or exc.context}",
-        ) from None
     except yaml.YAMLError as exc:
-        raise FileError(name, None, f"is not valid YAML: {exc}") from None
+        raise _yaml_error(exc, text, name) from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -333,12 +326,8 @@ def loads(text: str, name: str) -> Document:
         raise FileError(
             name, None, f"is nested too deeply (more than {MAX_DEPTH} levels)"
         ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise FileError(name, line, f"is not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise FileError(name, None, f"is not valid YAML: {exc}") from None
+        raise _yaml_error(exc, text, name) from None
     finally:
         loader.dispose()
     if node is None:
@@ -351,6 +340,23 @@ def loads(text: str, name: str) -> Document:
     except RecursionError:
         raise FileError(name, None, "is nested too deeply") from None
     return Document(name, data, lines, columns, text, scalars)
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, name: str) -> FileError:
+    """One ``FILE:LINE: message`` line for any PyYAML error (a ReaderError has no mark, only
+    a character position, and its own text spans two lines)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        return FileError(name, line, f"is not valid YAML: {exc.problem or exc.context}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return FileError(
+            name, line, f"contains a control character (U+{code:04X}); remove it and try again"
+        )
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return FileError(name, None, f"is not valid YAML: {first}")
 
 
 def _construct(

@@ -31,7 +31,12 @@ def test_consent_history_is_kept_and_latest_is_current(cli):
     history = json.loads(
         cli("consent", "X123456", "--purpose", "screening", "--history", "--json").stdout
     )
-    assert [h["status"] for h in history] == ["given", "given", "withdrawn"]
+    assert [(h["purpose"], h["status"]) for h in history] == [
+        ("screening", "given"),
+        ("screening", "withdrawn"),
+    ]
+    everything = json.loads(cli("consent", "X123456", "--history", "--json").stdout)
+    assert [h["status"] for h in everything] == ["given", "given", "withdrawn"]
     human = cli("person", "show", "X123456").stdout
     assert "withdrawn" in human and "health-trainer" in human
 
@@ -40,6 +45,8 @@ def test_consent_history_is_kept_and_latest_is_current(cli):
     ("args", "message"),
     [
         (["--purpose", "marketing", "--given"], "Purpose must be one of"),
+        (["--given"], "Say which --purpose"),
+        (["--purpose", "marketing", "--history"], "Purpose must be one of"),
         (["--purpose", "screening"], "exactly one of"),
         (["--purpose", "screening", "--given", "--declined"], "exactly one of"),
         (["--purpose", "screening", "--given", "--method", "telepathy"], "Method must be one of"),

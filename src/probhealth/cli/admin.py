@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,16 +66,17 @@ def migrate(ctx: typer.Context) -> None:
 def backup(
     ctx: typer.Context,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out", help="Backup file to create (default: beside the database, time-stamped)."
         ),
     ] = None,
 ) -> None:
     """Back up the database safely, even while others are using it. Example: probhealth db backup --out ~/probhealth-backup.db"""
-    from probhealth import maintenance
+    from probhealth import atomicfile, maintenance
 
-    path, size = maintenance.backup(app_context(ctx).store(), out)
+    target = atomicfile.output_path(out) if out is not None else None
+    path, size = maintenance.backup(app_context(ctx).store(), target)
     output.ok(f"Backed up to {path} ({size:,} bytes, readable only by you).")
 
 

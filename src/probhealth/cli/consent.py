@@ -16,8 +16,12 @@ def consent(
     ctx: typer.Context,
     crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
     purpose: Annotated[
-        str, typer.Option("--purpose", help=f"One of: {', '.join(CONSENT_PURPOSES)}.")
-    ],
+        str | None,
+        typer.Option(
+            "--purpose",
+            help=f"One of: {', '.join(CONSENT_PURPOSES)}. With --history: show only this purpose.",
+        ),
+    ] = None,
     given: Annotated[bool, typer.Option("--given", help="The person agreed.")] = False,
     declined: Annotated[bool, typer.Option("--declined", help="The person said no.")] = False,
     withdrawn: Annotated[
@@ -38,7 +42,7 @@ def consent(
 
     store = app_context(ctx).store()
     if history:
-        records = people.consent_history(store, crn)
+        records = people.consent_history(store, crn, purpose=purpose)
         if json_out:
             output.emit_json([r.to_json() for r in records])
             return
@@ -70,6 +74,8 @@ def consent(
     ]
     if len(chosen) != 1:
         raise BadInput("Say exactly one of --given, --declined or --withdrawn.")
+    if purpose is None:
+        raise BadInput(f"Say which --purpose the decision is for: {', '.join(CONSENT_PURPOSES)}.")
     record = people.record_consent(
         store, crn, purpose=purpose, status=chosen[0], method=method, note=note
     )

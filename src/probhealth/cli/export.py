@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context
-from probhealth.errors import BadInput
 
 
 def export(
@@ -60,13 +58,11 @@ def export(
 
     Example: probhealth export screenings --out screenings.csv --since 2026-01-01
     """
+    from probhealth import atomicfile, validation
     from probhealth import export as service
-    from probhealth import validation
     from probhealth.cli import render
 
-    target = None if out == "-" else Path(out)
-    if target is not None and not out.strip():
-        raise BadInput("--out is empty; give a file name, or - for standard output.")
+    target = None if out == "-" else atomicfile.output_path(out)
     options = service.Options(
         table=table.strip().lower(),
         out=target,
@@ -88,7 +84,8 @@ def export(
     if target is not None:
         from probhealth.store.location import location_warning
 
-        warning = location_warning(target.expanduser().resolve().parent / target.name)
+        checked = atomicfile.check_target(target, force=force)  # refuse before warning
+        warning = location_warning(checked.resolve().parent / checked.name)
         if warning:
             output.warn(warning.replace("the database is", "the export is"))
     with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:

@@ -34,7 +34,7 @@ def people(
         ),
     ] = False,
     rejects: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--rejects",
             help="With --skip-bad: where to write the rejected rows (default: FILE-rejects.csv).",
@@ -51,13 +51,18 @@ def people(
 
     Example: probhealth import people caseload.csv --dry-run
     """
-    from probhealth import importing
+    from probhealth import atomicfile, importing
     from probhealth.cli import render
 
     store = app_context(ctx).store()
     with render.progress("Importing people", enabled=not json_out):
         report = importing.import_people(
-            store, file, dry_run=dry_run, skip_bad=skip_bad, rejects=rejects, force=force
+            store,
+            file,
+            dry_run=dry_run,
+            skip_bad=skip_bad,
+            rejects=atomicfile.output_path(rejects, "--rejects") if rejects is not None else None,
+            force=force,
         )
     if json_out:
         output.emit_json(report.to_json())

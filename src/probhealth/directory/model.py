@@ -27,7 +27,7 @@ from pydantic import (
 
 from probhealth import yamlfile
 from probhealth.directory.hours import Window, parse_window
-from probhealth.errors import FileError
+from probhealth.errors import BadInput, FileError
 from probhealth.textsafe import clean_name, clean_note
 
 DOCUMENTS = ("photo-id", "proof-of-address", "nhs-number", "referral-letter")
@@ -104,12 +104,19 @@ class ServiceModel(BaseModel):
     @field_validator("name", "address", "how_to_refer", "accessibility", "eligibility")
     @classmethod
     def _text(cls, value: str | None) -> str | None:
-        return clean_note(value, "text") if value is not None else None
+        # ValueError (not BadInput) so pydantic reports it with the field's FILE:LINE.
+        try:
+            return clean_note(value, "text") if value is not None else None
+        except BadInput as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("areas", "languages")
     @classmethod
     def _words(cls, value: list[str]) -> list[str]:
-        return [clean_name(v, "value", max_len=60) for v in value]
+        try:
+            return [clean_name(v, "value", max_len=60) for v in value]
+        except BadInput as exc:
+            raise ValueError(exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -274,7 +281,10 @@ def load_csv_text(
     text: str, *, known_pathways: set[str] | None = None, name: str = "<csv>"
 ) -> list[Service]:
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+        raise FileError(name, 1, f"is not valid CSV: {exc}") from None
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
         raise FileError(
@@ -297,7 +307,14 @@ def load_csv_text(
         raise FileError(name, 1, f"missing column {missing[0]!r}")
     out: list[tuple[Service, int | None]] = []
     start = reader.line_num + 1  # a quoted cell can span lines: report where the row starts
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise FileError(name, start, f"is not valid CSV: {exc}") from None
         line, start = start, reader.line_num + 1
         if None in row:
             raise FileError(name, line, "this row has more cells than the header")

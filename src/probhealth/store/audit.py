@@ -185,7 +185,7 @@ def listing(
     if actor:
         stmt = stmt.where(col(AuditEvent.actor) == actor)
     if action:
-        stmt = stmt.where(col(AuditEvent.action).startswith(action))
+        stmt = stmt.where(col(AuditEvent.action).startswith(action, autoescape=True))
     if limit:
         stmt = stmt.order_by(col(AuditEvent.id).desc()).limit(limit)
         return list(reversed(session.execute(stmt).scalars().all()))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
@@ -43,6 +43,10 @@ from probhealth.store import schema
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
 WRITE_ATTEMPTS = 3
+# quick_check on open: the whole file up to this size (about 20 ms per 10 MiB here); above it,
+# only these tables (with their indexes), which every command reads or writes.
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+QUICK_CHECK_TABLES = ("alembic_version", "person", "consent")
 _PG_LOCK_KEY = 0x50484C54
 
 
@@ -55,6 +59,19 @@ def prepare_sqlite_file(target: DbTarget) -> bool:
 
     Returns True when the file was created now (a new, empty database).
     """
+    assert target.path is not None
+    if any(len(part) > 255 for part in target.path.parts):
+        raise _refuse(target, "has a name longer than 255 characters", "Give a shorter path.")
+    try:
+        return _prepare_sqlite_file(target)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot use {target.display}: {exc.strerror or type(exc).__name__}.",
+            hint="Check the path given with --db or PROBHEALTH_DB.",
+        ) from None
+
+
+def _prepare_sqlite_file(target: DbTarget) -> bool:
     assert target.path is not None
     path = target.path
     directory = path.parent
@@ -150,22 +167,37 @@ def _wait_for_content(path: Path, seconds: float = 2.0) -> bool:
     return False
 
 
+def _ro_uri(path: Path) -> str:
+    """A read-only ``file:`` URI for exactly this path (``?``, ``#`` and ``%`` escaped)."""
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path.absolute()))}?mode=ro"
+
+
 def inspect_sqlite_file(target: DbTarget) -> str | None:
     """Read-only look inside an existing file: its schema revision (None if none yet).
 
     Refuses another application's database, a damaged file or a newer schema *before* any
-    connection with our pragmas (which would switch the file to WAL) touches it.
+    read-write connection touches it: our pragmas would switch a foreign file to WAL, and
+    closing a read-write connection checkpoints a hot ``-wal`` into the file. A read-only
+    connection reads the ``-wal`` without changing it (it may leave an empty ``-wal`` and an
+    ``-shm`` beside the file, as any SQLite reader does).
+
+    Then ``PRAGMA quick_check`` (reliability row 8), so damage is found before a write
+    lands on a damaged page: the whole file when it is up to ``QUICK_CHECK_MAX_BYTES`` (a
+    caseload's database, a few milliseconds), otherwise the tables every command reads.
+    ``db check`` always runs the full ``integrity_check``.
     """
     assert target.path is not None
     try:
-        con = sqlite3.connect(
-            f"file:{target.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
+        con = sqlite3.connect(_ro_uri(target.path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error:
         raise StorageError(
             f"Cannot open {target.display}.", hint="Check the path and its folder."
         ) from None
     try:
+        con.execute("PRAGMA trusted_schema = OFF")
+        con.execute("PRAGMA cell_size_check = ON")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables:
             if tables - {"sqlite_sequence"}:
@@ -176,25 +208,42 @@ def inspect_sqlite_file(target: DbTarget) -> str | None:
                 )
             return None
         row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.DatabaseError as exc:
+        revision = row[0] if row else None
+        if revision is not None and revision not in schema.KNOWN:
+            raise _refuse(
+                target,
+                f"was written by a newer version of probhealth (schema {revision})",
+                "Upgrade probhealth to open it; nothing was changed.",
+            )
+        _quick_check(con, target, tables)
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise map_db_error(exc, target) from None
     finally:
         con.close()
-    revision = row[0] if row else None
-    if revision is not None and revision not in schema.KNOWN:
-        raise _refuse(
-            target,
-            f"was written by a newer version of probhealth (schema {revision})",
-            "Upgrade probhealth to open it; nothing was changed.",
-        )
     return revision
 
 
-def header_application_id(target: DbTarget) -> int:
+def _quick_check(con: sqlite3.Connection, target: DbTarget, tables: set[str]) -> None:
     assert target.path is not None
-    with target.path.open("rb") as fh:
-        header = fh.read(72)
-    return int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+    size = 0
+    for suffix in ("", "-wal"):
+        try:
+            size += os.stat(f"{target.path}{suffix}").st_size
+        except OSError:
+            pass
+    if size <= QUICK_CHECK_MAX_BYTES:
+        scopes: list[str | None] = [None]
+    else:
+        scopes = [t for t in QUICK_CHECK_TABLES if t in tables]
+    for scope in scopes:
+        sql = "PRAGMA quick_check" if scope is None else f'PRAGMA quick_check("{scope}")'
+        rows = con.execute(sql).fetchall()
+        if rows != [("ok",)]:
+            raise _refuse(
+                target,
+                "is damaged (SQLite's quick check found problems)",
+                "Nothing was written. Restore it from a backup, or run `probhealth db check`.",
+            )
 
 
 def storage_warning(path: Path) -> str | None:
@@ -211,6 +260,13 @@ def _is_busy(exc: BaseException) -> bool:
 
 def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
     """Turn a driver error into a domain error with a message fit for a worker."""
+    if isinstance(getattr(exc, "orig", exc), UnicodeDecodeError):
+        # SQLite's message quoted bytes from a damaged schema that are not UTF-8.
+        return _refuse(
+            target,
+            "is damaged or not a probhealth database",
+            "Nothing was written. Restore it from a backup (see `probhealth db backup`).",
+        )
     text = str(getattr(exc, "orig", exc)).lower()
     if _is_busy(exc):
         return Busy()
@@ -259,32 +315,40 @@ class Store:
     def _open(self) -> None:
         revision: str | None = None
         local_file = self.is_sqlite and self.target.path is not None
-        ours = False
         if local_file:
             self.created = prepare_sqlite_file(self.target)
-            ours = not self.created and header_application_id(self.target) == schema.APPLICATION_ID
-            # A file marked as ours is checked through the engine below; anything else is
-            # looked at read-only first, so a foreign file is refused before our pragmas
-            # (WAL) could change it.
-            revision = None if self.created or ours else inspect_sqlite_file(self.target)
+            # An existing file is looked at read-only first, so a foreign, damaged or newer
+            # file is refused before a read-write connection could change it.
+            revision = None if self.created else inspect_sqlite_file(self.target)
         engine = self._create_engine()
         self._engine = engine
         self._write_engine = engine.execution_options(probhealth_write=True)
         try:
-            if not local_file or ours:
+            if not local_file:
                 revision = self._server_revision()
             if revision != schema.HEAD:
-                self.migrate(revision)
+                self.migrate()
+            elif local_file:
+                # Take the pool's first connection now: the read-only look may have left an
+                # empty -wal/-shm, and SQLite removes them when this connection closes.
+                engine.connect().close()
+        except UnicodeDecodeError as exc:
+            self.close()
+            raise map_db_error(exc, self.target) from None
         except BaseException:
             self.close()
             raise
 
     def _create_engine(self) -> Engine:
         kwargs: dict[str, Any] = {"hide_parameters": True, "future": True}
+        url: str | URL = self.target.url
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            if self.target.path is not None:
+                # Built, not parsed: a file name with `?`, `#` or `%` stays that file name.
+                url = URL.create("sqlite", database=str(self.target.path))
         try:
-            engine = create_engine(self.target.url, **kwargs)
+            engine = create_engine(url, **kwargs)
         except Exception as exc:  # bad URL, missing driver
             from probhealth.errors import BadInput
 
@@ -334,17 +398,15 @@ class Store:
             )
         return revision
 
-    def migrate(self, revision: str | None) -> None:
-        """Bring the schema to head: one transaction, after a backup of existing data."""
+    def migrate(self) -> None:
+        """Bring the schema to head: one write transaction; existing data is backed up first,
+        inside it, so two processes arriving together back up and migrate once."""
         from probhealth.store import migrate as _migrate
 
-        if revision is not None and self.is_sqlite and self.target.path is not None:
-            self.backup_path = _migrate.backup_before_migration(self, revision)
         try:
-            _migrate.upgrade(self)
+            self.migrated_from, self.backup_path = _migrate.upgrade(self)
         except DBAPIError as exc:
             raise map_db_error(exc, self.target) from None
-        self.migrated_from = revision
 
     def close(self) -> None:
         if self._engine is not None:

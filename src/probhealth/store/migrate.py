@@ -12,13 +12,17 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 
 from probhealth import clock
+from probhealth.store import schema
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from probhealth.store.db import Store
 
 SCRIPT_LOCATION = "probhealth.store:migrations"
@@ -30,19 +34,60 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
+def upgrade(store: Store, revision: str = "head") -> tuple[str | None, Path | None]:
+    """Upgrade to ``revision`` (tests build old databases with it) in one ``BEGIN IMMEDIATE`` transaction.
+
+    The revision is read again under the write lock: a second process that waited for the
+    first finds the schema current and does nothing. An existing SQLite database is backed up
+    (online backup API, a reader beside our write lock) before the first change.
+    Returns (revision upgraded from, backup file).
+    """
+    from probhealth.store.db import _refuse
+
     engine = store.engine().execution_options(probhealth_write=True)
     cfg = alembic_config()
     with engine.begin() as conn:
+        current = _revision(conn)
+        if current == (schema.HEAD if revision == "head" else revision):
+            return None, None
+        if current is not None and current not in schema.KNOWN:
+            raise _refuse(
+                store.target,
+                f"was written by a newer version of probhealth (schema {current})",
+                "Upgrade probhealth to open it; nothing was changed.",
+            )
+        backup = None
+        if current is not None and store.target.path is not None:
+            backup = backup_before_migration(store.target.path, current)
+            store.backup_path = backup  # known even if the upgrade then fails
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    return current, backup
+
+
+def _revision(conn: Connection) -> str | None:
+    """The stored revision, or None when the version table does not exist yet (no error
+    raised, so the surrounding transaction stays usable)."""
+    if conn.dialect.name == "sqlite":
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+        ).first()
+    else:
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = 'alembic_version'"
+        ).first()
+    if exists is None:
+        return None
+    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
 
 
 def backup_file(source: Path, dest: Path) -> Path:
     """Copy a live SQLite database with the online backup API into a new 0600 file."""
     fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(dest)
         try:
@@ -55,8 +100,15 @@ def backup_file(source: Path, dest: Path) -> Path:
     return dest
 
 
-def backup_before_migration(store: Store, revision: str) -> Path:
-    assert store.target.path is not None
+def backup_before_migration(path: Path, revision: str) -> Path:
+    """``NAME.pre-REV-STAMP.bak`` beside the database; ``-2``, ``-3``... when a failed attempt
+    in the same second already left one (it is kept: it is a good copy)."""
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    dest = store.target.path.with_name(f"{store.target.path.name}.pre-{revision}-{stamp}.bak")
-    return backup_file(store.target.path, dest)
+    for n in range(1, 100):
+        suffix = "" if n == 1 else f"-{n}"
+        dest = path.with_name(f"{path.name}.pre-{revision}-{stamp}{suffix}.bak")
+        try:
+            return backup_file(path, dest)
+        except FileExistsError:
+            continue
+    raise FileExistsError(dest)
