@@ -12,10 +12,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from probhealth import clock, validation
-from probhealth.errors import BadInput, NotFound
+from probhealth.errors import BadInput
+from probhealth.people import require_person
 from probhealth.store import audit
 from probhealth.store import erasure as repo
-from probhealth.store import people as people_repo
 from probhealth.store.db import Store
 
 REASONS = ("erasure-request", "entered-in-error", "duplicate-record", "retention-period", "other")
@@ -38,9 +38,7 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
             hint="The reason is recorded; a free-text note is not, as it could identify the person.",
         )
     with store.write() as session:
-        row = people_repo.by_crn(session, validation.crn(crn))
-        if row is None:
-            raise NotFound(f"No person with CRN {crn.strip().upper()}.")
+        row = require_person(session, crn)
         person_id, shown_crn = row.id, row.crn
         removed = repo.counts(session, person_id)
         repo.delete_person(session, person_id)

@@ -8,11 +8,11 @@ from typing import Any
 
 from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, Conflict, NotFound
+from probhealth.people import require_person
 from probhealth.store import audit
-from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Store
-from probhealth.store.models import Barrier, Need, Person
+from probhealth.store.models import Barrier, Need
 from probhealth.textsafe import clean_note
 
 
@@ -105,19 +105,9 @@ def barrier_record(row: Barrier) -> BarrierRecord:
     )
 
 
-def _person(session: Any, crn: str) -> Person:
-    row = people_repo.by_crn(session, validation.crn(crn))
-    if row is None:
-        raise NotFound(
-            f"No person with CRN {crn.strip().upper()}.",
-            hint="List people with: probhealth person list",
-        )
-    return row
-
-
 def list_needs(store: Store, crn: str, *, include_closed: bool = False) -> list[NeedRecord]:
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         out = [
             need_record(n) for n in repo.needs(session, person.id, include_closed=include_closed)
         ]
@@ -167,7 +157,7 @@ def add_barrier(
         )
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         if kind in repo.open_barriers(session, person.id):
             raise Conflict(
                 f"{person.crn} already has the barrier {kind} recorded.",
@@ -217,7 +207,7 @@ def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
 
 def list_barriers(store: Store, crn: str, *, include_resolved: bool = False) -> list[BarrierRecord]:
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         out = [
             barrier_record(b)
             for b in repo.barriers(session, person.id, include_resolved=include_resolved)

@@ -219,7 +219,8 @@ EDITABLE = (
 CLEARABLE = ("postcode", "office", "language", "communication_needs", "release_date")
 
 
-def _require(session: Any, crn: str) -> Person:
+def require_person(session: Any, crn: str) -> Person:
+    """The person with this CRN, or NotFound with a hint (inside a store session)."""
     row = repo.by_crn(session, validation.crn(crn))
     if row is None:
         raise NotFound(
@@ -237,7 +238,7 @@ def edit_person(
         if name not in CLEARABLE:
             raise BadInput(f"Cannot clear {name}; clearable fields: {', '.join(CLEARABLE)}.")
     with store.write() as session:
-        row = _require(session, crn)
+        row = require_person(session, crn)
         current = PersonInput(
             crn=row.crn,
             given=row.given_name,
@@ -278,7 +279,7 @@ def edit_person(
 
 def show_person(store: Store, crn: str) -> PersonRecord:
     with store.write() as session:
-        row = _require(session, crn)
+        row = require_person(session, crn)
         consents = repo.current_consents(session, row.id)
         # Every view of an identifiable record is attributable (reliability row 23).
         audit.append(
@@ -290,7 +291,7 @@ def show_person(store: Store, crn: str) -> PersonRecord:
 def get_person(store: Store, crn: str) -> PersonRecord:
     """Look a person up for another command (no audit event of its own)."""
     with store.read() as session:
-        row = _require(session, crn)
+        row = require_person(session, crn)
         return to_record(row, repo.current_consents(session, row.id))
 
 
@@ -339,7 +340,7 @@ def record_consent(
         method = validation.choice(method, "Method", validation.CONSENT_METHODS)
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
-        row = _require(session, crn)
+        row = require_person(session, crn)
         consent = Consent(
             person_id=row.id,
             purpose=purpose,
@@ -366,7 +367,7 @@ def consent_history(store: Store, crn: str, *, purpose: str | None = None) -> li
     if purpose is not None:
         purpose = validation.choice(purpose, "Purpose", validation.CONSENT_PURPOSES)
     with store.write() as session:
-        row = _require(session, crn)
+        row = require_person(session, crn)
         out = [_consent_record(c) for c in repo.consent_history(session, row.id)]
         if purpose is not None:
             out = [r for r in out if r.purpose == purpose]

@@ -16,6 +16,7 @@ from typing import Any
 
 from probhealth import clock, referral_states, taxonomy, validation
 from probhealth.errors import BadInput, ConsentRequired, NotFound
+from probhealth.people import require_person
 from probhealth.rules.model import RuleSet
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
@@ -142,16 +143,6 @@ def _record(
 
 
 # ---------------------------------------------------------------- helpers ---------------
-def _person(session: Any, crn: str) -> Person:
-    row = people_repo.by_crn(session, validation.crn(crn))
-    if row is None:
-        raise NotFound(
-            f"No person with CRN {crn.strip().upper()}.",
-            hint="List people with: probhealth person list",
-        )
-    return row
-
-
 def _share_consent(session: Any, person: Person) -> bool:
     current = people_repo.current_consents(session, person.id).get("share-with-services")
     return current is not None and current.status == "given"
@@ -237,7 +228,7 @@ def refer(
     )
     now = clock.now()
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         if service_id is not None:
             service = dir_repo.get(session, service_id)
             if service is None:
@@ -474,7 +465,7 @@ def listing(
             }
         )
     with store.write() as session:
-        person_id = _person(session, crn).id if crn else None
+        person_id = require_person(session, crn).id if crn else None
         rows = repo.listing(
             session,
             person_id=person_id,
@@ -556,7 +547,7 @@ def add_goal(
         raise BadInput("--target-date must be between today and three years ahead.")
     now = clock.now()
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         row = Goal(
             person_id=person.id,
             text=clean,
@@ -622,7 +613,7 @@ def review_goal(store: Any, goal_id: int, *, progress: str, note: str | None = N
 
 def list_goals(store: Any, crn: str, *, include_closed: bool = False) -> list[GoalRecord]:
     with store.write() as session:
-        person = _person(session, crn)
+        person = require_person(session, crn)
         out = [
             _goal_record(g, person, list(repo.reviews(session, g.id or 0)))
             for g in repo.goals_for(session, person.id, include_closed=include_closed)

@@ -17,7 +17,7 @@ from typing import Any
 
 from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
-from probhealth.people import PersonRecord, to_record
+from probhealth.people import PersonRecord, require_person, to_record
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire, load_file, load_text
@@ -295,18 +295,6 @@ def _flag_record(q: Questionnaire, row: Flag) -> FlagRecord:
     )
 
 
-def _require_person(session: Any, crn: str) -> Person:
-    from probhealth import validation
-
-    row = people_repo.by_crn(session, validation.crn(crn))
-    if row is None:
-        raise NotFound(
-            f"No person with CRN {crn.strip().upper()}.",
-            hint="List people with: probhealth person list",
-        )
-    return row
-
-
 def check_consent(session: Any, person: Person) -> None:
     current = people_repo.current_consents(session, person.id).get("screening")
     if current is None or current.status != "given":
@@ -351,7 +339,7 @@ def begin(
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     now = clock.now()
     with store.write() as session:
-        person = _require_person(session, crn)
+        person = require_person(session, crn)
         check_consent(session, person)
         current = repo.open_screening(session, person.id)
         if current is not None and restart:
@@ -694,13 +682,13 @@ def run_answers_file(
     """Run a whole screening from an answers mapping, all or nothing."""
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     with store.read() as session:
-        person = _require_person(session, crn)
+        person = require_person(session, crn)
         check_consent(session, person)
         facts = person_facts(person)
     answers, evaluation = parse_answers_file(q, data, facts, file=file)
     now = clock.now()
     with store.write() as session:
-        person = _require_person(session, crn)
+        person = require_person(session, crn)
         check_consent(session, person)
         register_questionnaire(session, q)
         row = repo.add(
@@ -864,7 +852,7 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
 
 def list_for(store: Store, crn: str) -> tuple[PersonRecord, list[ScreeningSummary]]:
     with store.write() as session:
-        person = _require_person(session, crn)
+        person = require_person(session, crn)
         rows = repo.screenings_for(session, person.id)
         audit.append(
             session,

@@ -24,7 +24,7 @@ from probhealth.directory.hours import is_open
 from probhealth.directory.match import PersonNeeds, availability_windows, conflicts
 from probhealth.directory.model import Service, from_json
 from probhealth.errors import NotFound
-from probhealth.people import PersonRecord, to_record
+from probhealth.people import PersonRecord, require_person, to_record
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation
 from probhealth.questionnaire.model import Questionnaire
@@ -301,12 +301,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
     today = clock.today()
     now_local = clock.to_london(clock.now())
     with store.write() as session:
-        person = people_repo.by_crn(session, validation.crn(crn))
-        if person is None:
-            raise NotFound(
-                f"No person with CRN {crn.strip().upper()}.",
-                hint="List people with: probhealth person list",
-            )
+        person = require_person(session, crn)
         row = scr_repo.latest_completed(session, person.id)
         if row is None:
             raise NotFound(
