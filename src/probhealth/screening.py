@@ -380,21 +380,7 @@ def begin(
                 raised,
                 resumed=True,
             )
-        register_questionnaire(session, q)
-        row = repo.add(
-            session,
-            Screening(
-                person_id=person.id,
-                questionnaire_id=q.id,
-                questionnaire_version=q.version,
-                questionnaire_hash=q.content_hash,
-                status="in-progress",
-                setting=setting_clean,
-                started_by=store.actor,
-                started_at=now,
-                updated_at=now,
-            ),
-        )
+        row = _new_screening(session, person, q, setting_clean, store.actor, now)
         audit.append(
             session,
             actor=store.actor,
@@ -403,6 +389,7 @@ def begin(
             entity_id=row.id,
             detail={"questionnaire": q.id, "version": q.version},
         )
+        assert row.id is not None
         return Active(row.id, person.crn, q, person_facts(person), {}, {}, resumed=False)
 
 
@@ -676,6 +663,28 @@ def parse_answers_file(
     return {k: v for k, v in parsed.items() if k in evaluation.answers}, evaluation
 
 
+def _new_screening(
+    session: Any, person: Person, q: Questionnaire, setting: str | None, actor: str, now: datetime
+) -> Screening:
+    """Record the questionnaire version and add an in-progress screening for the person."""
+    register_questionnaire(session, q)
+    row: Screening = repo.add(
+        session,
+        Screening(
+            person_id=person.id,
+            questionnaire_id=q.id,
+            questionnaire_version=q.version,
+            questionnaire_hash=q.content_hash,
+            status="in-progress",
+            setting=setting,
+            started_by=actor,
+            started_at=now,
+            updated_at=now,
+        ),
+    )
+    return row
+
+
 def run_answers_file(
     store: Store, crn: str, q: Questionnaire, data: Any, *, file: str, setting: str | None = None
 ) -> ScreeningDetail:
@@ -690,21 +699,7 @@ def run_answers_file(
     with store.write() as session:
         person = require_person(session, crn)
         check_consent(session, person)
-        register_questionnaire(session, q)
-        row = repo.add(
-            session,
-            Screening(
-                person_id=person.id,
-                questionnaire_id=q.id,
-                questionnaire_version=q.version,
-                questionnaire_hash=q.content_hash,
-                status="in-progress",
-                setting=setting_clean,
-                started_by=store.actor,
-                started_at=now,
-                updated_at=now,
-            ),
-        )
+        row = _new_screening(session, person, q, setting_clean, store.actor, now)
         assert row.id is not None
         for item_id, value in answers.items():
             repo.upsert_answer(
