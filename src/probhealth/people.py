@@ -203,19 +203,7 @@ def add_person(store: Store, data: PersonInput) -> PersonRecord:
     return replace(record, warnings=_warnings(values))
 
 
-EDITABLE = (
-    "crn",
-    "given_name",
-    "family_name",
-    "dob",
-    "sex",
-    "postcode",
-    "office",
-    "language",
-    "needs_interpreter",
-    "communication_needs",
-    "release_date",
-)
+EDITABLE = validation.PERSON_COLUMNS
 CLEARABLE = ("postcode", "office", "language", "communication_needs", "release_date")
 
 

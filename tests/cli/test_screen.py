@@ -281,3 +281,42 @@ def test_after_the_screening_decisions_become_referrals(cli, person, terminal, t
     declined = [r for r in refs if r["status"] == "declined-by-person"]
     assert len(declined) == 1 and declined[0]["closed_reason"] == "not-wanted-now"
     assert all(r["reasons"] for r in refs)
+
+
+def test_worker_referral_without_sharing_consent_asks_and_records_it(cli, person, terminal):
+    """A worker referral shares details: with no consent the worker is asked, and a yes is
+    recorded as verbal share-with-services consent before the referral is made."""
+    decisions = iter(
+        ["Agreed: I will refer them (shares their details)", "Larkspur Row Surgery (fictional)"]
+    )
+
+    def decide(kind, message, choices):  # type: ignore[no-untyped-def]
+        if kind == "confirm" and "sharing their details" in message:
+            return True
+        if "do they agree" in message:
+            titles = [t for _, t in choices]
+            wanted = next(decisions, "Decide later") if "GP" in message else "Decide later"
+            return wanted if wanted in titles else "Decide later"
+        if message == "Which service?":
+            return next(decisions)
+        return policy({"gp_registered": "no"})(kind, message, choices)
+
+    from pathlib import Path
+
+    cli(
+        "services",
+        "load",
+        str(Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"),
+    )
+    cli("person", "edit", person, "--postcode", "CB1 2AB", "--office", "Cambridge")
+    before = json.loads(cli("person", "show", person, "--json").stdout)["consent"]
+    assert before.get("share-with-services", {}).get("status") != "given"
+    terminal(ScriptedAsker([decide] * 80))
+    result = cli("screen", person)
+    assert "shares their details" in result.stderr  # the consent warning was shown
+    refs = {r["pathway"]: r for r in json.loads(cli("referral", "list", person, "--json").stdout)}
+    gp = refs["gp-registration"]
+    assert gp["self_referral"] is False and gp["service"] == "cam-gp-larkspur"
+    after = json.loads(cli("person", "show", person, "--json").stdout)["consent"]
+    assert after["share-with-services"]["status"] == "given"
+    assert after["share-with-services"]["method"] == "verbal"

@@ -102,8 +102,9 @@ def _decide(
         )
         service_id = picked or None
     self_referral = answer == SELF
-    try:
-        record = referrals.refer(
+
+    def refer() -> referrals.ReferralRecord:
+        return referrals.refer(
             store,
             crn,
             s.pathway_id,
@@ -114,6 +115,9 @@ def _decide(
             urgency=s.urgency,
             screening_id=screening_id,
         )
+
+    try:
+        record = refer()
     except ConsentRequired as exc:
         output.warn(exc.message)
         if not asker.confirm(
@@ -127,16 +131,6 @@ def _decide(
         people.record_consent(
             store, crn, purpose="share-with-services", status="given", method="verbal"
         )
-        record = referrals.refer(
-            store,
-            crn,
-            s.pathway_id,
-            rules,
-            service_id=service_id,
-            self_referral=self_referral,
-            reasons=reasons,
-            urgency=s.urgency,
-            screening_id=screening_id,
-        )
+        record = refer()
     output.ok(f"Referral {record.id}: {record.pathway_name}, follow up by {record.follow_up_due}.")
     return True
