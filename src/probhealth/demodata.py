@@ -46,6 +46,23 @@ from probhealth.store.models import (
 )
 from probhealth.textsafe import search_key
 
+# Every table demo data fills, parents before children (the order rows are inserted in).
+_INSERT_ORDER = (
+    Person,
+    Consent,
+    Screening,
+    Answer,
+    Score,
+    Flag,
+    Need,
+    Barrier,
+    Suggestion,
+    Referral,
+    ReferralEvent,
+    Goal,
+    GoalReview,
+)
+
 GIVEN = (
     "Alex",
     "Sam",
@@ -272,24 +289,7 @@ def generate(
                     Suggestion,
                 )
             }
-            rows: dict[Any, list[dict[str, Any]]] = {
-                m: []
-                for m in (
-                    Person,
-                    Consent,
-                    Screening,
-                    Answer,
-                    Score,
-                    Flag,
-                    Need,
-                    Barrier,
-                    Suggestion,
-                    Referral,
-                    ReferralEvent,
-                    Goal,
-                    GoalReview,
-                )
-            }
+            rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in _INSERT_ORDER}
             for k in range(size):
                 crn = f"Z{base + k:06d}"
                 first = first or crn
@@ -297,21 +297,7 @@ def generate(
                 counts = _one(rnd, q, rules, today, crn, rows, ids, session)
                 screenings += counts[0]
                 referrals += counts[1]
-            for model in (
-                Person,
-                Consent,
-                Screening,
-                Answer,
-                Score,
-                Flag,
-                Need,
-                Barrier,
-                Suggestion,
-                Referral,
-                ReferralEvent,
-                Goal,
-                GoalReview,
-            ):
+            for model in _INSERT_ORDER:  # parents before children
                 bulk.insert_rows(session, model, rows[model])
             audit.append(
                 session,

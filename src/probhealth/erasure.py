@@ -40,18 +40,24 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
     with store.write() as session:
         row = require_person(session, crn)
         person_id, shown_crn = row.id, row.crn
-        removed = repo.counts(session, person_id)
-        repo.delete_person(session, person_id)
-        audit.append(
-            session,
-            actor=store.actor,
-            action="person.erase",
-            entity="person",
-            entity_id=person_id,
-            detail={"reason": code, "removed": removed},
-        )
+        removed = _erase_one(session, store.actor, person_id, code)
     repo.scrub(store)
     return Erased(shown_crn, removed)
+
+
+def _erase_one(session: Any, actor: str, person_id: str, reason: str) -> dict[str, int]:
+    """Delete one person and everything of theirs; the tombstone event holds only counts."""
+    removed = repo.counts(session, person_id)
+    repo.delete_person(session, person_id)
+    audit.append(
+        session,
+        actor=actor,
+        action="person.erase",
+        entity="person",
+        entity_id=person_id,
+        detail={"reason": reason, "removed": removed},
+    )
+    return removed
 
 
 @dataclass(frozen=True)
@@ -80,16 +86,7 @@ def purge(store: Store, *, closed_before: str, apply: bool = False) -> Purge:
     with store.write() as session:
         ids = list(repo.inactive_people(session, instant))
         for person_id in ids:
-            removed = repo.counts(session, person_id)
-            repo.delete_person(session, person_id)
-            audit.append(
-                session,
-                actor=store.actor,
-                action="person.erase",
-                entity="person",
-                entity_id=person_id,
-                detail={"reason": "retention-period", "removed": removed},
-            )
+            _erase_one(session, store.actor, person_id, "retention-period")
         audit.append(
             session,
             actor=store.actor,
