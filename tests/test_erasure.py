@@ -134,3 +134,37 @@ def test_purge_is_a_dry_run_by_default(cli, db_path, marked, monkeypatch):
         == 0
     )  # active just now
     assert "in the future" in cli("db", "purge", "--closed-before", "2099-01-01", expect=2).stderr
+    # Years later the closed record passes its retention date: purged from the file's bytes too.
+    monkeypatch.setenv("PROBHEALTH_NOW", "2040-01-01T09:00:00Z")
+    assert MARKER.encode() in raw_bytes(db_path)
+    done = json.loads(
+        cli("db", "purge", "--closed-before", "2035-01-01", "--apply", "--json").stdout
+    )
+    assert done == {"closed_before": "2035-01-01", "people": 1, "applied": True, "scrubbed": True}
+    cli("person", "show", marked, expect=2)
+    assert MARKER.encode() not in raw_bytes(db_path)
+
+
+def test_erase_while_another_reader_holds_the_log_says_so(cli, db_path, marked, monkeypatch):
+    """Row 24: a reader with an open snapshot keeps the checkpoint from truncating the -wal;
+    erase still erases, but says the old text remains until that reader closes, and it does
+    leave the file once the reader is gone."""
+    import probhealth.store.db as db_mod
+
+    monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 200)
+    reader = sqlite3.connect(db_path, timeout=0.2)
+    reader.execute("begin")
+    reader.execute("select count(*) from person").fetchone()  # holds a snapshot of the WAL
+    result = cli("person", "erase", marked, "--reason", "erasure-request", "--yes", "--json")
+    assert json.loads(result.stdout)["scrubbed"] is False
+    assert "stay in its log file" in result.stderr
+    reader.rollback()
+    reader.close()
+    cli("db", "check")  # the next connection to close checkpoints and truncates the log
+    assert MARKER.encode() not in raw_bytes(db_path)
+
+
+def test_erase_with_no_other_reader_is_scrubbed(cli, marked):
+    result = cli("person", "erase", marked, "--reason", "erasure-request", "--yes", "--json")
+    assert json.loads(result.stdout)["scrubbed"] is True
+    assert "log file" not in result.stderr

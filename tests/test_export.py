@@ -414,6 +414,23 @@ def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
+    """Row 12: the export's audit event is committed before the file takes its name; when the
+    audit write fails (another user holds the lock), no file appears."""
+    import probhealth.export as export_module
+    from probhealth.errors import Busy
+
+    def busy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Busy()
+
+    monkeypatch.setattr(export_module.audit, "append", busy)
+    out = tmp_path / "s.csv"
+    result = caseload("export", "screenings", "--out", str(out), expect=1)
+    assert "Another user is saving" in result.stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

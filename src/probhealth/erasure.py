@@ -19,15 +19,20 @@ from probhealth.store import erasure as repo
 from probhealth.store.db import Store
 
 REASONS = ("erasure-request", "entered-in-error", "duplicate-record", "retention-period", "other")
+NOT_SCRUBBED = (
+    "Another program is reading this database, so the erased details stay in its log file "
+    "(the -wal file beside it) until that program closes. Close probhealth everywhere else to finish."
+)
 
 
 @dataclass(frozen=True)
 class Erased:
     crn: str
     counts: dict[str, int]
+    scrubbed: bool = True  # False: another open connection kept old pages in the -wal file
 
     def to_json(self) -> dict[str, Any]:
-        return {"crn": self.crn, "removed": self.counts}
+        return {"crn": self.crn, "removed": self.counts, "scrubbed": self.scrubbed}
 
 
 def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
@@ -41,8 +46,7 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
         row = require_person(session, crn)
         person_id, shown_crn = row.id, row.crn
         removed = _erase_one(session, store.actor, person_id, code)
-    repo.scrub(store)
-    return Erased(shown_crn, removed)
+    return Erased(shown_crn, removed, repo.scrub(store))
 
 
 def _erase_one(session: Any, actor: str, person_id: str, reason: str) -> dict[str, int]:
@@ -65,13 +69,17 @@ class Purge:
     before: date
     people: int
     applied: bool
+    scrubbed: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "closed_before": self.before.isoformat(),
             "people": self.people,
             "applied": self.applied,
         }
+        if self.applied:
+            out["scrubbed"] = self.scrubbed
+        return out
 
 
 def purge(store: Store, *, closed_before: str, apply: bool = False) -> Purge:
@@ -94,5 +102,4 @@ def purge(store: Store, *, closed_before: str, apply: bool = False) -> Purge:
             entity="database",
             detail={"closed_before": day.isoformat(), "people": len(ids)},
         )
-    repo.scrub(store)
-    return Purge(day, len(ids), True)
+    return Purge(day, len(ids), True, repo.scrub(store))

@@ -318,8 +318,15 @@ def run(
                 rows += 1
                 if progress is not None and rows % 500 == 0:
                     progress(rows, total)
+            # Recorded before the file takes its name: no export exists without its audit
+            # event (if this write fails, the temporary file is removed).
+            _audit_export(store, o, rows, columns)
     if progress is not None:
         progress(rows, total)
+    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable)
+
+
+def _audit_export(store: Store, o: Options, rows: int, columns: int) -> None:
     with store.write() as session:
         audit.append(
             session,
@@ -337,7 +344,6 @@ def run(
                 ),
             },
         )
-    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable)
 
 
 Builder = Callable[[Any, q.Filters, Options, _People], tuple[list[str], Iterator[list[Any]]]]

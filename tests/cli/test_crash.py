@@ -103,3 +103,41 @@ def test_import_killed_is_all_or_nothing(tmp_path):
         assert events == count  # the audit events went in with the rows, or not at all
         outcomes.add(count)
     assert 0 in outcomes  # at least one kill landed mid-import
+
+
+def _stdout_export(db: Path, home: Path, stdout: object) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PROBHEALTH_HOME": str(home), "PROBHEALTH_USER": "tester"}
+    env.pop("PROBHEALTH_DB", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "probhealth", "--db", str(db), "export", "answers", "--out", "-"],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_export_to_a_reader_that_goes_away_stops_quietly(tmp_path):
+    """``export --out - | head``: no traceback and no 'Exception ignored' when the pipe closes."""
+    db, home = tmp_path / "p.db", tmp_path / "home"
+    assert run(db, "demo", "--people", "200", home=home).wait() == 0
+    proc = _stdout_export(db, home, subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(200)
+    proc.stdout.close()  # like `head -c 200`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait() == 1
+    assert err == "", err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_export_to_a_full_device_says_so(tmp_path):
+    """Row 7 on standard output: a full disk is one clear line, not an internal error."""
+    db, home = tmp_path / "p.db", tmp_path / "home"
+    assert run(db, "demo", "--people", "50", home=home).wait() == 0
+    with open("/dev/full", "wb") as full:
+        proc = _stdout_export(db, home, full)
+        _, err = proc.communicate()
+    assert proc.returncode == 1
+    text = err.decode()
+    assert "disk is full" in text and "Internal error" not in text and "Traceback" not in text

@@ -7,6 +7,7 @@ rule and a test enforce it), so ``probhealth --help`` never loads the database s
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import uuid
@@ -33,6 +34,20 @@ class ProbhealthGroup(TyperGroup):
             ctx.exit(exc.exit_code)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # Whoever read our output (`| head`) has gone: stop quietly, and point stdout at
+            # /dev/null so the interpreter's final flush does not complain either.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(1)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise _internal(exc) from None
+            output.error(
+                "Error: The disk is full; the output is incomplete. Free some space and try again."
+            )
+            ctx.exit(1)
         except Exception as exc:  # the last line of defence
             if _is_usage_error(exc):
                 # Click prints usage errors on three lines; keep our contract of one.
@@ -40,16 +55,21 @@ class ProbhealthGroup(TyperGroup):
                 where = getattr(getattr(exc, "ctx", None), "command_path", None) or "probhealth"
                 output.error(f"Error: {message} See: {where} --help")
                 ctx.exit(2)
-            ref = uuid.uuid4().hex[:8]
-            output.error(
-                f"Internal error (reference {ref}, {type(exc).__name__}). Nothing identifying is shown."
-            )
-            output.info("Set PROBHEALTH_DEBUG=1 to see the technical details.")
-            if os.environ.get("PROBHEALTH_DEBUG"):
-                import traceback
+            raise _internal(exc) from None
 
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            ctx.exit(1)
+
+def _internal(exc: BaseException) -> BaseException:
+    """Report an unexpected error by reference only; returns the exit to raise."""
+    ref = uuid.uuid4().hex[:8]
+    output.error(
+        f"Internal error (reference {ref}, {type(exc).__name__}). Nothing identifying is shown."
+    )
+    output.info("Set PROBHEALTH_DEBUG=1 to see the technical details.")
+    if os.environ.get("PROBHEALTH_DEBUG"):
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return typer.Exit(1)
 
 
 def _is_usage_error(exc: BaseException) -> bool:

@@ -103,6 +103,8 @@ def purge(
     from probhealth import erasure
 
     result = erasure.purge(app_context(ctx).store(), closed_before=closed_before, apply=apply)
+    if not result.scrubbed:
+        output.warn(erasure.NOT_SCRUBBED)
     if json_out:
         output.emit_json(result.to_json())
     elif result.applied:

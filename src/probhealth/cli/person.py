@@ -217,6 +217,8 @@ def erase(
         if typed.strip().upper() != crn.strip().upper():
             raise BadInput("The CRN typed does not match; nothing was erased.")
     result = erasure.erase_person(store, crn, reason=reason)
+    if not result.scrubbed:
+        output.warn(erasure.NOT_SCRUBBED)
     if json_out:
         output.emit_json(result.to_json())
         return

@@ -113,9 +113,15 @@ def inactive_people(session: Session, before: datetime) -> Sequence[str]:
     return [r[0] for r in session.execute(stmt)]
 
 
-def scrub(store: Store) -> None:
-    """After a commit that deleted data: move the WAL into the main file and truncate it."""
+def scrub(store: Store) -> bool:
+    """After a commit that deleted data: move the WAL into the main file and truncate it.
+
+    False when another connection's open read kept the checkpoint from finishing within the
+    busy timeout: the deleted text then stays in the -wal file until the last connection
+    closes (SQLite checkpoints and removes the WAL then).
+    """
     if not store.is_sqlite:
-        return
+        return True
     with store.raw() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy is None or busy[0] == 0
