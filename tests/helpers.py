@@ -24,12 +24,14 @@ class Cli:
     ):
         from probhealth.cli import app
 
-        argv = (["--db", str(self.db)] if self.db else []) + list(args)
+        # The database comes from PROBHEALTH_DB, as a worker's shell profile would set it, so
+        # messages suggest commands without a --db (tests of --db itself pass it explicitly).
+        base = {"PROBHEALTH_DEBUG": "1"} | ({"PROBHEALTH_DB": str(self.db)} if self.db else {})
         result = self.runner.invoke(
             app,
-            argv,
+            list(args),
             input=input,
-            env={"PROBHEALTH_DEBUG": "1", **(env or {})},
+            env={**base, **(env or {})},
             catch_exceptions=True,
         )
         text = result.stdout + result.stderr

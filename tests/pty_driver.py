@@ -99,7 +99,7 @@ class PtyScreen:
             return "eof"
         if kind == 3:
             time.sleep(KEY_DELAY)
-            self.child.send("y")  # questionary's confirm submits on "y" by itself
+            self.child.send("y\r")  # y then Enter (auto_enter is off: no stray Enter)
             self.child.expect(CONFIRM)  # the redraw of the answered prompt
             return "confirm"
         question = self._question()

@@ -67,7 +67,7 @@ def test_round_trip_row_counts(caseload, db_path, tmp_path, table):
     if table == "answers":  # free-text answers are left out of a pseudonymised export
         expected += " and item_id not in ('gp_practice', 'interpreter_language')"
     assert len(rows) == count(db_path, expected)
-    assert f"Exported {len(rows):,} {table} rows" in result.stderr
+    assert f"Exported {len(rows):,} rows of {table}" in result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_bytes().endswith(b"\r\n")
 

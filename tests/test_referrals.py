@@ -134,7 +134,7 @@ def test_routes_cover_every_status() -> None:
 
 
 # Pathways used so that each referral of one person is on its own pathway (no duplicates).
-SPARE_PATHWAYS = ("gp-registration", "dentist", "naloxone", "reconnect")
+SPARE_PATHWAYS = ("gp-registration", "dentist", "naloxone", "reconnect", "vaccination")
 
 
 @pytest.mark.parametrize("frm", referral_states.STATUSES)
@@ -357,6 +357,20 @@ def test_bad_event_dates_are_refused(store, rules, db_path, fixed_clock, status,
     with pytest.raises(BadInput, match=message):
         referrals.update(store, rid, rules, status=status, event_date=day)
     assert counts(db_path)["referral_event"] == before["referral_event"]
+
+
+def test_attendance_cannot_come_before_the_appointment(store, rules, db_path, fixed_clock):
+    add(store)
+    rid = drive(store, rules, "accepted")
+    referrals.update(store, rid, rules, status="appointment-booked", event_date="2026-11-25")
+    before = counts(db_path)
+    for status in ("attended", "did-not-attend"):
+        with pytest.raises(BadInput, match="The appointment is on 2026-11-25"):
+            referrals.update(store, rid, rules, status=status)  # today, 2026-11-23
+    assert counts(db_path) == before
+    # It moved earlier: book the new date, then attendance that day is accepted.
+    referrals.update(store, rid, rules, status="appointment-booked", event_date="2026-11-23")
+    assert referrals.update(store, rid, rules, status="attended").status == "attended"
 
 
 # ------------------------------------------------------------------ (c) consent gate ---

@@ -5,7 +5,7 @@ Monitor), pure data: which step may follow which, and which steps need a coded r
     agreed -> referred | withdrawn
     referred -> accepted | rejected-by-service | withdrawn
     accepted -> appointment-booked | completed | withdrawn
-    appointment-booked -> attended | did-not-attend | withdrawn
+    appointment-booked -> attended | did-not-attend | appointment-booked | withdrawn  (moved)
     did-not-attend -> appointment-booked | completed | withdrawn
     attended -> appointment-booked | completed | withdrawn
     rejected-by-service -> referred | withdrawn        (try again, perhaps elsewhere)
@@ -23,7 +23,7 @@ NEXT: Final[dict[str, tuple[str, ...]]] = {
     "agreed": ("referred", "withdrawn"),
     "referred": ("accepted", "rejected-by-service", "withdrawn"),
     "accepted": ("appointment-booked", "completed", "withdrawn"),
-    "appointment-booked": ("attended", "did-not-attend", "withdrawn"),
+    "appointment-booked": ("attended", "did-not-attend", "appointment-booked", "withdrawn"),
     "did-not-attend": ("appointment-booked", "completed", "withdrawn"),
     "attended": ("appointment-booked", "completed", "withdrawn"),
     "rejected-by-service": ("referred", "withdrawn"),

@@ -367,6 +367,17 @@ def update(
                 )
         elif outcome is not None:
             raise BadInput("--outcome is only for --status completed.")
+        if status in ("attended", "did-not-attend") and row.status == "appointment-booked":
+            booked = [
+                e.event_date
+                for e in repo.events(session, referral_id)
+                if e.to_status == "appointment-booked"
+            ]
+            if booked and when < booked[-1]:
+                raise BadInput(
+                    f"The appointment is on {booked[-1]}; record {status} on or after that day "
+                    "(--date), or, if it moved, book the new date with --status appointment-booked."
+                )
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
             _require_share_consent(

@@ -94,6 +94,13 @@ def root(
             help="Database file path or URL (default: probhealth.db in the data dir; PROBHEALTH_HOME moves the dir).",
         ),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Work on the demo database (demo.db beside the real one), as `probhealth demo` does.",
+        ),
+    ] = False,
     as_user: Annotated[
         str | None,
         typer.Option(
@@ -110,7 +117,9 @@ def root(
     ] = False,
 ) -> None:
     """Guided health screening, needs, referral pathways and follow-up for people on probation."""
-    context = AppContext(db_option=db, actor_option=as_user)
+    source = ctx.get_parameter_source("db")  # an enum of typer's vendored click
+    typed_db = db if getattr(source, "name", None) == "COMMANDLINE" else None
+    context = AppContext(db_option=db, actor_option=as_user, demo=demo, typed_db=typed_db)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -193,7 +202,7 @@ def _command_name(argv: list[str]) -> str | None:
             skip = True
             continue
         if arg.startswith("-"):
-            if arg.split("=", 1)[0] in _VALUE_OPTIONS:
+            if arg.split("=", 1)[0] in _VALUE_OPTIONS or arg == "--demo":
                 continue
             return None  # --help, --version or an unknown option: the full tree answers
         return arg if arg in COMMANDS else None

@@ -108,8 +108,10 @@ def purge(
     if json_out:
         output.emit_json(result.to_json())
     elif result.applied:
-        output.ok(f"Erased {result.people} people with no activity since {result.before}.")
+        output.ok(
+            f"Erased {output.count(result.people, 'person', 'people')} with no activity since {result.before}."
+        )
     else:
         output.info(
-            f"Dry run: {result.people} people have no activity since {result.before} and nothing open. Add --apply to erase them."
+            f"Dry run: {output.count(result.people, 'person', 'people')} with no activity since {result.before} and nothing open. Add --apply to erase them."
         )

@@ -34,6 +34,8 @@ def default_actor() -> str:
 class AppContext:
     db_option: str | None
     actor_option: str | None
+    demo: bool = False  # --demo: the demo database unless --db names another
+    typed_db: str | None = None  # --db as typed on the command line (not from the environment)
     _store: Store | None = field(default=None, repr=False)
     _warned: bool = field(default=False, repr=False)
 
@@ -50,11 +52,12 @@ class AppContext:
         if self._store is None:
             from probhealth.store.db import Store
 
-            target = self.target(demo=demo)
+            target = self.target(demo=demo or self.demo)
             store = Store(target, actor=self.actor)
             store.engine()
             self._store = store
             self._announce(store)
+            self._hint_prefix(demo=demo or self.demo)
         return self._store
 
     def _announce(self, store: Store) -> None:
@@ -70,7 +73,24 @@ class AppContext:
                 output.warn(warning)
             self._warned = True
 
+    def _hint_prefix(self, *, demo: bool) -> None:
+        """Commands suggested in messages repeat the database choice, so they work as copied."""
+        from probhealth.cli import COMMANDS, output
+
+        if self.typed_db is not None:
+            import shlex
+
+            prefix = f"probhealth --db {shlex.quote(self.typed_db)}"
+        elif demo and os.environ.get("PROBHEALTH_DB") is None:
+            prefix = "probhealth --demo"
+        else:
+            return
+        output.set_prog(prefix, [c for c in COMMANDS if c != "demo"])
+
     def close(self) -> None:
+        from probhealth.cli import output
+
+        output.reset_prog()
         if self._store is not None:
             self._store.close()
             self._store = None

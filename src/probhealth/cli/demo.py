@@ -34,8 +34,11 @@ def demo(
     runs the same screening from a sample answers file. With --people N it fills the demo
     database with N fictional people instead.
 
-    Example: probhealth demo
-    Example: probhealth demo --people 1000
+    Examples:
+
+        probhealth demo
+
+        probhealth demo --people 1000 && probhealth --demo export screenings --out s.csv
     """
     if people is not None:
         _caseload(ctx, people, seed)
@@ -77,6 +80,7 @@ def demo(
             json_out=False,
             resume_command="probhealth demo",
         )
+        output.info("This was the demo database: add --demo to any command to keep working on it.")
         return
     output.info("No terminal here, so the demo answers come from a sample file.")
     detail = screening.run_answers_file(
@@ -89,7 +93,7 @@ def demo(
     )
     render.print_renderable(render.screening_summary(detail))
     output.info(
-        f"Run `probhealth demo` in a terminal to answer the questions yourself, or `probhealth --db {store.target.display} screening list {setup.person.crn}`."
+        f"Run `probhealth demo` in a terminal to answer the questions yourself, or see the screening with: probhealth screening list {setup.person.crn}"
     )
 
 
@@ -108,6 +112,9 @@ def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
             store, screening.load_questionnaire(), rules, n, seed=seed, progress=advance
         )
     output.ok(
-        f"Added {report.people:,} fictional people ({report.first_crn} to {report.last_crn}), "
-        f"{report.screenings:,} completed screenings and {report.referrals:,} referrals."
+        f"Added {output.count(report.people, 'fictional person', 'fictional people')} ({report.first_crn} to {report.last_crn}), "
+        f"{output.count(report.screenings, 'completed screening')} and {output.count(report.referrals, 'referral')}."
+    )
+    output.info(
+        "Work on them with the same database, for example: probhealth export screenings --out s.csv"
     )

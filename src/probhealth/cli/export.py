@@ -76,23 +76,23 @@ def export(
         questionnaire=questionnaire,
     )
     store = app_context(ctx).store()
+    if target is not None:
+        from probhealth.store.location import export_warning
+
+        checked = atomicfile.check_target(target, force=force)  # refuse before warning
+        warning = export_warning(checked.resolve().parent / checked.name)
+        if warning:
+            output.warn(warning)
+    with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
+        result = service.run(store, options, progress=lambda done, total: advance(done, total or 0))
+    where = "standard output" if result.target == "-" else result.target
+    output.ok(
+        f"Exported {output.count(result.rows, 'row')} of {options.table} ({result.columns} columns) to {where}"
+        + ("" if identifiable else ", pseudonymised")
+        + "."
+    )
     if identifiable:
         output.warn(
             "Identifiable export: names, CRNs, dates of birth, postcodes and notes are included. "
             "This is recorded in the audit log. Keep the file encrypted and delete it when done."
         )
-    if target is not None:
-        from probhealth.store.location import location_warning
-
-        checked = atomicfile.check_target(target, force=force)  # refuse before warning
-        warning = location_warning(checked.resolve().parent / checked.name)
-        if warning:
-            output.warn(warning.replace("the database is", "the export is"))
-    with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
-        result = service.run(store, options, progress=lambda done, total: advance(done, total or 0))
-    where = "standard output" if result.target == "-" else result.target
-    output.ok(
-        f"Exported {result.rows:,} {options.table} rows ({result.columns} columns) to {where}"
-        + ("" if identifiable else ", pseudonymised")
-        + "."
-    )

@@ -80,7 +80,9 @@ def people(
                 f"{report.bad_lines} bad row(s) of {report.rows}: nothing was imported. Fix them, or use --skip-bad."
             )
         else:
-            output.ok(f"Imported {report.imported} of {report.rows} people.")
+            output.ok(
+                f"Imported {report.imported:,} of {output.count(report.rows, 'person', 'people')}."
+            )
             if report.rejects:
                 output.warn(f"{report.bad_lines} rejected rows written to {report.rejects}.")
     if report.problems and not skip_bad:

@@ -7,7 +7,9 @@ string that has passed ``for_terminal``. ``NO_COLOR`` is honoured by rich itself
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -33,10 +35,38 @@ def out() -> Console:
     return console(stderr=False)
 
 
+_PROG: re.Pattern[str] | None = None
+_PREFIX = "probhealth"
+
+
+def set_prog(prefix: str, commands: Iterable[str]) -> None:
+    """Make the commands suggested in messages carry the global options in use, e.g.
+    ``probhealth --demo referral list Z900001``, so a hint works when copied as it is."""
+    global _PROG, _PREFIX
+    _PREFIX = prefix
+    names = "|".join(re.escape(c) for c in sorted(commands, key=len, reverse=True))
+    _PROG = re.compile(rf"(?<![\w./-])probhealth (?=(?:{names})\b)")
+
+
+def reset_prog() -> None:
+    global _PROG, _PREFIX
+    _PROG, _PREFIX = None, "probhealth"
+
+
+def command(text: str) -> str:
+    """``text`` with every suggested ``probhealth COMMAND`` given the global options in use."""
+    return text if _PROG is None else _PROG.sub(lambda _: _PREFIX + " ", text)
+
+
 def _say(text: str, style: str | None) -> None:
     from rich.text import Text
 
-    err().print(Text(for_terminal(text), style=style or ""))
+    err().print(Text(for_terminal(command(text)), style=style or ""))
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 person``, ``2 people``, ``1,204 rows``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def info(text: str) -> None:

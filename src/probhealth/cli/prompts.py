@@ -83,6 +83,10 @@ class QuestionaryAsker:
     def confirm(self, message: str, *, default: bool = False) -> bool:
         return bool(
             questionary.confirm(
-                for_terminal(message), default=default, qmark="?", style=STYLE
+                for_terminal(message),
+                default=default,
+                qmark="?",
+                style=STYLE,
+                auto_enter=False,  # y/n then Enter, like every other answer: no stray Enter
             ).unsafe_ask()
         )

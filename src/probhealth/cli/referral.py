@@ -51,7 +51,7 @@ def refer(
 ) -> None:
     """Record that the person takes up a pathway, then follow it with referral update.
 
-    Example: probhealth refer X123456 gp-registration --service cam-gp-mill-road
+    Example: probhealth refer X123456 gp-registration --service cam-gp-larkspur
     """
     from probhealth import referrals
     from probhealth.suggest import load_rules

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from probhealth import clock
-from probhealth.cli.output import out
+from probhealth.cli.output import count, out
 from probhealth.textsafe import for_terminal
 from probhealth.validation import CONSENT_PURPOSES
 
@@ -285,7 +285,7 @@ def rules_tree(rules: Any) -> Group:
         route = "self-referral" if p.self_referral else "referral by you"
         node.add(
             Text(
-                f"{route}; shares information: {yes_no(p.shares_information)}; follow up after {p.follow_up_days} days",
+                f"{route}; shares information: {yes_no(p.shares_information)}; follow up after {count(p.follow_up_days, 'day')}",
                 style="dim",
             )
         )
@@ -435,7 +435,7 @@ def batch_summary(summary: Any) -> Group:
     ]
     tbl = table("Suggested pathways", ["Pathway", *urgencies, "Total", "Already open"], rows)
     head = Text(
-        f"{summary.people} people with a completed screening; {summary.with_suggestions} with suggestions; "
+        f"{count(summary.people, 'person', 'people')} with a completed screening; {summary.with_suggestions:,} with suggestions; "
         f"{summary.emergency_people} with an emergency.",
         style="bold",
     )
@@ -496,7 +496,7 @@ def referrals_table(rows: Sequence[Any], *, due: bool = False) -> Table:
         days = r.overdue_days or 0
         style = "bold red" if days > 0 else ("yellow" if days == 0 else "")
         label = r.follow_up_due.isoformat() + (
-            f" ({days} days late)" if days > 0 else " (today)" if days == 0 else ""
+            f" ({count(days, 'day')} late)" if days > 0 else " (today)" if days == 0 else ""
         )
         return Text(label, style=style)
 

@@ -63,8 +63,8 @@ def mount_fstype(path: Path, mounts_text: str | None = None) -> str | None:
     return best[1] if best else None
 
 
-def location_warning(path: Path, mounts_text: str | None = None) -> str | None:
-    """One line to show the worker, or None when the location is fine."""
+def where(path: Path, mounts_text: str | None = None) -> tuple[str, str] | None:
+    """("sync", marker) / ("share", "") / ("network", fstype) for a risky location, else None."""
     try:
         resolved = path.resolve()
     except OSError:
@@ -72,16 +72,41 @@ def location_warning(path: Path, mounts_text: str | None = None) -> str | None:
     lowered = str(resolved).lower()
     for marker in SYNC_DIR_MARKERS:
         if marker in lowered:
-            return (
-                f"Warning: the database is in a synced folder ({marker}); sync can copy it "
-                "half-written and lose answers. Keep it in a local folder (see --db)."
-            )
+            return ("sync", marker)
     if str(resolved).startswith("\\\\"):
-        return "Warning: the database is on a network share; SQLite locking is unreliable there."
+        return ("share", "")
     fstype = mount_fstype(resolved, mounts_text)
     if fstype and fstype.lower() in NETWORK_FS:
-        return (
-            f"Warning: the database is on a network filesystem ({fstype}); SQLite locking is "
-            "unreliable there and answers can be lost. Keep it on a local disk, or use PostgreSQL."
-        )
+        return ("network", fstype)
     return None
+
+
+def location_warning(path: Path, mounts_text: str | None = None) -> str | None:
+    """One line to show the worker about the database's folder, or None when it is fine."""
+    found = where(path, mounts_text)
+    if found is None:
+        return None
+    kind, detail = found
+    if kind == "sync":
+        return (
+            f"Warning: the database is in a synced folder ({detail}); sync can copy it "
+            "half-written and lose answers. Keep it in a local folder (see --db)."
+        )
+    if kind == "share":
+        return "Warning: the database is on a network share; SQLite locking is unreliable there."
+    return (
+        f"Warning: the database is on a network filesystem ({detail}); SQLite locking is "
+        "unreliable there and answers can be lost. Keep it on a local disk, or use PostgreSQL."
+    )
+
+
+def export_warning(path: Path, mounts_text: str | None = None) -> str | None:
+    """One line about an export file's folder: health data there is copied off this machine."""
+    found = where(path, mounts_text)
+    if found is None:
+        return None
+    place = f"a synced folder ({found[1]})" if found[0] == "sync" else "a network folder"
+    return (
+        f"Warning: the export is going to {place}, so this health data will be copied off this "
+        "computer. Prefer a local, encrypted folder."
+    )
