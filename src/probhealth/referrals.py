@@ -251,6 +251,15 @@ def refer(
                     f"{person.crn} already has an open referral {existing.id} for {pathway.name} ({existing.status}).",
                     hint=f"Update it with: probhealth referral update {existing.id} --status ...",
                 )
+        if reasons is None and urgency is None and screening_id is None:
+            # Taken up by command: keep why the rules suggested it, as the guided flow does.
+            suggested = repo.latest_suggestion(session, person.id, pathway.id)
+            if suggested is not None:
+                urgency, screening_id = suggested.urgency, suggested.screening_id
+                reasons = [
+                    {"rule": r["rule"], "because": r["because"]}
+                    for r in json.loads(suggested.reasons)
+                ]
         closed = status in referral_states.CLOSED
         row = Referral(
             person_id=person.id,

@@ -165,6 +165,7 @@ class PathwaySuggestion:
     adjustment: bool
     services: tuple[ServiceMatch, ...]
     open_referral: tuple[int, str] | None = None  # (referral id, status) when already open
+    declined: tuple[date, str | None] | None = None  # when they last said no, and why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +183,9 @@ class PathwaySuggestion:
             "services": [s.to_json() for s in self.services],
             "open_referral": {"id": self.open_referral[0], "status": self.open_referral[1]}
             if self.open_referral
+            else None,
+            "declined": {"on": self.declined[0].isoformat(), "reason": self.declined[1]}
+            if self.declined
             else None,
         }
 
@@ -312,6 +316,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
         barriers, _, open_refs, consents = _current(session, person)
         needs = person_needs(session, person, answers, barriers, consents, rules)
         outcome = engine.evaluate(rules, facts, today, label_for(q))
+        said_no = ref_repo.declined(session, person.id)
 
         def build(s: engine.Suggestion) -> PathwaySuggestion:
             p = s.pathway
@@ -330,6 +335,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
                 p.adjustment,
                 services,
                 open_refs.get(p.id),
+                said_no.get(p.id),
             )
 
         report = SuggestReport(

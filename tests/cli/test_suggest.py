@@ -72,6 +72,25 @@ def test_open_referral_is_not_suggested_again(cli, screened):
     assert "Already open" in cli("suggest", screened).stdout
 
 
+def test_refer_by_command_keeps_why_it_was_suggested(cli, screened):
+    made = json.loads(cli("refer", screened, "gp-registration", "--self-referral", "--json").stdout)
+    shown = json.loads(cli("referral", "show", str(made["id"]), "--json").stdout)
+    assert shown["urgency"] == "soon"
+    assert shown["reasons"] and "No" in str(shown["reasons"][0])
+    # A pathway the rules never suggested has no reasons to keep.
+    other = json.loads(cli("refer", screened, "dentist", "--self-referral", "--json").stdout)
+    assert other["reasons"] == [] and other["urgency"] is None
+
+
+def test_a_declined_pathway_says_when_they_said_no(cli, screened):
+    cli("refer", screened, "gp-registration", "--declined", "--reason", "not-wanted-now")
+    assert "--reason" in cli("refer", screened, "dentist", "--declined", expect=2).stderr
+    data = json.loads(cli("suggest", screened, "--json").stdout)
+    gp = {s["pathway"]: s for s in data["suggestions"]}["gp-registration"]
+    assert gp["declined"]["reason"] == "not-wanted-now"
+    assert "They said no to this on" in cli("suggest", screened).stdout
+
+
 def test_suggest_needs_a_completed_screening(cli):
     add_person(cli, "Y123456")
     assert "no completed screening" in cli("suggest", "Y123456", expect=2).stderr

@@ -8,6 +8,7 @@ import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import MAX_ID, app_context
+from probhealth.errors import BadInput
 from probhealth.referral_states import OUTCOMES, REASONS, STATUSES
 
 app = typer.Typer(help="Follow referrals until they close.", no_args_is_help=True)
@@ -46,16 +47,29 @@ def refer(
             help="When to follow up: days from today, or YYYY-MM-DD. Default: the pathway's interval.",
         ),
     ] = None,
+    declined: Annotated[
+        bool,
+        typer.Option("--declined", help="The person does not want it (needs --reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="With --declined: not-wanted-now, already-getting-help, prefers-other-help, cannot-attend, other.",
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Record that the person takes up a pathway, then follow it with referral update.
+    """Record that the person takes up a pathway (or, with --declined, that they do not).
 
     Example: probhealth refer X123456 gp-registration --service cam-gp-larkspur
     """
     from probhealth import referrals
     from probhealth.suggest import load_rules
 
+    if declined and referred:
+        raise BadInput("Say one of --declined or --referred, not both.")
     record = referrals.refer(
         app_context(ctx).store(),
         crn,
@@ -65,10 +79,14 @@ def refer(
         self_referral=self_referral,
         note=note,
         follow_up=follow_up,
-        status="referred" if referred else "agreed",
+        status="declined-by-person" if declined else "referred" if referred else "agreed",
+        reason=reason,
     )
     if json_out:
         output.emit_json(record.to_json())
+        return
+    if declined:
+        output.ok(f"Recorded: they do not want {record.pathway_name} now ({record.closed_reason}).")
         return
     kind = "self-referral" if record.self_referral else "referral"
     output.ok(

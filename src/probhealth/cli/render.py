@@ -39,6 +39,9 @@ def table(
     *,
     caption: str | None = None,
 ) -> Table:
+    rows = list(rows)
+    if not rows and caption is None:
+        caption = "Nothing found."  # an empty grid alone looks like a fault
     tbl = Table(title=title, caption=caption, show_lines=False, header_style="bold", expand=False)
     for col in columns:
         tbl.add_column(col, overflow="fold")
@@ -382,6 +385,16 @@ def suggestion_panel(s: Any) -> Panel:
         Text("For the person: ", style="bold").append(for_terminal(s.for_person), style="")
     )
     parts.append(Text("For you: ", style="bold dim").append(for_terminal(s.for_staff), style="dim"))
+    if s.declined and not s.open_referral:
+        on, why = s.declined
+        parts.append(
+            Text(
+                f"They said no to this on {on}"
+                + (f" ({why})" if why else "")
+                + ". Ask again only if things have changed.",
+                style="yellow",
+            )
+        )
     if s.open_referral:
         parts.append(
             Text(
@@ -433,7 +446,11 @@ def batch_summary(summary: Any) -> Group:
         ]
         for p, c in sorted(summary.by_pathway.items(), key=lambda kv: -sum(kv[1].values()))
     ]
-    tbl = table("Suggested pathways", ["Pathway", *urgencies, "Total", "Already open"], rows)
+    tbl = table(
+        "Suggested pathways",
+        ["Pathway", *urgencies, "Total suggested", "Also: referral already open"],
+        rows,
+    )
     head = Text(
         f"{count(summary.people, 'person', 'people')} with a completed screening; {summary.with_suggestions:,} with suggestions; "
         f"{summary.emergency_people} with an emergency.",

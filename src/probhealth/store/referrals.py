@@ -34,6 +34,28 @@ def events(session: Session, referral_id: int) -> Sequence[ReferralEvent]:
     )
 
 
+def latest_suggestion(session: Session, person_id: str, pathway_id: str) -> Suggestion | None:
+    """What the rules last suggested for this person and pathway at a completed screening."""
+    return session.execute(
+        select(Suggestion)
+        .where(col(Suggestion.person_id) == person_id, col(Suggestion.pathway_id) == pathway_id)
+        .order_by(col(Suggestion.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def declined(session: Session, person_id: str) -> dict[str, tuple[date, str | None]]:
+    """Per pathway, when the person last said no to it (local date) and the coded reason."""
+    rows = session.execute(
+        select(col(Referral.pathway_id), col(Referral.closed_at), col(Referral.closed_reason))
+        .where(col(Referral.person_id) == person_id, col(Referral.status) == "declined-by-person")
+        .order_by(col(Referral.id))
+    ).all()
+    from probhealth import clock
+
+    return {p: (clock.to_london(at).date(), reason) for p, at, reason in rows if at is not None}
+
+
 def open_for(session: Session, person_id: str) -> Sequence[Referral]:
     return (
         session.execute(
