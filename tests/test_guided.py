@@ -148,6 +148,7 @@ def test_restart_abandons_the_unfinished_screening(store, person):
     screening.save_answer(store, first, "gp_registered", "no")
     second = screening.begin(store, person, q, restart=True)
     assert second.screening_id != first.screening_id and not second.resumed and second.answers == {}
+    assert second.set_aside == first.screening_id  # the worker is told which one was set aside
     _, rows = screening.list_for(store, person)
     assert [r.status for r in rows] == ["abandoned", "in-progress"]
 

@@ -7,7 +7,7 @@ every later look at it, so a newer bundled questionnaire never changes how old a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -317,6 +317,7 @@ class Active:
     answers: dict[str, Any]
     raised: dict[str, bool]  # flag id -> acknowledged
     resumed: bool
+    set_aside: int | None = None  # the unfinished screening --restart abandoned (kept)
     _evaluation: Evaluation | None = field(default=None, repr=False)
 
     def evaluation(self) -> Evaluation:
@@ -342,7 +343,9 @@ def begin(
         person = require_person(session, crn)
         check_consent(session, person)
         current = repo.open_screening(session, person.id)
+        set_aside = None
         if current is not None and restart:
+            set_aside = current.id
             current.status = "abandoned"
             current.abandoned_at = now
             current.updated_at = now
@@ -390,7 +393,9 @@ def begin(
             detail={"questionnaire": q.id, "version": q.version},
         )
         assert row.id is not None
-        return Active(row.id, person.crn, q, person_facts(person), {}, {}, resumed=False)
+        return Active(
+            row.id, person.crn, q, person_facts(person), {}, {}, resumed=False, set_aside=set_aside
+        )
 
 
 def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple[FlagDef, ...]:
@@ -457,10 +462,16 @@ def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple
 
 
 def acknowledge(store: Store, active: Active, flag_ids: list[str]) -> None:
+    _acknowledge(store, active.screening_id, flag_ids)
+    for fid in flag_ids:
+        active.raised[fid] = True
+
+
+def _acknowledge(store: Store, screening_id: int, flag_ids: Sequence[str]) -> None:
     now = clock.now()
     with store.write() as session:
         for fid in flag_ids:
-            row = repo.flag(session, active.screening_id, fid)
+            row = repo.flag(session, screening_id, fid)
             if row is not None and row.acknowledged_at is None:
                 row.acknowledged_at = now
                 row.acknowledged_by = store.actor
@@ -470,11 +481,31 @@ def acknowledge(store: Store, active: Active, flag_ids: list[str]) -> None:
             actor=store.actor,
             action="flag.acknowledge",
             entity="screening",
-            entity_id=active.screening_id,
+            entity_id=screening_id,
             detail={"count": len(flag_ids)},
         )
-    for fid in flag_ids:
-        active.raised[fid] = True
+
+
+def pending_flags(
+    store: Store, screening_id: int, flag_ids: Sequence[str] = ()
+) -> tuple[FlagRecord, ...]:
+    """Raised flags nobody has acknowledged yet: the ids named, or every emergency and
+    same-day one."""
+    detail = show(store, screening_id, audit_view=False)
+    waiting = {f.flag_id: f for f in detail.flags if f.acknowledged_at is None}
+    unknown = [f for f in flag_ids if f not in {g.flag_id for g in detail.flags}]
+    if unknown:
+        raised = ", ".join(f.flag_id for f in detail.flags) or "none"
+        raise BadInput(f"Screening {screening_id} raised no flag {unknown[0]!r}; raised: {raised}.")
+    if not flag_ids:  # by default the ones that need action: emergency and same-day
+        return tuple(f for f in waiting.values() if f.severity in ("emergency", "same-day"))
+    return tuple(waiting[f] for f in flag_ids if f in waiting)
+
+
+def acknowledge_flags(store: Store, screening_id: int, flags: Sequence[FlagRecord]) -> None:
+    """Record that the worker has read these flags and is acting on them (after the fact, for
+    a screening run from an answers file)."""
+    _acknowledge(store, screening_id, [f.flag_id for f in flags])
 
 
 def finish(store: Store, active: Active) -> ScreeningDetail:

@@ -67,6 +67,20 @@ def test_answers_file_scores_and_flags(cli, person, tmp_path):
     assert "NOT ACKNOWLEDGED" in human and "AUDIT-C" in human
 
 
+def test_flags_from_an_answers_file_are_acknowledged_later(cli, person, tmp_path):
+    path = negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=3)
+    sid = str(json.loads(cli("screen", person, "--answers", str(path), "--json").stdout)["id"])
+    refused = cli("screening", "ack", sid, expect=2)  # no terminal: must say --yes
+    assert "--yes" in refused.stderr and "EMERGENCY" in refused.stderr
+    assert "raised no flag 'nonsense'" in cli("screening", "ack", sid, "nonsense", expect=2).stderr
+    done = cli("screening", "ack", sid, "--yes")
+    assert "Acknowledged" in done.stderr and "116 123" in done.stderr
+    flags = json.loads(cli("screening", "show", sid, "--json").stdout)["flags"]
+    urgent = [f for f in flags if f["severity"] in ("emergency", "same-day")]
+    assert urgent and all(f["acknowledged"] and f["acknowledged_by"] == "tester" for f in urgent)
+    assert "no flags waiting" in cli("screening", "ack", sid, "--yes").stderr
+
+
 def test_unacknowledged_emergency_is_shown_loudly(cli, person, tmp_path):
     path = negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=3)
     result = cli("screen", person, "--answers", str(path))

@@ -49,6 +49,13 @@ class TerminalUI:
 
     def started(self, active: Active) -> None:
         q = active.questionnaire
+        if active.set_aside is not None:
+            out().print(
+                Text(
+                    f"Screening {active.set_aside} was unfinished: set aside as abandoned (its answers are kept).",
+                    style="yellow",
+                )
+            )
         verb = "Resuming" if active.resumed else "Starting"
         done = len(active.answers)
         extra = f", {done} answer{'s' if done != 1 else ''} already saved" if active.resumed else ""

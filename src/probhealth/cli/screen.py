@@ -132,6 +132,9 @@ def _report(detail: ScreeningDetail, json_out: bool) -> None:
     if unacknowledged:
         # No one acknowledged these at a prompt: show them where they cannot be missed.
         output.err().print(flag_panel(unacknowledged), soft_wrap=False)
+        output.warn(
+            f"Act on these now, then record that you have: probhealth screening ack {detail.id}"
+        )
     if detail.ignored:
         output.warn("Not used (the questions would not be asked): " + ", ".join(detail.ignored))
     render.print_renderable(render.screening_summary(detail))

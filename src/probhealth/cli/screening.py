@@ -77,3 +77,54 @@ def show(
     if answers:
         render.print_renderable(render.answers_table(detail))
     render.print_renderable(render.screening_summary(detail))
+
+
+@app.command("ack")
+def ack(
+    ctx: typer.Context,
+    screening_id: Annotated[
+        int,
+        typer.Argument(
+            help="Screening id (see screening list).", min=1, max=MAX_ID, show_default=False
+        ),
+    ],
+    flags: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Flag ids to acknowledge (default: every one not yet acknowledged).",
+            show_default=False,
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Without a terminal: confirm you have read them.")
+    ] = False,
+) -> None:
+    """Acknowledge safety flags raised without a prompt (e.g. from an answers file).
+
+    The flags are shown first; acknowledging records that you have read them and are acting
+    on them. Example: probhealth screening ack 12
+    """
+    from probhealth import screening
+    from probhealth.cli.context import interactive
+    from probhealth.cli.guided import flag_panel
+    from probhealth.errors import NeedsTerminal
+
+    store = app_context(ctx).store()
+    pending = screening.pending_flags(store, screening_id, flags or ())
+    if not pending:
+        output.info(f"Screening {screening_id} has no flags waiting to be acknowledged.")
+        return
+    output.err().print(flag_panel(pending), soft_wrap=False)
+    if not yes:
+        if not interactive():
+            raise NeedsTerminal(
+                "Acknowledging needs confirmation at a terminal.",
+                hint="To confirm in a script, add --yes.",
+            )
+        from probhealth.cli.asker import get_asker
+
+        if not get_asker().confirm("I have read this and will act on it now", default=False):
+            output.info("Not acknowledged.")
+            return
+    screening.acknowledge_flags(store, screening_id, pending)
+    output.ok(f"Acknowledged {output.count(len(pending), 'flag')} on screening {screening_id}.")
