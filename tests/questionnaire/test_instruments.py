@@ -670,11 +670,35 @@ def test_scale_loinc_codes(q):
     [("never", False), ("rarely", False), ("sometimes", True), ("often", True), ("always", True)],
 )
 def test_sils_positive_raises_same_day_reading_flag(q, answer, positive):
+    # instruments.md, "Same-day flags": a positive SILS (switch to read-aloud or easy-read).
     ev = run(q, {"sils_1": answer})
     assert ("reading_help" in flag_ids(ev)) is positive
+    assert ("low-literacy" in ev.barriers) is positive
     if positive:
         assert flag_ids(ev)["reading_help"] == "same-day"
-        assert "low-literacy" in ev.barriers
+
+
+@pytest.mark.parametrize(
+    ("answer", "excluded"),
+    [("both", False), ("phone-only", True), ("internet-only", True), ("neither", True)],
+)
+def test_digital_exclusion_barrier_and_a_label_true_for_each_answer(q, answer, excluded):
+    from probhealth import taxonomy
+
+    ev = run(q, {"phone_internet": answer})
+    assert ("digital-exclusion" in ev.barriers) is excluded
+    # "no phone or internet" read as "neither" for someone with a phone but no internet
+    label = taxonomy.BARRIER_TYPES["digital-exclusion"]
+    assert label == "Digital exclusion (no phone, or no internet access)"
+
+
+def test_reading_flag_message_is_true_for_every_positive_answer(q):
+    # The flag is raised by "Sometimes" as well as "Often" and "Always": its message must not
+    # say more than the least of them ("They often need help" was wrong for "Sometimes").
+    flag = q.flag("reading_help")
+    assert flag is not None
+    assert "often" not in flag.message.lower() and "always" not in flag.message.lower()
+    assert "at least some of the time" in flag.message
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,11 @@ CASES: tuple[Case, ...] = (
         "crisis-support",
         "emergency",
         fire=(
-            F("phq9_9", facts(flags=("self_harm_thoughts",), severities=("emergency",))),
+            F(
+                "phq9_9",
+                facts(flags=("self_harm_thoughts",), severities=("emergency",)),
+                "self-harm-thoughts-assessment",
+            ),
             F(
                 "emergency-and-same-day",
                 facts(
@@ -121,6 +125,7 @@ CASES: tuple[Case, ...] = (
                     severities=("emergency", "same-day"),
                 ),
                 "hunger",
+                "self-harm-recent-assessment",
             ),
         ),
         quiet=(
@@ -334,6 +339,62 @@ CASES: tuple[Case, ...] = (
             ("has-help", facts({"mh_support": "yes"}, scores={"phq9": 15})),
             ("help-not-asked", facts(scores={"phq9": 15})),
         ),
+    ),
+    # suicide or self-harm: crisis support first, and a same-day mental health assessment
+    # instead of Talking Therapies (not a crisis service), whatever the scores
+    Case(
+        "self-harm-thoughts-assessment",
+        "mental-health-assessment",
+        "same-day",
+        fire=(
+            F(
+                "flag",
+                facts(flags=("self_harm_thoughts",), severities=("emergency",)),
+                "emergency-flag",
+            ),
+            F(
+                "flag-with-phq9-13",
+                facts(
+                    scores={"phq9": 13},
+                    flags=("self_harm_thoughts",),
+                    severities=("emergency",),
+                ),
+                "emergency-flag",
+            ),
+        ),
+        quiet=(
+            ("no-flag-phq9-13", facts(scores={"phq9": 13})),
+            (
+                "other-emergency-flag",
+                facts(flags=("self_harm_recent",), severities=("emergency",)),
+            ),
+        ),
+    ),
+    Case(
+        "self-harm-recent-assessment",
+        "mental-health-assessment",
+        "same-day",
+        fire=(
+            F(
+                "flag",
+                facts(flags=("self_harm_recent",), severities=("emergency",)),
+                "emergency-flag",
+            ),
+        ),
+        quiet=(("no-flag", facts({"self_harm_recent": "no"})),),
+    ),
+    Case(
+        "worker-concern-self-harm-assessment",
+        "mental-health-assessment",
+        "same-day",
+        fire=(
+            F(
+                "flag",
+                facts(flags=("worker_concern_self_harm",), severities=("emergency",)),
+                "emergency-flag",
+            ),
+        ),
+        quiet=(("no-flag", facts({"worker_concerns": ["others"]})),),
     ),
     # ---- alcohol
     Case(
@@ -749,7 +810,7 @@ def test_every_rule_has_a_case() -> None:
 
 
 def test_bundled_file_shape() -> None:
-    assert len(RULES.rules) == 41
+    assert len(RULES.rules) == 44
     assert len({p.id for p in RULES.pathways}) == 25
 
 
@@ -856,6 +917,78 @@ def test_talking_therapies_returns_once_the_emergency_is_gone() -> None:
     assert {r.rule for r in tt.reasons} == {"phq9-moderate", "gad7-caseness"}
 
 
+SELF_HARM_FLAGS = {
+    "self_harm_thoughts": "thoughts of being better off dead or of self-harm",
+    "self_harm_recent": "self-harm in the last month",
+    "worker_concern_self_harm": "you are worried about suicide or self-harm",
+}
+
+
+def test_every_emergency_flag_is_a_self_harm_flag() -> None:
+    # The assessment rules name each flag; a new emergency flag needs its own rule (or this
+    # test and the rules changed together).
+    assert set(EMERGENCY_FLAGS) == set(SELF_HARM_FLAGS)
+
+
+@pytest.mark.parametrize("flag", sorted(SELF_HARM_FLAGS))
+def test_self_harm_flag_with_moderate_phq9_keeps_a_mental_health_pathway(flag: str) -> None:
+    # PHQ-9 13 alone gives Talking Therapies; with a self-harm flag that is not a crisis
+    # service, so the same-day mental health assessment takes its place: never both, never
+    # neither.
+    out = run(
+        facts(
+            scores={"phq9": 13},
+            bands={"phq9": "moderate"},
+            flags=(flag,),
+            severities=("emergency",),
+        )
+    )
+    pathways = by_pathway(out)
+    assert [s.pathway.id for s in out.suggestions][:2] == [
+        "crisis-support",
+        "mental-health-assessment",
+    ]
+    assert pathways["crisis-support"].urgency == "emergency"
+    assert "talking-therapies" not in pathways
+    mha = pathways["mental-health-assessment"]
+    assert mha.urgency == "same-day"
+    assert len(mha.reasons) == 1
+    assert mha.reasons[0].because == f"Safety flag: {SELF_HARM_FLAGS[flag]}" + (
+        " (PHQ-9 item 9)" if flag == "self_harm_thoughts" else ""
+    )
+
+
+@pytest.mark.parametrize("flag", sorted(SELF_HARM_FLAGS))
+@pytest.mark.parametrize(
+    "scores",
+    [{}, {"phq9": 9}, {"phq9": 13}, {"gad7": 8}, {"phq9": 27, "gad7": 21}],
+    ids=["no-scores", "phq9-9", "phq9-13", "gad7-8", "severe"],
+)
+def test_self_harm_flag_never_gives_talking_therapies_and_always_an_assessment(
+    flag: str, scores: dict[str, int]
+) -> None:
+    pathways = by_pathway(run(facts(scores=scores, flags=(flag,), severities=("emergency",))))
+    assert "talking-therapies" not in pathways
+    assert pathways["mental-health-assessment"].urgency == "same-day"
+
+
+@pytest.mark.parametrize("answer", ["sometimes", "often", "always"])
+def test_positive_literacy_screen_suggests_easy_read(answer: str) -> None:
+    # From the questionnaire's own barrier rule to the rules file: a positive SILS gives the
+    # low-literacy barrier, and that gives the easy-read way of working.
+    from probhealth.questionnaire.engine import PersonFacts
+    from probhealth.questionnaire.engine import evaluate as screen
+
+    ev = screen(Q, {"sils_1": answer}, PersonFacts(age=30, sex="male"), TODAY)
+    assert "low-literacy" in ev.barriers
+    out = run(facts({"sils_1": answer}, barriers=tuple(ev.barriers)), label)
+    easy_read = by_pathway(out)["easy-read"]
+    assert easy_read.pathway.adjustment is True
+    assert [r.because for r in easy_read.reasons] == [
+        f"Needs help with reading (SILS: {Q.item('sils_1').label_of(answer)})"
+    ]
+
+
 def test_same_day_severity_does_not_suppress_talking_therapies() -> None:
     out = run(facts(scores={"phq9": 10}, flags=("food_insecurity",), severities=("same-day",)))
     assert "talking-therapies" in by_pathway(out)
@@ -889,7 +1022,9 @@ def test_open_crisis_referral_keeps_its_urgency_in_already_open() -> None:
             open_referrals=("crisis-support",),
         )
     )
-    assert out.suggestions == ()
+    assert [(s.pathway.id, s.urgency) for s in out.suggestions] == [
+        ("mental-health-assessment", "same-day")
+    ]
     assert [(s.pathway.id, s.urgency) for s in out.already_open] == [
         ("crisis-support", "emergency")
     ]

@@ -18,9 +18,9 @@ def check(
     file: Annotated[Path, typer.Argument(help="Questionnaire YAML file.", show_default=False)],
 ) -> None:
     """Check a questionnaire file; errors read FILE:LINE: message. Example: probhealth questionnaire check my.yaml"""
-    from probhealth.questionnaire.model import load_file
+    from probhealth.questionnaire.model import check_file
 
-    q = load_file(file)
+    q = check_file(file)
     output.ok(
         f"{file}: ok: {q.id} v{q.version}, {len(q.items)} items in {len(q.sections)} sections, "
         f"{len(q.scales)} scales, {len(q.flags)} flags, {len(q.needs)} need rules, {len(q.barriers)} barrier rules."
@@ -34,13 +34,13 @@ def show(
         str | None,
         typer.Argument(
             metavar="[ID[@VERSION]|FILE]",
-            help="A questionnaire used in this database (e.g. probation-health@1), or a file. Default: the bundled one.",
+            help="A questionnaire used in this database (e.g. probation-health@2), or a file. Default: the bundled one.",
             show_default=False,
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
-    """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show probation-health@1"""
+    """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show probation-health@2"""
     from probhealth.screening import find_questionnaire
 
     q = find_questionnaire(which, store_factory=lambda: app_context(ctx).store())

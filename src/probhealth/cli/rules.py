@@ -23,10 +23,10 @@ def check(
 
     Example: probhealth rules check my-rules.yaml
     """
-    from probhealth.rules.model import load_file
+    from probhealth.rules.model import check_file
     from probhealth.screening import load_questionnaire
 
-    rules = load_file(file, load_questionnaire())
+    rules = check_file(file, load_questionnaire())
     output.ok(
         f"{file}: ok: {rules.id} v{rules.version}, {len(rules.pathways)} pathways, {len(rules.rules)} rules."
     )

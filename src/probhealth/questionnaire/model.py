@@ -6,6 +6,10 @@ and scales that come *earlier* (so one pass in order decides what is shown), opt
 scale items must exist, bands must cover a scale's whole range without gaps, and every literal
 compared with an answer must be one of that item's option values (a typo such as
 ``answers.gp_registered == "No"`` would otherwise never fire).
+
+:func:`check_file` reports every problem found (``yamlfile.FileProblems``, one
+``FILE:LINE: message`` each); :func:`load_file`, for use, raises one line naming the first
+problem, how many more there are, and the command that lists them all.
 """
 
 from __future__ import annotations
@@ -22,12 +26,28 @@ from probhealth import expr, taxonomy, yamlfile
 from probhealth.errors import FileError
 from probhealth.validation import SEXES
 
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Id = Annotated[
+    str,
+    yamlfile.text_pattern(
+        r"^[a-z][a-z0-9_]{0,39}$",
+        "1 to 40 lower-case letters, digits and underscores, starting with a letter",
+    ),
+]
+# Option values and band labels start with a letter or digit: they are written to exports as
+# they are, so none can ever start a spreadsheet formula.
+Word = Annotated[
+    str,
+    yamlfile.text_pattern(
+        r"^[A-Za-z0-9][^\x00-\x1f]{0,59}$",
+        "text that starts with a letter or digit (at most 60 characters, no control characters)",
+    ),
+]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
 Severity = Literal["emergency", "same-day", "info"]
 SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2}
 PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
+CHECK_COMMAND = "probhealth questionnaire check"
 
 
 class _Strict(BaseModel):
@@ -35,9 +55,7 @@ class _Strict(BaseModel):
 
 
 class OptionModel(_Strict):
-    # Option values and band labels start with a letter or digit: they are written to exports
-    # as they are, so none can ever start a spreadsheet formula.
-    value: int | Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][^\x00-\x1f]{0,59}$")]
+    value: int | Word
     label: Text
     score: int | None = None
 
@@ -74,11 +92,7 @@ class ScaleModel(_Strict):
     title: Text
     items: list[Id] = Field(min_length=1)
     reverse: list[Id] = Field(default_factory=list)
-    bands: list[
-        tuple[
-            int, int, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][^\x00-\x1f]{0,59}$")]
-        ]
-    ] = Field(min_length=1)
+    bands: list[tuple[int, int, Word]] = Field(min_length=1)
     loinc: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
@@ -104,7 +118,13 @@ class BarrierModel(_Strict):
 
 
 class QuestionnaireModel(_Strict):
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    id: Annotated[
+        str,
+        yamlfile.text_pattern(
+            r"^[a-z][a-z0-9-]{0,59}$",
+            "1 to 60 lower-case letters, digits and hyphens, starting with a letter",
+        ),
+    ]
     version: int = Field(ge=1)
     title: Text
     description: Text | None = None
@@ -337,7 +357,17 @@ def content_hash(data: Any) -> str:
 
 
 def load_file(path: Path, *, name: str | None = None) -> Questionnaire:
-    """Read, validate and compile a questionnaire file. Raises ``FileError`` (exit 2)."""
+    """Read, validate and compile a questionnaire file for use. Raises one ``FileError``
+    (exit 2): the first problem, how many more, and the command that lists them all."""
+    try:
+        return check_file(path, name=name)
+    except yamlfile.FileProblems as exc:
+        raise exc.summary(CHECK_COMMAND) from None
+
+
+def check_file(path: Path, *, name: str | None = None) -> Questionnaire:
+    """Like :func:`load_file`, but problems raise ``yamlfile.FileProblems`` listing each one
+    (for ``probhealth questionnaire check``)."""
     label = name or str(path)
     doc = yamlfile.load(path, name=label)
     text = path.read_text(encoding="utf-8-sig")
@@ -345,10 +375,14 @@ def load_file(path: Path, *, name: str | None = None) -> Questionnaire:
 
 
 def load_text(text: str, name: str) -> Questionnaire:
-    return compile_document(yamlfile.loads(text, name), text)
+    try:
+        return compile_document(yamlfile.loads(text, name), text)
+    except yamlfile.FileProblems as exc:
+        raise exc.summary(CHECK_COMMAND) from None
 
 
 def compile_document(doc: yamlfile.Document, source_text: str) -> Questionnaire:
+    """Validate and compile; every problem found raises together as ``FileProblems``."""
     if not isinstance(doc.data, dict):
         raise doc.error(
             (), "a questionnaire file must be a mapping with id, version, title and sections"
@@ -356,33 +390,51 @@ def compile_document(doc: yamlfile.Document, source_text: str) -> Questionnaire:
     try:
         model = QuestionnaireModel.model_validate(doc.data)
     except ValidationError as exc:
-        raise yamlfile.validation_error(doc, exc) from None
+        raise yamlfile.FileProblems(
+            doc.name, yamlfile.validation_problems(doc, exc, QuestionnaireModel), complete=False
+        ) from None
     return _Compiler(doc, model, source_text).compile()
 
 
+class _Reported(Exception):
+    """Something this depends on is broken, and that problem is reported already."""
+
+
 class _Compiler:
+    """Compiles a validated model, collecting every problem (``self.problems``) instead of
+    stopping at the first. Something broken keeps its name in scope, so one mistake is
+    reported once, not again by every condition that mentions it."""
+
     def __init__(self, doc: yamlfile.Document, model: QuestionnaireModel, source_text: str) -> None:
         self.doc = doc
         self.m = model
         self.source_text = source_text
+        self.problems: list[FileError] = []
+        self._sets: dict[str, tuple[Option, ...] | None] | None = None
 
     def fail(self, loc: tuple[Any, ...], message: str) -> FileError:
         return self.doc.error(loc, message)
+
+    def report(self, loc: tuple[Any, ...], message: str) -> None:
+        self.problems.append(self.fail(loc, message))
 
     def compile(self) -> Questionnaire:
         m = self.m
         items: list[Item] = []
         sections: list[Section] = []
+        section_ids: set[str] = set()
         seen_ids: set[str] = set()
         item_models: list[tuple[ItemModel, tuple[Any, ...], str]] = []
         for si, section in enumerate(m.sections):
-            if section.id in {s.id for s in sections}:
-                raise self.fail(("sections", si, "id"), f"section id {section.id!r} is used twice")
+            if section.id in section_ids:
+                self.report(("sections", si, "id"), f"section id {section.id!r} is used twice")
+            section_ids.add(section.id)
             ids = []
             for ii, item in enumerate(section.items):
                 loc = ("sections", si, "items", ii)
                 if item.id in seen_ids:
-                    raise self.fail((*loc, "id"), f"item id {item.id!r} is used twice")
+                    self.report((*loc, "id"), f"item id {item.id!r} is used twice")
+                    continue
                 seen_ids.add(item.id)
                 ids.append(item.id)
                 item_models.append((item, loc, section.id))
@@ -391,17 +443,29 @@ class _Compiler:
 
         # Options first: show_if literal checks need them.
         options: dict[str, tuple[Option, ...]] = {}
+        broken: set[str] = set()  # items whose options could not be worked out
+        self._option_sets()  # each set's problems are reported once, at the set
         for item, loc, _ in item_models:
-            options[item.id] = self._options(item, loc)
+            try:
+                options[item.id] = self._options(item, loc)
+            except FileError as exc:
+                self.problems.append(exc)
+                options[item.id] = ()
+                broken.add(item.id)
+            except _Reported:
+                options[item.id] = ()
+                broken.add(item.id)
 
         # Scales: which items, their range, where they become known.
         scales: list[Scale] = []
         scale_ready: dict[str, int] = {}
         for ci, sm in enumerate(m.scales):
-            scales.append(self._scale(sm, ("scales", ci), order, options, item_models))
-            scale_ready[sm.id] = max(order[i] for i in sm.items)
-        if len({s.id for s in scales}) != len(scales):
-            raise self.fail(("scales",), "two scales have the same id")
+            if sm.id in scale_ready:
+                self.report(("scales", ci, "id"), f"scale id {sm.id!r} is used twice")
+                continue
+            known = [order[i] for i in sm.items if i in order]
+            scale_ready[sm.id] = max(known, default=len(item_models))
+            scales.append(self._scale(sm, ("scales", ci), order, options, item_models, broken))
         scale_by_id = {s.id: s for s in scales}
         item_by_pos = [im for im, _, _ in item_models]
 
@@ -429,15 +493,17 @@ class _Compiler:
             hidden = item.hidden_value
             if hidden is not None:
                 if item.show_if is None:
-                    raise self.fail(
+                    self.report(
                         (*loc, "hidden_value"),
                         "hidden_value needs a show_if (it is the value used when the item is skipped)",
                     )
-                self._check_value(item, options[item.id], hidden, (*loc, "hidden_value"))
-            for v in item.exclusive:
-                if item.type != "multi":
-                    raise self.fail((*loc, "exclusive"), "exclusive is only for multi-choice items")
-                self._check_value(item, options[item.id], v, (*loc, "exclusive"))
+                if item.id not in broken:
+                    self._check_value(item, options[item.id], hidden, (*loc, "hidden_value"))
+            if item.exclusive and item.type != "multi":
+                self.report((*loc, "exclusive"), "exclusive is only for multi-choice items")
+            elif item.id not in broken:
+                for v in item.exclusive:
+                    self._check_value(item, options[item.id], v, (*loc, "exclusive"))
             items.append(
                 Item(
                     id=item.id,
@@ -465,41 +531,50 @@ class _Compiler:
         full = expr.Scope(
             fields={
                 "answers": frozenset(order),
-                "scores": frozenset(scale_by_id),
-                "bands": frozenset(scale_by_id),
+                "scores": frozenset(scale_ready),
+                "bands": frozenset(scale_ready),
                 "person": PERSON_FIELDS,
             }
         )
         flags: list[FlagDef] = []
+        flag_ids: list[str] = []
         for fi, fm in enumerate(m.flags):
-            if fm.id in {f.id for f in flags}:
-                raise self.fail(("flags", fi, "id"), f"flag id {fm.id!r} is used twice")
+            if fm.id in flag_ids:
+                self.report(("flags", fi, "id"), f"flag id {fm.id!r} is used twice")
+                continue
+            flag_ids.append(fm.id)
             when = self._compile(("flags", fi, "when"), "when", fm.when, full, options, scale_by_id)
-            flags.append(FlagDef(fm.id, when, fm.severity, fm.title, fm.message, tuple(fm.actions)))
-        with_flags = full.extend(flags=[f.id for f in flags])
+            if when is not None:
+                flags.append(
+                    FlagDef(fm.id, when, fm.severity, fm.title, fm.message, tuple(fm.actions))
+                )
+        with_flags = full.extend(flags=flag_ids)
         needs: list[NeedRule] = []
         for ni, nm in enumerate(m.needs):
             if nm.domain not in taxonomy.NEED_DOMAINS:
-                raise self.fail(
+                self.report(
                     ("needs", ni, "domain"),
                     f"unknown need domain {nm.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
                 )
             when = self._compile(
                 ("needs", ni, "when"), "when", nm.when, with_flags, options, scale_by_id
             )
-            needs.append(NeedRule(nm.domain, when, nm.severity, nm.note))
+            if when is not None:
+                needs.append(NeedRule(nm.domain, when, nm.severity, nm.note))
         barriers: list[BarrierRule] = []
         for bi, bm in enumerate(m.barriers):
             if bm.type not in taxonomy.BARRIER_TYPES:
-                raise self.fail(
+                self.report(
                     ("barriers", bi, "type"),
                     f"unknown barrier type {bm.type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}",
                 )
             when = self._compile(
                 ("barriers", bi, "when"), "when", bm.when, with_flags, options, scale_by_id
             )
-            barriers.append(BarrierRule(bm.type, when))
+            if when is not None:
+                barriers.append(BarrierRule(bm.type, when))
 
+        yamlfile.raise_problems(self.doc.name, self.problems)
         return Questionnaire(
             id=m.id,
             version=m.version,
@@ -517,6 +592,8 @@ class _Compiler:
         )
 
     def _options(self, item: ItemModel, loc: tuple[Any, ...]) -> tuple[Option, ...]:
+        """The item's options; raises the first problem with them (a FileError), or
+        ``_Reported`` if they come from an option set whose problem is already reported."""
         if item.type == "yesno":
             if item.options is not None:
                 raise self.fail(
@@ -529,37 +606,11 @@ class _Compiler:
             if isinstance(item.options, str):
                 if item.options not in self.m.option_sets:
                     raise self.fail((*loc, "options"), f"no option set called {item.options!r}")
-                raw = self.m.option_sets[item.options]
-            else:
-                raw = item.options
-            opts = tuple(
-                Option(
-                    o.value,
-                    o.label,
-                    o.score
-                    if o.score is not None
-                    else (o.value if isinstance(o.value, int) else None),
-                )
-                for o in raw
-            )
-            values = [o.value for o in opts]
-            labels = [o.label.casefold() for o in opts]
-            if len(set(map(repr, values))) != len(values):
-                raise self.fail(
-                    (*loc, "options"), f"item {item.id!r} has two options with the same value"
-                )
-            if len(set(labels)) != len(labels):
-                raise self.fail(
-                    (*loc, "options"), f"item {item.id!r} has two options with the same label"
-                )
-            for a in opts:
-                for b in opts:
-                    if a is not b and str(a.value).casefold() == b.label.casefold():
-                        raise self.fail(
-                            (*loc, "options"),
-                            f"item {item.id!r}: the value {a.value!r} is also another option's label",
-                        )
-            return opts
+                opts = self._option_sets().get(item.options)
+                if opts is None:
+                    raise _Reported
+                return opts
+            return self._option_list(item.options, (*loc, "options"), f"item {item.id!r}")
         if item.options is not None:
             raise self.fail((*loc, "options"), f"{item.type} items have no options")
         if item.type == "integer":
@@ -567,24 +618,63 @@ class _Compiler:
                 raise self.fail(loc, f"integer item {item.id!r} needs min and max (min <= max)")
         return ()
 
+    def _option_sets(self) -> dict[str, tuple[Option, ...] | None]:
+        """Each option set's options, checked once (None: its problem is reported)."""
+        cache = self._sets
+        if cache is None:
+            cache = {}
+            for name, raw in self.m.option_sets.items():
+                try:
+                    cache[name] = self._option_list(
+                        raw, ("option_sets", name), f"option set {name!r}"
+                    )
+                except FileError as exc:
+                    self.problems.append(exc)
+                    cache[name] = None
+            self._sets = cache
+        return cache
+
+    def _option_list(
+        self, raw: list[OptionModel], loc: tuple[Any, ...], owner: str
+    ) -> tuple[Option, ...]:
+        if not raw:
+            raise self.fail(loc, f"{owner} has no options")
+        opts = tuple(
+            Option(
+                o.value,
+                o.label,
+                o.score if o.score is not None else (o.value if isinstance(o.value, int) else None),
+            )
+            for o in raw
+        )
+        values = [o.value for o in opts]
+        labels = [o.label.casefold() for o in opts]
+        if len(set(map(repr, values))) != len(values):
+            raise self.fail(loc, f"{owner} has two options with the same value")
+        if len(set(labels)) != len(labels):
+            raise self.fail(loc, f"{owner} has two options with the same label")
+        for a in opts:
+            for b in opts:
+                if a is not b and str(a.value).casefold() == b.label.casefold():
+                    raise self.fail(
+                        loc, f"{owner}: the value {a.value!r} is also another option's label"
+                    )
+        return opts
+
     def _check_value(
         self, item: ItemModel, opts: tuple[Option, ...], value: object, loc: tuple[Any, ...]
     ) -> None:
         if item.type in ("single", "multi", "yesno"):
             if not any(o.value == value and type(o.value) is type(value) for o in opts):
                 allowed = ", ".join(repr(o.value) for o in opts)
-                raise self.fail(
-                    loc, f"{value!r} is not an option of {item.id} (options: {allowed})"
-                )
+                self.report(loc, f"{value!r} is not an option of {item.id} (options: {allowed})")
         elif item.type == "integer":
             if (
                 not isinstance(value, int)
                 or (item.min is not None and value < item.min)
                 or (item.max is not None and value > item.max)
             ):
-                raise self.fail(
-                    loc, f"{value!r} is outside {item.id}'s range {item.min}..{item.max}"
-                )
+                self.report(loc, f"{value!r} is outside {item.id}'s range {item.min}..{item.max}")
 
     def _scale(
         self,
@@ -593,52 +683,69 @@ class _Compiler:
         order: dict[str, int],
         options: dict[str, tuple[Option, ...]],
         item_models: list[tuple[ItemModel, tuple[Any, ...], str]],
+        broken: set[str],
     ) -> Scale:
+        """The scale; its problems are reported (its bands are checked only when the range
+        of scores is known, i.e. every item is usable)."""
         types = {im.id: im.type for im, _, _ in item_models}
         lo = hi = 0
+        range_known = True
         for idx, item_id in enumerate(sm.items):
             if item_id not in order:
-                raise self.fail(
-                    (*loc, "items", idx), f"scale {sm.id!r} uses unknown item {item_id!r}"
-                )
-            if types[item_id] not in ("single", "yesno"):
-                raise self.fail(
+                self.report((*loc, "items", idx), f"scale {sm.id!r} uses unknown item {item_id!r}")
+                range_known = False
+            elif types[item_id] not in ("single", "yesno"):
+                self.report(
                     (*loc, "items", idx),
                     f"scale items must be single-choice or yes/no; {item_id} is {types[item_id]}",
                 )
-            scores = [o.score for o in options[item_id]]
-            if any(s is None for s in scores):
-                raise self.fail(
-                    (*loc, "items", idx),
-                    f"every option of {item_id} needs a numeric score to be in a scale",
-                )
-            nums = [s for s in scores if s is not None]
-            lo += min(nums)
-            hi += max(nums)
+                range_known = False
+            elif item_id in broken:
+                range_known = False  # its options are already reported
+            else:
+                scores = [o.score for o in options[item_id]]
+                nums = [s for s in scores if s is not None]
+                if len(nums) != len(scores) or not nums:
+                    self.report(
+                        (*loc, "items", idx),
+                        f"every option of {item_id} needs a numeric score to be in a scale",
+                    )
+                    range_known = False
+                else:
+                    lo += min(nums)
+                    hi += max(nums)
         if len(set(sm.items)) != len(sm.items):
-            raise self.fail((*loc, "items"), f"scale {sm.id!r} lists an item twice")
+            self.report((*loc, "items"), f"scale {sm.id!r} lists an item twice")
+            range_known = False
         for idx, r in enumerate(sm.reverse):
             if r not in sm.items:
-                raise self.fail(
-                    (*loc, "reverse", idx), f"reverse item {r!r} is not in scale {sm.id!r}"
-                )
+                self.report((*loc, "reverse", idx), f"reverse item {r!r} is not in scale {sm.id!r}")
         bands = tuple(Band(a, b, label) for a, b, label in sm.bands)
-        expected = lo
-        for bi, band in enumerate(bands):
-            if band.lo != expected or band.hi < band.lo:
-                raise self.fail(
-                    (*loc, "bands", bi),
-                    f"scale {sm.id!r} bands must run without gaps from {lo} to {hi}; band {bi + 1} should start at {expected}",
-                )
-            expected = band.hi + 1
-        if expected != hi + 1:
-            raise self.fail(
-                (*loc, "bands"),
-                f"scale {sm.id!r} bands must end at {hi}, its highest possible score",
-            )
+        if range_known:
+            self._check_bands(sm.id, loc, bands, lo, hi)
         return Scale(
             sm.id, sm.title, tuple(sm.items), frozenset(sm.reverse), bands, lo, hi, sm.loinc
         )
+
+    def _check_bands(
+        self, scale_id: str, loc: tuple[Any, ...], bands: tuple[Band, ...], lo: int, hi: int
+    ) -> None:
+        """Bands must run from lo to hi without gaps; the first break is reported (every
+        band after it would be off too)."""
+        expected = lo
+        for bi, band in enumerate(bands):
+            if band.lo != expected or band.hi < band.lo:
+                self.report(
+                    (*loc, "bands", bi),
+                    f"scale {scale_id!r} bands must run without gaps from {lo} to {hi}; band {bi + 1} should start at {expected}",
+                )
+                return
+            expected = band.hi + 1
+        if expected != hi + 1:
+            self.report(
+                (*loc, "bands"),
+                f"scale {scale_id!r} bands must end at {hi}, its highest possible score",
+            )
 
     def _compile(
         self,
@@ -650,7 +757,9 @@ class _Compiler:
         scales: dict[str, Scale],
         later: frozenset[str] = frozenset(),
         later_scales: frozenset[str] = frozenset(),
-    ) -> expr.Compiled:
+    ) -> expr.Compiled | None:
+        """The compiled condition, or None if it cannot be compiled; its problems are
+        reported (a literal that is not an option, band or sex value, each one)."""
         try:
             compiled = expr.compile_expr(text, scope)
         except expr.ExprError as exc:
@@ -669,35 +778,42 @@ class _Compiler:
                             and self._item_id_at(loc) == name
                         ):
                             message = f"show_if cannot refer to its own item ({root}.{name})"
-            raise self._expr_error(loc, field, exc.column, message) from None
+            self.problems.append(self._expr_error(loc, field, exc.column, message))
+            return None
         for root, attr, literals, col in compiled.comparisons:
             if root == "answers":
                 opts = options.get(attr, ())
                 if opts:
+                    allowed = ", ".join(repr(o.value) for o in opts)
                     for lit in literals:
                         if not any(o.value == lit and type(o.value) is type(lit) for o in opts):
-                            allowed = ", ".join(repr(o.value) for o in opts)
-                            raise self._expr_error(
-                                loc,
-                                field,
-                                col,
-                                f"{lit!r} is not an option of {attr} (options: {allowed})",
+                            self.problems.append(
+                                self._expr_error(
+                                    loc,
+                                    field,
+                                    col,
+                                    f"{lit!r} is not an option of {attr} (options: {allowed})",
+                                )
                             )
-            elif root == "bands":
+            elif root == "bands" and attr in scales:
                 labels = {b.label for b in scales[attr].bands}
                 for lit in literals:
                     if lit not in labels:
-                        raise self._expr_error(
-                            loc,
-                            field,
-                            col,
-                            f"{lit!r} is not a band of {attr} (bands: {', '.join(sorted(labels))})",
+                        self.problems.append(
+                            self._expr_error(
+                                loc,
+                                field,
+                                col,
+                                f"{lit!r} is not a band of {attr} (bands: {', '.join(sorted(labels))})",
+                            )
                         )
             elif root == "person" and attr == "sex":
                 for lit in literals:
                     if lit not in SEXES:
-                        raise self._expr_error(
-                            loc, field, col, f"{lit!r} is not a sex value ({', '.join(SEXES)})"
+                        self.problems.append(
+                            self._expr_error(
+                                loc, field, col, f"{lit!r} is not a sex value ({', '.join(SEXES)})"
+                            )
                         )
         return compiled
 

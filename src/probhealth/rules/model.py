@@ -2,6 +2,10 @@
 windows used to check services' opening hours. Loaded with the same safety as questionnaires
 (``yamlfile``), validated by pydantic (unknown keys refused) and every reference checked:
 pathway ids, need domains, and every name a rule uses against the questionnaire it is for.
+
+:func:`check_file` reports every problem found (``yamlfile.FileProblems``, one
+``FILE:LINE: message`` each); :func:`load_file`, for use, raises one line naming the first
+problem, how many more there are, and the command that lists them all.
 """
 
 from __future__ import annotations
@@ -14,12 +18,33 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from probhealth import expr, taxonomy, yamlfile
 from probhealth.directory.hours import Window, parse_window
+from probhealth.errors import FileError
 from probhealth.questionnaire.model import Questionnaire, condition_error, content_hash
 
 Urgency = Literal["emergency", "same-day", "soon", "routine"]
 URGENCY_ORDER = {"emergency": 0, "same-day": 1, "soon": 2, "routine": 3}
-PathwayId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,49}$")]
-RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,59}$")]
+PathwayId = Annotated[
+    str,
+    yamlfile.text_pattern(
+        r"^[a-z][a-z0-9-]{1,49}$",
+        "2 to 50 lower-case letters, digits and hyphens, starting with a letter",
+    ),
+]
+RuleId = Annotated[
+    str,
+    yamlfile.text_pattern(
+        r"^[a-z][a-z0-9-]{1,59}$",
+        "2 to 60 lower-case letters, digits and hyphens, starting with a letter",
+    ),
+]
+FileId = Annotated[
+    str,
+    yamlfile.text_pattern(
+        r"^[a-z][a-z0-9-]{0,59}$",
+        "1 to 60 lower-case letters, digits and hyphens, starting with a letter",
+    ),
+]
+CHECK_COMMAND = "probhealth rules check"
 Plain = Annotated[str, StringConstraints(min_length=1, max_length=600)]
 
 RULE_FUNCTIONS = frozenset({"referrals.open", "consented"})
@@ -51,14 +76,20 @@ class RuleModel(_Strict):
 
 
 class AvailabilityModel(_Strict):
-    item: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    item: Annotated[
+        str,
+        yamlfile.text_pattern(
+            r"^[a-z][a-z0-9_]{0,39}$",
+            "an item id: 1 to 40 lower-case letters, digits and underscores, starting with a letter",
+        ),
+    ]
     windows: dict[str, list[str]]
 
 
 class RulesModel(_Strict):
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    id: FileId
     version: int = Field(ge=1)
-    questionnaire: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    questionnaire: FileId
     pathways: list[PathwayModel] = Field(min_length=1)
     rules: list[RuleModel] = Field(min_length=1)
     availability: AvailabilityModel | None = None
@@ -114,11 +145,23 @@ def rules_scope(q: Questionnaire | None) -> expr.Scope:
 
 
 def load_file(path: Path, questionnaire: Questionnaire, *, name: str | None = None) -> RuleSet:
+    """Read and check a rules file for use. A file with problems raises one ``FileError``:
+    the first problem, how many more, and the command that lists them all."""
+    try:
+        return check_file(path, questionnaire, name=name)
+    except yamlfile.FileProblems as exc:
+        raise exc.summary(CHECK_COMMAND) from None
+
+
+def check_file(path: Path, questionnaire: Questionnaire, *, name: str | None = None) -> RuleSet:
+    """Like :func:`load_file`, but problems raise ``yamlfile.FileProblems`` listing each one
+    (for ``probhealth rules check``)."""
     doc = yamlfile.load(path, name=name or str(path))
     return compile_document(doc, questionnaire)
 
 
 def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
+    """Validate and compile; every problem found raises together as ``FileProblems``."""
     if not isinstance(doc.data, dict):
         raise doc.error(
             (), "a rules file must be a mapping with id, version, questionnaire, pathways and rules"
@@ -126,20 +169,27 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
     try:
         m = RulesModel.model_validate(doc.data)
     except ValidationError as exc:
-        raise yamlfile.validation_error(doc, exc) from None
+        raise yamlfile.FileProblems(
+            doc.name, yamlfile.validation_problems(doc, exc, RulesModel), complete=False
+        ) from None
     if m.questionnaire != q.id:
+        # Every other check would be against the wrong questionnaire: stop here.
         raise doc.error(
             ("questionnaire",),
             f"these rules are for questionnaire {m.questionnaire!r}, but they are being checked against {q.id!r}",
         )
+    problems: list[FileError] = []
     pathways: dict[str, Pathway] = {}
     for i, p in enumerate(m.pathways):
         if p.id in pathways:
-            raise doc.error(("pathways", i, "id"), f"pathway {p.id!r} is defined twice")
+            problems.append(doc.error(("pathways", i, "id"), f"pathway {p.id!r} is defined twice"))
+            continue
         if p.domain not in taxonomy.NEED_DOMAINS:
-            raise doc.error(
-                ("pathways", i, "domain"),
-                f"unknown need domain {p.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
+            problems.append(
+                doc.error(
+                    ("pathways", i, "domain"),
+                    f"unknown need domain {p.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
+                )
             )
         pathways[p.id] = Pathway(
             p.id,
@@ -158,52 +208,71 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
     for i, r in enumerate(m.rules):
         loc = ("rules", i)
         if r.id in seen:
-            raise doc.error((*loc, "id"), f"rule {r.id!r} is defined twice")
+            problems.append(doc.error((*loc, "id"), f"rule {r.id!r} is defined twice"))
         seen.add(r.id)
         if r.suggest not in pathways:
-            raise doc.error(
-                (*loc, "suggest"), f"no pathway {r.suggest!r} (pathways: {', '.join(pathways)})"
+            problems.append(
+                doc.error(
+                    (*loc, "suggest"),
+                    f"no pathway {r.suggest!r} (pathways: {', '.join(pathways)})",
+                )
             )
+        when: expr.Compiled | None = None
         try:
             when = expr.compile_expr(r.when, scope)
         except expr.ExprError as exc:
-            raise condition_error(doc, (*loc, "when"), "when", exc.column, exc.message) from None
-        _check_literals(doc, (*loc, "when"), when, q, pathways)
+            problems.append(condition_error(doc, (*loc, "when"), "when", exc.column, exc.message))
+        else:
+            problems.extend(_check_literals(doc, (*loc, "when"), when, q, pathways))
+        because: expr.Template | None = None
         try:
             because = expr.compile_template(r.because, scope)
         except expr.ExprError as exc:
-            raise condition_error(
-                doc, (*loc, "because"), "because", exc.column, exc.message
-            ) from None
-        rules.append(Rule(r.id, when, r.suggest, r.urgency, because))
-    used = {r.pathway for r in rules}
+            problems.append(
+                condition_error(doc, (*loc, "because"), "because", exc.column, exc.message)
+            )
+        if when is not None and because is not None:
+            rules.append(Rule(r.id, when, r.suggest, r.urgency, because))
+    used = {r.suggest for r in m.rules}
     for i, p in enumerate(m.pathways):
         if p.id not in used:
-            raise doc.error(
-                ("pathways", i, "id"),
-                f"no rule suggests pathway {p.id!r}; add one or remove the pathway",
+            problems.append(
+                doc.error(
+                    ("pathways", i, "id"),
+                    f"no rule suggests pathway {p.id!r}; add one or remove the pathway",
+                )
             )
     windows: dict[str, tuple[Window, ...]] = {}
     item = None
     if m.availability is not None:
         item = m.availability.item
         if not q.has_item(item) or q.item(item).type != "multi":
-            raise doc.error(
-                ("availability", "item"), f"availability.item must be a multi-choice item of {q.id}"
+            problems.append(
+                doc.error(
+                    ("availability", "item"),
+                    f"availability.item must be a multi-choice item of {q.id}",
+                )
             )
-        values = {str(o.value) for o in q.item(item).options}
+        values = (
+            {str(o.value) for o in q.item(item).options}
+            if q.has_item(item) and q.item(item).type == "multi"
+            else None
+        )
         for key, texts in m.availability.windows.items():
-            if key not in values:
-                raise doc.error(
-                    ("availability", "windows", key), f"{key!r} is not an option of {item}"
+            if values is not None and key not in values:
+                problems.append(
+                    doc.error(
+                        ("availability", "windows", key), f"{key!r} is not an option of {item}"
+                    )
                 )
             parsed = []
             for n, text in enumerate(texts):
                 try:
                     parsed.append(parse_window(text))
                 except ValueError as exc:
-                    raise doc.error(("availability", "windows", key, n), str(exc)) from None
+                    problems.append(doc.error(("availability", "windows", key, n), str(exc)))
             windows[key] = tuple(parsed)
+    yamlfile.raise_problems(doc.name, problems)
     return RuleSet(
         m.id,
         m.version,
@@ -222,26 +291,26 @@ def _check_literals(
     compiled: expr.Compiled,
     q: Questionnaire,
     pathways: dict[str, Pathway],
-) -> None:
+) -> list[FileError]:
+    """Every literal compared with something that can never have that value."""
+    problems: list[FileError] = []
+
+    def bad(col: int, message: str) -> None:
+        problems.append(condition_error(doc, loc, "when", col, message))
+
     for root, attr, literals, col in compiled.comparisons:
         if root == "answers" and q.has_item(attr):
             item = q.item(attr)
             if item.options:
+                allowed = ", ".join(repr(o.value) for o in item.options)
                 for lit in literals:
                     if item.option(lit) is None:
-                        allowed = ", ".join(repr(o.value) for o in item.options)
-                        raise condition_error(
-                            doc,
-                            loc,
-                            "when",
-                            col,
-                            f"{lit!r} is not an option of {attr} (options: {allowed})",
-                        )
+                        bad(col, f"{lit!r} is not an option of {attr} (options: {allowed})")
         elif root == "bands":
             labels = {b.label for b in q.scale(attr).bands}
             for lit in literals:
                 if lit not in labels:
-                    raise condition_error(doc, loc, "when", col, f"{lit!r} is not a band of {attr}")
+                    bad(col, f"{lit!r} is not a band of {attr}")
         elif root in ("barriers", "needs", "flag_severities"):
             allowed_words = {
                 "barriers": taxonomy.BARRIER_TYPES,
@@ -250,28 +319,18 @@ def _check_literals(
             }[root]
             for lit in literals:
                 if lit not in allowed_words:
-                    raise condition_error(
-                        doc,
-                        loc,
-                        "when",
-                        col,
-                        f"{lit!r} is not one of the {root} ({', '.join(allowed_words)})",
-                    )
+                    bad(col, f"{lit!r} is not one of the {root} ({', '.join(allowed_words)})")
         elif root == "referrals.open":
             for lit in literals:
                 if lit not in pathways:
-                    raise condition_error(
-                        doc, loc, "when", col, f"referrals.open: no pathway {lit!r}"
-                    )
+                    bad(col, f"referrals.open: no pathway {lit!r}")
         elif root == "consented":
             from probhealth.validation import CONSENT_PURPOSES
 
             for lit in literals:
                 if lit not in CONSENT_PURPOSES:
-                    raise condition_error(
-                        doc,
-                        loc,
-                        "when",
+                    bad(
                         col,
                         f"consented: {lit!r} is not a consent purpose ({', '.join(CONSENT_PURPOSES)})",
                     )
+    return problems
