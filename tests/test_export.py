@@ -415,6 +415,26 @@ def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="names fds through /proc")
+def test_the_file_and_its_folder_are_synced_before_it_counts_as_written(
+    caseload, tmp_path, monkeypatch
+):
+    """Row 7: fsync of the data before the rename, and of the folder after it, so a power cut
+    leaves the old state or the whole new file."""
+    import probhealth.atomicfile as atomicfile
+
+    synced: list[str] = []
+    real = atomicfile.os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append("folder" if Path(f"/proc/self/fd/{fd}").resolve().is_dir() else "file")
+        real(fd)
+
+    monkeypatch.setattr(atomicfile.os, "fsync", spy)
+    caseload("export", "people", "--out", str(tmp_path / "p.csv"))
+    assert synced[:1] == ["file"] and "folder" in synced[1:]
+
+
 def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
     """Row 12: the export's audit event is committed before the file takes its name; when the
     audit write fails (another user holds the lock), no file appears."""

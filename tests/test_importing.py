@@ -62,6 +62,20 @@ def test_every_bad_row_kind_is_reported_with_its_line(cli, db_path, tmp_path):
     assert file_sha(db_path) == before  # all or nothing: nothing written
 
 
+def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db_path, tmp_path):
+    """Rows are written in batches of 1 000 inside one transaction: a bad row found after a
+    batch was flushed must still roll the whole file back."""
+    from probhealth.importing import BATCH
+
+    good = [f"A{n:06d},Ann,Smith,1990-01-31,female,,,,,," for n in range(1, BATCH + 2)]
+    path = write(tmp_path, [HEADER, *good, "B000001,Bob,Jones,31/01/1990,male,,,,,,"])
+    before = file_sha(db_path)
+    report = json.loads(cli("import", "people", str(path), "--json", expect=2).stdout)
+    assert report["imported"] == 0 and report["bad"] == 1
+    assert people_count(db_path) == 0
+    assert file_sha(db_path) == before
+
+
 def test_existing_crn_in_the_database(cli, db_path, tmp_path):
     add_person(cli, "A000001")
     path = write(tmp_path, [HEADER, GOOD, "A000011,Bob,Jones,1980-02-02,male,,,,,,"])

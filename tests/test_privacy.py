@@ -84,6 +84,26 @@ def test_failing_command_prints_no_identifiers(cli, monkeypatch, debug):
         assert name not in output, name
 
 
+def test_an_unexpected_error_is_reported_by_reference_only(cli, monkeypatch):
+    """The last line of defence: an unexpected exception whose text carries a person's details
+    is reported as 'Internal error (reference, type)', never with its text."""
+    import probhealth.store.people as repo
+
+    def boom(session, person):  # type: ignore[no-untyped-def]
+        raise ValueError("X123456 Zebedee Quasimodo")
+
+    monkeypatch.setattr(repo, "add", boom)
+    result = cli(
+        "person", "add", "--crn", "X123456", "--given", "Zebedee", "--family", "Quasimodo",
+        "--dob", "1990-01-01", "--sex", "male",
+        expect=1, env={"PROBHEALTH_DEBUG": ""},
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "Internal error (reference " in output and "ValueError" in output
+    for name in ("Zebedee", "Quasimodo", "X123456"):
+        assert name not in output, name
+
+
 def test_sqlalchemy_errors_from_the_store_hide_parameters(store):
     from sqlalchemy import text
 

@@ -127,6 +127,60 @@ def test_writer_gives_up_politely_then_succeeds_once_the_lock_is_free(db_path, t
 
 
 # ------------------------------------------------------------- row 4: BEGIN IMMEDIATE ---
+def _locker(db_path: Path) -> sqlite3.Connection:
+    """Another worker in the middle of a save: holds the write lock until rolled back."""
+    con = sqlite3.connect(db_path, isolation_level=None, timeout=5)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+def test_a_held_lock_is_retried_three_times_then_busy(store, db_path, monkeypatch):
+    """Row 3, bounded retry: three attempts (each waiting the busy timeout), then Busy."""
+    import probhealth.store.db as db_mod
+    from probhealth import people
+
+    monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 20)
+    pauses: list[float] = []
+    monkeypatch.setattr(db_mod.time, "sleep", pauses.append)
+    store.engine()
+    locker = _locker(db_path)
+    try:
+        with pytest.raises(Busy):
+            people.add_person(
+                store,
+                people.PersonInput(
+                    crn="X123456", given="A", family="B", dob="1990-01-01", sex="male"
+                ),
+            )
+    finally:
+        locker.rollback()
+        locker.close()
+    assert len(pauses) == 2  # attempts 1 and 2 were retried; the third gave up
+    assert _count(db_path, "person") == 0
+
+
+def test_a_lock_freed_between_attempts_is_retried_and_saves(store, db_path, monkeypatch):
+    import probhealth.store.db as db_mod
+    from probhealth import people
+
+    monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 20)
+    store.engine()
+    locker = _locker(db_path)
+
+    def other_worker_finishes(seconds: float) -> None:
+        locker.rollback()  # during the pause before the second attempt
+
+    monkeypatch.setattr(db_mod.time, "sleep", other_worker_finishes)
+    try:
+        people.add_person(
+            store,
+            people.PersonInput(crn="X123456", given="A", family="B", dob="1990-01-01", sex="male"),
+        )
+    finally:
+        locker.close()
+    assert _count(db_path, "person") == 1
+
+
 def test_every_write_runs_inside_begin_immediate(store):
     from sqlalchemy import event
 
