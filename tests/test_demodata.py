@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from probhealth import referral_states
 from probhealth.demodata import FAMILY
+from probhealth.suggest import load_rules
+from tests.helpers import Cli
 
 
 def test_demo_people(cli, db_path):
@@ -38,10 +48,219 @@ def test_demo_people_twice_adds_more_with_new_crns(cli, db_path):
     con.close()
 
 
-def test_demo_people_is_reproducible(cli_factory):
+def test_demo_people_is_reproducible(cli_factory, monkeypatch):
+    monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-02T10:00:00+00:00")  # not across midnight
     outputs = []
     for _ in range(2):
         cli = cli_factory()
         cli("demo", "--people", "8", "--seed", "11")
         outputs.append(json.loads(cli("suggest", "--all", "--json").stdout))
     assert outputs[0] == outputs[1]
+
+
+# ---------------------------------------------------------------- referral caseloads ----
+# A fixed clock and seed: the caseload is the same on every run.
+NOW = "2026-11-02T10:00:00+00:00"
+TODAY = date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def caseload(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 fictional people (seed 4), through ``probhealth demo --people``."""
+    base = tmp_path_factory.mktemp("caseload")
+    db = base / "demo.db"
+    shutil.copyfile(template_db, db)
+    os.chmod(db, 0o600)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROBHEALTH_HOME", str(base / "home"))
+        mp.setenv("PROBHEALTH_USER", "tester")
+        for name in ("PROBHEALTH_DB", "PROBHEALTH_DEBUG", "PROBHEALTH_RULES"):
+            mp.delenv(name, raising=False)
+        Cli(db)("demo", "--people", "300", "--seed", "4", env={"PROBHEALTH_NOW": NOW})
+    return db
+
+
+def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _referrals(db: Path) -> list[sqlite3.Row]:
+    return _rows(
+        db,
+        "select r.*, p.crn, p.postcode, p.office from referral r"
+        " join person p on p.id = r.person_id order by r.id",
+    )
+
+
+def _events(db: Path) -> dict[int, list[sqlite3.Row]]:
+    out: dict[int, list[sqlite3.Row]] = {}
+    for e in _rows(db, "select * from referral_event order by id"):
+        out.setdefault(e["referral_id"], []).append(e)
+    return out
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def test_demo_referrals_due_or_overdue_are_a_modest_share(caseload: Path) -> None:
+    referrals = _referrals(caseload)
+    assert len(referrals) > 500
+    late = [(TODAY - _day(r["follow_up_due"])).days for r in referrals if r["follow_up_due"]]
+    due = [d for d in late if d >= 0]
+    # Real caseloads: 10-25% of referrals due or overdue, few of them by more than 60 days.
+    assert 0.05 <= len(due) / len(referrals) <= 0.25, len(due) / len(referrals)
+    assert sum(d > 60 for d in due) <= 0.02 * len(referrals)
+    assert max(due) <= 120
+    # Referrals made months ago have mostly closed.
+    old = [r for r in referrals if (TODAY - _day(r["created_at"])).days > 90]
+    assert sum(r["closed_at"] is not None for r in old) >= 0.75 * len(old)
+    # ... and the referral list agrees.
+    listed = json.loads(
+        Cli(caseload)("referral", "list", "--due", "--json", env={"PROBHEALTH_NOW": NOW}).stdout
+    )
+    assert len(listed) == len(due)
+    assert max(r["overdue_days"] for r in listed) == max(due)
+
+
+def test_demo_referral_histories_follow_the_state_machine(caseload: Path) -> None:
+    rules = load_rules()
+    events = _events(caseload)
+    referrals = _referrals(caseload)
+    assert {r["status"] for r in referrals} >= {"completed", "withdrawn", "accepted", "agreed"}
+    sharing = {
+        row["crn"]
+        for row in _rows(
+            caseload,
+            "select p.crn from consent c join person p on p.id = c.person_id"
+            " where c.purpose = 'share-with-services' and c.status = 'given'",
+        )
+    }
+    # A worker's referral sends the person's details: only with their consent.
+    assert all(r["crn"] in sharing for r in referrals if not r["self_referral"])
+    for r in referrals:
+        history = events[r["id"]]
+        where = f"referral {r['id']}: {[(e['from_status'], e['to_status']) for e in history]}"
+        previous = "suggested"
+        for e in history:
+            assert e["from_status"] == previous, where
+            assert e["to_status"] in referral_states.allowed(previous), where
+            codes = referral_states.REASONS.get(e["to_status"])
+            if codes is None:
+                assert e["reason"] is None, where
+            else:  # coded, and never "other" (that needs a note)
+                assert e["reason"] in codes and e["reason"] != "other", where
+            if e["to_status"] != "appointment-booked":  # only a booking is for a day ahead
+                assert _day(e["event_date"]) <= TODAY, where
+            previous = e["to_status"]
+        assert r["status"] == previous, where
+        for before, after in zip(history, history[1:], strict=False):
+            # In order. A booking's date is the appointment's: it may be cancelled or moved
+            # before the day, but attendance is recorded on the day or after.
+            before_the_day = before["to_status"] == "appointment-booked" and after["to_status"] in (
+                "withdrawn",
+                "appointment-booked",
+            )
+            assert before_the_day or before["event_date"] <= after["event_date"], where
+        recorded = [e["recorded_at"] for e in history]
+        assert recorded == sorted(recorded), where
+        assert recorded[0] >= r["created_at"] and r["updated_at"] == recorded[-1], where
+        last = history[-1]
+        if r["status"] in referral_states.CLOSED:
+            assert r["follow_up_due"] is None and r["closed_at"] == recorded[-1], where
+            assert r["closed_reason"] == last["reason"], where
+        else:  # the follow-up date referrals.update would have set at the last step
+            assert r["closed_at"] is None, where
+            pathway = rules.pathway(r["pathway_id"])
+            assert pathway is not None
+            happened = _day(last["event_date"])
+            if r["status"] == "appointment-booked":  # checked the day after the appointment
+                expected = happened + timedelta(days=1)
+            else:
+                expected = min(happened, TODAY) + timedelta(days=pathway.follow_up_days)
+            assert _day(r["follow_up_due"]) == expected, where
+            assert r["closed_reason"] == (
+                last["reason"] if previous == "rejected-by-service" else None
+            )
+        if r["status"] == "completed":
+            assert r["outcome"] in referral_states.OUTCOMES, where
+        else:
+            assert r["outcome"] is None, where
+
+
+def test_demo_referral_outcomes_fit_the_pathway(caseload: Path) -> None:
+    events = _events(caseload)
+    referrals = _referrals(caseload)
+    crisis = [r for r in referrals if r["pathway_id"] == "crisis-support"]
+    assert crisis
+    for r in referrals:
+        steps = {e["to_status"]: e["reason"] for e in events[r["id"]]}
+        if r["self_referral"] or r["pathway_id"] == "crisis-support":
+            assert "rejected-by-service" not in steps, dict(r)  # nobody turned away at the door
+        if "rejected-by-service" in steps and r["service_id"] is not None:
+            assert steps["rejected-by-service"] != "out-of-area", dict(r)  # a local service
+        if r["pathway_id"] == "crisis-support":  # a crisis line is always there, for anyone
+            assert steps.get("withdrawn") not in ("service-unavailable", "no-longer-eligible")
+            assert steps.get("declined-by-person") != "cannot-attend"
+            assert "appointment-booked" not in steps
+    # Outcomes vary: most old referrals completed or withdrawn, some declined.
+    statuses = [r["status"] for r in referrals]
+    for status in ("completed", "withdrawn", "declined-by-person"):
+        assert statuses.count(status) >= 0.05 * len(statuses), status
+
+
+def test_demo_referrals_name_services_from_the_directory(caseload: Path) -> None:
+    offers: dict[tuple[str, str], set[str]] = {}
+    for row in _rows(
+        caseload,
+        "select p.pathway_id, a.area_key, p.service_id from service_pathway p"
+        " join service_area a on a.service_id = p.service_id",
+    ):
+        offers.setdefault((row["pathway_id"], row["area_key"]), set()).add(row["service_id"])
+    takes_self = {
+        row["id"]
+        for row in _rows(caseload, "select id, data from service")
+        if json.loads(row["data"])["self_referral"]
+    }
+    referrals = _referrals(caseload)
+    worker = [r for r in referrals if not r["self_referral"]]
+    by_self = [r for r in referrals if r["self_referral"]]
+    assert worker and by_self
+    for r in referrals:
+        areas = (r["postcode"].split()[0].casefold(), r["office"].casefold(), "*")
+        near = set().union(*(offers.get((r["pathway_id"], a), set()) for a in areas))
+        if r["service_id"] is not None:
+            assert r["service_id"] in near, dict(r)  # offers the pathway where the person is
+            if r["self_referral"]:
+                assert r["service_id"] in takes_self, dict(r)
+        elif not r["self_referral"]:
+            assert not near, dict(r)  # a worker names a service whenever there is one
+    assert sum(r["service_id"] is not None for r in worker) >= 0.8 * len(worker)
+    named = sum(r["service_id"] is not None for r in by_self)
+    assert 0.2 * len(by_self) <= named <= 0.9 * len(by_self)
+
+
+def test_demo_referrals_are_reproducible(cli_factory: Any) -> None:
+    outputs = []
+    for _ in range(2):
+        cli = cli_factory()
+        cli("demo", "--people", "40", "--seed", "9", env={"PROBHEALTH_NOW": NOW})
+        outputs.append(
+            [
+                tuple(r)
+                for r in _rows(
+                    cli.db,
+                    "select p.crn, r.pathway_id, r.service_id, r.self_referral, r.status,"
+                    " r.follow_up_due, r.outcome, r.closed_reason, r.updated_at,"
+                    " (select group_concat(e.to_status || e.event_date || coalesce(e.reason, ''))"
+                    "  from referral_event e where e.referral_id = r.id)"
+                    " from referral r join person p on p.id = r.person_id order by r.id",
+                )
+            ]
+        )
+    assert outputs[0] == outputs[1] and outputs[0]

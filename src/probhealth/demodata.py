@@ -5,7 +5,12 @@ and CRNs starting with Z. Answers follow plausible distributions for people on p
 (more smoking, low mood, risky drinking and drug use, and gaps in GP registration than in the
 general population), drawn from a few latent traits per person so that answers hang together.
 Screenings are run through the real questionnaire engine and rules; referrals move along the
-real state machine. Rows are written in bulk, a few hundred people per transaction.
+real state machine, step by step from the screening up to today, with follow-up dates set as
+the referral service sets them (see "referral histories" below), so old referrals have mostly
+closed and only some open ones are overdue. A referral names a service from the directory in
+the demo database where one offers the pathway in the person's area (always when the worker
+sends it, often for a self-referral). Rows are written in bulk, a few hundred people per
+transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -26,7 +31,7 @@ from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import Item, Questionnaire
 from probhealth.rules import engine as rules_engine
-from probhealth.rules.model import RuleSet
+from probhealth.rules.model import Pathway, RuleSet
 from probhealth.store import audit, bulk
 from probhealth.store.db import Store
 from probhealth.store.models import (
@@ -42,6 +47,9 @@ from probhealth.store.models import (
     ReferralEvent,
     Score,
     Screening,
+    Service,
+    ServiceArea,
+    ServicePathway,
     Suggestion,
 )
 from probhealth.textsafe import search_key
@@ -151,29 +159,59 @@ class _Traits:
         self.crisis = rnd.random() < 0.04
 
 
-def _scored(item: Item, level: float, rnd: random.Random) -> Any:
-    values = sorted(o.value for o in item.options)
+# Each questionnaire's option values in order, per item (keyed by content hash): _scored runs
+# tens of thousands of times in a big caseload.
+_ORDERED: dict[str, dict[str, tuple[Any, ...]]] = {}
+
+
+def _ordered_values(q: Questionnaire) -> dict[str, tuple[Any, ...]]:
+    found = _ORDERED.get(q.content_hash)
+    if found is None:
+        found = {i.id: tuple(sorted(o.value for o in i.options)) for i in q.items}
+        _ORDERED[q.content_hash] = found
+    return found
+
+
+# Stored answers (JSON) of the plain values most answers are: encoded once, not per answer.
+_STORED: dict[tuple[type, Any], str] = {}
+
+
+def _stored(value: Any) -> str:
+    if type(value) not in (int, str):
+        return json.dumps(answer_parsing.to_storage(value))
+    key = (type(value), value)
+    found = _STORED.get(key)
+    if found is None:
+        found = _STORED[key] = json.dumps(value)
+    return found
+
+
+def _scored(values: tuple[Any, ...], level: float, rnd: random.Random) -> Any:
     index = min(len(values) - 1, max(0, int(round(level * (len(values) - 1) + rnd.gauss(0, 0.6)))))
     return values[index]
 
 
-def _chooser(t: _Traits, rnd: random.Random, today: date) -> Callable[[Item, dict[str, Any]], Any]:
+def _chooser(
+    t: _Traits, rnd: random.Random, today: date, ordered: dict[str, tuple[Any, ...]]
+) -> Callable[[Item, dict[str, Any]], Any]:
     def pick(item: Item, so_far: dict[str, Any]) -> Any:
         i = item.id
         if i == "phq9_9":
-            return 1 if t.crisis else (_scored(item, t.mood * 0.4, rnd) if t.mood > 0.7 else 0)
+            return (
+                1 if t.crisis else (_scored(ordered[i], t.mood * 0.4, rnd) if t.mood > 0.7 else 0)
+            )
         if i.startswith("phq9_") and i != "phq9_10":
-            return _scored(item, t.mood, rnd)
+            return _scored(ordered[i], t.mood, rnd)
         if i.startswith("gad7_"):
-            return _scored(item, t.anxiety, rnd)
+            return _scored(ordered[i], t.anxiety, rnd)
         if i == "auditc_1":
-            return _scored(item, t.alcohol, rnd) if t.drinks else 0
+            return _scored(ordered[i], t.alcohol, rnd) if t.drinks else 0
         if (
             i.startswith(("auditc_", "audit_"))
             and item.type == "single"
             and item.options[0].score is not None
         ):
-            return _scored(item, t.alcohol, rnd)
+            return _scored(ordered[i], t.alcohol, rnd)
         if i == "drugs_any":
             return "yes" if t.drugs else "no"
         if i.startswith("dast10_"):
@@ -193,7 +231,7 @@ def _chooser(t: _Traits, rnd: random.Random, today: date) -> Callable[[Item, dic
         if i == "smoking_status":
             return t.smokes
         if i.startswith("hsi_"):
-            return _scored(item, rnd.random(), rnd)
+            return _scored(ordered[i], rnd.random(), rnd)
         if i == "gp_registered":
             return rnd.choice(("no", "not sure")) if t.no_gp else "yes"
         if i == "gp_practice":
@@ -232,7 +270,7 @@ def _chooser(t: _Traits, rnd: random.Random, today: date) -> Callable[[Item, dic
         if item.type == "yesno":
             return "yes" if rnd.random() < 0.2 else "no"
         if item.options and item.options[0].score is not None:
-            return _scored(item, rnd.random() * 0.5, rnd)
+            return _scored(ordered[i], rnd.random() * 0.5, rnd)
         first = item.options[0].value
         return first if rnd.random() < 0.7 else rnd.choice([o.value for o in item.options])
 
@@ -265,6 +303,7 @@ def generate(
 
     with store.write() as session:
         register_questionnaire(session, q)
+        directory = _Directory.load(session)
     made = screenings = referrals = 0
     first = last = ""
     while made < n:
@@ -294,7 +333,7 @@ def generate(
                 crn = f"Z{base + k:06d}"
                 first = first or crn
                 last = crn
-                counts = _one(rnd, q, rules, today, crn, rows, ids, session)
+                counts = _one(rnd, q, rules, today, crn, rows, ids, directory)
                 screenings += counts[0]
                 referrals += counts[1]
             for model in _INSERT_ORDER:  # parents before children
@@ -320,7 +359,7 @@ def _one(
     crn: str,
     rows: dict[Any, list[dict[str, Any]]],
     ids: dict[Any, int],
-    session: Any,
+    directory: _Directory,
 ) -> tuple[int, int]:
     t = _Traits(rnd)
     now = clock.now()
@@ -332,6 +371,7 @@ def _one(
     given, family = rnd.choice(GIVEN), rnd.choice(FAMILY)
     released = today - timedelta(days=rnd.randint(1, 330)) if rnd.random() < 0.35 else None
     created = now - timedelta(days=rnd.randint(30, 400))
+    postcode = rnd.choice(OFFICES[office])
     rows[Person].append(
         {
             "id": pid,
@@ -341,7 +381,7 @@ def _one(
             "name_key": search_key(f"{given} {family}"),
             "dob": dob,
             "sex": sex,
-            "postcode": rnd.choice(OFFICES[office]),
+            "postcode": postcode,
             "office": office,
             "language": "English",
             "needs_interpreter": rnd.random() < 0.05,
@@ -386,7 +426,7 @@ def _one(
         answers,
         PersonFacts(age=clock.age_on(dob, screened_on), sex=sex, release_date=released),
         screened_on,
-        choose=_chooser(t, rnd, screened_on),
+        choose=_chooser(t, rnd, screened_on, _ordered_values(q)),
     )
     finished = started + timedelta(minutes=rnd.randint(9, 25))
     rows[Screening].append(
@@ -413,7 +453,7 @@ def _one(
                 "item_id": item_id,
                 "hidden": False,
                 "declined": declined,
-                "value": None if declined else json.dumps(answer_parsing.to_storage(value)),
+                "value": None if declined else _stored(value),
                 "answered_by": "demo",
                 "answered_at": started + timedelta(seconds=20 * n),
             }
@@ -474,8 +514,23 @@ def _one(
             }
         )
         ids[Barrier] += 1
+    areas = (postcode.split()[0].casefold(), office.casefold())
     made = _suggest_and_refer(
-        rnd, rules, ev, pid, sid, dob, sex, released, consents, finished, today, rows, ids
+        rnd,
+        rules,
+        ev,
+        pid,
+        sid,
+        dob,
+        sex,
+        released,
+        consents,
+        finished,
+        today,
+        rows,
+        ids,
+        directory,
+        areas,
     )
     if consents.get("health-trainer") == "given":
         gid = ids[Goal]
@@ -522,8 +577,11 @@ def _suggest_and_refer(
     today: date,
     rows: dict[Any, list[dict[str, Any]]],
     ids: dict[Any, int],
+    directory: _Directory,
+    areas: tuple[str, str],
 ) -> int:
     on = clock.to_london(finished).date()
+    now = clock.now()
     answers = {**ev.implied, **ev.answers}
     facts = rules_engine.Facts(
         answers=answers,
@@ -543,7 +601,7 @@ def _suggest_and_refer(
     outcome = rules_engine.evaluate(rules, facts, on)
     made = 0
     for s in outcome.suggestions:
-        reasons = [{"rule": r.rule, "because": r.because} for r in s.reasons]
+        reasons = json.dumps([{"rule": r.rule, "because": r.because} for r in s.reasons])
         rows[Suggestion].append(
             {
                 "id": ids[Suggestion],
@@ -551,7 +609,7 @@ def _suggest_and_refer(
                 "screening_id": sid,
                 "pathway_id": s.pathway.id,
                 "urgency": s.urgency,
-                "reasons": json.dumps(reasons),
+                "reasons": reasons,
                 "already_open": False,
                 "rules_id": rules.id,
                 "rules_version": rules.version,
@@ -570,60 +628,321 @@ def _suggest_and_refer(
         made += 1
         rid = ids[Referral]
         ids[Referral] += 1
-        path = ["agreed"] if rnd.random() > 0.12 else ["declined-by-person"]
-        while path[-1] not in referral_states.CLOSED and rnd.random() < 0.7:
-            nxt = [
-                x
-                for x in referral_states.allowed(path[-1])
-                if x != "withdrawn" or rnd.random() < 0.2
-            ]
-            path.append(rnd.choice(nxt or list(referral_states.allowed(path[-1]))))
-            if len(path) > 7:
-                break
-        day = on
+        # Its own generator: how far a history gets depends on the date, and the people after
+        # it must not (a seed gives the same people whenever it runs).
+        own = random.Random(rnd.getrandbits(64))
+        service_id = directory.pick(own, s.pathway.id, areas, self_ref=self_ref)
+        steps = _history(own, s.pathway, self_ref, service_id is not None, on, today)
         previous = "suggested"
-        for step in path:
-            day = min(today, day + timedelta(days=rnd.randint(0, 9)))
-            reason = (
-                rnd.choice(referral_states.REASONS[step][:-1])
-                if step in referral_states.REASONS
-                else None
-            )
+        recorded = finished
+        for step in steps:
+            # The same time of day as the screening, whole days later (never after now).
+            recorded = min(now, finished + timedelta(days=(step.recorded - on).days))
             rows[ReferralEvent].append(
                 {
                     "id": ids[ReferralEvent],
                     "referral_id": rid,
                     "from_status": previous,
-                    "to_status": step,
-                    "reason": reason,
+                    "to_status": step.status,
+                    "reason": step.reason,
                     "note": None,
-                    "event_date": day,
+                    "event_date": step.day,
                     "recorded_by": "demo",
-                    "recorded_at": datetime.combine(day, finished.timetz()),
+                    "recorded_at": recorded,
                 }
             )
             ids[ReferralEvent] += 1
-            previous = step
-        status = path[-1]
-        closed = status in referral_states.CLOSED
+            previous = step.status
+        last = steps[-1]
+        closed = last.status in referral_states.CLOSED
         rows[Referral].append(
             {
                 "id": rid,
                 "person_id": pid,
                 "pathway_id": s.pathway.id,
-                "service_id": None,
+                "service_id": service_id,
                 "self_referral": self_ref,
-                "status": status,
+                "status": last.status,
                 "urgency": s.urgency,
                 "screening_id": sid,
-                "reasons": json.dumps(reasons),
-                "follow_up_due": None if closed else day + timedelta(days=s.pathway.follow_up_days),
-                "outcome": rnd.choice(referral_states.OUTCOMES) if status == "completed" else None,
-                "closed_reason": reason if status in referral_states.REASONS else None,
+                "reasons": reasons,
+                "follow_up_due": None if closed else _follow_up_due(last, s.pathway, today),
+                "outcome": last.outcome,
+                "closed_reason": last.reason,
                 "created_by": "demo",
                 "created_at": finished,
-                "updated_at": finished,
-                "closed_at": finished if closed else None,
+                "updated_at": recorded,
+                "closed_at": recorded if closed else None,
             }
         )
     return made
+
+
+# ---------------------------------------------------------------- services --------------
+class _Directory:
+    """The service directory in the demo database by (pathway, area key), an area key being a
+    casefolded postcode district, an office or "*" (national), so that a referral can name a
+    service that offers its pathway where the person lives."""
+
+    def __init__(self, entries: dict[tuple[str, str], tuple[tuple[str, bool], ...]]) -> None:
+        self.entries = entries  # (pathway, area) -> ((service id, takes self-referrals), ...)
+        self._near: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    @classmethod
+    def load(cls, session: Any) -> _Directory:
+        rows = session.execute(
+            select(
+                col(ServicePathway.pathway_id),
+                col(ServiceArea.area_key),
+                col(Service.id),
+                col(Service.data),
+            )
+            .join(ServiceArea, col(ServiceArea.service_id) == col(ServicePathway.service_id))
+            .join(Service, col(Service.id) == col(ServicePathway.service_id))
+        ).all()
+        found: dict[tuple[str, str], set[tuple[str, bool]]] = {}
+        for pathway_id, area, service_id, data in rows:
+            takes_self = bool(json.loads(data).get("self_referral"))
+            found.setdefault((pathway_id, area), set()).add((service_id, takes_self))
+        return cls({key: tuple(sorted(v)) for key, v in found.items()})
+
+    def near(self, pathway_id: str, areas: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
+        """(services a worker can refer to, services a person can contact themselves): local
+        ones, or national ones where nothing local offers the pathway."""
+        key = (pathway_id, *areas)
+        hit = self._near.get(key)
+        if hit is None:
+            local = sorted({e for a in areas for e in self.entries.get((pathway_id, a), ())})
+            national = self.entries.get((pathway_id, "*"), ())
+            worker = local or list(national)
+            by_self = [e for e in local if e[1]] or [e for e in national if e[1]]
+            hit = (tuple(i for i, _ in worker), tuple(i for i, _ in by_self))
+            self._near[key] = hit
+        return hit
+
+    def pick(
+        self, rnd: random.Random, pathway_id: str, areas: tuple[str, str], *, self_ref: bool
+    ) -> str | None:
+        worker, by_self = self.near(pathway_id, areas)
+        if self_ref:  # often the worker names a service to contact, sometimes only the kind
+            return rnd.choice(by_self) if by_self and rnd.random() < 0.6 else None
+        return rnd.choice(worker) if worker else None
+
+
+# ---------------------------------------------------------------- referral histories ----
+# A referral's history is simulated day by day from the screening to today, the way the
+# referral service would record it: each step is recorded some days after the last one (mostly
+# before its follow-up falls due, sometimes after, now and then long after when nobody chased
+# it), moves the follow-up date on as ``referrals.update`` does, and a step that would be
+# recorded after today has not happened yet. Old referrals have therefore mostly closed; the
+# open ones are recent, or waiting on a late follow-up.
+
+# The contact is the help (a phone line): no appointments, and a crisis line turns nobody away.
+_CALL_ONLY = frozenset({"crisis-support"})
+# Usually done at the first contact (a kit handed over, a form filled in, a food bank visit).
+_FEW_APPOINTMENTS = frozenset({"naloxone", "food-support", "gp-registration"})
+DECLINED_SHARE = 0.12
+STALLED_LOST_CONTACT = 0.5
+
+# Why a referral is withdrawn, by the state it is withdrawn from (all codes in REASONS), and
+# how common each reason is.
+_WITHDRAWN_WEIGHT = {
+    "lost-contact": 4.0,
+    "person-withdrew-consent": 3.0,
+    "needs-met-elsewhere": 2.5,
+    "moved-area": 1.0,
+    "returned-to-custody": 1.0,
+    "service-unavailable": 1.0,
+    "no-longer-eligible": 1.0,
+}
+_WITHDRAWN_WHY: dict[str, tuple[str, ...]] = {
+    "agreed": (
+        "lost-contact",
+        "person-withdrew-consent",
+        "needs-met-elsewhere",
+        "returned-to-custody",
+        "moved-area",
+    ),
+    "referred": (
+        "lost-contact",
+        "needs-met-elsewhere",
+        "person-withdrew-consent",
+        "returned-to-custody",
+        "service-unavailable",
+    ),
+    "accepted": ("lost-contact", "person-withdrew-consent", "returned-to-custody", "moved-area"),
+    "appointment-booked": (
+        "lost-contact",
+        "returned-to-custody",
+        "person-withdrew-consent",
+        "moved-area",
+    ),
+    "attended": (
+        "person-withdrew-consent",
+        "needs-met-elsewhere",
+        "returned-to-custody",
+        "moved-area",
+    ),
+    "did-not-attend": ("lost-contact", "person-withdrew-consent", "returned-to-custody"),
+    "rejected-by-service": ("service-unavailable", "no-longer-eligible", "needs-met-elsewhere"),
+}
+_DECLINED_WHY = ("not-wanted-now", "already-getting-help", "prefers-other-help", "cannot-attend")
+# Why a service turns a worker's referral down, where it may (self-referrals are never turned
+# down here). "out-of-area" only when no service in the person's area was named.
+_REJECTED_WHY: dict[str, tuple[str, ...]] = {
+    "mental-health-assessment": ("not-eligible", "service-full", "incomplete-referral"),
+    "cstr-assessment": ("not-eligible", "service-full", "incomplete-referral"),
+    "reconnect": ("not-eligible", "service-full", "incomplete-referral"),
+    "learning-disability-support": ("not-eligible", "incomplete-referral"),
+    "lung-health-check": ("not-eligible", "incomplete-referral"),
+}
+_REJECTED_DEFAULT = ("service-full", "incomplete-referral")
+# How a completed referral went, by the step before it.
+_OUTCOME_WEIGHTS: dict[str, tuple[float, float, float]] = {
+    "accepted": (0.7, 0.25, 0.05),
+    "attended": (0.6, 0.3, 0.1),
+    "did-not-attend": (0.0, 0.3, 0.7),
+}
+
+
+class _Step(NamedTuple):
+    status: str
+    day: date  # the event date: when it happened (for a booking, the appointment day)
+    recorded: date  # when the worker recorded it
+    reason: str | None = None
+    outcome: str | None = None
+
+
+def _next_status(
+    rnd: random.Random, state: str, pathway_id: str, self_ref: bool, seen: dict[str, int]
+) -> str:
+    call = pathway_id in _CALL_ONLY
+    options: dict[str, float]
+    if state == "agreed":
+        options = {"referred": 0.97 if call else 0.92, "withdrawn": 0.03 if call else 0.08}
+    elif state == "referred":
+        # A self-referral's "referred" is the person making contact: not turned away here.
+        rejected = 0.0 if self_ref or call else 0.12
+        options = {"accepted": 0.92 - rejected, "rejected-by-service": rejected, "withdrawn": 0.08}
+    elif state == "rejected-by-service":  # sent again once, or given up
+        options = {"referred": 0.45 if seen["rejected-by-service"] < 2 else 0.0, "withdrawn": 0.55}
+    elif state == "accepted":
+        booked = 0.0 if call else 0.2 if pathway_id in _FEW_APPOINTMENTS else 0.8
+        options = {"appointment-booked": booked, "completed": 0.95 - booked, "withdrawn": 0.05}
+    elif state == "appointment-booked":  # or moved to another day
+        moved = 0.05 if seen["appointment-booked"] < 4 else 0.0
+        options = {
+            "attended": 0.7,
+            "did-not-attend": 0.2,
+            "appointment-booked": moved,
+            "withdrawn": 0.05,
+        }
+    elif state == "attended":
+        again = 0.3 if seen["appointment-booked"] < 4 else 0.0
+        options = {"completed": 0.65, "appointment-booked": again, "withdrawn": 0.05}
+    else:  # did-not-attend
+        again = 0.5 if seen["did-not-attend"] < 2 else 0.0
+        options = {"appointment-booked": again, "withdrawn": 0.35, "completed": 0.1}
+    return rnd.choices(tuple(options), tuple(options.values()))[0]
+
+
+def _wait(rnd: random.Random, days: int, slow: bool) -> tuple[int, bool]:
+    """Days until the next step is recorded, for a pathway followed up every ``days`` days,
+    and whether it stalled (nobody chased it up for weeks): often by the follow-up date, as
+    often some days after it (longer for pathways followed up less often), now and then weeks
+    after it. Slow steps (a person making contact themselves, a service's waiting list) are
+    late more often."""
+    r = rnd.random()
+    if r < (0.15 if slow else 0.3):
+        return round(days * rnd.uniform(0.15, 1.0)), False
+    if r < 0.95:
+        return days + 1 + min(50, int(rnd.expovariate(1 / min(24, max(3, days))))), False
+    return days + rnd.randint(15, 90), True
+
+
+def _late(rnd: random.Random) -> int:
+    """Days after an appointment until attendance is recorded (follow-up: the day after)."""
+    r = rnd.random()
+    if r < 0.6:
+        return rnd.randint(0, 1)
+    if r < 0.93:
+        return rnd.randint(2, 14)
+    return rnd.randint(15, 60)
+
+
+def _reason(
+    rnd: random.Random, status: str, state: str, pathway_id: str, named: bool
+) -> str | None:
+    call = pathway_id in _CALL_ONLY
+    if status == "withdrawn":
+        codes = _WITHDRAWN_WHY[state]
+        if call:  # a crisis line is always there and has no eligibility rules
+            codes = tuple(
+                c for c in codes if c not in ("service-unavailable", "no-longer-eligible")
+            )
+        return rnd.choices(codes, [_WITHDRAWN_WEIGHT[c] for c in codes])[0]
+    if status == "declined-by-person":
+        return rnd.choice(_DECLINED_WHY[:-1] if call else _DECLINED_WHY)
+    if status == "rejected-by-service":
+        codes = _REJECTED_WHY.get(pathway_id, _REJECTED_DEFAULT)
+        return rnd.choice(codes if named else (*codes, "out-of-area"))
+    return None
+
+
+def _history(
+    rnd: random.Random, pathway: Pathway, self_ref: bool, named: bool, on: date, today: date
+) -> list[_Step]:
+    """The steps recorded so far for a referral agreed (or declined) on ``on``."""
+    if rnd.random() < DECLINED_SHARE:
+        why = _reason(rnd, "declined-by-person", "suggested", pathway.id, named)
+        return [_Step("declined-by-person", on, on, why)]
+    steps = [_Step("agreed", on, on)]
+    seen = dict.fromkeys(("appointment-booked", "did-not-attend", "rejected-by-service"), 0)
+    while steps[-1].status not in referral_states.CLOSED:
+        last = steps[-1]
+        nxt = _next_status(rnd, last.status, pathway.id, self_ref, seen)
+        lost = False
+        if last.status == "appointment-booked":
+            if nxt in ("withdrawn", "appointment-booked"):  # cancelled or moved before the day
+                recorded = last.recorded + timedelta(
+                    days=rnd.randint(0, max(0, (last.day - last.recorded).days))
+                )
+                day = recorded
+                if nxt == "appointment-booked":
+                    day = recorded + timedelta(days=rnd.randint(1, 14))
+            else:  # happened on the day (not before), recorded a little after
+                day, recorded = last.day, last.day + timedelta(days=_late(rnd))
+        else:
+            # A worker sends a referral within days; a crisis line is called there and then.
+            quick = pathway.id in _CALL_ONLY or (not self_ref and last.status == "agreed")
+            if quick and rnd.random() < 0.85:
+                wait, stalled = rnd.randint(0, min(7, pathway.follow_up_days)), False
+            else:
+                slow = (self_ref and last.status == "agreed") or nxt == "appointment-booked"
+                wait, stalled = _wait(rnd, pathway.follow_up_days, slow)
+            if stalled and nxt != "completed" and rnd.random() < STALLED_LOST_CONTACT:
+                nxt, lost = "withdrawn", True  # nobody chased it: closed when noticed
+            recorded = max(last.recorded, last.day + timedelta(days=wait))
+            day = recorded
+            if nxt == "appointment-booked":  # booked now, for a day ahead
+                soon = pathway.follow_up_days <= 3
+                day = recorded + timedelta(days=rnd.randint(1, 5) if soon else rnd.randint(3, 21))
+        if recorded > today:
+            break  # not happened (or not recorded) yet
+        reason = "lost-contact" if lost else _reason(rnd, nxt, last.status, pathway.id, named)
+        outcome = None
+        if nxt == "completed":
+            weights = _OUTCOME_WEIGHTS[last.status]
+            outcome = rnd.choices(referral_states.OUTCOMES, weights)[0]
+        if nxt in seen:
+            seen[nxt] += 1
+        steps.append(_Step(nxt, day, recorded, reason, outcome))
+    return steps
+
+
+def _follow_up_due(last: _Step, pathway: Pathway, today: date) -> date:
+    """As ``referrals.update`` sets it: the day after a booked appointment, otherwise the
+    pathway's interval after the step."""
+    if last.status == "appointment-booked":
+        return last.day + timedelta(days=1)
+    return min(last.day, today) + timedelta(days=pathway.follow_up_days)
