@@ -68,6 +68,22 @@ def test_db_backup_is_a_valid_private_copy(cli, tmp_path):
     assert "already exists" in cli("db", "backup", "--out", str(out), expect=2).stderr
 
 
+def test_an_interrupted_backup_leaves_no_file_under_its_name(cli, tmp_path, monkeypatch):
+    """Row 9: the copy is built under a temporary name and linked into place when whole."""
+    import probhealth.store.migrate as migrate
+
+    add_person(cli)
+
+    def interrupted(src, dst):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # Ctrl-C just before the finished copy takes its name
+
+    monkeypatch.setattr(migrate.os, "link", interrupted)
+    out = tmp_path / "backups" / "b.db"
+    out.parent.mkdir()
+    cli("db", "backup", "--out", str(out), expect=None)
+    assert list(out.parent.iterdir()) == []
+
+
 def test_version_and_help():
     cli = Cli(None)
     assert cli("--version").stdout.strip() == "probhealth 0.1.0"

@@ -8,7 +8,9 @@ schema current. An existing database is backed up first, with SQLite's online ba
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,19 +86,39 @@ def _revision(conn: Connection) -> str | None:
 
 
 def backup_file(source: Path, dest: Path) -> Path:
-    """Copy a live SQLite database with the online backup API into a new 0600 file."""
-    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    """Copy a live SQLite database with the online backup API into a new 0600 file.
+
+    The copy is made under a temporary name beside ``dest`` and linked into place only when
+    complete, so an interrupted backup never leaves a partial file under the backup's name.
+    FileExistsError when ``dest`` exists (it is never replaced).
+    """
+    if dest.exists():
+        raise FileExistsError(dest)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
-    src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=ro", uri=True)
     try:
-        dst = sqlite3.connect(dest)
+        src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=ro", uri=True)
         try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
         finally:
-            dst.close()
+            src.close()
+        try:
+            os.link(tmp, dest)  # never overwrites: FileExistsError if another backup won
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            if dest.exists():  # a filesystem without hard links: check, then rename
+                raise FileExistsError(dest) from None
+            os.replace(tmp, dest)
     finally:
-        src.close()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
     return dest
 
 
