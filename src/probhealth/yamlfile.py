@@ -517,36 +517,6 @@ def _data_path(data: Any, loc: Sequence[Any]) -> Loc:
     return tuple(path)
 
 
-def validation_error(doc: Document, exc: Any) -> FileError:
-    """The most specific pydantic error as ``FILE:LINE: where: what`` (pydantic's own words),
-    with how many more there are. Only the services directory still uses this one-error
-    form; questionnaires and rules use :func:`validation_problems`."""
-    errors = exc.errors(include_url=False)
-    ranked = sorted(errors, key=lambda e: -len(_data_path(doc.data, e["loc"])))
-    err = ranked[0]
-    loc = _data_path(doc.data, err["loc"])
-    raw_loc = tuple(p for p in err["loc"])
-    kind = err.get("type", "")
-    where = ".".join(str(p) for p in loc) or "the file"
-    if kind == "extra_forbidden":
-        key = raw_loc[-1] if raw_loc else "?"
-        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-        message = f"unknown key {key!r} in {parent}"
-    elif kind == "missing":
-        message = (
-            f"{where}.{raw_loc[-1]} is required"
-            if raw_loc and raw_loc[-1] not in loc
-            else f"{where} is required"
-        )
-    else:
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        message = f"{where}: {msg}"
-    more = len({tuple(e["loc"][:2]) for e in errors}) - 1
-    if more > 0:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return FileError(doc.name, doc.line(loc), message)
-
-
 # ------------------------------------------------------------------ several problems ----
 MAX_LISTED = 50
 
@@ -765,6 +735,11 @@ def _requirement(err: dict[str, Any]) -> tuple[str, bool] | None:
         if key in ctx and kind.startswith(("greater_than", "less_than")):
             return "must be " + words.format(ctx[key]), True
     return None
+
+
+def plain_message(err: Any) -> str:
+    """One pydantic error in plain words, where its location is the path as given."""
+    return _plain_message(err, tuple(err["loc"]), None)
 
 
 def _plain_message(err: dict[str, Any], loc: Loc, model: Any) -> str:

@@ -188,13 +188,13 @@ def three_rows(bad: dict[str, str]) -> str:
     [
         ({"self_referral": "maybe"}, "self_referral: write yes or no, not 'maybe'"),
         ({"interpreters": "sometimes"}, "interpreters: write yes or no"),
-        ({"phone": "call us!"}, "phone: String should match pattern"),
-        ({"email": "nobody"}, "email: String should match pattern"),
+        ({"phone": "call us!"}, "phone must be a phone number"),
+        ({"email": "nobody"}, "email must be an email address"),
         ({"hours": "mon-fri 09:00-17:00;fri-mon 09:00-12:00"}, "the days run backwards"),
-        ({"documents_needed": "passport"}, "documents_needed.0: Input should be"),
+        ({"documents_needed": "passport"}, "documents_needed.0 must be 'photo-id'"),
         ({"last_verified": "last week"}, "last_verified"),
         ({"pathways": ""}, "pathways"),
-        ({"id": "Bad Id"}, "id: String should match pattern"),
+        ({"id": "Bad Id"}, "id must be 2-60 lower-case letters"),
         ({"bank_holidays": "sometimes"}, "bank_holidays"),
     ],
 )
@@ -378,10 +378,26 @@ def check_fails(cli, path: Path, line: int) -> str:
     return lines[0]
 
 
+def test_check_lists_every_bad_entry(cli, tmp_path: Path) -> None:
+    path = write_services(
+        tmp_path,
+        [
+            entry("svc-a", extra='    phone: "x"\n'),
+            entry("svc-b"),
+            entry("svc-c", extra="    email: nobody\n"),
+        ],
+    )
+    lines = cli("services", "check", str(path), expect=2).stderr.splitlines()
+    assert lines[0] == f"Error: {path}: 2 problems:"
+    phone, email = line_of(path, 'phone: "x"'), line_of(path, "email: nobody")
+    assert lines[1].startswith(f"{path}:{phone}: services.0.phone must be")
+    assert lines[2].startswith(f"{path}:{email}: services.2.email must be")
+
+
 def test_check_reports_one_line_for_yaml(cli, tmp_path: Path) -> None:
     path = write_services(tmp_path, [entry("svc-a"), entry("svc-b", extra='    phone: "x"\n')])
     message = check_fails(cli, path, line_of(path, 'phone: "x"'))
-    assert "services.1.phone: String should match pattern" in message
+    assert "services.1.phone must be a phone number" in message
 
 
 def test_check_reports_one_line_for_csv(cli, tmp_path: Path) -> None:

@@ -67,24 +67,51 @@ def _window(text: str) -> str:
 class ServiceModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
+    id: Annotated[
+        str,
+        yamlfile.text_pattern(
+            r"^[a-z0-9][a-z0-9-]{1,59}$", "2-60 lower-case letters, digits and hyphens"
+        ),
+    ]
     name: Short
     fictional: bool = False
-    pathways: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,49}$")]] = Field(
-        min_length=1
-    )
+    pathways: list[
+        Annotated[
+            str,
+            yamlfile.text_pattern(
+                r"^[a-z][a-z0-9-]{1,49}$", "a pathway id such as gp-registration"
+            ),
+        ]
+    ] = Field(min_length=1)
     areas: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
         min_length=1
     )
     address: Short | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^[0-9 +()-]{3,30}$")] | None = None
-    email: (
-        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)]
+    phone: (
+        Annotated[
+            str,
+            yamlfile.text_pattern(
+                r"^[0-9 +()-]{3,30}$", "a phone number (digits, spaces and + ( ) -)"
+            ),
+        ]
         | None
     ) = None
-    website: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None = (
-        None
-    )
+    email: (
+        Annotated[
+            str,
+            yamlfile.text_pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address"),
+            StringConstraints(max_length=200),
+        ]
+        | None
+    ) = None
+    website: (
+        Annotated[
+            str,
+            yamlfile.text_pattern(r"^https?://\S+$", "a web address starting http:// or https://"),
+            StringConstraints(max_length=300),
+        ]
+        | None
+    ) = None
     hours: list[Annotated[str, AfterValidator(_window)]] = Field(default_factory=list)
     bank_holidays: Literal["closed", "open"] = "closed"
     self_referral: bool
@@ -231,21 +258,25 @@ def load_yaml(
         key = sorted(extra)[0]
         raise doc.error((key,), f"unknown key {key!r} at the top level")
     out: list[tuple[Service, int | None]] = []
+    problems: list[FileError] = []
     for i, entry in enumerate(doc.data["services"]):
         try:
             out.append((from_model(ServiceModel.model_validate(entry)), doc.line(("services", i))))
         except ValidationError as exc:
-            raise _located(doc, ("services", i), exc) from None
+            problems.extend(_located(doc, ("services", i), exc))
+    yamlfile.raise_problems(label, problems)  # every entry's problems, one a line
     _check_pathways(out, known_pathways, label)
     return [s for s, _ in out]
 
 
-def _located(doc: yamlfile.Document, prefix: tuple[Any, ...], exc: ValidationError) -> FileError:
+def _located(
+    doc: yamlfile.Document, prefix: tuple[Any, ...], exc: ValidationError
+) -> list[FileError]:
     class _Shifted:
         def errors(self, include_url: bool = False) -> list[dict[str, Any]]:
             return [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors(include_url=include_url)]
 
-    return yamlfile.validation_error(doc, _Shifted())
+    return yamlfile.validation_problems(doc, _Shifted())
 
 
 def _split(value: str) -> list[str]:
@@ -328,9 +359,7 @@ def load_csv_text(
 
 def _short(exc: ValueError) -> str:
     if isinstance(exc, ValidationError):
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        return f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
+        return yamlfile.plain_message(exc.errors(include_url=False)[0])
     return str(exc)
 
 
