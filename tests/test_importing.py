@@ -76,6 +76,24 @@ def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db_path, tmp
     assert file_sha(db_path) == before
 
 
+def test_mixed_script_names_are_imported_and_flagged(cli, db_path, tmp_path):
+    """Row 21: as with person add, a name mixing alphabets (Cyrillic 'а' in Smith) is kept
+    but flagged for a look, with its line."""
+    path = write(tmp_path, [HEADER, GOOD, "A000002,Ann,Sm\u0430th,1990-01-31,female,,,,,,"])
+    result = cli("import", "people", str(path))
+    assert f"{path}:3: Family name mixes writing systems" in result.stderr
+    report = json.loads(
+        cli(
+            "import",
+            "people",
+            str(write(tmp_path, [HEADER, "A000003,\u0410nn,Lee,1990-01-31,male,,,,,,"], "b.csv")),
+            "--json",
+        ).stdout
+    )
+    assert [w["line"] for w in report["warnings"]] == [2]
+    assert people_count(db_path) == 3
+
+
 def test_existing_crn_in_the_database(cli, db_path, tmp_path):
     add_person(cli, "A000001")
     path = write(tmp_path, [HEADER, GOOD, "A000011,Bob,Jones,1980-02-02,male,,,,,,"])

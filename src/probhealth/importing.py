@@ -20,6 +20,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock, validation
 from probhealth.errors import BadInput, FileError
+from probhealth.people import name_warnings
 from probhealth.store import audit, bulk
 from probhealth.store.db import Store
 from probhealth.store.models import Person
@@ -46,6 +47,7 @@ class ImportReport:
     good: int = 0
     imported: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # imported, but worth a look
     bad_lines: int = 0
     rejects: str | None = None
     dry_run: bool = False
@@ -59,6 +61,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "rejects": self.rejects,
             "problems": [p.to_json() for p in self.problems],
+            "warnings": [w.to_json() for w in self.warnings],
         }
 
 
@@ -206,6 +209,9 @@ def import_people(
                     _bad(line, column, reason, raw)
                 continue
             seen[str(crn)] = line
+            if len(report.warnings) < MAX_REPORTED:
+                for warning in name_warnings(values):
+                    report.warnings.append(Problem(line, "name", warning))
             pending.append((line, values))
             if len(pending) >= BATCH:
                 flush()

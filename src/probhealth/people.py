@@ -164,7 +164,8 @@ class PersonInput:
         return values
 
 
-def _warnings(values: dict[str, Any]) -> tuple[str, ...]:
+def name_warnings(values: dict[str, Any]) -> tuple[str, ...]:
+    """Warnings (not refusals) about names, such as letters from two alphabets."""
     found = []
     for key, label in (("given_name", "Given name"), ("family_name", "Family name")):
         if values.get(key):
@@ -200,7 +201,7 @@ def add_person(store: Store, data: PersonInput) -> PersonRecord:
             detail={"fields": sorted(k for k, v in values.items() if v not in (None, False))},
         )
         record = to_record(row)
-    return replace(record, warnings=_warnings(values))
+    return replace(record, warnings=name_warnings(values))
 
 
 EDITABLE = validation.PERSON_COLUMNS
@@ -262,7 +263,7 @@ def edit_person(
             detail={"fields": changed},
         )
         record = to_record(row, repo.current_consents(session, row.id))
-    return replace(record, warnings=_warnings(values))
+    return replace(record, warnings=name_warnings(values))
 
 
 def show_person(store: Store, crn: str) -> PersonRecord:

@@ -69,6 +69,8 @@ def people(
     else:
         for p in report.problems[:50]:
             output.error(f"{file}:{p.line}: {p.column}: {p.reason}")
+        for w in report.warnings[:50]:
+            output.warn(f"{file}:{w.line}: {w.reason}")
         if len(report.problems) > 50:
             output.info(f"... and {len(report.problems) - 50} more problems.")
         if dry_run:
