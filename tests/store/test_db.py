@@ -126,3 +126,35 @@ def test_location_warning_for_sync_and_network(tmp_path):
     mounts = "server:/export /mnt/share nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
     assert "network filesystem" in location_warning(Path("/mnt/share/x/probhealth.db"), mounts)
     assert location_warning(Path("/home/a/probhealth.db"), mounts) is None
+
+
+class _Recorder:
+    """Stands in for the read-only connection: records each PRAGMA, answers 'ok'."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def execute(self, sql: str) -> _Recorder:
+        self.sql.append(sql)
+        return self
+
+    def fetchall(self) -> list[tuple[str]]:
+        return [("ok",)]
+
+
+def test_quick_check_is_whole_file_when_small_and_scoped_when_large(tmp_path, monkeypatch):
+    """Row 8: the open-time check covers the whole file up to QUICK_CHECK_MAX_BYTES; above it,
+    only the tables every command reads (those present)."""
+    import probhealth.store.db as db_mod
+    from probhealth.paths import resolve_db
+
+    path = tmp_path / "x.db"
+    path.write_bytes(b"\0" * 4096)
+    target = resolve_db(str(path))
+    small = _Recorder()
+    db_mod._quick_check(small, target, {"person", "consent", "alembic_version", "answer"})  # type: ignore[arg-type]
+    assert small.sql == ["PRAGMA quick_check"]
+    monkeypatch.setattr(db_mod, "QUICK_CHECK_MAX_BYTES", 1024)
+    large = _Recorder()
+    db_mod._quick_check(large, target, {"person", "alembic_version", "answer"})  # type: ignore[arg-type]
+    assert large.sql == ['PRAGMA quick_check("alembic_version")', 'PRAGMA quick_check("person")']
