@@ -39,16 +39,31 @@ def cli(*args: str) -> list[str]:
     return [PY, "-m", "probhealth", *args]
 
 
+def _once(cmd: list[str], env: dict[str, str]) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    took = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode()[-2000:]}")
+    return took
+
+
 def run_time(cmd: list[str], env: dict[str, str], repeat: int) -> float:
     """Median wall time (s) of a command; raises if it fails."""
-    samples = []
+    return statistics.median(_once(cmd, env) for _ in range(repeat))
+
+
+def paired_times(
+    base: list[str], ours: list[str], env: dict[str, str], repeat: int
+) -> tuple[float, float]:
+    """Median wall times of two commands run alternately (base, ours, base, ...), so a shared
+    machine's slow spells fall on both sides of the ratio."""
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(repeat):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        samples.append(time.perf_counter() - t)
-        if proc.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode()[-2000:]}")
-    return statistics.median(samples)
+        a.append(_once(base, env))
+        b.append(_once(ours, env))
+    return statistics.median(a), statistics.median(b)
 
 
 def peak_rss_kib(cmd: list[str], env: dict[str, str]) -> int:
@@ -109,9 +124,7 @@ class Bench:
 
     # ------------------------------------------------------------------------ benches --
     def help(self) -> None:
-        repeat = 7
-        base = run_time([PY, "-c", "import typer"], self.env, repeat)
-        ours = run_time(cli("--help"), self.env, repeat)
+        base, ours = paired_times([PY, "-c", "import typer"], cli("--help"), self.env, 9)
         self.record(
             "--help vs import typer",
             f"{ours * 1000:.0f} ms",
@@ -121,9 +134,12 @@ class Bench:
         )
 
     def person_show(self, db: Path) -> None:
-        repeat = 7
-        base = run_time([PY, "-c", "import typer, sqlmodel, rich.table"], self.env, repeat)
-        ours = run_time(cli("--db", str(db), "person", "show", "Z100001"), self.env, repeat)
+        base, ours = paired_times(
+            [PY, "-c", "import typer, sqlmodel, rich.table"],
+            cli("--db", str(db), "person", "show", "Z100001"),
+            self.env,
+            9,
+        )
         self.record(
             "person show vs import floor",
             f"{ours * 1000:.0f} ms",
