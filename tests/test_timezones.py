@@ -31,31 +31,11 @@ import pytest
 import yaml
 
 from tests.cli.test_screen import Q, negative_file
-from tests.helpers import negative_answer
+from tests.helpers import CLI_DRIVER, negative_answer
 
 ZONES = ["Pacific/Kiritimati", "America/St_Johns"]
 
-# Runs the CLI commands listed in the JSON file argv[1] one after another in this process
-# (each opens and closes the database like a separate run), with per-command environment
-# (PROBHEALTH_NOW), and prints one JSON result per command.
-DRIVER = r"""
-import contextlib, io, json, os, sys
-from probhealth import cli
-
-with open(sys.argv[1]) as fh:
-    steps = json.load(fh)
-for step in steps:
-    os.environ.update(step["env"])
-    out, err = io.StringIO(), io.StringIO()
-    sys.argv = ["probhealth", *step["argv"]]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            cli.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-    print(json.dumps({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}))
-"""
+DRIVER = CLI_DRIVER  # each step may set its own environment (PROBHEALTH_NOW)
 
 
 class Session:

@@ -26,32 +26,9 @@ from pathlib import Path
 import pytest
 
 from probhealth.errors import Busy
+from tests.helpers import CLI_DRIVER
 
-# Runs the CLI commands listed in the JSON file argv[1], one after another, in this one
-# process, and prints one JSON result per command. Stops early once the file argv[2] exists.
-DRIVER = r"""
-import contextlib, io, json, os, sys
-from probhealth import cli
-
-with open(sys.argv[1]) as fh:
-    steps = json.load(fh)
-stop = sys.argv[2] if len(sys.argv) > 2 else None
-results = []
-for step in steps:
-    if stop and os.path.exists(stop):
-        break
-    os.environ.update(step.get("env", {}))
-    out, err = io.StringIO(), io.StringIO()
-    sys.argv = ["probhealth", *step["argv"]]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            cli.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-    results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-    print(json.dumps(results[-1]), flush=True)
-"""
+DRIVER = CLI_DRIVER
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
