@@ -38,9 +38,9 @@ def bare_commit_ms(directory: Path, n: int) -> float:
 
 def answer_save_ms(directory: Path, n: int) -> tuple[float, float]:
     os.environ["PROBHEALTH_HOME"] = str(directory)
-    from probhealth import people, screening
     from probhealth.paths import resolve_db
     from probhealth.questionnaire import answers as A
+    from probhealth.services import people, screening
     from probhealth.store.db import Store
 
     store = Store(resolve_db(str(directory / "bench.db")), actor="bench")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 
 def writer(db: str, worker: int, writes: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    from probhealth import people
     from probhealth.errors import ProbhealthError
     from probhealth.paths import resolve_db
+    from probhealth.services import people
     from probhealth.store.db import Store
 
     store = Store(resolve_db(db), actor=f"officer{worker}")
@@ -91,7 +91,7 @@ def main() -> int:
         audit_rows = con.execute("select count(*) from audit_event").fetchone()[0]
         integrity = con.execute("pragma integrity_check").fetchone()[0]
         con.close()
-        from probhealth import auditlog
+        from probhealth.services import audit as auditlog
 
         store = Store(resolve_db(db), actor="check")
         chain = auditlog.verify(store)

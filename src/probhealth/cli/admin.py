@@ -15,7 +15,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdou
 
 def init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Create the database if needed (safe to run again) and say where it is. Example: probhealth init"""
-    from probhealth import maintenance
+    from probhealth.services import maintenance
 
     result = maintenance.init(app_context(ctx).store())
     if json_out:
@@ -28,7 +28,7 @@ def init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 @db_app.command("check")
 def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Check the database: integrity, schema version, audit chain. Exit 1 if anything is wrong."""
-    from probhealth import maintenance
+    from probhealth.services import maintenance
 
     result = maintenance.check(app_context(ctx).store())
     if json_out:
@@ -73,7 +73,8 @@ def backup(
     ] = None,
 ) -> None:
     """Back up the database safely, even while others are using it. Example: probhealth db backup --out ~/probhealth-backup.db"""
-    from probhealth import atomicfile, maintenance
+    from probhealth import atomicfile
+    from probhealth.services import maintenance
 
     target = atomicfile.output_path(out) if out is not None else None
     path, size = maintenance.backup(app_context(ctx).store(), target)
@@ -100,7 +101,7 @@ def purge(
 
     Example: probhealth db purge --closed-before 2020-01-01
     """
-    from probhealth import erasure
+    from probhealth.services import erasure
 
     result = erasure.purge(app_context(ctx).store(), closed_before=closed_before, apply=apply)
     if not result.scrubbed:

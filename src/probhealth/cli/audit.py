@@ -31,7 +31,8 @@ def list_(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """List audit events. Example: probhealth audit list --since 2026-11-01 --user officer.jones"""
-    from probhealth import auditlog, clock
+    from probhealth import clock
+    from probhealth.services import audit as auditlog
 
     rows = auditlog.events(
         app_context(ctx).store(), since=since, user=user, action=action, limit=limit
@@ -66,7 +67,7 @@ def verify(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Check the hash chain; names the first broken event and exits 1 if any was altered."""
-    from probhealth import auditlog
+    from probhealth.services import audit as auditlog
 
     result = auditlog.verify(app_context(ctx).store())
     if json_out:

@@ -38,7 +38,7 @@ def consent(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Record a consent decision (history is kept). Example: probhealth consent X123456 --purpose screening --given --method verbal"""
-    from probhealth import people
+    from probhealth.services import people
 
     store = app_context(ctx).store()
     if history:

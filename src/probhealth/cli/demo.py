@@ -43,9 +43,9 @@ def demo(
     if people is not None:
         _caseload(ctx, people, seed)
         return
-    from probhealth import demo as demo_service
-    from probhealth import screening
     from probhealth.cli import render
+    from probhealth.services import demo as demo_service
+    from probhealth.services import screening
 
     app_ctx = app_context(ctx)
     store = app_ctx.store(demo=True)
@@ -59,8 +59,8 @@ def demo(
         )
     render.print_renderable(render.person_panel(setup.person))
     q = screening.load_questionnaire()
-    from probhealth.servicedir import ensure_demo_directory
-    from probhealth.suggest import load_rules
+    from probhealth.services.directory import ensure_demo_directory
+    from probhealth.services.suggest import load_rules
 
     loaded = ensure_demo_directory(store, load_rules())
     if loaded is not None:
@@ -98,10 +98,10 @@ def demo(
 
 
 def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
-    from probhealth import demodata, screening
     from probhealth.cli import render
-    from probhealth.servicedir import ensure_demo_directory
-    from probhealth.suggest import load_rules
+    from probhealth.services import demodata, screening
+    from probhealth.services.directory import ensure_demo_directory
+    from probhealth.services.suggest import load_rules
 
     store = app_context(ctx).store(demo=True)
     output.info(f"Demo database: {store.target.display} (fictional people only).")

@@ -59,8 +59,8 @@ def export(
     Example: probhealth export screenings --out screenings.csv --since 2026-01-01
     """
     from probhealth import atomicfile, validation
-    from probhealth import export as service
     from probhealth.cli import render
+    from probhealth.services import export as service
 
     target = None if out == "-" else atomicfile.output_path(out)
     options = service.Options(

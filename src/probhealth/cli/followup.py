@@ -14,8 +14,8 @@ from probhealth.errors import ConsentRequired
 
 if TYPE_CHECKING:
     from probhealth.rules.model import RuleSet
+    from probhealth.services.suggest import PathwaySuggestion, SuggestReport
     from probhealth.store.db import Store
-    from probhealth.suggest import PathwaySuggestion, SuggestReport
 
 SELF = "self"
 WORKER = "worker"
@@ -31,7 +31,7 @@ DECLINE_REASONS = (
 
 def offer(store: Store, crn: str, screening_id: int, rules: RuleSet, asker: Asker) -> int:
     """Walk through the suggestions; returns how many decisions were recorded."""
-    from probhealth import suggest
+    from probhealth.services import suggest
 
     report = suggest.suggest_for(store, crn, rules)
     out = output.out()
@@ -62,7 +62,7 @@ def _decide(
     s: PathwaySuggestion,
     asker: Asker,
 ) -> bool:
-    from probhealth import people, referrals
+    from probhealth.services import people, referrals
 
     choices: list[tuple[str, str]] = []
     if s.adjustment:

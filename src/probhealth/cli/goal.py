@@ -28,7 +28,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Set a goal. Example: probhealth goal add X123456 "Register with a GP" --domain primary-care-access --target-date 2026-12-15"""
-    from probhealth import referrals
+    from probhealth.services import referrals
 
     record = referrals.add_goal(
         app_context(ctx).store(), crn, text, domain=domain, target_date=target_date
@@ -50,7 +50,7 @@ def review(
     json_out: JsonOpt = False,
 ) -> None:
     """Review a goal. Example: probhealth goal review 2 --progress partly --note "went to the surgery once" """
-    from probhealth import referrals
+    from probhealth.services import referrals
 
     record = referrals.review_goal(app_context(ctx).store(), goal_id, progress=progress, note=note)
     if json_out:
@@ -69,7 +69,8 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """A person's goals. Example: probhealth goal list X123456"""
-    from probhealth import clock, referrals
+    from probhealth import clock
+    from probhealth.services import referrals
 
     rows = referrals.list_goals(app_context(ctx).store(), crn, include_closed=all_)
     if json_out:

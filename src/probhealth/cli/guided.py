@@ -13,14 +13,14 @@ from rich.text import Text
 from probhealth import expr
 from probhealth.cli.asker import Asker, Choice
 from probhealth.cli.output import out
-from probhealth.guided import ANSWER, BACK, DECLINE, Response
 from probhealth.questionnaire.answers import PREFER_NOT
+from probhealth.services.guided import ANSWER, BACK, DECLINE, Response
 from probhealth.textsafe import for_terminal
 
 if TYPE_CHECKING:
     from probhealth.questionnaire.engine import Progress
     from probhealth.questionnaire.model import FlagDef, Item, Section
-    from probhealth.screening import Active, FlagRecord
+    from probhealth.services.screening import Active, FlagRecord
 
 BACK_KEY = "__back__"
 DECLINE_KEY = "__decline__"

@@ -51,8 +51,9 @@ def people(
 
     Example: probhealth import people caseload.csv --dry-run
     """
-    from probhealth import atomicfile, importing
+    from probhealth import atomicfile
     from probhealth.cli import render
+    from probhealth.services import importing
 
     store = app_context(ctx).store()
     with render.progress("Importing people", enabled=not json_out):
@@ -105,8 +106,8 @@ def services(
     ] = False,
 ) -> None:
     """Add or replace directory entries from CSV (all or nothing). Example: probhealth import services services.csv"""
-    from probhealth.servicedir import load_path
-    from probhealth.suggest import load_rules
+    from probhealth.services.directory import load_path
+    from probhealth.services.suggest import load_rules
 
     result = load_path(app_context(ctx).store(), file, load_rules())
     if json_out:

@@ -26,7 +26,8 @@ def need_list(
     json_out: JsonOpt = False,
 ) -> None:
     """A person's open needs. Example: probhealth need list X123456"""
-    from probhealth import clock, needs
+    from probhealth import clock
+    from probhealth.services import needs
 
     rows = needs.list_needs(app_context(ctx).store(), crn, include_closed=all_)
     if json_out:
@@ -65,7 +66,7 @@ def need_update(
     note: Annotated[str | None, typer.Option("--note")] = None,
 ) -> None:
     """Change a need's status. Example: probhealth need update 3 --status being-addressed"""
-    from probhealth import needs
+    from probhealth.services import needs
 
     record = needs.update_need(app_context(ctx).store(), need_id, status=status, note=note)
     output.ok(f"Need {record.id} ({record.domain}) is now {record.status}.")
@@ -85,7 +86,7 @@ def barrier_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Record a barrier. Example: probhealth barrier add X123456 competing-priorities --note "works nights" """
-    from probhealth import needs
+    from probhealth.services import needs
 
     record = needs.add_barrier(app_context(ctx).store(), crn, barrier_type, note)
     if json_out:
@@ -102,7 +103,8 @@ def barrier_list(
     json_out: JsonOpt = False,
 ) -> None:
     """A person's current barriers. Example: probhealth barrier list X123456"""
-    from probhealth import clock, needs
+    from probhealth import clock
+    from probhealth.services import needs
 
     rows = needs.list_barriers(app_context(ctx).store(), crn, include_resolved=all_)
     if json_out:
@@ -140,7 +142,7 @@ def barrier_resolve(
     ],
 ) -> None:
     """Mark a barrier as no longer in the way. Example: probhealth barrier resolve 4"""
-    from probhealth import needs
+    from probhealth.services import needs
 
     record = needs.resolve_barrier(app_context(ctx).store(), barrier_id)
     output.ok(f"Barrier {record.id} ({record.type}) resolved.")

@@ -53,7 +53,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
-    from probhealth.people import PersonInput, add_person
+    from probhealth.services.people import PersonInput, add_person
 
     app_ctx = app_context(ctx)
     record = add_person(
@@ -95,7 +95,7 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """List people. Example: probhealth person list --office Cambridge --search smith"""
-    from probhealth.people import list_people
+    from probhealth.services.people import list_people
 
     people = list_people(app_context(ctx).store(), office=office, search=search, limit=limit)
     if json_out:
@@ -109,7 +109,7 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, crn: CrnArg, json_out: JsonOpt = False) -> None:
     """Show one person with their current consent. Example: probhealth person show X123456"""
-    from probhealth.people import show_person
+    from probhealth.services.people import show_person
 
     record = show_person(app_context(ctx).store(), crn)
     if json_out:
@@ -152,7 +152,7 @@ def edit(
     json_out: JsonOpt = False,
 ) -> None:
     """Change a person's details. Example: probhealth person edit X123456 --office Ilfracombe"""
-    from probhealth.people import edit_person
+    from probhealth.services.people import edit_person
 
     changes = {
         "crn": new_crn,
@@ -198,9 +198,9 @@ def erase(
 
     Example: probhealth person erase X123456 --reason erasure-request
     """
-    from probhealth import erasure
     from probhealth.cli.context import interactive
     from probhealth.errors import BadInput, NeedsTerminal
+    from probhealth.services import erasure
 
     store = app_context(ctx).store()
     if not yes:

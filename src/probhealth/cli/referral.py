@@ -65,8 +65,8 @@ def refer(
 
     Example: probhealth refer X123456 gp-registration --service cam-gp-larkspur
     """
-    from probhealth import referrals
-    from probhealth.suggest import load_rules
+    from probhealth.services import referrals
+    from probhealth.services.suggest import load_rules
 
     if declined and referred:
         raise BadInput("Say one of --declined or --referred, not both.")
@@ -131,8 +131,8 @@ def update(
 
     Example: probhealth referral update 3 --status appointment-booked --date 2026-12-02
     """
-    from probhealth import referrals
-    from probhealth.suggest import load_rules
+    from probhealth.services import referrals
+    from probhealth.services.suggest import load_rules
 
     record = referrals.update(
         app_context(ctx).store(),
@@ -170,8 +170,8 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """List referrals. Example: probhealth referral list --due"""
-    from probhealth import referrals
-    from probhealth.suggest import load_rules
+    from probhealth.services import referrals
+    from probhealth.services.suggest import load_rules
 
     rows = referrals.listing(
         app_context(ctx).store(), load_rules(), crn=crn, due=due, status=status
@@ -193,8 +193,8 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """One referral with its whole history. Example: probhealth referral show 3"""
-    from probhealth import referrals
-    from probhealth.suggest import load_rules
+    from probhealth.services import referrals
+    from probhealth.services.suggest import load_rules
 
     record = referrals.show(app_context(ctx).store(), referral_id, load_rules())
     if json_out:

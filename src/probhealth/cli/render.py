@@ -20,7 +20,7 @@ from probhealth.validation import CONSENT_PURPOSES
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from probhealth.people import ConsentRecord, PersonRecord
+    from probhealth.services.people import ConsentRecord, PersonRecord
 
 DASH = "—"
 

@@ -13,7 +13,7 @@ from probhealth.errors import ConsentRequired, NeedsTerminal
 
 if TYPE_CHECKING:
     from probhealth.questionnaire.model import Questionnaire
-    from probhealth.screening import ScreeningDetail
+    from probhealth.services.screening import ScreeningDetail
     from probhealth.store.db import Store
 
 
@@ -52,7 +52,7 @@ def screen(
     Example: probhealth screen X123456
     Example: probhealth screen X123456 --answers answers.yaml --json
     """
-    from probhealth import screening
+    from probhealth.services import screening
 
     store = app_context(ctx).store()
     q = screening.load_questionnaire(questionnaire)
@@ -79,9 +79,9 @@ def run_guided(
     json_out: bool,
     resume_command: str | None = None,
 ) -> None:
-    from probhealth import guided, people, screening
     from probhealth.cli.asker import get_asker
     from probhealth.cli.guided import TerminalUI
+    from probhealth.services import guided, people, screening
 
     asker = get_asker()
     try:
@@ -106,7 +106,7 @@ def run_guided(
     _report(detail, json_out)
     if not json_out:
         from probhealth.cli.followup import offer
-        from probhealth.suggest import load_rules
+        from probhealth.services.suggest import load_rules
 
         try:
             offer(store, crn, detail.id, load_rules(), asker)

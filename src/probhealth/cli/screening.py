@@ -20,7 +20,8 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """A person's screenings, oldest first. Example: probhealth screening list X123456"""
-    from probhealth import clock, screening
+    from probhealth import clock
+    from probhealth.services import screening
 
     person, rows = screening.list_for(app_context(ctx).store(), crn)
     if json_out:
@@ -66,7 +67,7 @@ def show(
 
     Example: probhealth screening show 12
     """
-    from probhealth import screening
+    from probhealth.services import screening
 
     detail = screening.show(app_context(ctx).store(), screening_id)
     if json_out:
@@ -104,10 +105,10 @@ def ack(
     The flags are shown first; acknowledging records that you have read them and are acting
     on them. Example: probhealth screening ack 12
     """
-    from probhealth import screening
     from probhealth.cli.context import interactive
     from probhealth.cli.guided import flag_panel
     from probhealth.errors import NeedsTerminal
+    from probhealth.services import screening
 
     store = app_context(ctx).store()
     pending = screening.pending_flags(store, screening_id, flags or ())

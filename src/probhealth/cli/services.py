@@ -22,8 +22,8 @@ def check(
     file: Annotated[Path, typer.Argument(help="Directory file, YAML or CSV.", show_default=False)],
 ) -> None:
     """Check a directory file (pathways must exist in the rules). Example: probhealth services check services.yaml"""
-    from probhealth.servicedir import check_file
-    from probhealth.suggest import load_rules
+    from probhealth.services.directory import check_file
+    from probhealth.services.suggest import load_rules
 
     services = check_file(file, load_rules())
     fictional = sum(1 for s in services if s.fictional)
@@ -44,8 +44,8 @@ def load(
 
     Example: probhealth services load examples/services-fictional.yaml
     """
-    from probhealth.servicedir import load_path
-    from probhealth.suggest import load_rules
+    from probhealth.services.directory import load_path
+    from probhealth.services.suggest import load_rules
 
     result = load_path(app_context(ctx).store(), file, load_rules())
     if json_out:
@@ -77,7 +77,7 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """List directory entries. Example: probhealth services list --pathway gp-registration --area CB1 --open-now"""
-    from probhealth.servicedir import list_services
+    from probhealth.services.directory import list_services
 
     rows = list_services(app_context(ctx).store(), pathway=pathway, area=area, open_now=open_now)
     if json_out:
@@ -95,7 +95,7 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """One directory entry in full. Example: probhealth services show cam-gp-mill-road"""
-    from probhealth.servicedir import get
+    from probhealth.services.directory import get
 
     service = get(app_context(ctx).store(), service_id)
     if json_out:

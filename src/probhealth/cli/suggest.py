@@ -34,7 +34,7 @@ def suggest(
     Example: probhealth suggest X123456
     Example: probhealth suggest --all --office Cambridge
     """
-    from probhealth import suggest as service
+    from probhealth.services import suggest as service
 
     if all_ == (crn is not None):
         raise BadInput("Give a CRN, or --all for everyone (not both).")

@@ -63,7 +63,7 @@ def _latest() -> Any:
 
 
 def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
-    from probhealth.store.exporting import _stream as raw_stream
+    from probhealth.store.export import _stream as raw_stream
 
     return raw_stream(conn, stmt)  # driver tuples in batches, closed with the connection
 

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from probhealth import csvsafe
-from probhealth.export import TABLES, merged_items
+from probhealth.services.export import TABLES, merged_items
 from tests.cli.test_screen import negative_file
 from tests.helpers import add_person, file_sha
 
@@ -187,7 +187,7 @@ def test_columns_are_stable_across_versions(cli, tmp_path):
 
 def test_merge_order_unit():
     from probhealth.questionnaire.model import load_file
-    from probhealth.screening import bundled_path
+    from probhealth.services.screening import bundled_path
 
     v1 = load_file(bundled_path())
     ids = [i.id for i in merged_items([v1])]
@@ -371,7 +371,7 @@ def test_stdout_and_bom(caseload, tmp_path):
 
 
 def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
-    import probhealth.export as export_module
+    import probhealth.services.export as export_module
 
     real_writer = csv.writer
 
@@ -395,7 +395,7 @@ def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
 
 
 def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
-    import probhealth.export as export_module
+    import probhealth.services.export as export_module
 
     real_writer = csv.writer
 
@@ -438,7 +438,7 @@ def test_the_file_and_its_folder_are_synced_before_it_counts_as_written(
 def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
     """Row 12: the export's audit event is committed before the file takes its name; when the
     audit write fails (another user holds the lock), no file appears."""
-    import probhealth.export as export_module
+    import probhealth.services.export as export_module
     from probhealth.errors import Busy
 
     def busy(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -483,7 +483,7 @@ def test_filters(caseload, tmp_path):
 
 def test_streamed_export_reads_in_batches(caseload, tmp_path, monkeypatch):
     """The export reads through fetchmany batches, never fetchall."""
-    import probhealth.store.exporting as exporting
+    import probhealth.store.export as exporting
 
     seen = []
     real = exporting._rows

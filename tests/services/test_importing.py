@@ -65,7 +65,7 @@ def test_every_bad_row_kind_is_reported_with_its_line(cli, db_path, tmp_path):
 def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db_path, tmp_path):
     """Rows are written in batches of 1 000 inside one transaction: a bad row found after a
     batch was flushed must still roll the whole file back."""
-    from probhealth.importing import BATCH
+    from probhealth.services.importing import BATCH
 
     good = [f"A{n:06d},Ann,Smith,1990-01-31,female,,,,,," for n in range(1, BATCH + 2)]
     path = write(tmp_path, [HEADER, *good, "B000001,Bob,Jones,31/01/1990,male,,,,,,"])

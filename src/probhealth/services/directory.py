@@ -101,7 +101,7 @@ def list_services(
 
 def ensure_demo_directory(store: Store, rules: RuleSet) -> LoadResult | None:
     """Load the bundled fictional directory into a demo database if it has no services."""
-    from probhealth.screening import bundled_path
+    from probhealth.services.screening import bundled_path
 
     with store.read() as session:
         if repo.count(session):

@@ -19,17 +19,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from probhealth import clock, expr, screening, validation
+from probhealth import clock, expr, validation
 from probhealth.directory.hours import is_open
 from probhealth.directory.match import PersonNeeds, availability_windows, conflicts
 from probhealth.directory.model import Service, from_json
 from probhealth.errors import NotFound
-from probhealth.people import PersonRecord, require_person, to_record
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules import engine
 from probhealth.rules.model import URGENCY_ORDER, RuleSet, load_file
+from probhealth.services import screening
+from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
 from probhealth.store import people as people_repo

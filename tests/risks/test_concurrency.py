@@ -114,7 +114,7 @@ def _locker(db_path: Path) -> sqlite3.Connection:
 def test_a_held_lock_is_retried_three_times_then_busy(store, db_path, monkeypatch):
     """Row 3, bounded retry: three attempts (each waiting the busy timeout), then Busy."""
     import probhealth.store.db as db_mod
-    from probhealth import people
+    from probhealth.services import people
 
     monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 20)
     pauses: list[float] = []
@@ -138,7 +138,7 @@ def test_a_held_lock_is_retried_three_times_then_busy(store, db_path, monkeypatc
 
 def test_a_lock_freed_between_attempts_is_retried_and_saves(store, db_path, monkeypatch):
     import probhealth.store.db as db_mod
-    from probhealth import people
+    from probhealth.services import people
 
     monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 20)
     store.engine()
@@ -161,7 +161,7 @@ def test_a_lock_freed_between_attempts_is_retried_and_saves(store, db_path, monk
 def test_every_write_runs_inside_begin_immediate(store):
     from sqlalchemy import event
 
-    from probhealth import people
+    from probhealth.services import people
 
     seen: list[str] = []
     event.listen(store.engine(), "before_cursor_execute", lambda *a: seen.append(a[2].strip()))
@@ -213,7 +213,7 @@ def test_app_read_then_write_waits_for_the_other_writer(store, db_path):
     holds the lock (here for ~0.5 s) our write waits for it instead of failing."""
     from sqlmodel import select
 
-    from probhealth import people
+    from probhealth.services import people
     from probhealth.store.models import Person
 
     other_done = threading.Event()
@@ -301,7 +301,7 @@ def test_two_processes_upgrading_an_old_database_at_once(tmp_path):
     """Both find it at revision 0002 and both take the automatic backup before migrating
     (held at the migration step by a write lock, so the timing is fixed). Whichever comes
     second must wait and find the schema current, not crash on the other's backup file."""
-    from tests.store.test_damaged import _db_at_0002
+    from tests.risks.test_damaged import _db_at_0002
 
     path = _db_at_0002(tmp_path / "old.db")
     home = tmp_path / "home"

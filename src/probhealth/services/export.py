@@ -34,7 +34,7 @@ from probhealth import atomicfile, clock, csvsafe, validation
 from probhealth.errors import BadInput
 from probhealth.questionnaire.model import Item, Questionnaire, load_text
 from probhealth.store import audit
-from probhealth.store import exporting as q
+from probhealth.store import export as q
 from probhealth.store.db import Store
 
 TABLES = (

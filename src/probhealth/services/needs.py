@@ -8,7 +8,7 @@ from typing import Any
 
 from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, Conflict, NotFound
-from probhealth.people import require_person
+from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import screenings as repo
 from probhealth.store.db import Store

@@ -13,7 +13,7 @@ from typing import Any
 
 from probhealth import clock, validation
 from probhealth.errors import BadInput
-from probhealth.people import require_person
+from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import erasure as repo
 from probhealth.store.db import Store

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from probhealth import expr, screening
+from probhealth import expr
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Progress
 from probhealth.questionnaire.model import FlagDef, Item, Section
+from probhealth.services import screening
 from probhealth.store.db import Store
 
 BACK = "back"

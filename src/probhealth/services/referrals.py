@@ -16,8 +16,8 @@ from typing import Any
 
 from probhealth import clock, referral_states, taxonomy, validation
 from probhealth.errors import BadInput, ConsentRequired, NotFound
-from probhealth.people import require_person
 from probhealth.rules.model import RuleSet
+from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
 from probhealth.store import people as people_repo

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from probhealth import clock, people, referral_states, referrals
+from probhealth import clock, referral_states
 from probhealth.errors import BadInput, ConsentRequired, NotFound
-from probhealth.suggest import load_rules
+from probhealth.services import people, referrals
+from probhealth.services.suggest import load_rules
 from tests.helpers import add_person, file_sha
 
 CRN = "X123456"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from probhealth import people
 from probhealth.errors import NotFound
+from probhealth.services import people
 from probhealth.store.db import Store
 
 TOUR_CRN = "Z900001"
@@ -29,7 +29,7 @@ TOUR_PERSON = people.PersonInput(
 def sample_answers() -> Any:
     """The sample answers used when the demo runs without a terminal (fits the tour person)."""
     from probhealth import yamlfile
-    from probhealth.screening import bundled_path
+    from probhealth.services.screening import bundled_path
 
     return yamlfile.load(bundled_path("demo-answers.yaml")).data
 

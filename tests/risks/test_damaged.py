@@ -287,7 +287,7 @@ ZYGOTE = r"""
 import json, os, sys, time, traceback
 
 import probhealth.cli, probhealth.cli.admin, probhealth.cli.person, probhealth.cli.render
-import probhealth.maintenance, probhealth.people, probhealth.store.maintenance
+import probhealth.services.maintenance, probhealth.services.people, probhealth.store.maintenance
 import probhealth.store.models
 
 probhealth.store.models.load_all()
@@ -546,8 +546,8 @@ def test_retrying_a_failed_migration_at_once_works(tmp_path, monkeypatch):
 def test_disk_full_rolls_back_with_a_clear_message(store, db_path):
     from sqlalchemy import event
 
-    from probhealth import people
     from probhealth.errors import StorageError
+    from probhealth.services import people
     from probhealth.store.maintenance import integrity_check
 
     for n in range(3):

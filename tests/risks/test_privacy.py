@@ -107,8 +107,8 @@ def test_an_unexpected_error_is_reported_by_reference_only(cli, monkeypatch):
 def test_sqlalchemy_errors_from_the_store_hide_parameters(store):
     from sqlalchemy import text
 
-    from probhealth import people
     from probhealth.errors import ProbhealthError
+    from probhealth.services import people
 
     people.add_person(
         store,

@@ -17,10 +17,10 @@ from typing import Any
 
 from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
-from probhealth.people import PersonRecord, require_person, to_record
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire, load_file, load_text
+from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
@@ -594,7 +594,7 @@ def _complete(
     screening.completed_at = now
     screening.updated_at = now
     session.add(screening)
-    from probhealth import suggest  # here, not at the top: suggest builds on this module
+    from probhealth.services import suggest  # here, not at the top: suggest builds on this module
 
     person = people_repo.by_id(session, screening.person_id)
     assert person is not None

@@ -20,7 +20,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock, validation
 from probhealth.errors import BadInput, FileError
-from probhealth.people import name_warnings
+from probhealth.services.people import name_warnings
 from probhealth.store import audit, bulk
 from probhealth.store.db import Store
 from probhealth.store.models import Person

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from probhealth import guided, people, screening
-from probhealth.guided import ANSWER, BACK, DECLINE, Response
+from probhealth.services import guided, people, screening
+from probhealth.services.guided import ANSWER, BACK, DECLINE, Response
 from tests.helpers import negative_answer
 
 
