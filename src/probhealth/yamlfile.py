@@ -528,7 +528,10 @@ def text_pattern(regex: str, description: str) -> Any:
     (e.g. "lower-case letters, digits and hyphens") instead of showing the regex."""
     from pydantic import StringConstraints
 
-    _PATTERN_HELP[regex] = description
+    # One description per pattern: the table is global, so a second wording would make an
+    # error message depend on which module happened to be imported first.
+    if _PATTERN_HELP.setdefault(regex, description) != description:
+        raise ValueError(f"pattern {regex!r} already described differently")
     return StringConstraints(pattern=regex)
 
 

@@ -13,7 +13,7 @@ import pytest
 from tests.cli.test_screen import negative_file
 from tests.helpers import add_person
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRETS = (
     "Zebedee",
     "Quasimodo",

@@ -22,7 +22,7 @@ from probhealth.services.export import TABLES, merged_items
 from tests.cli.test_screen import negative_file
 from tests.helpers import add_person, file_sha
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -79,7 +79,8 @@ class ServiceModel(BaseModel):
         Annotated[
             str,
             yamlfile.text_pattern(
-                r"^[a-z][a-z0-9-]{1,49}$", "a pathway id such as gp-registration"
+                r"^[a-z][a-z0-9-]{1,49}$",
+                "2 to 50 lower-case letters, digits and hyphens, starting with a letter",
             ),
         ]
     ] = Field(min_length=1)

@@ -80,7 +80,7 @@ class AvailabilityModel(_Strict):
         str,
         yamlfile.text_pattern(
             r"^[a-z][a-z0-9_]{0,39}$",
-            "an item id: 1 to 40 lower-case letters, digits and underscores, starting with a letter",
+            "1 to 40 lower-case letters, digits and underscores, starting with a letter",
         ),
     ]
     windows: dict[str, list[str]]
