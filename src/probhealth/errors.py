@@ -1,23 +1,65 @@
 """Domain errors. The core and services raise these; one handler in ``cli`` turns each into a
 one-line message on stderr and its exit code. Messages never contain names or health values
 of a person: they name the field, the option or the file instead.
+
+Services speak no command-line words. An input is named in a message as ``{opt:NAME}``
+(the CLI shows ``--NAME``, other front ends plain words), and a next step is a :class:`Remedy`
+named by what it does (``record-consent``), which ``cli/remedies.py`` words as a command.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_OPT = re.compile(r"\{opt:([a-z][a-z0-9-]*)\}")
+
+
+def word_options(text: str, word: Callable[[str], str] | None = None) -> str:
+    """``text`` with each ``{opt:NAME}`` worded by ``word`` (default: the name in quotes)."""
+    return _OPT.sub(lambda m: (word or _plain)(m.group(1)), text)
+
+
+def _plain(name: str) -> str:
+    return f"'{name}'"
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A next step, by name (``record-consent``, ``list-referrals``...) with its arguments;
+    the front end words it (the CLI: ``See them with: probhealth referral list``)."""
+
+    action: str
+    args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, action: str, **args: object) -> Remedy:
+        return cls(action, {k: str(v) for k, v in args.items() if v is not None})
+
 
 class ProbhealthError(Exception):
-    """Base class: ``exit_code`` 1 means the operation failed, 2 means bad input or usage."""
+    """Base class: ``exit_code`` 1 means the operation failed, 2 means bad input or usage.
+
+    ``hint`` is plain advice in words; ``remedy`` a next step the front end words."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, remedy: Remedy | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.remedy = remedy
+
+    def text(self, word: Callable[[str], str] | None = None) -> str:
+        """Message and hint, options worded by ``word`` (no remedy: the front end adds it)."""
+        whole = self.message if not self.hint else f"{self.message} {self.hint}"
+        return word_options(whole, word)
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} {self.hint}"
+        return self.text()
 
 
 class BadInput(ProbhealthError):

@@ -29,8 +29,10 @@ class ProbhealthGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ProbhealthError as exc:
+            from probhealth.cli.remedies import explain
+
             # One line: what is wrong, then what to do.
-            output.error(f"Error: {exc}")
+            output.error(f"Error: {explain(exc)}")
             ctx.exit(exc.exit_code)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from probhealth.cli import output, render
 from probhealth.cli.asker import Asker
+from probhealth.cli.remedies import words
 from probhealth.errors import ConsentRequired
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def _decide(
     try:
         record = refer()
     except ConsentRequired as exc:
-        output.warn(exc.message)
+        output.warn(words(exc.message))
         if not asker.confirm(
             "Do they agree to you sharing their details with this service? Record that consent",
             default=False,

@@ -9,6 +9,7 @@ import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context, interactive
+from probhealth.cli.remedies import words
 from probhealth.errors import ConsentRequired, NeedsTerminal
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def run_guided(
         try:
             active = screening.begin(store, crn, q, restart=restart, setting=setting)
         except ConsentRequired as exc:
-            output.warn(exc.message)
+            output.warn(words(exc.message))
             if not asker.confirm(
                 "Has the person agreed to the screening now? Record their consent (verbal)",
                 default=False,

@@ -1,0 +1,69 @@
+"""How the command line words what services name: ``{opt:NAME}`` becomes ``--NAME`` and a
+:class:`~probhealth.errors.Remedy` becomes a command to run. Services never write these words
+themselves, so another front end (the shell, a future web page) can word them its own way.
+
+Every remedy a service may name is in ``REMEDIES``; a test checks each one is worded here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+
+from probhealth.errors import ProbhealthError, Remedy, word_options
+
+
+def _q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def _opt(name: str) -> str:
+    return f"--{name}"
+
+
+def _consent(a: Mapping[str, str]) -> str:
+    line = f"If they agree, record it with: probhealth consent {_q(a['crn'])} --purpose {a['purpose']} --given"
+    if a.get("or_self_referral"):
+        line += " (or make it a --self-referral)"
+    return line + "."
+
+
+REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
+    "record-consent": _consent,
+    "list-people": lambda a: "List people with: probhealth person list",
+    "show-person": lambda a: f"See them with: probhealth person show {_q(a['crn'])}",
+    "list-needs": lambda a: (
+        f"See a person's needs with: probhealth need list {_q(a.get('crn', 'CRN'))}"
+    ),
+    "list-barriers": lambda a: f"See it with: probhealth barrier list {_q(a['crn'])}",
+    "list-services": lambda a: (
+        "See them with: probhealth services list"
+        + (f" --pathway {_q(a['pathway'])}" if a.get("pathway") else "")
+    ),
+    "show-rules": lambda a: "See them with: probhealth rules show",
+    "update-referral": lambda a: (
+        f"Update it with: probhealth referral update {a['id']} --status ..."
+    ),
+    "list-referrals": lambda a: "List them with: probhealth referral list",
+    "list-goals": lambda a: "List a person's goals with: probhealth goal list CRN",
+    "list-screenings": lambda a: "List a person's screenings with: probhealth screening list CRN",
+    "screen": lambda a: f"Run one with: probhealth screen {_q(a['crn'])}",
+}
+
+
+def word(remedy: Remedy) -> str:
+    """The remedy as a line to show (a command the worker can copy)."""
+    return REMEDIES[remedy.action](remedy.args)
+
+
+def explain(exc: ProbhealthError) -> str:
+    """The whole line for an error: message, advice, and the command that helps."""
+    text = exc.text(_opt)
+    if exc.remedy is not None:
+        text += " " + word(exc.remedy)
+    return text
+
+
+def words(text: str) -> str:
+    """A service's sentence with its ``{opt:NAME}`` worded as options."""
+    return word_options(text, _opt)
