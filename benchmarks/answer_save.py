@@ -40,11 +40,11 @@ def answer_save_ms(directory: Path, n: int) -> tuple[float, float]:
     os.environ["PROBHEALTH_HOME"] = str(directory)
     from probhealth.paths import resolve_db
     from probhealth.questionnaire import answers as A
-    from probhealth.services import people, screening
+    from probhealth.services import definitions, people, screening
     from probhealth.store.db import Store
 
     store = Store(resolve_db(str(directory / "bench.db")), actor="bench")
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     samples: list[float] = []
     evals: list[float] = []
     person = 0

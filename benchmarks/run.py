@@ -263,7 +263,7 @@ class Bench:
         sys.path.insert(0, str(HERE.parent / "src"))
         os.environ.update(self.env)
         from probhealth.paths import resolve_db
-        from probhealth.services.suggest import load_rules, suggest_all
+        from probhealth.services.definitions import load_rules, suggest_all
         from probhealth.store.batch import read_only
         from probhealth.store.db import Store
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pexpect
 
-from probhealth.services.screening import load_questionnaire
+from probhealth.services.definitions import load_questionnaire
 from tests.helpers import negative_answer
 
 Q = load_questionnaire()

@@ -21,7 +21,7 @@ import pytest
 from probhealth import clock, referral_states
 from probhealth.errors import BadInput, ConsentRequired, NotFound
 from probhealth.services import people, referrals
-from probhealth.services.suggest import load_rules
+from probhealth.services.definitions import load_rules
 from tests.helpers import add_person, file_sha
 
 CRN = "X123456"

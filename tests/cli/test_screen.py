@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from probhealth.services.screening import load_questionnaire
+from probhealth.services.definitions import load_questionnaire
 from tests.helpers import ScriptedAsker, add_person, file_sha, negative_answer
 
 Q = load_questionnaire()

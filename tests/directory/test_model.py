@@ -20,7 +20,7 @@ from probhealth.directory.model import (
     load_yaml,
 )
 from probhealth.errors import FileError
-from probhealth.services.suggest import load_rules
+from probhealth.services.definitions import load_rules
 from tests.helpers import file_sha
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def test_fictional_directory_loads(fictional: list[Service], pathways: set[str])
 
 
 def test_fictional_directory_is_the_bundled_one() -> None:
-    from probhealth.services.screening import bundled_path
+    from probhealth.services.definitions import bundled_path
 
     assert bundled_path("services-fictional.yaml").read_bytes() == FICTIONAL.read_bytes()
 

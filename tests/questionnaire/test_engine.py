@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from probhealth import expr
 from probhealth.questionnaire import answers as A
 from probhealth.questionnaire.engine import PersonFacts, evaluate
-from probhealth.services.screening import load_questionnaire
+from probhealth.services.definitions import load_questionnaire
 from tests.helpers import negative_answer
 
 TODAY = date(2026, 11, 23)

@@ -20,7 +20,7 @@ import pytest
 from probhealth import expr
 from probhealth.questionnaire import answers as A
 from probhealth.questionnaire.engine import PersonFacts, evaluate
-from probhealth.services.screening import load_questionnaire
+from probhealth.services.definitions import load_questionnaire
 from tests.helpers import add_person
 
 TODAY = date(2026, 11, 23)

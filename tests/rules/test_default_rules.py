@@ -20,8 +20,12 @@ import pytest
 from probhealth import expr
 from probhealth.rules.engine import Facts, Outcome, evaluate
 from probhealth.rules.model import URGENCY_ORDER
-from probhealth.services.screening import bundled_path, load_questionnaire
-from probhealth.services.suggest import DEFAULT_RULES, load_rules
+from probhealth.services.definitions import (
+    DEFAULT_RULES,
+    bundled_path,
+    load_questionnaire,
+    load_rules,
+)
 
 # The bundled file, by path, so a PROBHEALTH_RULES in the environment cannot swap it.
 RULES = load_rules(bundled_path(DEFAULT_RULES))

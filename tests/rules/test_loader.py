@@ -24,7 +24,7 @@ import probhealth
 from probhealth import taxonomy
 from probhealth.errors import FileError
 from probhealth.rules.model import check_file, load_file
-from probhealth.services.screening import load_questionnaire
+from probhealth.services.definitions import load_questionnaire
 from probhealth.yamlfile import FileProblems
 from tests.helpers import Cli
 

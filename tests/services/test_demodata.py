@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from probhealth import referral_states
+from probhealth.services.definitions import load_rules
 from probhealth.services.demodata import FAMILY
-from probhealth.services.suggest import load_rules
 from tests.helpers import Cli
 
 

@@ -187,7 +187,7 @@ def test_columns_are_stable_across_versions(cli, tmp_path):
 
 def test_merge_order_unit():
     from probhealth.questionnaire.model import load_file
-    from probhealth.services.screening import bundled_path
+    from probhealth.services.definitions import bundled_path
 
     v1 = load_file(bundled_path())
     ids = [i.id for i in merged_items([v1])]

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from probhealth.services import guided, people, screening
+from probhealth.services import definitions, guided, people, screening
 from probhealth.services.guided import ANSWER, BACK, DECLINE, Response
 from tests.helpers import negative_answer
 
@@ -73,7 +73,7 @@ def answers_in_db(db_path, screening_id):  # type: ignore[no-untyped-def]
 
 
 def test_all_negative_run_completes(store, person, db_path):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     ui = FakeUI()
     detail = guided.run(store, screening.begin(store, person, q), ui)
     assert detail.status == "completed"
@@ -83,7 +83,7 @@ def test_all_negative_run_completes(store, person, db_path):
 
 
 def test_emergency_flag_interrupts_before_the_next_question(store, person, db_path):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     ui = FakeUI({"phq9_1": 1, "phq9_9": 1})
     detail = guided.run(store, screening.begin(store, person, q), ui)
     i = ui.events.index("ask:phq9_9")
@@ -97,7 +97,7 @@ def test_emergency_flag_interrupts_before_the_next_question(store, person, db_pa
 
 
 def test_back_reasks_previous_with_its_answer(store, person):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     ui = FakeUI({"gp_registered": "no"}, back_at={"dentist_registered"})
     guided.run(store, screening.begin(store, person, q), ui)
     first = ui.asked.index("dentist_registered")
@@ -106,7 +106,7 @@ def test_back_reasks_previous_with_its_answer(store, person):
 
 
 def test_decline_is_stored_as_prefer_not_to_say(store, person, db_path):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     detail = guided.run(
         store, screening.begin(store, person, q), FakeUI({"head_injury": "DECLINE"})
     )
@@ -115,7 +115,7 @@ def test_decline_is_stored_as_prefer_not_to_say(store, person, db_path):
 
 
 def test_interrupt_then_resume_at_first_unanswered(store, person, db_path):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     first = FakeUI(stop_after=7)
     with pytest.raises(KeyboardInterrupt):
         guided.run(store, screening.begin(store, person, q), first)
@@ -129,7 +129,7 @@ def test_interrupt_then_resume_at_first_unanswered(store, person, db_path):
 
 
 def test_unacknowledged_flag_is_shown_again_on_resume(store, person):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     active2 = screening.begin(store, person, q)
     # raise a flag and "crash" before the acknowledgement
     for item_id, value in [("phq9_1", 1), ("phq9_2", 0)]:
@@ -143,7 +143,7 @@ def test_unacknowledged_flag_is_shown_again_on_resume(store, person):
 
 
 def test_restart_abandons_the_unfinished_screening(store, person):
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
     first = screening.begin(store, person, q)
     screening.save_answer(store, first, "gp_registered", "no")
     second = screening.begin(store, person, q, restart=True)
@@ -161,8 +161,8 @@ def test_consent_required(store):
     from probhealth.errors import ConsentRequired
 
     with pytest.raises(ConsentRequired):
-        screening.begin(store, "Y000001", screening.load_questionnaire())
+        screening.begin(store, "Y000001", definitions.load_questionnaire())
     people.record_consent(store, "Y000001", purpose="screening", status="given")
     people.record_consent(store, "Y000001", purpose="screening", status="withdrawn")
     with pytest.raises(ConsentRequired):
-        screening.begin(store, "Y000001", screening.load_questionnaire())
+        screening.begin(store, "Y000001", definitions.load_questionnaire())

@@ -44,8 +44,8 @@ def demo(
         _caseload(ctx, people, seed)
         return
     from probhealth.cli import render
+    from probhealth.services import definitions, screening
     from probhealth.services import demo as demo_service
-    from probhealth.services import screening
 
     app_ctx = app_context(ctx)
     store = app_ctx.store(demo=True)
@@ -58,9 +58,9 @@ def demo(
             f"Added the fictional person {setup.person.crn} and recorded their consent to screening."
         )
     render.print_renderable(render.person_panel(setup.person))
-    q = screening.load_questionnaire()
+    q = definitions.load_questionnaire()
+    from probhealth.services.definitions import load_rules
     from probhealth.services.directory import ensure_demo_directory
-    from probhealth.services.suggest import load_rules
 
     loaded = ensure_demo_directory(store, load_rules())
     if loaded is not None:
@@ -99,9 +99,9 @@ def demo(
 
 def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
     from probhealth.cli import render
-    from probhealth.services import demodata, screening
+    from probhealth.services import definitions, demodata
+    from probhealth.services.definitions import load_rules
     from probhealth.services.directory import ensure_demo_directory
-    from probhealth.services.suggest import load_rules
 
     store = app_context(ctx).store(demo=True)
     output.info(f"Demo database: {store.target.display} (fictional people only).")
@@ -109,7 +109,7 @@ def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
     ensure_demo_directory(store, rules)
     with render.progress("Creating fictional people") as advance:
         report = demodata.generate(
-            store, screening.load_questionnaire(), rules, n, seed=seed, progress=advance
+            store, definitions.load_questionnaire(), rules, n, seed=seed, progress=advance
         )
     output.ok(
         f"Added {output.count(report.people, 'fictional person', 'fictional people')} ({report.first_crn} to {report.last_crn}), "

@@ -106,8 +106,8 @@ def services(
     ] = False,
 ) -> None:
     """Add or replace directory entries from CSV (all or nothing). Example: probhealth import services services.csv"""
+    from probhealth.services.definitions import load_rules
     from probhealth.services.directory import load_path
-    from probhealth.services.suggest import load_rules
 
     result = load_path(app_context(ctx).store(), file, load_rules())
     if json_out:

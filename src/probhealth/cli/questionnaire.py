@@ -41,7 +41,7 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show probation-health@2"""
-    from probhealth.services.screening import find_questionnaire
+    from probhealth.services.definitions import find_questionnaire
 
     q = find_questionnaire(which, store_factory=lambda: app_context(ctx).store())
     if json_out:

@@ -66,7 +66,7 @@ def refer(
     Example: probhealth refer X123456 gp-registration --service cam-gp-larkspur
     """
     from probhealth.services import referrals
-    from probhealth.services.suggest import load_rules
+    from probhealth.services.definitions import load_rules
 
     if declined and referred:
         raise BadInput("Say one of --declined or --referred, not both.")
@@ -132,7 +132,7 @@ def update(
     Example: probhealth referral update 3 --status appointment-booked --date 2026-12-02
     """
     from probhealth.services import referrals
-    from probhealth.services.suggest import load_rules
+    from probhealth.services.definitions import load_rules
 
     record = referrals.update(
         app_context(ctx).store(),
@@ -171,7 +171,7 @@ def list_(
 ) -> None:
     """List referrals. Example: probhealth referral list --due"""
     from probhealth.services import referrals
-    from probhealth.services.suggest import load_rules
+    from probhealth.services.definitions import load_rules
 
     rows = referrals.listing(
         app_context(ctx).store(), load_rules(), crn=crn, due=due, status=status
@@ -194,7 +194,7 @@ def show(
 ) -> None:
     """One referral with its whole history. Example: probhealth referral show 3"""
     from probhealth.services import referrals
-    from probhealth.services.suggest import load_rules
+    from probhealth.services.definitions import load_rules
 
     record = referrals.show(app_context(ctx).store(), referral_id, load_rules())
     if json_out:

@@ -24,7 +24,7 @@ def check(
     Example: probhealth rules check my-rules.yaml
     """
     from probhealth.rules.model import check_file
-    from probhealth.services.screening import load_questionnaire
+    from probhealth.services.definitions import load_questionnaire
 
     rules = check_file(file, load_questionnaire())
     output.ok(
@@ -43,7 +43,7 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """List pathways and the rules that suggest them. Example: probhealth rules show"""
-    from probhealth.services.suggest import load_rules
+    from probhealth.services.definitions import load_rules
 
     rules = load_rules(file)
     if json_out:

@@ -53,10 +53,10 @@ def screen(
     Example: probhealth screen X123456
     Example: probhealth screen X123456 --answers answers.yaml --json
     """
-    from probhealth.services import screening
+    from probhealth.services import definitions, screening
 
     store = app_context(ctx).store()
-    q = screening.load_questionnaire(questionnaire)
+    q = definitions.load_questionnaire(questionnaire)
     if answers is not None:
         data = screening.load_answers_data(answers)
         detail = screening.run_answers_file(store, crn, q, data, file=str(answers), setting=setting)
@@ -107,7 +107,7 @@ def run_guided(
     _report(detail, json_out)
     if not json_out:
         from probhealth.cli.followup import offer
-        from probhealth.services.suggest import load_rules
+        from probhealth.services.definitions import load_rules
 
         try:
             offer(store, crn, detail.id, load_rules(), asker)

@@ -22,8 +22,8 @@ def check(
     file: Annotated[Path, typer.Argument(help="Directory file, YAML or CSV.", show_default=False)],
 ) -> None:
     """Check a directory file (pathways must exist in the rules). Example: probhealth services check services.yaml"""
+    from probhealth.services.definitions import load_rules
     from probhealth.services.directory import check_file
-    from probhealth.services.suggest import load_rules
 
     services = check_file(file, load_rules())
     fictional = sum(1 for s in services if s.fictional)
@@ -44,8 +44,8 @@ def load(
 
     Example: probhealth services load examples/services-fictional.yaml
     """
+    from probhealth.services.definitions import load_rules
     from probhealth.services.directory import load_path
-    from probhealth.services.suggest import load_rules
 
     result = load_path(app_context(ctx).store(), file, load_rules())
     if json_out:

@@ -34,13 +34,14 @@ def suggest(
     Example: probhealth suggest X123456
     Example: probhealth suggest --all --office Cambridge
     """
+    from probhealth.services import definitions
     from probhealth.services import suggest as service
 
     if all_ == (crn is not None):
         raise BadInput("Give a CRN, or --all for everyone (not both).")
     if office and not all_:
         raise BadInput("--office goes with --all.")
-    rules = service.load_rules(rules_file)
+    rules = definitions.load_rules(rules_file)
     store = app_context(ctx).store()
     if all_:
         from probhealth.cli import render

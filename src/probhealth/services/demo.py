@@ -28,10 +28,9 @@ TOUR_PERSON = people.PersonInput(
 
 def sample_answers() -> Any:
     """The sample answers used when the demo runs without a terminal (fits the tour person)."""
-    from probhealth import yamlfile
-    from probhealth.services.screening import bundled_path
+    from probhealth.services import definitions
 
-    return yamlfile.load(bundled_path("demo-answers.yaml")).data
+    return definitions.demo_answers()
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,7 @@ def generate(
 ) -> Report:
     rnd = random.Random(seed)
     today = clock.today()
-    from probhealth.services.screening import register_questionnaire
+    from probhealth.services.definitions import register_questionnaire
 
     with store.write() as session:
         register_questionnaire(session, q)

@@ -101,9 +101,9 @@ def list_services(
 
 def ensure_demo_directory(store: Store, rules: RuleSet) -> LoadResult | None:
     """Load the bundled fictional directory into a demo database if it has no services."""
-    from probhealth.services.screening import bundled_path
+    from probhealth.services.definitions import bundled_services_path
 
     with store.read() as session:
         if repo.count(session):
             return None
-    return load_path(store, bundled_path("services-fictional.yaml"), rules)
+    return load_path(store, bundled_services_path(), rules)

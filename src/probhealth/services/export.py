@@ -26,13 +26,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from probhealth import atomicfile, clock, csvsafe, validation
 from probhealth.errors import BadInput
-from probhealth.questionnaire.model import Item, Questionnaire, load_text
+from probhealth.questionnaire.model import Item, Questionnaire
+from probhealth.services import definitions
 from probhealth.store import audit
 from probhealth.store import export as q
 from probhealth.store.db import Store
@@ -173,11 +173,6 @@ def _month(value: Any) -> str | None:
         return None
     text = value.isoformat() if isinstance(value, date) else str(value)
     return text[:7]
-
-
-@lru_cache(maxsize=32)
-def _questionnaire(qid: str, version: int, content_hash: str, source: str) -> Questionnaire:
-    return load_text(source, f"{qid} v{version} (stored)")
 
 
 def merged_items(versions: list[Questionnaire]) -> list[Item]:
@@ -734,7 +729,10 @@ def _audit(
 
 # ---------------------------------------------------------------- screenings ------------
 def _versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
-    return [_questionnaire(qid, ver, h, src) for qid, ver, h, src in q.screening_versions(conn, f)]
+    return [
+        definitions.from_stored_text(qid, ver, h, src)
+        for qid, ver, h, src in q.screening_versions(conn, f)
+    ]
 
 
 def _value(item: Item, value: Any, labels: bool, identifiable: bool) -> Any:

@@ -7,11 +7,9 @@ every later look at it, so a newer bundled questionnaire never changes how old a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,101 +17,15 @@ from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
-from probhealth.questionnaire.model import FlagDef, Questionnaire, load_file, load_text
+from probhealth.questionnaire.model import FlagDef, Questionnaire
+from probhealth.services import definitions
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Store
-from probhealth.store.models import Barrier, Flag, Need, Person, QuestionnaireDef, Score, Screening
+from probhealth.store.models import Barrier, Flag, Need, Person, Score, Screening
 from probhealth.textsafe import clean_name
-
-DEFAULT_QUESTIONNAIRE = "probation-health.yaml"
-
-
-# ---------------------------------------------------------------- questionnaires --------
-def bundled_path(name: str = DEFAULT_QUESTIONNAIRE) -> Path:
-    return Path(str(resources.files("probhealth") / "data" / name))
-
-
-@lru_cache(maxsize=8)
-def _load_path(path: str, mtime: float) -> Questionnaire:
-    return load_file(Path(path), name=Path(path).name if path == str(bundled_path()) else path)
-
-
-def load_questionnaire(path: Path | None = None) -> Questionnaire:
-    """The bundled default questionnaire, or the one in ``path`` (checked; exit 2 if bad)."""
-    target = path if path is not None else bundled_path()
-    try:
-        mtime = target.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return _load_path(str(target), mtime)
-
-
-def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store]) -> Questionnaire:
-    """A questionnaire by file path, by ``id`` or ``id@version`` as stored in the database,
-    or the bundled default when ``which`` is None."""
-    if which is None:
-        return load_questionnaire()
-    path = Path(which)
-    try:
-        is_file = path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists()
-    except (OSError, ValueError):  # a name too long or with a NUL: not a file, so an id
-        is_file = False
-    if is_file:
-        return load_questionnaire(path)
-    qid, _, version_text = which.partition("@")
-    if version_text and not version_text.isdigit():
-        raise BadInput(f"{which!r}: write the version as a number, e.g. {qid}@1.")
-    store = store_factory()
-    with store.read() as session:
-        row = repo.latest_questionnaire_def(
-            session, qid, int(version_text) if version_text else None
-        )
-        if row is not None:
-            return _load_source(row.id, row.version, row.content_hash, row.source_text)
-    bundled = load_questionnaire()
-    if qid == bundled.id and (not version_text or int(version_text) == bundled.version):
-        return bundled
-    raise NotFound(
-        f"No questionnaire {which!r} in this database.",
-        hint="Give a file path, or an id such as probation-health@2.",
-    )
-
-
-@lru_cache(maxsize=16)
-def _load_source(qid: str, version: int, content_hash: str, text: str) -> Questionnaire:
-    return load_text(text, f"{qid} v{version} (stored)")
-
-
-def _stored_questionnaire(session: Any, qid: str, version: int) -> Questionnaire:
-    row = repo.questionnaire_def(session, qid, version)
-    if row is None:  # pragma: no cover - written in the same transaction as the screening
-        raise NotFound(f"The questionnaire {qid} v{version} is missing from the database.")
-    return _load_source(row.id, row.version, row.content_hash, row.source_text)
-
-
-def register_questionnaire(session: Any, q: Questionnaire) -> None:
-    """Store this questionnaire version (once); refuse a changed file under the same version."""
-    row = repo.questionnaire_def(session, q.id, q.version)
-    if row is None:
-        repo.add_questionnaire_def(
-            session,
-            QuestionnaireDef(
-                id=q.id,
-                version=q.version,
-                content_hash=q.content_hash,
-                title=q.title,
-                source_text=q.source_text,
-                first_used_at=clock.now(),
-            ),
-        )
-    elif row.content_hash != q.content_hash:
-        raise Conflict(
-            f"The questionnaire {q.id} version {q.version} differs from the one already used in this database.",
-            hint="Give the changed file a new version number, so earlier screenings keep their meaning.",
-        )
 
 
 # ---------------------------------------------------------------- records ----------------
@@ -360,7 +272,7 @@ def begin(
             current = None
         if current is not None:
             assert current.id is not None
-            stored_q = _stored_questionnaire(
+            stored_q = definitions.stored_questionnaire(
                 session, current.questionnaire_id, current.questionnaire_version
             )
             answers = _decode_answers(stored_q, repo.answers(session, current.id))
@@ -603,7 +515,7 @@ def _complete(
         person,
         screening,
         evaluation,
-        rules or suggest.load_rules(),
+        rules or definitions.load_rules(),
         clock.to_london(now).date(),
     )
     audit.append(
@@ -698,7 +610,7 @@ def _new_screening(
     session: Any, person: Person, q: Questionnaire, setting: str | None, actor: str, now: datetime
 ) -> Screening:
     """Record the questionnaire version and add an in-progress screening for the person."""
-    register_questionnaire(session, q)
+    definitions.register_questionnaire(session, q)
     row: Screening = repo.add(
         session,
         Screening(
@@ -801,7 +713,7 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
     assert row.id is not None
     person = people_repo.by_id(session, row.person_id)
     assert person is not None
-    q = _stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
+    q = definitions.stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
     stored = repo.answers(session, row.id)
     answers = _decode_answers(q, stored)
     evaluation = evaluate(

@@ -10,13 +10,10 @@ suggestion never depends on re-running the questionnaire, and the batch over a w
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from probhealth import clock, expr, validation
@@ -28,8 +25,8 @@ from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules import engine
-from probhealth.rules.model import URGENCY_ORDER, RuleSet, load_file
-from probhealth.services import screening
+from probhealth.rules.model import URGENCY_ORDER, RuleSet
+from probhealth.services import definitions
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
@@ -40,29 +37,6 @@ from probhealth.store.batch import PersonRows, count_people, latest_screenings
 from probhealth.store.db import Store
 from probhealth.store.models import Person, Screening
 from probhealth.store.models import Suggestion as SuggestionRow
-
-DEFAULT_RULES = "rules.yaml"
-
-
-# ---------------------------------------------------------------- rules -----------------
-@lru_cache(maxsize=8)
-def _load_rules(path: str, mtime: float) -> RuleSet:
-    q = screening.load_questionnaire()
-    p = Path(path)
-    return load_file(
-        p, q, name=p.name if path == str(screening.bundled_path(DEFAULT_RULES)) else path
-    )
-
-
-def load_rules(path: Path | None = None) -> RuleSet:
-    """The rules file: ``path``, else ``PROBHEALTH_RULES``, else the bundled default."""
-    env = os.environ.get("PROBHEALTH_RULES")
-    target = path or (Path(env) if env else screening.bundled_path(DEFAULT_RULES))
-    try:
-        mtime = target.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return _load_rules(str(target), mtime)
 
 
 # ---------------------------------------------------------------- facts -----------------
@@ -279,7 +253,7 @@ def _stored_facts(
     session: Any, person: Person, row: Screening, today: date
 ) -> tuple[engine.Facts, Questionnaire, dict[str, Any]]:
     assert row.id is not None
-    q = screening._stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
+    q = definitions.stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
     barriers, needs, open_refs, consents = _current(session, person)
     rows = PersonRows(
         person.id,
@@ -437,7 +411,7 @@ def suggest_all(
                 key = (rows.questionnaire_id, rows.questionnaire_version)
                 if key not in questionnaires:
                     try:
-                        questionnaires[key] = screening._stored_questionnaire(session, *key)
+                        questionnaires[key] = definitions.stored_questionnaire(session, *key)
                     except Exception:
                         questionnaires[key] = None
                 facts = facts_from_rows(rows, questionnaires[key], today)
