@@ -264,7 +264,7 @@ class Bench:
         os.environ.update(self.env)
         from probhealth.paths import resolve_db
         from probhealth.services.definitions import load_rules, suggest_all
-        from probhealth.store.batch import read_only
+        from probhealth.store.caseload import read_only
         from probhealth.store.db import Store
 
         store = Store(resolve_db(str(db)), actor="bench")

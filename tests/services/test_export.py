@@ -483,7 +483,7 @@ def test_filters(caseload, tmp_path):
 
 def test_streamed_export_reads_in_batches(caseload, tmp_path, monkeypatch):
     """The export reads through fetchmany batches, never fetchall."""
-    import probhealth.store.export as exporting
+    import probhealth.store.stream as exporting
 
     seen = []
     real = exporting._rows

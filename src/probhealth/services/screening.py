@@ -18,7 +18,7 @@ from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire
-from probhealth.services import definitions
+from probhealth.services import definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import people as people_repo
@@ -506,8 +506,6 @@ def _complete(
     screening.completed_at = now
     screening.updated_at = now
     session.add(screening)
-    from probhealth.services import suggest  # here, not at the top: suggest builds on this module
-
     person = people_repo.by_id(session, screening.person_id)
     assert person is not None
     suggest.snapshot(

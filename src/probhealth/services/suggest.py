@@ -33,7 +33,7 @@ from probhealth.store import directory as dir_repo
 from probhealth.store import people as people_repo
 from probhealth.store import referrals as ref_repo
 from probhealth.store import screenings as scr_repo
-from probhealth.store.batch import PersonRows, count_people, latest_screenings
+from probhealth.store.caseload import PersonRows, count_people, latest_screenings
 from probhealth.store.db import Store
 from probhealth.store.models import Person, Screening
 from probhealth.store.models import Suggestion as SuggestionRow

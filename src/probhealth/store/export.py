@@ -32,8 +32,7 @@ from probhealth.store.models import (
     Screening,
     Suggestion,
 )
-
-BATCH = 2000
+from probhealth.store.stream import stream as _stream
 
 
 @dataclass(frozen=True)
@@ -42,35 +41,6 @@ class Filters:
     until: datetime | None = None  # exclusive
     office: str | None = None
     questionnaire: str | None = None
-
-
-def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
-    gen = _rows(conn, stmt)
-    # Closed by Store.raw() before the connection goes back, even if not read to the end.
-    conn.info.setdefault("probhealth_streams", []).append(gen)
-    return gen
-
-
-def _rows(conn: Connection, stmt: Any) -> Iterator[Any]:
-    """Rows straight from the DBAPI cursor, in batches: SQLAlchemy binds the parameters, but
-    the rows are the driver's own tuples (no Row objects, no result processing), so values are
-    raw: on SQLite, timestamps are 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC, dates ISO text,
-    booleans 0/1. ``export._ts``/``_d`` format either kind."""
-    if conn.dialect.name != "sqlite":
-        # Server databases stream through a server-side cursor (SQLAlchemy buffers it).
-        yield from conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
-        return
-    # pysqlite steps the statement as rows are fetched: no buffering, constant memory.
-    result = conn.execute(stmt)
-    cursor = result.cursor
-    try:
-        while True:
-            rows = cursor.fetchmany(BATCH)
-            if not rows:
-                return
-            yield from rows
-    finally:
-        result.close()
 
 
 def _period(stmt: Any, column: Any, f: Filters) -> Any:

@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 
 from probhealth import clock
+from probhealth.errors import DatabaseRefused
 from probhealth.store import schema
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, Path | No
     (online backup API, a reader beside our write lock) before the first change.
     Returns (revision upgraded from, backup file).
     """
-    from probhealth.store.db import _refuse
-
     engine = store.engine().execution_options(probhealth_write=True)
     cfg = alembic_config()
     with engine.begin() as conn:
@@ -53,10 +52,9 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, Path | No
         if current == (schema.HEAD if revision == "head" else revision):
             return None, None
         if current is not None and current not in schema.KNOWN:
-            raise _refuse(
-                store.target,
-                f"was written by a newer version of probhealth (schema {current})",
-                "Upgrade probhealth to open it; nothing was changed.",
+            raise DatabaseRefused(
+                f"{store.target.display}: was written by a newer version of probhealth (schema {current})",
+                hint="Upgrade probhealth to open it; nothing was changed.",
             )
         backup = None
         if current is not None and store.target.path is not None:

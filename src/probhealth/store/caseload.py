@@ -28,6 +28,7 @@ from probhealth.store.models import (
     Score,
     Screening,
 )
+from probhealth.store.stream import stream
 
 BATCH = 1000
 
@@ -60,12 +61,6 @@ def _latest() -> Any:
         .group_by(col(Screening.person_id))
         .subquery("latest")
     )
-
-
-def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
-    from probhealth.store.export import _stream as raw_stream
-
-    return raw_stream(conn, stmt)  # driver tuples in batches, closed with the connection
 
 
 class _Peek:
@@ -156,7 +151,7 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
     )
 
     streams = {
-        name: _Peek(_stream(conn, stmt))
+        name: _Peek(stream(conn, stmt))
         for name, stmt in (
             ("answers", answers),
             ("scores", scores),
@@ -167,7 +162,7 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
             ("consents", consents),
         )
     }
-    for row in _stream(conn, people):
+    for row in stream(conn, people):
         rows = PersonRows(
             row[0],
             row[1],
