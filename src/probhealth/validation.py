@@ -197,3 +197,10 @@ def record_id(value: int, what: str) -> int:
     if not 1 <= value <= MAX_ID:
         raise NotFound(f"No {what} {value}.")
     return value
+
+
+def parse_date(value: str | date | None, field: str) -> date | None:
+    """An optional date: None and dates pass through, text must be an ISO date."""
+    if value is None or isinstance(value, date):
+        return value
+    return iso_date(value, field)

@@ -20,7 +20,7 @@ import pytest
 
 from probhealth import clock, referral_states
 from probhealth.errors import BadInput, ConsentRequired, NotFound
-from probhealth.services import people, referrals
+from probhealth.services import goals, people, referrals
 from probhealth.services.definitions import load_rules
 from tests.helpers import add_person, file_sha
 
@@ -219,7 +219,7 @@ def test_an_id_too_big_for_the_database_is_not_found(store, rules) -> None:
     with pytest.raises(NotFound):
         referrals.update(store, HUGE, rules, status="referred")
     with pytest.raises(NotFound):
-        referrals.review_goal(store, HUGE, progress="partly")
+        goals.review(store, HUGE, progress="partly")
 
 
 def test_an_id_too_big_for_the_database_through_the_cli(cli) -> None:
@@ -949,7 +949,7 @@ def test_refer_to_a_service_that_offers_the_pathway(cli, tmp_path) -> None:
 # ------------------------------------------------------------------ (h) goals ----------
 def test_goal_add_review_and_close(store, fixed_clock) -> None:
     add(store)
-    goal = referrals.add_goal(
+    goal = goals.add(
         store, CRN, "Register with a GP", domain="primary-care-access", target_date="2026-12-15"
     )
     assert goal.status == "active"
@@ -957,24 +957,24 @@ def test_goal_add_review_and_close(store, fixed_clock) -> None:
     assert goal.target_date == date(2026, 12, 15)
     assert goal.created_by == "tester"
     for progress in ("not-yet", "partly", " PARTLY "):
-        goal = referrals.review_goal(store, goal.id, progress=progress, note="step by step")
+        goal = goals.review(store, goal.id, progress=progress, note="step by step")
         assert goal.status == "active"
     assert [r[0] for r in goal.reviews] == ["not-yet", "partly", "partly"]
     assert {r[2] for r in goal.reviews} == {"tester"}
-    goal = referrals.review_goal(store, goal.id, progress="achieved")
+    goal = goals.review(store, goal.id, progress="achieved")
     assert goal.status == "achieved"
     with pytest.raises(BadInput, match="is achieved; only active goals are reviewed"):
-        referrals.review_goal(store, goal.id, progress="partly")
+        goals.review(store, goal.id, progress="partly")
 
 
 @pytest.mark.parametrize("progress", ["achieved", "dropped"])
 def test_achieved_and_dropped_close_the_goal(store, progress) -> None:
     add(store)
-    goal = referrals.add_goal(store, CRN, "Stop smoking", domain="smoking")
-    closed = referrals.review_goal(store, goal.id, progress=progress, note="reviewed")
+    goal = goals.add(store, CRN, "Stop smoking", domain="smoking")
+    closed = goals.review(store, goal.id, progress=progress, note="reviewed")
     assert closed.status == progress
-    assert referrals.list_goals(store, CRN) == []
-    listed = referrals.list_goals(store, CRN, include_closed=True)
+    assert goals.list_for(store, CRN) == []
+    listed = goals.list_for(store, CRN, include_closed=True)
     assert [(g.id, g.status) for g in listed] == [(goal.id, progress)]
     assert listed[0].reviews[0][:2] == (progress, "reviewed")
 
@@ -985,7 +985,7 @@ def test_achieved_and_dropped_close_the_goal(store, progress) -> None:
         ("See a dentist", {"domain": "teeth"}, "Unknown domain 'teeth'"),
         ("See a dentist", {"target_date": "2026-11-22"}, "between today and three years ahead"),
         ("See a dentist", {"target_date": "2030-01-01"}, "between today and three years ahead"),
-        ("See a dentist", {"target_date": "next week"}, "--target-date"),
+        ("See a dentist", {"target_date": "next week"}, "target-date"),
         ("   ", {}, "The goal is empty"),
         ("", {}, "The goal is empty"),
     ],
@@ -994,42 +994,39 @@ def test_bad_goals_are_refused(store, db_path, fixed_clock, text, options, messa
     add(store)
     before = counts(db_path)
     with pytest.raises(BadInput, match=message):
-        referrals.add_goal(store, CRN, text, **options)
+        goals.add(store, CRN, text, **options)
     assert counts(db_path) == before
 
 
 def test_goal_target_today_is_allowed(store, fixed_clock) -> None:
     add(store)
-    assert (
-        referrals.add_goal(store, CRN, "Call the surgery", target_date="2026-11-23").target_date
-        == TODAY
-    )
+    assert goals.add(store, CRN, "Call the surgery", target_date="2026-11-23").target_date == TODAY
 
 
 def test_bad_reviews_are_refused(store, db_path) -> None:
     add(store)
-    goal = referrals.add_goal(store, CRN, "Walk daily")
+    goal = goals.add(store, CRN, "Walk daily")
     before = counts(db_path)
     with pytest.raises(
-        BadInput, match="--progress must be one of: achieved, partly, not-yet, dropped"
+        BadInput, match="'progress' must be one of: achieved, partly, not-yet, dropped"
     ):
-        referrals.review_goal(store, goal.id, progress="done")
+        goals.review(store, goal.id, progress="done")
     with pytest.raises(NotFound, match="No goal 99"):
-        referrals.review_goal(store, 99, progress="partly")
+        goals.review(store, 99, progress="partly")
     assert counts(db_path) == before
     with pytest.raises(NotFound):
-        referrals.add_goal(store, "Q999999", "Walk daily")
+        goals.add(store, "Q999999", "Walk daily")
 
 
 def test_goals_list_with_and_without_all(store) -> None:
     add(store)
-    a = referrals.add_goal(store, CRN, "First")
-    b = referrals.add_goal(store, CRN, "Second", domain="dental")
-    c = referrals.add_goal(store, CRN, "Third")
-    referrals.review_goal(store, b.id, progress="dropped")
-    referrals.review_goal(store, c.id, progress="partly")
-    assert [g.id for g in referrals.list_goals(store, CRN)] == [a.id, c.id]
-    assert [g.id for g in referrals.list_goals(store, CRN, include_closed=True)] == [
+    a = goals.add(store, CRN, "First")
+    b = goals.add(store, CRN, "Second", domain="dental")
+    c = goals.add(store, CRN, "Third")
+    goals.review(store, b.id, progress="dropped")
+    goals.review(store, c.id, progress="partly")
+    assert [g.id for g in goals.list_for(store, CRN)] == [a.id, c.id]
+    assert [g.id for g in goals.list_for(store, CRN, include_closed=True)] == [
         a.id,
         b.id,
         c.id,

@@ -28,11 +28,9 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Set a goal. Example: probhealth goal add X123456 "Register with a GP" --domain primary-care-access --target-date 2026-12-15"""
-    from probhealth.services import referrals
+    from probhealth.services import goals
 
-    record = referrals.add_goal(
-        app_context(ctx).store(), crn, text, domain=domain, target_date=target_date
-    )
+    record = goals.add(app_context(ctx).store(), crn, text, domain=domain, target_date=target_date)
     if json_out:
         output.emit_json(record.to_json())
     else:
@@ -50,9 +48,9 @@ def review(
     json_out: JsonOpt = False,
 ) -> None:
     """Review a goal. Example: probhealth goal review 2 --progress partly --note "went to the surgery once" """
-    from probhealth.services import referrals
+    from probhealth.services import goals
 
-    record = referrals.review_goal(app_context(ctx).store(), goal_id, progress=progress, note=note)
+    record = goals.review(app_context(ctx).store(), goal_id, progress=progress, note=note)
     if json_out:
         output.emit_json(record.to_json())
     else:
@@ -70,9 +68,9 @@ def list_(
 ) -> None:
     """A person's goals. Example: probhealth goal list X123456"""
     from probhealth import clock
-    from probhealth.services import referrals
+    from probhealth.services import goals
 
-    rows = referrals.list_goals(app_context(ctx).store(), crn, include_closed=all_)
+    rows = goals.list_for(app_context(ctx).store(), crn, include_closed=all_)
     if json_out:
         output.emit_json([r.to_json() for r in rows])
         return

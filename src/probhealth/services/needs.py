@@ -10,6 +10,7 @@ from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, Conflict, NotFound
 from probhealth.services.people import require_person
 from probhealth.store import audit
+from probhealth.store import needs as needs_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Store
 from probhealth.store.models import Barrier, Need
@@ -109,7 +110,8 @@ def list_needs(store: Store, crn: str, *, include_closed: bool = False) -> list[
     with store.write() as session:
         person = require_person(session, crn)
         out = [
-            need_record(n) for n in repo.needs(session, person.id, include_closed=include_closed)
+            need_record(n)
+            for n in needs_repo.needs(session, person.id, include_closed=include_closed)
         ]
         audit.append(
             session,
@@ -126,7 +128,7 @@ def update_need(store: Store, need_id: int, *, status: str, note: str | None = N
     status = validation.choice(status, "Status", taxonomy.NEED_STATUSES)
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
-        row = repo.need(session, validation.record_id(need_id, "need"))
+        row = needs_repo.need(session, validation.record_id(need_id, "need"))
         if row is None:
             raise NotFound(
                 f"No need {need_id}.", hint="See a person's needs with: probhealth need list CRN"
@@ -158,7 +160,7 @@ def add_barrier(
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:
         person = require_person(session, crn)
-        if kind in repo.open_barriers(session, person.id):
+        if kind in needs_repo.open_barriers(session, person.id):
             raise Conflict(
                 f"{person.crn} already has the barrier {kind} recorded.",
                 hint=f"See it with: probhealth barrier list {person.crn}",
@@ -187,7 +189,7 @@ def add_barrier(
 
 def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
     with store.write() as session:
-        row = repo.barrier(session, validation.record_id(barrier_id, "barrier"))
+        row = needs_repo.barrier(session, validation.record_id(barrier_id, "barrier"))
         if row is None:
             raise NotFound(f"No barrier {barrier_id}.")
         if row.resolved_at is not None:
@@ -210,7 +212,7 @@ def list_barriers(store: Store, crn: str, *, include_resolved: bool = False) -> 
         person = require_person(session, crn)
         out = [
             barrier_record(b)
-            for b in repo.barriers(session, person.id, include_resolved=include_resolved)
+            for b in needs_repo.barriers(session, person.id, include_resolved=include_resolved)
         ]
         audit.append(
             session,

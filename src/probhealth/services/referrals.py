@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from probhealth import clock, referral_states, taxonomy, validation
+from probhealth import clock, referral_states, validation
 from probhealth.errors import BadInput, ConsentRequired, NotFound
 from probhealth.rules.model import RuleSet
 from probhealth.services.people import require_person
@@ -22,7 +22,8 @@ from probhealth.store import audit
 from probhealth.store import directory as dir_repo
 from probhealth.store import people as people_repo
 from probhealth.store import referrals as repo
-from probhealth.store.models import Goal, GoalReview, Person, Referral, ReferralEvent
+from probhealth.store import suggestions as suggestions_repo
+from probhealth.store.models import Person, Referral, ReferralEvent
 from probhealth.textsafe import clean_note
 
 
@@ -159,12 +160,6 @@ def _require_share_consent(
         )
 
 
-def parse_date(value: str | date | None, field: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return validation.iso_date(value, field)
-
-
 def _follow_up(value: str | None, default_days: int, base: date) -> date:
     """``--follow-up`` as a number of days or a date; default: the pathway's interval."""
     if value is None:
@@ -253,7 +248,7 @@ def refer(
                 )
         if reasons is None and urgency is None and screening_id is None:
             # Taken up by command: keep why the rules suggested it, as the guided flow does.
-            suggested = repo.latest_suggestion(session, person.id, pathway.id)
+            suggested = suggestions_repo.latest_suggestion(session, person.id, pathway.id)
             if suggested is not None:
                 urgency, screening_id = suggested.urgency, suggested.screening_id
                 reasons = [
@@ -340,7 +335,7 @@ def update(
     clean = clean_note(note, "Note") if note else None
     reason = reason.strip().lower() if reason else None
     today = clock.today()
-    when = parse_date(event_date, "--date") or today
+    when = validation.parse_date(event_date, "--date") or today
     if when > today + timedelta(days=366) or when < today - timedelta(days=366):
         raise BadInput("--date must be within a year of today.")
     if status != "appointment-booked" and when > today:
@@ -501,149 +496,3 @@ def listing(
             detail={"results": len(records), "due": due},
         )
         return records
-
-
-# ---------------------------------------------------------------- goals -----------------
-GOAL_PROGRESS = ("achieved", "partly", "not-yet", "dropped")
-
-
-@dataclass(frozen=True)
-class GoalRecord:
-    id: int
-    crn: str
-    text: str
-    domain: str | None
-    target_date: date | None
-    status: str
-    created_by: str
-    created_at: datetime
-    reviews: tuple[tuple[str, str | None, str, datetime], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "crn": self.crn,
-            "text": self.text,
-            "domain": self.domain,
-            "target_date": self.target_date.isoformat() if self.target_date else None,
-            "status": self.status,
-            "created_by": self.created_by,
-            "created_at": clock.iso_utc(self.created_at),
-            "reviews": [
-                {"progress": p, "note": n, "by": b, "at": clock.iso_utc(a)}
-                for p, n, b, a in self.reviews
-            ],
-        }
-
-
-def _goal_record(row: Goal, person: Person, reviews: list[GoalReview]) -> GoalRecord:
-    assert row.id is not None
-    return GoalRecord(
-        row.id,
-        person.crn,
-        row.text,
-        row.domain,
-        row.target_date,
-        row.status,
-        row.created_by,
-        row.created_at,
-        tuple((r.progress, r.note, r.reviewed_by, r.reviewed_at) for r in reviews),
-    )
-
-
-def add_goal(
-    store: Any, crn: str, text: str, *, domain: str | None = None, target_date: str | None = None
-) -> GoalRecord:
-    clean = clean_note(text, "Goal", max_len=300)
-    if not clean:
-        raise BadInput("The goal is empty; write what the person wants to do.")
-    if domain is not None and domain not in taxonomy.NEED_DOMAINS:
-        raise BadInput(
-            f"Unknown domain {domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}."
-        )
-    target = parse_date(target_date, "--target-date")
-    today = clock.today()
-    if target is not None and not today <= target <= today + timedelta(days=3 * 366):
-        raise BadInput("--target-date must be between today and three years ahead.")
-    now = clock.now()
-    with store.write() as session:
-        person = require_person(session, crn)
-        row = Goal(
-            person_id=person.id,
-            text=clean,
-            domain=domain,
-            target_date=target,
-            status="active",
-            created_by=store.actor,
-            created_at=now,
-            updated_at=now,
-        )
-        repo.add(session, row)
-        audit.append(
-            session,
-            actor=store.actor,
-            action="goal.add",
-            entity="goal",
-            entity_id=row.id,
-            detail={"domain": domain},
-        )
-        return _goal_record(row, person, [])
-
-
-def review_goal(store: Any, goal_id: int, *, progress: str, note: str | None = None) -> GoalRecord:
-    progress = progress.strip().lower()
-    if progress not in GOAL_PROGRESS:
-        raise BadInput(f"--progress must be one of: {', '.join(GOAL_PROGRESS)}.")
-    clean = clean_note(note, "Note") if note else None
-    now = clock.now()
-    with store.write() as session:
-        row = repo.goal(session, validation.record_id(goal_id, "goal"))
-        if row is None:
-            raise NotFound(
-                f"No goal {goal_id}.", hint="List a person's goals with: probhealth goal list CRN"
-            )
-        if row.status != "active":
-            raise BadInput(f"Goal {goal_id} is {row.status}; only active goals are reviewed.")
-        repo.add(
-            session,
-            GoalReview(
-                goal_id=goal_id,
-                progress=progress,
-                note=clean,
-                reviewed_by=store.actor,
-                reviewed_at=now,
-            ),
-        )
-        if progress in ("achieved", "dropped"):
-            row.status = progress
-        row.updated_at = now
-        session.add(row)
-        person = people_repo.by_id(session, row.person_id)
-        assert person is not None
-        audit.append(
-            session,
-            actor=store.actor,
-            action="goal.review",
-            entity="goal",
-            entity_id=goal_id,
-            detail={"progress": progress},
-        )
-        return _goal_record(row, person, list(repo.reviews(session, goal_id)))
-
-
-def list_goals(store: Any, crn: str, *, include_closed: bool = False) -> list[GoalRecord]:
-    with store.write() as session:
-        person = require_person(session, crn)
-        out = [
-            _goal_record(g, person, list(repo.reviews(session, g.id or 0)))
-            for g in repo.goals_for(session, person.id, include_closed=include_closed)
-        ]
-        audit.append(
-            session,
-            actor=store.actor,
-            action="goal.list",
-            entity="person",
-            entity_id=person.id,
-            detail={"results": len(out)},
-        )
-        return out

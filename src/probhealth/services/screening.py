@@ -21,6 +21,7 @@ from probhealth.questionnaire.model import FlagDef, Questionnaire
 from probhealth.services import definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
+from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Store
@@ -456,7 +457,7 @@ def _complete(
             if r.value is not None
         ],
     )
-    open_needs = repo.open_needs(session, screening.person_id)
+    open_needs = needs_repo.open_needs(session, screening.person_id)
     created: list[tuple[str, str, str | None, dict[str, Any] | None]] = []
     for need in evaluation.needs:
         existing = open_needs.get(need.domain)
@@ -484,7 +485,7 @@ def _complete(
             existing.screening_id = screening.id
             existing.updated_at = now
             session.add(existing)
-    open_barriers = repo.open_barriers(session, screening.person_id)
+    open_barriers = needs_repo.open_barriers(session, screening.person_id)
     for btype in evaluation.barriers:
         if btype not in open_barriers:
             created.append(

@@ -30,9 +30,11 @@ from probhealth.services import definitions
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
+from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
 from probhealth.store import referrals as ref_repo
 from probhealth.store import screenings as scr_repo
+from probhealth.store import suggestions as suggestions_repo
 from probhealth.store.caseload import PersonRows, count_people, latest_screenings
 from probhealth.store.db import Store
 from probhealth.store.models import Person, Screening
@@ -238,8 +240,8 @@ def match_services(
 def _current(
     session: Any, person: Person
 ) -> tuple[list[str], list[str], dict[str, tuple[int, str]], list[str]]:
-    barriers = list(scr_repo.open_barriers(session, person.id))
-    needs = list(scr_repo.open_needs(session, person.id))
+    barriers = list(needs_repo.open_barriers(session, person.id))
+    needs = list(needs_repo.open_needs(session, person.id))
     open_refs = {r.pathway_id: (r.id or 0, r.status) for r in ref_repo.open_for(session, person.id)}
     consents = [
         p
@@ -368,7 +370,7 @@ def snapshot(
         for open_flag, group in ((False, outcome.suggestions), (True, outcome.already_open))
         for s in group
     ]
-    ref_repo.replace_suggestions(session, row.id, rows)
+    suggestions_repo.replace_suggestions(session, row.id, rows)
     return list(outcome.suggestions)
 
 

@@ -1,15 +1,15 @@
-"""Queries on referrals, their history, suggestions and goals."""
+"""Queries on referrals and their history."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from probhealth.referral_states import OPEN
-from probhealth.store.models import Goal, GoalReview, Person, Referral, ReferralEvent, Suggestion
+from probhealth.store.models import Person, Referral, ReferralEvent
 
 
 def get(session: Session, referral_id: int) -> Referral | None:
@@ -32,16 +32,6 @@ def events(session: Session, referral_id: int) -> Sequence[ReferralEvent]:
         .scalars()
         .all()
     )
-
-
-def latest_suggestion(session: Session, person_id: str, pathway_id: str) -> Suggestion | None:
-    """What the rules last suggested for this person and pathway at a completed screening."""
-    return session.execute(
-        select(Suggestion)
-        .where(col(Suggestion.person_id) == person_id, col(Suggestion.pathway_id) == pathway_id)
-        .order_by(col(Suggestion.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def declined(session: Session, person_id: str) -> dict[str, tuple[date, str | None]]:
@@ -90,46 +80,3 @@ def listing(
     else:
         stmt = stmt.order_by(col(Referral.id))
     return [(r, p) for r, p in session.execute(stmt).all()]
-
-
-def replace_suggestions(session: Session, screening_id: int, rows: Sequence[Suggestion]) -> None:
-    session.execute(delete(Suggestion).where(col(Suggestion.screening_id) == screening_id))
-    for row in rows:
-        session.add(row)
-    session.flush()
-
-
-def suggestions_for_screening(session: Session, screening_id: int) -> Sequence[Suggestion]:
-    return (
-        session.execute(
-            select(Suggestion)
-            .where(col(Suggestion.screening_id) == screening_id)
-            .order_by(col(Suggestion.id))
-        )
-        .scalars()
-        .all()
-    )
-
-
-# -- goals -------------------------------------------------------------------------------
-def goal(session: Session, goal_id: int) -> Goal | None:
-    return session.get(Goal, goal_id)
-
-
-def goals_for(session: Session, person_id: str, *, include_closed: bool) -> Sequence[Goal]:
-    stmt = select(Goal).where(col(Goal.person_id) == person_id)
-    if not include_closed:
-        stmt = stmt.where(col(Goal.status) == "active")
-    return session.execute(stmt.order_by(col(Goal.id))).scalars().all()
-
-
-def reviews(session: Session, goal_id: int) -> Sequence[GoalReview]:
-    return (
-        session.execute(
-            select(GoalReview)
-            .where(col(GoalReview.goal_id) == goal_id)
-            .order_by(col(GoalReview.id))
-        )
-        .scalars()
-        .all()
-    )
