@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from probhealth.errors import BadInput, StorageError
 
@@ -83,14 +83,28 @@ def atomic_text(
         yield sys.stdout
         sys.stdout.flush()
         return
+    with _atomic(target, force=force, binary=False) as fh:
+        if bom:
+            fh.write("\ufeff")
+        yield fh
+
+
+def write_bytes(target: Path, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``target`` the same way (0600, whole or not at all); its path."""
+    with _atomic(target, force=force, binary=True) as fh:
+        fh.write(data)
+    return target.expanduser()
+
+
+@contextlib.contextmanager
+def _atomic(target: Path, *, force: bool, binary: bool) -> Iterator[Any]:
     path = check_target(target, force=force)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            if bom:
-                fh.write("\ufeff")
+        opened = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with opened as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

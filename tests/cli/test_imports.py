@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "sqlmodel", "questionary", "alembic", "prompt_toolkit")
+HEAVY = ("sqlalchemy", "sqlmodel", "questionary", "alembic", "prompt_toolkit", "fpdf", "jinja2")
 
 PROBE = """
 import io, json, sys
@@ -26,7 +26,8 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["--version"], ["person", "--help"], ["db", "--help"]]
+    "argv",
+    [["--help"], ["--version"], ["person", "--help"], ["db", "--help"], ["handout", "--help"]],
 )
 def test_no_heavy_imports(argv, tmp_path):
     out = subprocess.run(

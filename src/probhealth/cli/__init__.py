@@ -139,6 +139,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "refer": ("referral", "refer", "command"),
     "referral": ("referral", "app", "group"),
     "goal": ("goal", "app", "group"),
+    "handout": ("documents", "handout", "command"),
     "export": ("export", "export", "command"),
     "import": ("importing", "app", "group"),
     "questionnaire": ("questionnaire", "app", "group"),

@@ -104,3 +104,46 @@ def usable_times(
                 intervals = _subtract(intervals, for_cut)
         left += [(day, a, z) for a, z in intervals if z - a >= MIN_USEFUL_MINUTES]
     return left
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _time_words(minutes: int) -> str:
+    if minutes in (0, 1440):
+        return "midnight"
+    if minutes == 720:
+        return "12 noon"
+    hour, minute = divmod(minutes, 60)
+    suffix = "am" if hour < 12 else "pm"
+    hour = hour % 12 or 12
+    return f"{hour}{suffix}" if minute == 0 else f"{hour}:{minute:02d}{suffix}"
+
+
+def _days_words(days: tuple[int, ...]) -> str:
+    if days == tuple(range(7)):
+        return "Every day"
+    if len(days) == 1:
+        return _DAY_NAMES[days[0]]
+    if len(days) == 2:
+        return f"{_DAY_NAMES[days[0]]} and {_DAY_NAMES[days[1]]}"
+    return f"{_DAY_NAMES[days[0]]} to {_DAY_NAMES[days[-1]]}"
+
+
+def in_words(windows: Sequence[Window]) -> str:
+    """Opening hours as a person says them: "Monday to Friday, 9am to 5pm; Saturday, 10am
+    to 1pm". Periods on the same days are joined ("9am to 12:30pm and 1:30pm to 5pm")."""
+    grouped: dict[tuple[int, ...], list[Window]] = {}
+    for w in windows:
+        grouped.setdefault(w.days, []).append(w)
+    parts = []
+    for days, group in sorted(grouped.items(), key=lambda kv: (kv[0][0], -len(kv[0]))):
+        if len(group) == 1 and group[0].start == 0 and group[0].end == 1440:
+            times = "day and night"
+        else:
+            times = " and ".join(
+                f"{_time_words(w.start)} to {_time_words(w.end)}"
+                for w in sorted(group, key=lambda w: w.start)
+            )
+        parts.append(f"{_days_words(days)}, {times}")
+    return "; ".join(parts)

@@ -1,0 +1,98 @@
+"""``probhealth handout CRN`` and ``probhealth letter``: documents for the person and the NHS.
+
+Rendering (fpdf2, Jinja2) loads only inside the commands; the format is the ``--out`` file's
+extension (.pdf, .html, .txt); without ``--out`` the text is shown here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context, interactive
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="Rules file (default: PROBHEALTH_RULES or the bundled one)."),
+]
+OutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        help="Write to this file; the extension picks the format: .pdf (A4), .html or .txt.",
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
+
+def _warn_sender(missing: tuple[str, ...]) -> None:
+    if missing:
+        from probhealth.services.office import settings_path
+
+        output.warn(
+            f"office.yaml has no entry for {' or '.join(missing)}. Add it to {settings_path()}."
+        )
+
+
+def handout(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    out: OutOption = None,
+    large_print: Annotated[
+        bool, typer.Option("--large-print", help="18 pt text, one item to a section.")
+    ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="Only these pathways (repeat the option; 'goals' for health goals). "
+            "At a terminal, without it, a checklist asks.",
+        ),
+    ] = None,
+    force: ForceOption = False,
+    rules_file: RulesOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """A plain-language "what happens next" sheet for the person: where, when, what to bring.
+
+    Example: probhealth handout X123456 --out handout.pdf
+    Example: probhealth handout X123456 --include dentist --include goals --large-print
+    """
+    from probhealth import atomicfile
+    from probhealth.services import definitions
+    from probhealth.services import handout as service
+
+    rules = definitions.load_rules(rules_file)
+    store = app_context(ctx).store()
+    target = atomicfile.output_path(out) if out is not None else None
+    chosen = list(include) if include else None
+    if chosen is None and not json_out and interactive():
+        options = service.choices(store, crn, rules)
+        if len(options) > 1:
+            from probhealth.cli.asker import get_asker
+
+            chosen = get_asker().checkbox(
+                "What should go on the handout? (the person chooses)",
+                [(c.key, c.label) for c in options],
+                checked=[c.key for c in options],
+                instruction="(space to untick, Enter when done)",
+            )
+    result = service.produce(
+        store, crn, rules, out=target, force=force, include=chosen, large_print=large_print
+    )
+    _warn_sender(result.sender_missing)
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    if result.path is None:
+        import sys
+
+        from probhealth.textsafe import for_terminal
+
+        sys.stdout.write(for_terminal(result.text()))
+        return
+    output.ok(f"Wrote the handout to {result.path} ({result.format}, readable only by you).")

@@ -1,0 +1,412 @@
+"""The person's "what happens next" handout: their agreed pathways and open referrals, where
+to go, when, what to bring, what to do if they cannot go, their health goals, help now, and
+who to contact.
+
+A handout may be seen by others, so it carries no scores, diagnoses or answers: only what each
+kind of help is (the pathway's ``for_person`` text), the service's details, dates, and the
+person's own goals. The person chooses what goes on it (``include``). Its own sentences are
+short and use common words; a test measures their reading ease on every pathway.
+
+Every handout produced is recorded in the audit log: who, which person, which referrals, the
+format and a hash of the content (never the content).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from probhealth import atomicfile, clock, referral_states
+from probhealth.directory.hours import in_words
+from probhealth.directory.model import Service, from_json
+from probhealth.documents import Document, Line, Section, format_for, render
+from probhealth.errors import BadInput
+from probhealth.rules.model import Pathway, RuleSet
+from probhealth.services import office
+from probhealth.services.people import require_person
+from probhealth.store import audit
+from probhealth.store import directory as dir_repo
+from probhealth.store import goals as goals_repo
+from probhealth.store import needs as needs_repo
+from probhealth.store import referrals as ref_repo
+from probhealth.store.db import Store
+from probhealth.store.models import Person, Referral
+from probhealth.validation import postcode_district
+
+DOCUMENT_WORDS = {
+    "photo-id": "photo ID, such as a passport or driving licence",
+    "proof-of-address": "a letter with your address on it",
+    "nhs-number": "your NHS number, if you know it",
+    "referral-letter": "the letter we gave you",
+}
+# Pathways where the rule is that no documents are needed (NHS England guidance).
+NO_DOCUMENTS_RULE = frozenset({"gp-registration", "dentist"})
+LARGE_PRINT_WORDS = ("large print", "large-print", "easy read", "easy-read")
+
+
+def day_words(day: date) -> str:
+    """``Tuesday 2 December 2026``."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+# ---------------------------------------------------------------- records ---------------
+@dataclass(frozen=True)
+class Choice:
+    """Something that can go on the handout; the person chooses (``include``)."""
+
+    key: str  # the pathway id, or "goals"
+    label: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"key": self.key, "label": self.label}
+
+
+@dataclass(frozen=True)
+class _Item:
+    referral: Referral
+    pathway: Pathway | None
+    service: Service | None
+    appointment: date | None
+
+
+@dataclass(frozen=True)
+class Handout:
+    crn: str
+    document: Document
+    referral_ids: tuple[int, ...]
+    goal_ids: tuple[int, ...]
+    adjustments: tuple[str, ...]
+    sender_missing: tuple[str, ...]
+    format: str | None = None
+    path: Path | None = None
+    sha256: str | None = None
+
+    def text(self) -> str:
+        from probhealth.documents.text import render_text
+
+        return render_text(self.document)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "crn": self.crn,
+            "referrals": list(self.referral_ids),
+            "goals": list(self.goal_ids),
+            "adjustments": list(self.adjustments),
+            "format": self.format,
+            "file": str(self.path) if self.path else None,
+            "sha256": self.sha256,
+            "document": self.document.to_json(),
+        }
+
+
+# ---------------------------------------------------------------- reading ---------------
+def _appointment(session: Any, referral: Referral) -> date | None:
+    if referral.status != "appointment-booked" or referral.id is None:
+        return None
+    booked = [
+        e.event_date
+        for e in ref_repo.events(session, referral.id)
+        if e.to_status == "appointment-booked"
+    ]
+    return booked[-1] if booked else None
+
+
+def _service_for(session: Any, referral: Referral, person: Person) -> Service | None:
+    if referral.service_id:
+        row = dir_repo.get(session, referral.service_id)
+        return from_json(json.loads(row.data)) if row else None
+    areas = [k for k in (postcode_district(person.postcode), person.office) if k]
+    rows = dir_repo.find(session, pathways=[referral.pathway_id], areas=areas)
+    services = [from_json(json.loads(r.data)) for r in rows]
+    services.sort(key=lambda s: ("*" in s.areas, s.name))  # local before national
+    return services[0] if services else None
+
+
+def _open_items(session: Any, person: Person, rules: RuleSet) -> list[_Item]:
+    out = []
+    for referral in ref_repo.open_for(session, person.id):
+        if referral.status not in referral_states.OPEN or referral.status == "suggested":
+            continue
+        out.append(
+            _Item(
+                referral,
+                rules.pathway(referral.pathway_id),
+                _service_for(session, referral, person),
+                _appointment(session, referral),
+            )
+        )
+    return out
+
+
+def choices(store: Store, crn: str, rules: RuleSet) -> list[Choice]:
+    """What could go on the handout (for the person to choose from)."""
+    with store.read() as session:
+        person = require_person(session, crn)
+        items = _open_items(session, person, rules)
+        goals = list(goals_repo.goals_for(session, person.id, include_closed=False))
+        out = [Choice(i.referral.pathway_id, i.pathway.name if i.pathway else "") for i in items]
+        if goals:
+            out.append(Choice("goals", "Health goals"))
+    return out
+
+
+# ---------------------------------------------------------------- writing ---------------
+def _where(service: Service) -> list[Line]:
+    lines = [Line(service.name, "fact", "Where", prose=False)]
+    if service.address:
+        lines.append(Line(service.address, "fact", "Address", prose=False))
+    if service.phone:
+        lines.append(Line(service.phone, "fact", "Phone", prose=False))
+    if service.hours:
+        lines.append(Line(in_words(service.hours), "fact", "Open", prose=False))
+    if service.co_located:
+        lines.append(Line("This service is at the probation office."))
+    return lines
+
+
+def _bring(item: _Item) -> Line:
+    docs = item.service.documents_needed if item.service else ()
+    docs = tuple(d for d in docs if d in DOCUMENT_WORDS)
+    if docs and item.referral.pathway_id not in NO_DOCUMENTS_RULE:
+        words = [DOCUMENT_WORDS[d] for d in docs]
+        text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return Line(f"Please bring {text}.", "fact", "Bring")
+    if item.referral.pathway_id in NO_DOCUMENTS_RULE:
+        return Line("You do not need ID or proof of address.", "fact", "Bring")
+    return Line("You do not need to bring anything.", "fact", "Bring")
+
+
+def _item_section(item: _Item, *, transport: bool, worker: str) -> tuple[Section, Line]:
+    referral, pathway, service = item.referral, item.pathway, item.service
+    name = pathway.name if pathway else referral.pathway_id
+    lines = [Line(pathway.for_person)] if pathway else []
+    phone = service.phone if service else None
+    who = service.name if service else "the service"
+    if item.appointment is not None:
+        when = day_words(item.appointment)
+        lines.append(Line(when, "fact", "When", prose=False))
+        step = Line(f"Go to {who} on {when}.", "check", prose=False)
+    elif referral.self_referral:
+        lines.append(Line("You contact them yourself. You can do it today.", "fact", "When"))
+        step = Line(f"Call {who} on {phone}." if phone else f"Contact {who}.", "check", prose=False)
+    elif referral.status == "agreed":
+        lines.append(Line("We will send them your details. They will contact you.", "fact", "When"))
+        step = Line(f"Wait for {who} to contact you.", "check", prose=False)
+    else:
+        lines.append(Line("We have sent them your details. They will contact you.", "fact", "When"))
+        step = Line(f"Wait for {who} to contact you.", "check", prose=False)
+    if service is not None:
+        lines.extend(_where(service))
+        if referral.self_referral and service.how_to_refer:
+            lines.append(Line(service.how_to_refer, "fact", "How", prose=False))
+    if pathway is None or not pathway.adjustment:
+        lines.append(_bring(item))
+    if transport and service is not None and not service.co_located and service.address:
+        lines.append(
+            Line(
+                "If the fare or the trip is hard, tell us. We may help with the fare, or go with you.",
+                "fact",
+                "Getting there",
+            )
+        )
+    if item.appointment is not None and phone:
+        lines.append(Line(f"If you cannot go, call {phone} to move it.", "fact", "Cannot go"))
+    elif phone:
+        lines.append(
+            Line(f"If you cannot go, call {phone} and ask for a new time.", "fact", "Cannot go")
+        )
+    else:
+        lines.append(Line(f"If you cannot go, tell {worker}.", "fact", "Cannot go"))
+    return Section(name, tuple(lines)), step
+
+
+HELP_NOW = Section(
+    "Help now, day or night",
+    (
+        Line("If you are in danger now, call 999.", "strong"),
+        Line("If you feel unsafe or very low, call NHS 111 and choose the mental health option."),
+        Line("You can call Samaritans free on 116 123, at any time."),
+    ),
+    kind="help",
+)
+
+
+def _contact(sender: office.Sender) -> Section:
+    lines = [Line(sender.name, "fact", "Name", prose=False)]
+    if sender.role:
+        lines.append(Line(sender.role, "fact", "Role", prose=False))
+    if sender.phone:
+        lines.append(Line(sender.phone, "fact", "Phone", prose=False))
+    if sender.office and sender.office.address:
+        lines.append(Line(sender.office.address, "fact", "Office", prose=False))
+    if sender.office and sender.office.hours:
+        lines.append(Line(sender.office.hours_words or "", "fact", "Open", prose=False))
+    if not sender.phone:
+        lines.append(Line("Ask for me at the probation office."))
+    lines.append(Line("Call me if you have a question, or if something changes."))
+    return Section("Who to contact", tuple(lines), kind="contact")
+
+
+def _wants_large_print(person: Person, barriers: Sequence[str]) -> bool:
+    needs = (person.communication_needs or "").casefold()
+    return "low-literacy" in barriers or any(w in needs for w in LARGE_PRINT_WORDS)
+
+
+def build(
+    store: Store,
+    crn: str,
+    rules: RuleSet,
+    *,
+    include: Sequence[str] | None = None,
+    large_print: bool = False,
+) -> Handout:
+    """The handout for ``crn`` (nothing written, nothing audited: see :func:`produce`)."""
+    today = clock.today()
+    with store.read() as session:
+        person = require_person(session, crn)
+        items = _open_items(session, person, rules)
+        goals = list(goals_repo.goals_for(session, person.id, include_closed=False))
+        barriers = list(needs_repo.open_barriers(session, person.id))
+        if include is not None:
+            wanted = {k.strip().lower() for k in include if k.strip()}
+            known = {i.referral.pathway_id for i in items} | ({"goals"} if goals else set())
+            unknown = sorted(wanted - known)
+            if unknown:
+                have = ", ".join(sorted(known)) or "nothing yet"
+                raise BadInput(
+                    f"{unknown[0]!r} is not on {person.crn}'s list; {{opt:include}} takes: {have}."
+                )
+            items = [i for i in items if i.referral.pathway_id in wanted]
+            goals = goals if "goals" in wanted else []
+        sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
+        adjustments = []
+        if large_print or _wants_large_print(person, barriers):
+            large_print = True
+            adjustments.append("large-print")
+        intro = [
+            Line("This sheet says what happens next. Keep it safe. You decide who sees it."),
+        ]
+        if person.needs_interpreter or "language" in barriers:
+            language = person.language or "your language"
+            intro.append(Line(f"We can get a free interpreter for {language}. Just ask us."))
+            adjustments.append("interpreter")
+        sections: list[Section] = []
+        steps: list[Line] = []
+        worker = sender.name if sender.worker_known else "your probation officer"
+        for item in items:
+            section, step = _item_section(item, transport="transport" in barriers, worker=worker)
+            sections.append(section)
+            steps.append(step)
+        if not items:
+            intro.append(
+                Line("We have not agreed any next steps yet. We will talk about them soon.")
+            )
+        goal_lines = []
+        for goal in goals:
+            when = f" By {day_words(goal.target_date)}." if goal.target_date else ""
+            goal_lines.append(Line(f"{goal.text}.{when}".replace("..", "."), "check", prose=False))
+        if goal_lines:
+            sections.append(
+                Section(
+                    "Your health goals",
+                    (Line("These are the goals you set with your health trainer."), *goal_lines),
+                    kind="goals",
+                )
+            )
+        if steps:
+            sections.insert(
+                0,
+                Section(
+                    "Your next steps",
+                    (Line("Tick each step when it is done."), *steps),
+                    kind="steps",
+                ),
+            )
+        sections.append(HELP_NOW)
+        sections.append(_contact(sender))
+        document = Document(
+            kind="handout",
+            title=f"What happens next, for {person.given_name}",
+            intro=tuple(intro),
+            sections=tuple(sections),
+            large_print=large_print,
+            footer="Made with probhealth. Keep this sheet safe.",
+            meta={"Date": day_words(today)},
+        )
+        return Handout(
+            crn=person.crn,
+            document=document,
+            referral_ids=tuple(i.referral.id or 0 for i in items),
+            goal_ids=tuple(g.id or 0 for g in goals),
+            adjustments=tuple(adjustments),
+            sender_missing=sender.missing,
+        )
+
+
+def produce(
+    store: Store,
+    crn: str,
+    rules: RuleSet,
+    *,
+    out: Path | None = None,
+    force: bool = False,
+    include: Sequence[str] | None = None,
+    large_print: bool = False,
+) -> Handout:
+    """Build the handout, write it to ``out`` (format by extension; None: shown as text) and
+    record it in the audit log (a hash of the content, never the content)."""
+    fmt = format_for(out) if out is not None else "txt"
+    if out is not None:
+        atomicfile.check_target(out, force=force)  # refuse before any work
+    handout = build(store, crn, rules, include=include, large_print=large_print)
+    data = render(handout.document, fmt)
+    digest = hashlib.sha256(data).hexdigest()
+    path = atomicfile.write_bytes(out, data, force=force) if out is not None else None
+    try:
+        record_produced(
+            store,
+            crn,
+            action="handout.produce",
+            entity="person",
+            detail={
+                "format": fmt if out is not None else "terminal",
+                "sha256": digest,
+                "referrals": list(handout.referral_ids),
+                "goals": list(handout.goal_ids),
+                "large_print": handout.document.large_print,
+            },
+        )
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)  # not audited: not produced
+        raise
+    from dataclasses import replace
+
+    return replace(handout, format=fmt, path=path, sha256=digest)
+
+
+def record_produced(
+    store: Store,
+    crn: str,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str | int | None = None,
+    detail: dict[str, Any],
+) -> None:
+    """One audit event for a document produced about ``crn``."""
+    with store.write() as session:
+        person = require_person(session, crn)
+        audit.append(
+            session,
+            actor=store.actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id if entity_id is not None else person.id,
+            detail={**detail, "person": person.id},
+        )

@@ -1,0 +1,42 @@
+"""``probhealth handout`` (and ``letter``) at the command line: formats by extension, text in
+the terminal, JSON, and one-line refusals with exit 2 that write nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import add_person
+
+
+def test_handout_shows_text_in_the_terminal(cli) -> None:
+    add_person(cli, office="Cambridge")
+    cli("refer", "X123456", "stop-smoking", "--self-referral")
+    result = cli("handout", "X123456")
+    assert "What happens next, for Ann" in result.stdout
+    assert "Stop smoking service" in result.stdout
+    assert "Samaritans free on 116 123" in result.stdout
+    assert "office.yaml has no entry" in result.stderr  # the worker is told what is missing
+
+
+def test_handout_writes_each_format_and_json(cli, tmp_path: Path) -> None:
+    add_person(cli)
+    cli("refer", "X123456", "stop-smoking", "--self-referral")
+    for ext in ("pdf", "html", "txt"):
+        out = tmp_path / f"h.{ext}"
+        result = cli("handout", "X123456", "--out", str(out))
+        assert out.exists() and "Wrote the handout" in result.stderr
+    assert (tmp_path / "h.pdf").read_bytes().startswith(b"%PDF")
+    data = json.loads(cli("handout", "X123456", "--json").stdout)
+    assert data["document"]["title"] == "What happens next, for Ann"
+    assert data["format"] == "txt" and len(data["sha256"]) == 64
+
+
+def test_handout_refusals_are_one_line_and_write_nothing(cli, tmp_path: Path) -> None:
+    add_person(cli)
+    result = cli("handout", "X123456", "--out", str(tmp_path / "h.docx"), expect=2)
+    assert result.stderr.count("\n") == 1 and ".pdf, .html or .txt" in result.stderr
+    result = cli("handout", "X123456", "--include", "dentist", expect=2)
+    assert "--include takes" in result.stderr
+    cli("handout", "X999999", expect=2)
+    assert not list(tmp_path.glob("h.*"))

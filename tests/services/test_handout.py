@@ -1,0 +1,251 @@
+"""The person's handout: what it says, in every format, what it never says, its reading ease
+on every pathway and on the demo caseload, and the audit record of each one produced."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import textstat
+
+from probhealth.directory.hours import in_words, parse_window
+from probhealth.errors import BadInput
+from probhealth.services import definitions, directory, goals, handout, people, referrals
+
+CRN = "X123456"
+NOW = "2026-11-23T10:00:00"  # a Monday
+MIN_READING_EASE = 70
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+@pytest.fixture
+def rules():
+    return definitions.load_rules()
+
+
+OFFICE_YAML = """
+offices:
+  - name: Cambridge
+    address: 1 Example Street, Cambridge CB1 0XX
+    phone: "01223 000 199"
+    hours: ["mon-fri 09:00-17:00"]
+workers:
+  - login: tester
+    name: Alex Jones
+    role: Probation officer
+"""
+
+
+@pytest.fixture
+def loaded(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> Any:
+    """A Cambridge person with the fictional directory loaded, sharing consent given, and
+    office.yaml naming the worker and the office."""
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "office.yaml").write_text(OFFICE_YAML)
+    directory.load_path(store, definitions.bundled_services_path(), rules)
+    people.add_person(
+        store,
+        people.PersonInput(
+            crn=CRN,
+            given="Zoë <script>alert(1)</script>",
+            family='=HYPERLINK("http://x")',
+            dob="1990-01-31",
+            sex="female",
+            postcode="CB1 2AB",
+            office="Cambridge",
+        ),
+    )
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    return store
+
+
+def book(store: Any, rules: Any, pathway: str, service: str, day: str) -> int:
+    rec = referrals.refer(store, CRN, pathway, rules, service_id=service, self_referral=False)
+    for step in ("referred", "accepted"):
+        referrals.update(store, rec.id, rules, status=step)
+    referrals.update(store, rec.id, rules, status="appointment-booked", event_date=day)
+    return rec.id
+
+
+# ------------------------------------------------------------------ content -------------
+def test_handout_in_three_formats_names_services_phones_and_dates(
+    loaded: Any, rules: Any, tmp_path: Path
+) -> None:
+    book(loaded, rules, "dentist", "cam-dental-quillon", "2026-12-02")
+    referrals.refer(loaded, CRN, "stop-smoking", rules, self_referral=True)
+    goals.add(loaded, CRN, "Walk to the shop each day", target_date="2026-12-15")
+
+    pdf = handout.produce(loaded, CRN, rules, out=tmp_path / "h.pdf")
+    text = pdf_text((tmp_path / "h.pdf").read_bytes())
+    for expected in (
+        "Quillon Street NHS Dental Practice",
+        "Wednesday 2 December 2026",
+        "Walk to the shop each day",
+        "15 December 2026",
+        "116 123",
+        "999",
+        "NHS 111",
+        "You do not need ID or proof of address",
+        "01223 000 199",  # the office phone, from office.yaml
+        "Alex Jones",
+    ):
+        assert expected in text, expected
+    dental = directory.get(loaded, "cam-dental-quillon")
+    assert dental.phone and dental.phone in text
+    assert pdf.format == "pdf" and pdf.sha256 and len(pdf.referral_ids) == 2
+    assert os.stat(tmp_path / "h.pdf").st_mode & 0o777 == 0o600
+
+    handout.produce(loaded, CRN, rules, out=tmp_path / "h.html")
+    html = (tmp_path / "h.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "Quillon Street NHS Dental Practice" in html and "Wednesday 2 December 2026" in html
+    assert "<a " not in html and "http" not in html.split("</style>")[1]  # nothing links out
+
+    handout.produce(loaded, CRN, rules, out=tmp_path / "h.txt")
+    plain = (tmp_path / "h.txt").read_text()
+    assert "[ ] Go to Quillon Street NHS Dental Practice" in plain
+
+
+def test_handout_shows_no_scores_answers_or_reasons(loaded: Any, rules: Any) -> None:
+    rec = referrals.refer(
+        loaded,
+        CRN,
+        "talking-therapies",
+        rules,
+        self_referral=True,
+        reasons=[{"rule": "phq9-moderate", "because": "PHQ-9 15 (moderately severe)"}],
+        urgency="soon",
+    )
+    assert rec.reasons
+    doc = handout.build(loaded, CRN, rules).text()
+    assert "PHQ" not in doc and "moderately severe" not in doc and "15" not in doc
+
+
+def test_unicode_names_print_in_the_pdf(store: Any, rules: Any, tmp_path: Path) -> None:
+    people.add_person(
+        store,
+        people.PersonInput(crn=CRN, given="Łukasz", family="Nguyễn", dob="1990-01-31", sex="male"),
+    )
+    handout.produce(store, CRN, rules, out=tmp_path / "u.pdf")
+    assert "Łukasz" in pdf_text((tmp_path / "u.pdf").read_bytes())
+
+
+def test_include_chooses_what_goes_on_it(loaded: Any, rules: Any) -> None:
+    referrals.refer(loaded, CRN, "stop-smoking", rules, self_referral=True)
+    referrals.refer(loaded, CRN, "sexual-health", rules, self_referral=True)
+    keys = [c.key for c in handout.choices(loaded, CRN, rules)]
+    assert keys == ["stop-smoking", "sexual-health"]
+    only = handout.build(loaded, CRN, rules, include=["stop-smoking"]).text()
+    assert "Stop smoking" in only and "Sexual health" not in only
+    with pytest.raises(BadInput, match="not on X123456's list"):
+        handout.build(loaded, CRN, rules, include=["dentist"])
+
+
+def test_large_print_and_interpreter_are_honoured(loaded: Any, rules: Any, tmp_path: Path) -> None:
+    people.edit_person(loaded, CRN, {"language": "Polish", "needs_interpreter": True})
+    h = handout.produce(loaded, CRN, rules, out=tmp_path / "big.html", large_print=True)
+    assert h.adjustments == ("large-print", "interpreter")
+    html = (tmp_path / "big.html").read_text()
+    assert "font-size: 18pt" in html and "interpreter for Polish" in html
+
+
+def test_reading_help_barrier_gives_large_print(loaded: Any, rules: Any) -> None:
+    from probhealth.services import needs
+
+    needs.add_barrier(loaded, CRN, "low-literacy")
+    assert handout.build(loaded, CRN, rules).document.large_print
+
+
+# ------------------------------------------------------------------ audit ---------------
+def test_each_handout_is_audited_with_a_hash_never_the_content(
+    loaded: Any, rules: Any, tmp_path: Path, db_path: Path
+) -> None:
+    rid = book(loaded, rules, "dentist", "cam-dental-quillon", "2026-12-02")
+    h = handout.produce(loaded, CRN, rules, out=tmp_path / "h.pdf")
+    with closing(sqlite3.connect(db_path)) as con:
+        action, detail = con.execute(
+            "select action, detail from audit_event order by id desc limit 1"
+        ).fetchone()
+    assert action == "handout.produce"
+    data = json.loads(detail)
+    assert data["sha256"] == h.sha256 and data["referrals"] == [rid] and data["format"] == "pdf"
+    assert "Zo" not in detail and "Dental" not in detail
+
+
+def test_an_existing_file_is_refused_before_anything_is_audited(
+    loaded: Any, rules: Any, tmp_path: Path, db_path: Path
+) -> None:
+    (tmp_path / "h.pdf").write_bytes(b"keep me")
+    with closing(sqlite3.connect(db_path)) as con:
+        before = con.execute("select count(*) from audit_event").fetchone()[0]
+    with pytest.raises(BadInput, match="already exists"):
+        handout.produce(loaded, CRN, rules, out=tmp_path / "h.pdf")
+    with pytest.raises(BadInput, match=r"\.pdf, \.html or \.txt"):
+        handout.produce(loaded, CRN, rules, out=tmp_path / "h.docx")
+    with closing(sqlite3.connect(db_path)) as con:
+        assert con.execute("select count(*) from audit_event").fetchone()[0] == before
+    assert (tmp_path / "h.pdf").read_bytes() == b"keep me"
+
+
+# ------------------------------------------------------------------ reading ease --------
+def test_reading_ease_on_every_pathway_in_the_default_rules(loaded: Any, rules: Any) -> None:
+    scores = {}
+    for pathway in rules.pathways:
+        rec = referrals.refer(
+            loaded,
+            CRN,
+            pathway.id,
+            rules,
+            self_referral=False if not pathway.self_referral else None,
+        )
+        text = handout.build(loaded, CRN, rules, include=[pathway.id]).document.prose()
+        scores[pathway.id] = textstat.flesch_reading_ease(text)
+        referrals.update(loaded, rec.id, rules, status="withdrawn", reason="entered-in-error")
+    low = {k: v for k, v in scores.items() if v < MIN_READING_EASE}
+    assert not low, low
+    assert len(scores) == len(rules.pathways)
+
+
+def test_reading_ease_on_the_demo_caseload(store: Any, rules: Any) -> None:
+    from probhealth.services import demodata
+
+    q = definitions.load_questionnaire()
+    directory.ensure_demo_directory(store, rules)
+    demodata.generate(store, q, rules, 25, seed=3)
+    with closing(sqlite3.connect(store.target.path)) as con:
+        crns = [r[0] for r in con.execute("select crn from person order by crn")]
+    scores = [
+        textstat.flesch_reading_ease(handout.build(store, crn, rules).document.prose())
+        for crn in crns
+    ]
+    assert len(scores) == 25 and min(scores) >= MIN_READING_EASE, min(scores)
+
+
+# ------------------------------------------------------------------ hours in words ------
+@pytest.mark.parametrize(
+    ("periods", "words"),
+    [
+        (["mon-fri 09:00-17:00"], "Monday to Friday, 9am to 5pm"),
+        (["mon-sun 00:00-24:00"], "Every day, day and night"),
+        (
+            ["mon-fri 09:00-12:30", "mon-fri 13:30-17:00", "sat-sun 10:00-12:00"],
+            "Monday to Friday, 9am to 12:30pm and 1:30pm to 5pm; Saturday and Sunday, 10am to 12 noon",
+        ),
+        (["wed 16:00-19:00"], "Wednesday, 4pm to 7pm"),
+    ],
+)
+def test_opening_hours_in_words(periods: list[str], words: str) -> None:
+    assert in_words([parse_window(p) for p in periods]) == words
