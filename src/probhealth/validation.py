@@ -103,6 +103,29 @@ def choice(value: str, field: str, allowed: tuple[str, ...]) -> str:
     return text
 
 
+def nhs_number(value: str) -> str:
+    """An NHS number: 10 digits (spaces or hyphens allowed), the last a Modulus 11 check digit
+    (digits 1-9 weighted 10 down to 2; 11 minus the remainder mod 11; 11 means 0; 10 is never
+    valid). Returned as 10 digits."""
+    digits = "".join(ch for ch in value if ch not in " -")
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
+        raise BadInput("An NHS number has 10 digits, like 943 476 5919.")
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10 or check != int(digits[9]):
+        raise BadInput(
+            "That NHS number fails its check digit: a digit is wrong or two are swapped."
+        )
+    return digits
+
+
+def nhs_number_display(digits: str) -> str:
+    """``943 476 5919``: the NHS's own grouping."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
 PERSON_COLUMNS = (
     "crn",
     "given_name",
@@ -115,6 +138,7 @@ PERSON_COLUMNS = (
     "needs_interpreter",
     "communication_needs",
     "release_date",
+    "nhs_number",
 )
 REQUIRED_PERSON_COLUMNS = ("crn", "given_name", "family_name", "dob", "sex")
 
@@ -145,6 +169,7 @@ def person_fields(
         "needs_interpreter": False,
         "communication_needs": None,
         "release_date": None,
+        "nhs_number": None,
     }
     errors: list[tuple[str, str]] = []
     for column, check in _PERSON_CHECKS:
@@ -184,6 +209,7 @@ _PERSON_CHECKS: tuple[tuple[str, Any], ...] = (
     ("needs_interpreter", lambda v: yes_no(v, "needs_interpreter")),
     ("communication_needs", None),
     ("release_date", None),
+    ("nhs_number", nhs_number),
 )
 
 

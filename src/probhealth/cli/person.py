@@ -50,6 +50,10 @@ def add(
             "--communication-needs", help="Anything that helps communication (reading, hearing...)."
         ),
     ] = None,
+    nhs_number: Annotated[
+        str | None,
+        typer.Option("--nhs-number", help="NHS number, 10 digits (its check digit is checked)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
@@ -70,6 +74,7 @@ def add(
             needs_interpreter=needs_interpreter,
             communication_needs=communication_needs,
             release_date=release_date,
+            nhs_number=nhs_number,
         ),
     )
     for warning in record.warnings:
@@ -142,11 +147,14 @@ def edit(
         ),
     ] = None,
     communication_needs: Annotated[str | None, typer.Option("--communication-needs")] = None,
+    nhs_number: Annotated[
+        str | None, typer.Option("--nhs-number", help="10 digits; its check digit is checked.")
+    ] = None,
     clear: Annotated[
         list[str] | None,
         typer.Option(
             "--clear",
-            help="Empty a field: postcode, office, language, communication_needs, release_date.",
+            help="Empty a field: postcode, office, language, communication_needs, release_date, nhs_number.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -166,6 +174,7 @@ def edit(
         "release_date": release_date,
         "needs_interpreter": needs_interpreter,
         "communication_needs": communication_needs,
+        "nhs_number": nhs_number,
     }
     record = edit_person(
         app_context(ctx).store(), crn, changes, tuple(c.replace("-", "_") for c in clear or ())

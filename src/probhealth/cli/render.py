@@ -15,7 +15,7 @@ from rich.text import Text
 from probhealth import clock
 from probhealth.cli.output import count, out
 from probhealth.textsafe import for_terminal
-from probhealth.validation import CONSENT_PURPOSES
+from probhealth.validation import CONSENT_PURPOSES, nhs_number_display
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -103,6 +103,7 @@ def person_panel(p: PersonRecord, extra: Sequence[RenderableType] = ()) -> Panel
             ("Interpreter", yes_no(p.needs_interpreter)),
             ("Communication needs", p.communication_needs),
             ("Released from custody", p.release_date.isoformat() if p.release_date else None),
+            ("NHS number", nhs_number_display(p.nhs_number) if p.nhs_number else None),
         ]
     )
     consent = fields(

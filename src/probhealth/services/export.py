@@ -367,6 +367,7 @@ def _people(
             "postcode",
             "communication_needs",
             "release_date",
+            "nhs_number",
         ]
 
     def body() -> Iterator[list[Any]]:
@@ -384,6 +385,7 @@ def _people(
             comm,
             release,
             created,
+            nhs,
         ) in q.people(conn, f):
             dob = _as_date(dob)
             row = [
@@ -398,7 +400,7 @@ def _people(
                 _iso(created),
             ]
             if p.identifiable:
-                row += [crn, given, family, _iso(dob), postcode, comm, _iso(release)]
+                row += [crn, given, family, _iso(dob), postcode, comm, _iso(release), nhs]
             yield row
 
     return header, body()

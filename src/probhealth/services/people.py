@@ -60,6 +60,7 @@ class PersonRecord:
     updated_at: datetime
     consent: dict[str, ConsentRecord] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    nhs_number: str | None = None
 
     @property
     def age(self) -> int:
@@ -88,6 +89,7 @@ class PersonRecord:
             "needs_interpreter": self.needs_interpreter,
             "communication_needs": self.communication_needs,
             "release_date": self.release_date.isoformat() if self.release_date else None,
+            "nhs_number": self.nhs_number,
             "created_at": clock.iso_utc(self.created_at),
             "updated_at": clock.iso_utc(self.updated_at),
             "consent": {p: c.to_json() for p, c in sorted(self.consent.items())},
@@ -119,6 +121,7 @@ def to_record(row: Person, consents: dict[str, Consent] | None = None) -> Person
         needs_interpreter=row.needs_interpreter,
         communication_needs=row.communication_needs,
         release_date=row.release_date,
+        nhs_number=row.nhs_number,
         created_at=row.created_at,
         updated_at=row.updated_at,
         consent={k: _consent_record(v) for k, v in (consents or {}).items()},
@@ -140,6 +143,7 @@ class PersonInput:
     needs_interpreter: bool = False
     communication_needs: str | None = None
     release_date: str | date | None = None
+    nhs_number: str | None = None
 
     def clean(self, *, today: date | None = None) -> dict[str, Any]:
         """Every field validated with the shared rules; the first problem is raised."""
@@ -156,6 +160,7 @@ class PersonInput:
                 "needs_interpreter": self.needs_interpreter,
                 "communication_needs": self.communication_needs,
                 "release_date": self.release_date,
+                "nhs_number": self.nhs_number,
             },
             today=today,
         )
@@ -205,7 +210,14 @@ def add_person(store: Store, data: PersonInput) -> PersonRecord:
 
 
 EDITABLE = validation.PERSON_COLUMNS
-CLEARABLE = ("postcode", "office", "language", "communication_needs", "release_date")
+CLEARABLE = (
+    "postcode",
+    "office",
+    "language",
+    "communication_needs",
+    "release_date",
+    "nhs_number",
+)
 
 
 def require_person(session: Any, crn: str) -> Person:
@@ -240,6 +252,7 @@ def edit_person(
             needs_interpreter=row.needs_interpreter,
             communication_needs=row.communication_needs,
             release_date=row.release_date,
+            nhs_number=row.nhs_number,
         )
         given = {k: v for k, v in changes.items() if v is not None}
         merged = PersonInput(**(asdict(current) | given | dict.fromkeys(clear)))

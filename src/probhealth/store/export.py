@@ -78,6 +78,7 @@ PERSON_COLS = (
     col(Person.communication_needs),
     col(Person.release_date),
     col(Person.created_at),
+    col(Person.nhs_number),
 )
 
 

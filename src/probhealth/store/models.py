@@ -76,6 +76,7 @@ class Person(SQLModel, table=True):
     needs_interpreter: bool = False
     communication_needs: str | None = None
     release_date: date | None = None
+    nhs_number: str | None = None  # 10 digits, Modulus 11 checked; identifiable exports only
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
