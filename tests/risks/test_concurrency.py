@@ -336,7 +336,9 @@ def test_two_processes_upgrading_an_old_database_at_once(tmp_path):
         assert "Internal error" not in err, err
         assert code == 0, err
     with closing(sqlite3.connect(path)) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
+        from probhealth.store.schema import HEAD
+
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
 
 
 # ------------------------------------------------------------ row 9: live backup --------
