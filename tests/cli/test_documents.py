@@ -40,3 +40,34 @@ def test_handout_refusals_are_one_line_and_write_nothing(cli, tmp_path: Path) ->
     assert "--include takes" in result.stderr
     cli("handout", "X999999", expect=2)
     assert not list(tmp_path.glob("h.*"))
+
+
+def test_letter_without_consent_is_one_line_exit_2_and_writes_nothing(cli, tmp_path: Path) -> None:
+    add_person(cli)
+    cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+    cli("refer", "X123456", "dentist", "--worker-referral")
+    cli("consent", "X123456", "--purpose", "share-with-services", "--withdrawn")
+    out = tmp_path / "l.pdf"
+    result = cli("letter", "1", "--out", str(out), expect=2)
+    assert result.stderr.count("\n") == 1
+    assert "probhealth consent X123456 --purpose share-with-services --given" in result.stderr
+    assert not out.exists()
+    audit = cli("audit", "list", "--json").stdout
+    assert "letter.produce" not in audit
+    result = cli("letter", "1", "--to", "gp", expect=2)
+    assert "--purpose share-with-gp" in result.stderr
+
+
+def test_letter_with_consent_and_gp_registration(cli, tmp_path: Path) -> None:
+    add_person(cli, nhs_number="9434765919")
+    cli("consent", "X123456", "--purpose", "share-with-gp", "--given")
+    cli("refer", "X123456", "dentist", "--self-referral")
+    result = cli("letter", "1", "--to", "gp")
+    assert "Referral: NHS dentist" in result.stdout or "Referral:" in result.stdout
+    assert "943 476 5919" in result.stdout
+    cli("letter", "1", "--to", "gp", "--out", str(tmp_path / "l.html"))
+    assert "<!DOCTYPE html>" in (tmp_path / "l.html").read_text()
+    data = json.loads(cli("letter", "--gp-registration", "X123456", "--json").stdout)
+    assert data["kind"] == "gp-registration" and data["referral"] is None
+    cli("letter", "X123456", expect=2)  # a CRN without --gp-registration
+    cli("letter", "1", "--office-address", expect=2)

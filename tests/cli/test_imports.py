@@ -27,7 +27,14 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["--version"], ["person", "--help"], ["db", "--help"], ["handout", "--help"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["person", "--help"],
+        ["db", "--help"],
+        ["handout", "--help"],
+        ["letter", "--help"],
+    ],
 )
 def test_no_heavy_imports(argv, tmp_path):
     out = subprocess.run(

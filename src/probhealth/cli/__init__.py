@@ -140,6 +140,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "referral": ("referral", "app", "group"),
     "goal": ("goal", "app", "group"),
     "handout": ("documents", "handout", "command"),
+    "letter": ("documents", "letter", "command"),
     "export": ("export", "export", "command"),
     "import": ("importing", "app", "group"),
     "questionnaire": ("questionnaire", "app", "group"),

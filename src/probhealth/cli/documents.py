@@ -96,3 +96,78 @@ def handout(
         sys.stdout.write(for_terminal(result.text()))
         return
     output.ok(f"Wrote the handout to {result.path} ({result.format}, readable only by you).")
+
+
+def letter(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The referral id; with --gp-registration, the person's CRN.", show_default=False
+        ),
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="gp (needs share-with-gp consent) or service (needs share-with-services).",
+        ),
+    ] = "service",
+    gp_registration: Annotated[
+        bool,
+        typer.Option(
+            "--gp-registration",
+            help="A letter the person takes to any GP practice to support registering.",
+        ),
+    ] = False,
+    office_address: Annotated[
+        bool,
+        typer.Option(
+            "--office-address",
+            help="With --gp-registration: the person agrees to get letters at the probation office.",
+        ),
+    ] = False,
+    out: OutOption = None,
+    force: ForceOption = False,
+    rules_file: RulesOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """A referral letter to the GP or the service, shared only with the person's consent.
+
+    Example: probhealth letter 3 --to gp --out letter.pdf
+    Example: probhealth letter --gp-registration X123456 --office-address --out gp.pdf
+    """
+    from probhealth import atomicfile
+    from probhealth.errors import BadInput
+    from probhealth.services import letters as service
+
+    store = app_context(ctx).store()
+    path = atomicfile.output_path(out) if out is not None else None
+    if gp_registration:
+        result = service.gp_registration_letter(
+            store, target, office_address=office_address, out=path, force=force
+        )
+    else:
+        if office_address:
+            raise BadInput("--office-address goes with --gp-registration.")
+        text = target.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise BadInput(
+                f"{target!r} is not a referral id; for a GP registration letter add --gp-registration."
+            )
+        from probhealth.services import definitions
+
+        rules = definitions.load_rules(rules_file)
+        result = service.referral_letter(store, int(text), rules, to=to, out=path, force=force)
+    _warn_sender(result.sender_missing)
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    if result.path is None:
+        import sys
+
+        from probhealth.textsafe import for_terminal
+
+        sys.stdout.write(for_terminal(result.text()))
+        return
+    output.ok(f"Wrote the letter to {result.path} ({result.format}, readable only by you).")

@@ -69,6 +69,15 @@ def render_pdf(doc: Document, *, created: datetime | None = None) -> bytes:
     pdf.alias_nb_pages()
     pdf.add_page()
     epw = pdf.w - 2 * MARGIN
+    pdf.set_font(FONT, "B", style.body)
+    labels = [
+        line.label
+        for section in doc.sections
+        for line in (*section.lines, *doc.intro)
+        if line.kind == "fact" and line.label
+    ]
+    widest = max((pdf.get_string_width(label) for label in labels), default=0.0)
+    label_width = min(max(style.label_width, widest + 4), epw / 2)
     nl: dict[str, Any] = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
     def para_height(text: str, width: float, size: float, weight: str = "") -> float:
@@ -79,7 +88,7 @@ def render_pdf(doc: Document, *, created: datetime | None = None) -> bytes:
 
     def line_height(line: Line, width: float) -> float:
         if line.kind == "fact" and line.label:
-            return para_height(line.text, width - style.label_width, style.body) + 1
+            return para_height(line.text, width - label_width, style.body) + 1
         if line.kind == "check":
             return para_height(line.text, width - style.box - 3, style.body) + 2
         weight = "B" if line.kind == "strong" else ""
@@ -90,10 +99,10 @@ def render_pdf(doc: Document, *, created: datetime | None = None) -> bytes:
         if line.kind == "fact" and line.label:
             pdf.set_font(FONT, "B", style.body)
             pdf.set_xy(x, y)
-            pdf.cell(style.label_width, style.line, line.label)
+            pdf.cell(label_width, style.line, line.label)
             pdf.set_font(FONT, "", style.body)
-            pdf.set_xy(x + style.label_width, y)
-            pdf.multi_cell(width - style.label_width, style.line, line.text, align="L", **nl)
+            pdf.set_xy(x + label_width, y)
+            pdf.multi_cell(width - label_width, style.line, line.text, align="L", **nl)
             pdf.ln(1)
         elif line.kind == "check":
             pdf.set_line_width(0.4)

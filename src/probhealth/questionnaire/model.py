@@ -78,6 +78,7 @@ class ItemModel(_Strict):
     exclusive: list[int | str] = Field(default_factory=list)
     future_dates: bool = False
     loinc: Annotated[str, StringConstraints(max_length=20)] | None = None
+    sensitive: bool = False  # never shown outside the tool (letters, handouts)
 
 
 class SectionModel(_Strict):
@@ -169,6 +170,7 @@ class Item:
     exclusive: tuple[Value, ...]
     future_dates: bool
     loinc: str | None
+    sensitive: bool = False
 
     def option(self, value: object) -> Option | None:
         for opt in self.options:
@@ -525,6 +527,7 @@ class _Compiler:
                     exclusive=tuple(item.exclusive),
                     future_dates=item.future_dates,
                     loinc=item.loinc,
+                    sensitive=item.sensitive,
                 )
             )
 

@@ -1,0 +1,214 @@
+"""Letters to the GP and services: consent binds (refused without it, nothing written or
+audited), only what the pathway needs goes in, sensitive items never appear, every format
+works, names are escaped in HTML, and the GP registration letter states the NHS guidance."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probhealth.errors import ConsentRequired
+from probhealth.services import definitions, directory, letters, people, referrals, screening
+from tests.services.test_handout import OFFICE_YAML
+
+CRN = "X123456"
+NOW = "2026-11-23T10:00:00"
+LOW_MOOD = {  # PHQ-9 19 (moderately severe), GAD-7 high, no self-harm thoughts
+    **{f"phq9_{i}": 2 for i in range(1, 9)},
+    "phq9_1": 3,
+    "phq9_2": 3,
+    "phq9_9": 0,
+    "phq9_10": "Very difficult",
+    "gad7_1": 2,
+    "gad7_2": 2,
+    **{f"gad7_{i}": 2 for i in range(3, 8)},
+    "repeat_medication": "yes",
+    "medication_supply": "no",
+    "learning_difficulty": "yes",
+    "mh_support": "no",
+}
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def rules():
+    return definitions.load_rules()
+
+
+@pytest.fixture
+def screened(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path):
+    """A screened person, the directory loaded, office.yaml set; returns a function that
+    makes a referral from the screening's suggestion and gives its id."""
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "office.yaml").write_text(OFFICE_YAML)
+    directory.load_path(store, definitions.bundled_services_path(), rules)
+    people.add_person(
+        store,
+        people.PersonInput(
+            crn=CRN,
+            given="Zoë <script>",
+            family='=HYPERLINK("x")',
+            dob="1988-04-12",
+            sex="male",
+            postcode="CB1 2AB",
+            office="Cambridge",
+            nhs_number="943 476 5919",
+        ),
+    )
+    people.record_consent(store, CRN, purpose="screening", status="given")
+
+    def run(answers: dict[str, Any]) -> None:
+        q = definitions.load_questionnaire()
+        screening.run_answers_file(
+            store, CRN, q, {**definitions.demo_answers(), **answers}, file="test"
+        )
+
+    def refer(pathway: str, service: str | None = None) -> int:
+        return referrals.refer(
+            store, CRN, pathway, rules, service_id=service, self_referral=True
+        ).id
+
+    return store, run, refer
+
+
+def audit_actions(db_path: Path) -> list[str]:
+    with closing(sqlite3.connect(db_path)) as con:
+        return [r[0] for r in con.execute("select action from audit_event order by id")]
+
+
+# ------------------------------------------------------------------ consent -------------
+@pytest.mark.parametrize("state", [None, "declined", "withdrawn"])
+def test_without_sharing_consent_nothing_is_written_or_audited(
+    screened: Any, rules: Any, tmp_path: Path, db_path: Path, state: str | None
+) -> None:
+    store, run, refer = screened
+    run({})
+    rid = refer("dentist", "cam-dental-quillon")
+    if state is not None:
+        people.record_consent(store, CRN, purpose="share-with-services", status="given")
+        people.record_consent(store, CRN, purpose="share-with-services", status=state)
+    before = audit_actions(db_path)
+    with pytest.raises(ConsentRequired, match="share-with-services") as caught:
+        letters.referral_letter(store, rid, rules, out=tmp_path / "l.pdf")
+    assert caught.value.remedy is not None and caught.value.remedy.action == "record-consent"
+    assert not (tmp_path / "l.pdf").exists()
+    assert audit_actions(db_path) == before
+    # share-with-services does not cover the GP, and the other way round
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    with pytest.raises(ConsentRequired, match="share-with-gp"):
+        letters.referral_letter(store, rid, rules, to="gp")
+
+
+# ------------------------------------------------------------------ content -------------
+def test_letter_in_three_formats_with_person_reasons_and_consent(
+    screened: Any, rules: Any, tmp_path: Path, db_path: Path
+) -> None:
+    store, run, refer = screened
+    run(LOW_MOOD)
+    people.record_consent(store, CRN, purpose="share-with-gp", status="given", method="written")
+    rid = refer("talking-therapies", "cam-talking-therapies")
+    letter = letters.referral_letter(store, rid, rules, to="gp", out=tmp_path / "l.pdf")
+    text = pdf_text((tmp_path / "l.pdf").read_bytes())
+    for expected in (
+        "Zoë <script>",
+        "12 April 1988",
+        "943 476 5919",
+        "CB1 2AB",
+        "PHQ-9",
+        "moderately severe",
+        "Learning disability",
+        "Enough medicine for a week",
+        "Alex Jones",
+        "01223 000 199",
+        "in writing",
+        "their GP",
+        "The GP practice",
+    ):
+        assert expected in text, expected
+    assert letter.sha256 and audit_actions(db_path)[-1] == "letter.produce"
+    with closing(sqlite3.connect(db_path)) as con:
+        detail = con.execute("select detail from audit_event order by id desc limit 1").fetchone()
+    assert json.loads(detail[0])["sha256"] == letter.sha256 and "Zo" not in detail[0]
+
+    letters.referral_letter(store, rid, rules, to="gp", out=tmp_path / "l.html")
+    html = (tmp_path / "l.html").read_text()
+    assert "<script>" not in html and "Zoë &lt;script&gt;" in html
+    assert "=HYPERLINK(" in html and "<a " not in html  # shown as text, never a link
+    letters.referral_letter(store, rid, rules, to="gp", out=tmp_path / "l.txt")
+    assert "Why we are referring" in (tmp_path / "l.txt").read_text()
+
+
+def test_a_dentist_letter_carries_no_mood_scores(screened: Any, rules: Any) -> None:
+    store, run, refer = screened
+    run(LOW_MOOD)
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    text = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules).text()
+    assert "dentist" in text.lower()
+    for absent in ("PHQ", "GAD", "moderately severe", "mood"):
+        assert absent not in text, absent
+
+
+def test_sensitive_items_never_appear(
+    screened: Any, rules: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, run, refer = screened
+    run({**LOW_MOOD, "phq9_9": 1})  # thoughts of self-harm: an emergency flag
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    rid = refer("crisis-support")
+    shown = letters.referral_letter(store, rid, rules).text()
+    assert "Flags raised at the screening" in shown
+    dentist = refer("dentist", "cam-dental-quillon")
+    assert "Has an NHS dentist" in letters.referral_letter(store, dentist, rules).text()
+
+    monkeypatch.setattr(
+        letters, "sensitive_items", lambda q: frozenset({"phq9_9", "dentist_registered"})
+    )
+    hidden = letters.referral_letter(store, rid, rules)
+    text = hidden.text()
+    assert "A safety concern was raised and acted on" in text
+    assert "better off dead" not in text and "hurting" not in text
+    assert hidden.left_out >= 1
+    text = letters.referral_letter(store, dentist, rules).text()
+    assert "Has an NHS dentist" not in text and "not sure" not in text
+    assert "Some reasons are not given here" in text
+
+
+def test_the_questionnaire_marks_items_sensitive() -> None:
+    from probhealth.questionnaire.model import ItemModel
+
+    assert ItemModel(id="x_item", text="X?", type="yesno", sensitive=True).sensitive
+    q = definitions.load_questionnaire()
+    assert letters.sensitive_items(q) == frozenset(i.id for i in q.items if i.sensitive)
+
+
+# ------------------------------------------------------------------ GP registration -----
+def test_gp_registration_letter_states_the_guidance(
+    screened: Any, tmp_path: Path, db_path: Path
+) -> None:
+    store, _, _ = screened
+    letter = letters.gp_registration_letter(
+        store, CRN, office_address=True, out=tmp_path / "gp.pdf"
+    )
+    text = " ".join(pdf_text((tmp_path / "gp.pdf").read_bytes()).split())
+    for expected in (
+        "NHS England guidance",
+        "No proof of address, ID or immigration status is needed",
+        "no fixed abode",
+        "Temporary registration",
+        "1 Example Street, Cambridge",  # the office as a correspondence address
+        "943 476 5919",
+    ):
+        assert expected in text, expected
+    assert letter.kind == "gp-registration" and audit_actions(db_path)[-1] == "letter.produce"
