@@ -71,3 +71,17 @@ def test_letter_with_consent_and_gp_registration(cli, tmp_path: Path) -> None:
     assert data["kind"] == "gp-registration" and data["referral"] is None
     cli("letter", "X123456", expect=2)  # a CRN without --gp-registration
     cli("letter", "1", "--office-address", expect=2)
+
+
+def test_at_a_terminal_the_person_chooses_from_a_checklist(cli, monkeypatch) -> None:
+    from probhealth.cli import asker, documents
+    from tests.helpers import ScriptedAsker
+
+    add_person(cli)
+    cli("refer", "X123456", "stop-smoking", "--self-referral")
+    cli("refer", "X123456", "sexual-health", "--self-referral")
+    scripted = ScriptedAsker([["Stop smoking service"]])
+    monkeypatch.setattr(asker, "asker_factory", lambda: scripted)
+    monkeypatch.setattr(documents, "interactive", lambda: True)
+    text = cli("handout", "X123456").stdout
+    assert "Stop smoking service" in text and "Sexual health clinic" not in text

@@ -249,3 +249,19 @@ def test_reading_ease_on_the_demo_caseload(store: Any, rules: Any) -> None:
 )
 def test_opening_hours_in_words(periods: list[str], words: str) -> None:
     assert in_words([parse_window(p) for p in periods]) == words
+
+
+def test_what_happens_next_follows_the_referral(loaded: Any, rules: Any) -> None:
+    rid = book(loaded, rules, "dentist", "cam-dental-quillon", "2026-11-23")
+    referrals.update(loaded, rid, rules, status="did-not-attend")
+    text = handout.build(loaded, CRN, rules).text()
+    assert "You missed the last time" in text and "to book a new time" in text
+    referrals.update(loaded, rid, rules, status="appointment-booked", event_date="2026-11-23")
+    referrals.update(loaded, rid, rules, status="attended")
+    assert "You went. Well done." in handout.build(loaded, CRN, rules).text()
+    referrals.refer(loaded, CRN, "easy-read", rules)
+    doc = handout.build(loaded, CRN, rules).document
+    steps = next(s for s in doc.sections if s.kind == "steps")
+    assert len([line for line in steps.lines if line.kind == "check"]) == 1  # no step for easy read
+    easy = next(s for s in doc.sections if s.heading == rules.pathway("easy-read").name)
+    assert [line.text for line in easy.lines] == [rules.pathway("easy-read").for_person]

@@ -181,31 +181,65 @@ def _bring(item: _Item) -> Line:
     return Line("You do not need to bring anything.", "fact", "Bring")
 
 
-def _item_section(item: _Item, *, transport: bool, worker: str) -> tuple[Section, Line]:
+def _when(item: _Item, who: str, phone: str | None) -> tuple[Line, Line]:
+    """What happens next for this referral, and the step to tick off."""
+    status, self_referral = item.referral.status, item.referral.self_referral
+    call = f"Call {who} on {phone}" if phone else f"Contact {who}"
+    if item.appointment is not None:
+        when = day_words(item.appointment)
+        return Line(when, "fact", "When", prose=False), Line(
+            f"Go to {who} on {when}.", "check", prose=False
+        )
+    if status == "did-not-attend":
+        text, step = (
+            "You missed the last time. That is OK. Ask for a new time.",
+            f"{call} to book a new time.",
+        )
+    elif status == "attended":
+        text, step = (
+            "You went. Well done. They will tell you what comes next.",
+            f"Keep in touch with {who}.",
+        )
+    elif status == "accepted":
+        text, step = (
+            "They said yes. They will give you a time.",
+            f"Wait for {who} to give you a time.",
+        )
+    elif self_referral and status == "agreed":
+        text, step = "You contact them yourself. You can do it today.", f"{call}."
+    elif self_referral:  # "referred": the person made contact
+        text, step = (
+            "You have been in touch. They will contact you.",
+            f"Wait for {who} to contact you.",
+        )
+    elif status == "agreed":
+        text, step = (
+            "We will send them your details. They will contact you.",
+            f"Wait for {who} to contact you.",
+        )
+    else:
+        text, step = (
+            "We have sent them your details. They will contact you.",
+            f"Wait for {who} to contact you.",
+        )
+    return Line(text, "fact", "When"), Line(step, "check", prose=False)
+
+
+def _item_section(item: _Item, *, transport: bool, worker: str) -> tuple[Section, Line | None]:
     referral, pathway, service = item.referral, item.pathway, item.service
     name = pathway.name if pathway else referral.pathway_id
     lines = [Line(pathway.for_person)] if pathway else []
+    if pathway is not None and pathway.adjustment:
+        return Section(name, tuple(lines)), None  # a way of working, not a place to go
     phone = service.phone if service else None
     who = service.name if service else "the service"
-    if item.appointment is not None:
-        when = day_words(item.appointment)
-        lines.append(Line(when, "fact", "When", prose=False))
-        step = Line(f"Go to {who} on {when}.", "check", prose=False)
-    elif referral.self_referral:
-        lines.append(Line("You contact them yourself. You can do it today.", "fact", "When"))
-        step = Line(f"Call {who} on {phone}." if phone else f"Contact {who}.", "check", prose=False)
-    elif referral.status == "agreed":
-        lines.append(Line("We will send them your details. They will contact you.", "fact", "When"))
-        step = Line(f"Wait for {who} to contact you.", "check", prose=False)
-    else:
-        lines.append(Line("We have sent them your details. They will contact you.", "fact", "When"))
-        step = Line(f"Wait for {who} to contact you.", "check", prose=False)
+    when, step = _when(item, who, phone)
+    lines.append(when)
     if service is not None:
         lines.extend(_where(service))
         if referral.self_referral and service.how_to_refer:
             lines.append(Line(service.how_to_refer, "fact", "How", prose=False))
-    if pathway is None or not pathway.adjustment:
-        lines.append(_bring(item))
+    lines.append(_bring(item))
     if transport and service is not None and not service.co_located and service.address:
         lines.append(
             Line(
@@ -301,7 +335,8 @@ def build(
         for item in items:
             section, step = _item_section(item, transport="transport" in barriers, worker=worker)
             sections.append(section)
-            steps.append(step)
+            if step is not None:
+                steps.append(step)
         if not items:
             intro.append(
                 Line("We have not agreed any next steps yet. We will talk about them soon.")
