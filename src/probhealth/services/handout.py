@@ -237,7 +237,7 @@ def _item_section(item: _Item, *, transport: bool, worker: str) -> tuple[Section
     lines.append(when)
     if service is not None:
         lines.extend(_where(service))
-        if referral.self_referral and service.how_to_refer:
+        if referral.self_referral and referral.status == "agreed" and service.how_to_refer:
             lines.append(Line(service.how_to_refer, "fact", "How", prose=False))
     lines.append(_bring(item))
     if transport and service is not None and not service.co_located and service.address:
