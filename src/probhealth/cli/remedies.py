@@ -48,6 +48,13 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
     "list-goals": lambda a: "List a person's goals with: probhealth goal list CRN",
     "list-screenings": lambda a: "List a person's screenings with: probhealth screening list CRN",
     "screen": lambda a: f"Run one with: probhealth screen {_q(a['crn'])}",
+    # Files: every path is shell-quoted, so a hint pasted into a shell runs one command.
+    "restrict-file": lambda a: f"Fix it with: chmod 600 {_q(a['path'])}",
+    "restrict-folder": lambda a: f"Fix it with: chmod 700 {_q(a['path'])}",
+    "move-aside": lambda a: (
+        "If no program is using the database, move it away with: "
+        f"mv {_q(a['path'])} {_q(a['path'] + '.bad')}"
+    ),
 }
 
 

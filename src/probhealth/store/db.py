@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from sqlmodel import Session
 
 from probhealth.errors import Busy, DatabaseRefused, StorageError
 from probhealth.paths import DbTarget
-from probhealth.store import schema
+from probhealth.store import filesafety, schema
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
@@ -63,6 +62,7 @@ def prepare_sqlite_file(target: DbTarget) -> bool:
     if any(len(part) > 255 for part in target.path.parts):
         raise _refuse(target, "has a name longer than 255 characters", "Give a shorter path.")
     try:
+        filesafety.check_places(target)  # folder, owner, modes of the file and its -wal/-shm
         return _prepare_sqlite_file(target)
     except OSError as exc:
         raise StorageError(
@@ -109,20 +109,6 @@ def check_existing_file(target: DbTarget) -> None:
     """Refuse, without writing, a file that is not a probhealth database we may open."""
     assert target.path is not None
     path = target.path
-    info = path.stat()
-    if sys.platform != "win32":
-        if info.st_uid != os.getuid() and os.getuid() != 0:
-            raise _refuse(
-                target,
-                "belongs to another user account",
-                "Each worker keeps their own database file; ask its owner or use --db.",
-            )
-        if info.st_mode & 0o077:
-            raise _refuse(
-                target,
-                f"can be read by other users (mode {stat.filemode(info.st_mode)})",
-                f"Fix it with: chmod 600 '{path}'",
-            )
     try:
         with path.open("rb") as fh:
             header = fh.read(100)
@@ -150,6 +136,8 @@ def check_existing_file(target: DbTarget) -> None:
             "belongs to another application",
             "Check the path given with --db or PROBHEALTH_DB.",
         )
+    filesafety.check_shape(target, header)
+    filesafety.check_journal(target)
 
 
 def _wait_for_content(path: Path, seconds: float = 2.0) -> bool:
@@ -199,22 +187,9 @@ def inspect_sqlite_file(target: DbTarget) -> str | None:
         con.execute("PRAGMA trusted_schema = OFF")
         con.execute("PRAGMA cell_size_check = ON")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "alembic_version" not in tables:
-            if tables - {"sqlite_sequence"}:
-                raise _refuse(
-                    target,
-                    "belongs to another application (it has tables but no probhealth schema)",
-                    "Check the path given with --db or PROBHEALTH_DB.",
-                )
+        revision = filesafety.recognise(con, target, tables)
+        if revision is None and not tables - {"alembic_version", "sqlite_sequence"}:
             return None
-        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
-        revision = row[0] if row else None
-        if revision is not None and revision not in schema.KNOWN:
-            raise _refuse(
-                target,
-                f"was written by a newer version of probhealth (schema {revision})",
-                "Upgrade probhealth to open it; nothing was changed.",
-            )
         _quick_check(con, target, tables)
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise map_db_error(exc, target) from None
