@@ -49,6 +49,44 @@ class _Sentinel:
 
 MISSING: Final = _Sentinel("MISSING")
 DECLINED: Final = _Sentinel("DECLINED")
+# The third truth value: a condition that the answers given can neither prove nor rule out
+# (a partly answered scale, or a declined answer read for risk). Falsy, so ``test`` treats it
+# as "not met"; ``evaluate`` returns it for callers that show the worker what could apply.
+UNKNOWN: Final = _Sentinel("UNKNOWN")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A partly answered scale: ``lo`` is what the answered items prove, ``hi`` adds the
+    highest score of every missing item. A threshold is met when ``lo`` reaches it, not met
+    when ``hi`` stays below it, and UNKNOWN otherwise."""
+
+    lo: int
+    hi: int
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def _range_compare(op: str, r: Range, c: Any, flipped: bool) -> Any:
+    if isinstance(c, bool) or not isinstance(c, (int, float)):
+        return False
+    if flipped:  # constant OP range  ->  range OP' constant
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op]
+    lo, hi = r.lo, r.hi
+    if op == ">=":
+        return True if lo >= c else (False if hi < c else UNKNOWN)
+    if op == ">":
+        return True if lo > c else (False if hi <= c else UNKNOWN)
+    if op == "<=":
+        return True if hi <= c else (False if lo > c else UNKNOWN)
+    if op == "<":
+        return True if hi < c else (False if lo >= c else UNKNOWN)
+    if op == "==":
+        return True if lo == hi == c else (False if not lo <= c <= hi else UNKNOWN)
+    if op == "!=":
+        return False if lo == hi == c else (True if not lo <= c <= hi else UNKNOWN)
+    return False  # pragma: no cover
 
 
 def is_absent(value: object) -> bool:
@@ -88,7 +126,7 @@ class Scope:
 class Env:
     """The values a compiled condition reads. Subclasses or instances fill the mappings."""
 
-    __slots__ = ("_calls", "collections", "roots", "today")
+    __slots__ = ("_calls", "collections", "kleene", "notes", "roots", "today")
 
     def __init__(
         self,
@@ -96,11 +134,18 @@ class Env:
         collections: Mapping[str, frozenset[str]] | None = None,
         calls: Mapping[str, Callable[..., Any]] | None = None,
         today: date | None = None,
+        *,
+        kleene: bool = False,
     ) -> None:
         self.roots = roots
         self.collections = collections or {}
         self._calls = calls or {}
         self.today = today
+        # kleene: a declined answer compares as UNKNOWN (read for risk) instead of false.
+        # Partly answered scales (Range) are three-valued either way.
+        self.kleene = kleene
+        # (root, name, op, literal) of each comparison that came out UNKNOWN, for the worker.
+        self.notes: list[tuple[str, str, str, Any]] = []
 
     def get(self, root: str, name: str) -> Any:
         mapping = self.roots.get(root)
@@ -176,6 +221,16 @@ class Compiled:
             return self.fn(env)
         except (TypeError, ValueError, ArithmeticError):
             return False
+
+    def truth(self, env: Env) -> Any:
+        """True, False or UNKNOWN (the notes on ``env`` say which comparisons were unknown)."""
+        try:
+            value = self.fn(env)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+        if value is UNKNOWN:
+            return UNKNOWN
+        return bool(value) and not is_absent(value)
 
     def test(self, env: Env) -> bool:
         try:
@@ -316,11 +371,15 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
 
-        def either(env: Env) -> bool:  # a plain loop: faster than any() over a generator
-            for part in parts:  # noqa: SIM110
-                if part(env):  # MISSING and DECLINED are falsy
+        def either(env: Env) -> Any:  # Kleene: true wins, then unknown
+            unknown = False
+            for part in parts:
+                value = part(env)
+                if value is UNKNOWN:
+                    unknown = True
+                elif value:  # MISSING and DECLINED are falsy
                     return True
-            return False
+            return UNKNOWN if unknown else False
 
         return either
 
@@ -332,11 +391,15 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
 
-        def both(env: Env) -> bool:
-            for part in parts:  # noqa: SIM110
-                if not part(env):
+        def both(env: Env) -> Any:  # Kleene: false wins, then unknown
+            unknown = False
+            for part in parts:
+                value = part(env)
+                if value is UNKNOWN:
+                    unknown = True
+                elif not value:
                     return False
-            return True
+            return UNKNOWN if unknown else True
 
         return both
 
@@ -346,7 +409,12 @@ class _Parser:
             self.enter()
             inner = self.parse_not()
             self.leave()
-            return lambda env: not _truthy(inner(env))
+
+            def negate(env: Env) -> Any:
+                value = inner(env)
+                return UNKNOWN if value is UNKNOWN else not _truthy(value)
+
+            return negate
         return self.parse_comparison()
 
     def parse_comparison(self) -> Eval:
@@ -360,9 +428,10 @@ class _Parser:
             self._note_comparison(left_name, right_name, left, right, left_tok, right_tok)
             if self.tok.kind == "op" and self.tok.text in ("==", "!=", "<", "<=", ">", ">="):
                 raise ExprError("comparisons cannot be chained; join them with 'and'", self.tok.col)
-            return _fast_compare(op, left, right) or (
+            base = _fast_compare(op, left, right) or (
                 lambda env: _compare(op, left(env), right(env))
             )
+            return _three_valued(op, left, right, base, left_name or right_name)
         negate = False
         if tok.kind == "kw" and tok.text == "not" and self.tokens[self.pos + 1].text == "in":
             self.advance()
@@ -379,13 +448,26 @@ class _Parser:
                     right_tok.col,
                 )
             self._note_comparison(left_name, right_name, left, right, left_tok, right_tok)
+            where = left_name or right_name
             if negate:
-                return lambda env: (
-                    False
-                    if is_absent(left(env)) or is_absent(right(env))
-                    else not _contains(left(env), right(env))
-                )
-            return _fast_contains(left, right) or (lambda env: _contains(left(env), right(env)))
+
+                def not_in(env: Env) -> Any:
+                    lv, rv = left(env), right(env)
+                    if env.kleene and (lv is DECLINED or rv is DECLINED):
+                        return _unknown(env, where, "not in", getattr(right, "value", None))
+                    return False if is_absent(lv) or is_absent(rv) else not _contains(lv, rv)
+
+                return not_in
+            contains = _fast_contains(left, right) or (lambda env: _contains(left(env), right(env)))
+
+            def member(env: Env) -> Any:
+                if contains(env):
+                    return True
+                if env.kleene and (left(env) is DECLINED or right(env) is DECLINED):
+                    return _unknown(env, where, "in", getattr(right, "value", None))
+                return False
+
+            return member
         if negate:  # pragma: no cover - guarded above
             raise ExprError("expected 'in' after 'not'", tok.col)
         return left
@@ -544,6 +626,18 @@ class _Parser:
                 self.comparisons.append(
                     (arg_names[0][0], arg_names[0][1], tuple(literals), tok.col)
                 )
+            if name == "any_of":
+                first = args[0]
+                where = arg_names[0]
+                listed = getattr(args[1], "value", None)
+
+                def any_of(env: Env) -> Any:
+                    value = first(env)
+                    if env.kleene and value is DECLINED:
+                        return _unknown(env, where, "any of", listed)
+                    return _fn_any_of(value, listed)
+
+                return any_of
             return lambda env: fn(*(a(env) for a in args))
         if name in self.scope.functions:
             for a in args:
@@ -555,6 +649,41 @@ class _Parser:
             return lambda env: env.call(name, [a(env) for a in args])
         known = sorted([*BUILTINS, "days_since", *self.scope.functions])
         raise ExprError(f"unknown function {name!r}; allowed: {', '.join(known)}", tok.col)
+
+
+def _unknown(env: Env, where: tuple[str, str] | None, op: str, literal: Any) -> Any:
+    if where is not None:
+        env.notes.append((where[0], where[1], op, literal))
+    return UNKNOWN
+
+
+def _three_valued(
+    op: str, left: Eval, right: Eval, base: Eval, where: tuple[str, str] | None
+) -> Eval:
+    """A comparison that is true, false, or UNKNOWN when one side is a partly answered scale
+    (a Range) or, in a Kleene environment, a declined answer."""
+
+    def compare(env: Env) -> Any:
+        result = base(env)
+        if result:
+            return result
+        lv, rv = left(env), right(env)
+        if type(lv) is Range:
+            out = _range_compare(op, lv, rv, False)
+            literal = rv
+        elif type(rv) is Range:
+            out = _range_compare(op, rv, lv, True)
+            literal = lv
+        elif env.kleene and (lv is DECLINED or rv is DECLINED):
+            out = UNKNOWN
+            literal = rv if lv is DECLINED else lv
+        else:
+            return result
+        if out is UNKNOWN:
+            return _unknown(env, where, op, literal)
+        return out
+
+    return compare
 
 
 def _truthy(value: Any) -> bool:

@@ -120,6 +120,7 @@ SEVERITY_STYLE = {
     "emergency": "bold red",
     "same-day": "bold yellow",
     "info": "cyan",
+    "notice": "cyan",
     "high": "bold red",
     "moderate": "yellow",
     "low": "cyan",
@@ -129,7 +130,19 @@ SEVERITY_STYLE = {
 def scores_table(detail: Any) -> Table:
     rows = []
     for s in detail.scores:
-        if s.value is None:
+        if s.value is None and getattr(s, "status", "") == "incomplete":
+            rows.append(
+                [
+                    s.title,
+                    Text(f"at least {s.at_least}", style="bold yellow"),
+                    Text(
+                        f"partly answered ({s.at_least} to {s.at_most}); missing: {', '.join(s.missing)}",
+                        style="yellow",
+                    ),
+                    f"{s.min}-{s.max}",
+                ]
+            )
+        elif s.value is None:
             rows.append(
                 [
                     s.title,
@@ -161,6 +174,15 @@ def flags_table(flags: Sequence[Any]) -> Table:
     return table("Safety flags", ["Severity", "Flag", "Acknowledged"], rows)
 
 
+def could_apply_table(could: Sequence[Any]) -> Table:
+    """Flags the answers could meet but do not prove: never silent."""
+    rows = [
+        [Text(c.severity, style=SEVERITY_STYLE.get(c.severity, "")), c.title, t(c.advice)]
+        for c in could
+    ]
+    return table("Could apply (partly answered)", ["Severity", "Flag", "Why"], rows)
+
+
 def screening_summary(detail: Any) -> Group:
     from probhealth import taxonomy
 
@@ -178,6 +200,9 @@ def screening_summary(detail: Any) -> Group:
     parts: list[Any] = [head, Text("")]
     if detail.flags:
         parts += [flags_table(detail.flags), Text("")]
+    could = getattr(detail, "could_apply", ())
+    if could:
+        parts += [could_apply_table(could), Text("")]
     if detail.scores:
         parts += [scores_table(detail), Text("")]
     needs = [
@@ -433,6 +458,13 @@ def suggestions(report: Any) -> Group:
     if report.already_open:
         parts.append(Text("Already being followed:", style="bold"))
         parts += [suggestion_panel(s) for s in report.already_open]
+    could = getattr(report, "could_apply", ())
+    if could:
+        rows = [
+            [Text(c.urgency, style=SEVERITY_STYLE.get(c.urgency, "")), c.pathway.name, t(c.advice)]
+            for c in could
+        ]
+        parts.append(table("Could apply (partly answered)", ["Urgency", "Pathway", "Why"], rows))
     return Group(*parts)
 
 

@@ -137,5 +137,10 @@ def _report(detail: ScreeningDetail, json_out: bool) -> None:
             f"Act on these now, then record that you have: probhealth screening ack {detail.id}"
         )
     if detail.ignored:
-        output.warn("Not used (the questions would not be asked): " + ", ".join(detail.ignored))
+        output.warn(
+            "Answered but not asked by the questions' order (kept, and read for risk): "
+            + ", ".join(detail.ignored)
+        )
+    for c in detail.could_apply:
+        output.warn(f"Could apply: {c.title}. {c.advice}.")
     render.print_renderable(render.screening_summary(detail))

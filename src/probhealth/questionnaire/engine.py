@@ -8,8 +8,16 @@ the caller but ignored here (``ignored``), and an item skipped by ``show_if`` th
 ``hidden_value`` counts as that value (the AUDIT rule: someone who never drinks scores 0 on
 the quantity and frequency items without being asked them).
 
-A scale is scored only when every one of its items has an answer; a declined or unasked item
-leaves it unscored (``missing`` says which), never silently prorated.
+A scale is scored only when every one of its items has an answer, never silently prorated.
+A scale with a declined item is *incomplete*: it carries its known minimum (the answered
+items) and maximum (plus the highest score of each missing item), and conditions see it as an
+``expr.Range``, so a threshold the answered items already reach is met. A scale the skip logic
+never reached (nothing declined) is *not-asked*.
+
+Flags, needs and barriers are read from every answer given, asked or not (an answers file
+from a paper form may answer a question the skip logic would not ask): a disclosed risk is
+never dropped. A flag whose condition the answers can neither prove nor rule out is returned
+in ``uncertain`` with what is missing, for the worker to ask again or use their judgement.
 """
 
 from __future__ import annotations
@@ -38,10 +46,29 @@ class ScaleResult:
     value: int | None
     band: str | None
     missing: tuple[str, ...]
+    lo: int = 0  # known minimum (= value when complete)
+    hi: int = 0  # known maximum
+    status: str = "complete"  # complete | incomplete (an item declined) | not-asked
 
     @property
     def complete(self) -> bool:
         return self.value is not None
+
+    def condition_value(self) -> Any:
+        """What a condition sees: the score, a Range when incomplete, else MISSING."""
+        if self.value is not None:
+            return self.value
+        if self.status == "incomplete":
+            return expr.Range(self.lo, self.hi)
+        return expr.MISSING
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """A flag the answers given could meet but do not prove: ``why`` names what is missing."""
+
+    flag: FlagDef
+    why: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -71,6 +98,7 @@ class Evaluation:
     flags: tuple[FlagDef, ...]
     needs: tuple[NeedResult, ...]
     barriers: tuple[str, ...]
+    uncertain: tuple[Uncertain, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -114,7 +142,8 @@ def days_since_release(answers: dict[str, Any], person: PersonFacts, today: date
     given = answers.get("release_date")
     day = given if isinstance(given, date) else person.release_date
     if day is None:
-        return expr.MISSING
+        # A declined release date is not "long ago": read for risk it is unknown.
+        return expr.DECLINED if given is expr.DECLINED else expr.MISSING
     return (today - day).days
 
 
@@ -180,10 +209,19 @@ def evaluate(
                 bands[scale.id] = result.band
     person_root["days_since_release"] = days_since_release(effective, person, today)
 
-    raised = [f for f in q.flags if f.when.test(env)]
-    raised.sort(key=lambda f: SEVERITY_ORDER[f.severity])
-    flag_root = {f.id: True for f in raised}
-    env.roots = {**env.roots, "flags": flag_root}
+    # Risk is read from every answer given, asked or not (given answers win over implied).
+    given = {k: v for k, v in answers.items() if q.has_item(k)}
+    risk_answers = {**implied, **given}
+    risk = risk_view(q, risk_answers, person_root, today)
+    raised, uncertain = risk.raised, risk.uncertain
+    env = risk.env
+    env.roots = {
+        **env.roots,
+        "flags": {
+            **{u.flag.id: expr.UNKNOWN for u in uncertain},
+            **{f.id: True for f in raised},
+        },
+    }
     needs: dict[str, NeedResult] = {}
     severity_rank = {"low": 0, "moderate": 1, "high": 2}
     for rule in q.needs:
@@ -203,22 +241,101 @@ def evaluate(
         flags=tuple(raised),
         needs=tuple(needs.values()),
         barriers=barriers,
+        uncertain=uncertain,
     )
+
+
+@dataclass
+class RiskView:
+    env: expr.Env
+    scores: dict[str, ScaleResult]
+    raised: tuple[FlagDef, ...]
+    uncertain: tuple[Uncertain, ...]
+
+
+def risk_view(
+    q: Questionnaire, answers: dict[str, Any], person_root: dict[str, Any], today: date
+) -> RiskView:
+    """Flags from ``answers`` (every answer given, asked or not): scales scored with ranges,
+    declined answers compared as unknown. Raised flags are sorted by severity."""
+    results = {s.id: _score(q, s, answers) for s in q.scales}
+    scores = {k: v for k, r in results.items() if not expr.is_absent(v := r.condition_value())}
+    bands = {k: r.band for k, r in results.items() if r.band is not None}
+    env = expr.Env(
+        {"answers": answers, "scores": scores, "bands": bands, "person": dict(person_root)},
+        today=today,
+        kleene=True,
+    )
+    raised: list[FlagDef] = []
+    uncertain: list[Uncertain] = []
+    for f in q.flags:
+        env.notes = []
+        truth = f.when.truth(env)
+        if truth is True:
+            raised.append(f)
+        elif truth is expr.UNKNOWN:
+            uncertain.append(Uncertain(f, _explain(q, results, env.notes)))
+    raised.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    uncertain.sort(key=lambda u: SEVERITY_ORDER[u.flag.severity])
+    return RiskView(env, results, tuple(raised), tuple(uncertain))
+
+
+def partial_facts(
+    q: Questionnaire, answers: dict[str, Any], person_root: dict[str, Any], today: date
+) -> tuple[dict[str, expr.Range], frozenset[str]]:
+    """For stored answers with something declined: the partly answered scales as ranges,
+    and the flags that could apply (for the rules). Nothing declined: nothing to add."""
+    if not any(v is expr.DECLINED for v in answers.values()):
+        return {}, frozenset()
+    root = {k: (expr.MISSING if v is None else v) for k, v in person_root.items()}
+    view = risk_view(q, answers, root, today)
+    ranges = {k: expr.Range(r.lo, r.hi) for k, r in view.scores.items() if r.status == "incomplete"}
+    return ranges, frozenset(u.flag.id for u in view.uncertain)
+
+
+def _explain(
+    q: Questionnaire, results: dict[str, ScaleResult], notes: list[tuple[str, str, str, Any]]
+) -> tuple[str, ...]:
+    out: list[str] = []
+    for root, name, op, literal in notes:
+        if root in ("scores", "bands") and name in results and q.has_scale(name):
+            r = results[name]
+            title = q.scale(name).title
+            if op in (">=", ">") and isinstance(literal, (int, float)):
+                least = literal if op == ">=" else literal + 1
+                text = (
+                    f"{title} partly answered ({r.lo} to {r.hi} so far): could be {least} or more"
+                )
+            else:
+                text = f"{title} partly answered ({r.lo} to {r.hi} so far)"
+        elif root == "answers" and q.has_item(name):
+            text = f"{name} was not answered (prefer not to say)"
+        else:
+            continue
+        if text not in out:
+            out.append(text)
+    return tuple(out) or ("some answers were not given",)
 
 
 def _score(q: Questionnaire, scale: Scale, effective: dict[str, Any]) -> ScaleResult:
     total = 0
+    hi = 0
     missing: list[str] = []
+    declined = False
     for item_id in scale.items:
+        item = q.item(item_id)
         value = effective.get(item_id, expr.MISSING)
-        if expr.is_absent(value):
-            missing.append(item_id)
-            continue
-        score = item_score(q.item(item_id), value, scale)
+        score = None if expr.is_absent(value) else item_score(item, value, scale)
         if score is None:
             missing.append(item_id)
+            declined = declined or value is expr.DECLINED
+            scores = [o.score for o in item.options if o.score is not None]
+            hi += max(scores) if scores else 0
+            total += min(scores) if scores else 0
         else:
             total += score
+            hi += score
     if missing:
-        return ScaleResult(scale.id, None, None, tuple(missing))
-    return ScaleResult(scale.id, total, scale.band(total), ())
+        status = "incomplete" if declined else "not-asked"
+        return ScaleResult(scale.id, None, None, tuple(missing), total, hi, status)
+    return ScaleResult(scale.id, total, scale.band(total), (), total, total, "complete")

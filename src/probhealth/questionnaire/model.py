@@ -44,8 +44,10 @@ Word = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
-Severity = Literal["emergency", "same-day", "info"]
-SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2}
+# notice: not a risk (reading help, food); shown at the end with its adjustment, never
+# stopping the screening like a safety flag.
+Severity = Literal["emergency", "same-day", "info", "notice"]
+SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2, "notice": 3}
 PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
 CHECK_COMMAND = "probhealth questionnaire check"
 
@@ -267,6 +269,9 @@ class Questionnaire:
 
     def item(self, item_id: str) -> Item:
         return self._item_map[item_id]  # type: ignore[attr-defined,no-any-return]
+
+    def has_scale(self, scale_id: str) -> bool:
+        return scale_id in self._scales
 
     def has_item(self, item_id: str) -> bool:
         return item_id in self._item_map  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
 @dataclass(frozen=True)
 class Facts:
     answers: Mapping[str, Any] = field(default_factory=dict)
-    scores: Mapping[str, int] = field(default_factory=dict)
+    scores: Mapping[str, Any] = field(default_factory=dict)  # int, or expr.Range if partial
     bands: Mapping[str, str] = field(default_factory=dict)
     flags: frozenset[str] = frozenset()
     flag_severities: frozenset[str] = frozenset()
@@ -30,6 +30,7 @@ class Facts:
     needs: frozenset[str] = frozenset()
     open_referrals: frozenset[str] = frozenset()
     consents: frozenset[str] = frozenset()  # purposes with consent currently given
+    uncertain_flags: frozenset[str] = frozenset()  # flags the answers could meet, unproven
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,35 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class CouldApply:
+    """A rule the answers could meet but do not prove (a partly answered scale, or a flag
+    that could apply): shown to the worker, never silently dropped."""
+
+    pathway: Pathway
+    rule: str
+    urgency: str
+    why: tuple[str, ...]
+
+    @property
+    def advice(self) -> str:
+        return "; ".join(self.why) + ": ask again or use your judgement"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pathway": self.pathway.id,
+            "name": self.pathway.name,
+            "rule": self.rule,
+            "urgency": self.urgency,
+            "why": list(self.why),
+            "advice": self.advice,
+        }
+
+
+@dataclass(frozen=True)
 class Outcome:
     suggestions: tuple[Suggestion, ...]
     already_open: tuple[Suggestion, ...]
+    could_apply: tuple[CouldApply, ...] = ()
 
 
 def _env(facts: Facts, today: date) -> expr.Env:
@@ -59,7 +86,10 @@ def _env(facts: Facts, today: date) -> expr.Env:
             "answers": facts.answers,
             "scores": facts.scores,
             "bands": facts.bands,
-            "flags": dict.fromkeys(facts.flags, True),
+            "flags": {
+                **dict.fromkeys(facts.uncertain_flags, expr.UNKNOWN),
+                **dict.fromkeys(facts.flags, True),
+            },
             "person": person,
         },
         collections={
@@ -97,11 +127,25 @@ def evaluate(
         return str(value)
 
     fired: dict[str, list[Reason]] = {}
+    unsure: list[tuple[Any, tuple[str, ...]]] = []
     for rule in rules.rules:
-        if rule.when.test(env):
+        env.notes = []
+        truth = rule.when.truth(env)
+        if truth is True:
             fired.setdefault(rule.pathway, []).append(
                 Reason(rule.id, rule.because.render(lookup) if explain else "", rule.urgency)
             )
+        elif truth is expr.UNKNOWN:
+            unsure.append((rule, _why(facts, env.notes, rule.when)))
+    could: dict[str, CouldApply] = {}
+    for rule, why in unsure:
+        if rule.pathway in fired or rule.pathway in facts.open_referrals:
+            continue
+        pathway = rules.pathway(rule.pathway)
+        assert pathway is not None
+        known = could.get(rule.pathway)
+        if known is None or URGENCY_ORDER[rule.urgency] < URGENCY_ORDER[known.urgency]:
+            could[rule.pathway] = CouldApply(pathway, rule.id, rule.urgency, why)
     suggestions: list[Suggestion] = []
     already: list[Suggestion] = []
     for pathway_id, reasons in fired.items():
@@ -111,4 +155,31 @@ def evaluate(
         suggestion = Suggestion(pathway, reasons[0].urgency, tuple(reasons))
         (already if pathway_id in facts.open_referrals else suggestions).append(suggestion)
     key = lambda s: (URGENCY_ORDER[s.urgency], s.pathway.name)  # noqa: E731
-    return Outcome(tuple(sorted(suggestions, key=key)), tuple(sorted(already, key=key)))
+    return Outcome(
+        tuple(sorted(suggestions, key=key)),
+        tuple(sorted(already, key=key)),
+        tuple(sorted(could.values(), key=key)),
+    )
+
+
+def _why(
+    facts: Facts, notes: list[tuple[str, str, str, Any]], when: expr.Compiled
+) -> tuple[str, ...]:
+    out: list[str] = []
+    for root, name, op, literal in notes:
+        value = facts.scores.get(name) if root == "scores" else None
+        if isinstance(value, expr.Range) and op in (">=", ">"):
+            least = literal if op == ">=" else literal + 1
+            text = f"{name} partly answered ({value.lo} to {value.hi} so far): could be {least} or more"
+        elif isinstance(value, expr.Range):
+            text = f"{name} partly answered ({value.lo} to {value.hi} so far)"
+        else:
+            text = f"{root}.{name} is not known"
+        if text not in out:
+            out.append(text)
+    for root, name in sorted(when.names):
+        if root == "flags" and name in facts.uncertain_flags:
+            text = f"flag {name} could apply"
+            if text not in out:
+                out.append(text)
+    return tuple(out) or ("partly answered",)

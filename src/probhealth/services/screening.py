@@ -86,6 +86,9 @@ class ScoreView:
     min: int
     max: int
     missing: tuple[str, ...]
+    status: str = "complete"  # complete | incomplete | not-asked
+    at_least: int = 0  # what the answered items prove
+    at_most: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,39 @@ class ScoreView:
             "band": self.band,
             "range": [self.min, self.max],
             "missing": list(self.missing),
+        }
+
+    def partial_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "status": self.status,
+            "at_least": self.at_least,
+            "at_most": self.at_most,
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class CouldApply:
+    """A flag the answers could meet but do not prove (a partly answered scale, a declined
+    answer): the worker asks again or uses their judgement."""
+
+    flag_id: str
+    severity: str
+    title: str
+    why: tuple[str, ...]
+
+    @property
+    def advice(self) -> str:
+        return "; ".join(self.why) + ": ask again or use your judgement"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.flag_id,
+            "severity": self.severity,
+            "title": self.title,
+            "why": list(self.why),
+            "advice": self.advice,
         }
 
 
@@ -119,6 +155,7 @@ class ScreeningDetail:
     ignored: tuple[str, ...] = ()
     credits: tuple[str, ...] = ()
     next_item: str | None = None
+    could_apply: tuple[CouldApply, ...] = ()
 
     def score(self, scale_id: str) -> ScoreView | None:
         return next((s for s in self.scores if s.scale_id == scale_id), None)
@@ -145,7 +182,11 @@ class ScreeningDetail:
             "incomplete_scales": {
                 s.scale_id: list(s.missing) for s in self.scores if s.value is None
             },
+            "partial_scales": {
+                s.scale_id: s.partial_json() for s in self.scores if s.value is None
+            },
             "flags": [f.to_json() for f in self.flags],
+            "could_apply": [c.to_json() for c in self.could_apply],
             "needs": [{"domain": d, "severity": sev} for d, sev in self.needs],
             "barriers": list(self.barriers),
             "ignored_answers": list(self.ignored),
@@ -602,7 +643,9 @@ def parse_answers_file(
                 for i in missing
             ],
         )
-    return {k: v for k, v in parsed.items() if k in evaluation.answers}, evaluation
+    # Every answer given is kept: one the skip logic would not ask is stored hidden and still
+    # read for risk (a paper form may answer it).
+    return parsed, evaluation
 
 
 def _new_screening(
@@ -674,15 +717,7 @@ def run_answers_file(
         )
         _complete(session, store.actor, row, evaluation, now)
         screening_id = row.id
-    detail = show(store, screening_id, audit_view=False)
-    ignored = tuple(k for k in data if k not in answers and q.has_item(str(k)))
-    return _with(detail, ignored=ignored)
-
-
-def _with(detail: ScreeningDetail, **changes: Any) -> ScreeningDetail:
-    from dataclasses import replace
-
-    return replace(detail, **changes)
+    return show(store, screening_id, audit_view=False)
 
 
 # ---------------------------------------------------------------- reading ---------------
@@ -756,7 +791,7 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
     # answered (declined): a scale the skip logic never reached is not "missing" anything.
     visible = set(evaluation.visible)
     scores = tuple(
-        ScoreView(s.id, s.title, r.value, r.band, s.min, s.max, r.missing)
+        ScoreView(s.id, s.title, r.value, r.band, s.min, s.max, r.missing, r.status, r.lo, r.hi)
         for s in q.scales
         if (r := evaluation.scores.get(s.id)) is not None
         and (r.value is not None or any(i in visible for i in r.missing))
@@ -784,6 +819,11 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
         ignored=evaluation.ignored,
         credits=q.credits,
         next_item=nxt.id if nxt and row.status == "in-progress" else None,
+        could_apply=tuple(
+            CouldApply(u.flag.id, u.flag.severity, u.flag.title, u.why)
+            for u in evaluation.uncertain
+            if u.flag.id not in {f.flag_id for f in flags}
+        ),
     )
 
 

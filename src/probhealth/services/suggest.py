@@ -22,7 +22,7 @@ from probhealth.directory.match import PersonNeeds, availability_windows, confli
 from probhealth.directory.model import Service, from_json
 from probhealth.errors import NotFound
 from probhealth.questionnaire import answers as answer_parsing
-from probhealth.questionnaire.engine import Evaluation
+from probhealth.questionnaire.engine import Evaluation, partial_facts
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules import engine
 from probhealth.rules.model import URGENCY_ORDER, RuleSet
@@ -64,17 +64,24 @@ def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> e
             answers[item_id] = date.fromisoformat(value)
         else:
             answers[item_id] = value
+    person = _person_root(rows.dob, rows.sex, rows.release_date, answers, today)
+    scores: dict[str, Any] = {k: v for k, (v, _) in rows.scores.items()}
+    uncertain: frozenset[str] = frozenset()
+    if q is not None:  # partly answered scales and flags that could apply
+        ranges, uncertain = partial_facts(q, answers, person, today)
+        scores = {**ranges, **scores}
     return engine.Facts(
         answers=answers,
-        scores={k: v for k, (v, _) in rows.scores.items()},
+        scores=scores,
         bands={k: b for k, (_, b) in rows.scores.items() if b is not None},
         flags=frozenset(rows.flags),
         flag_severities=frozenset(rows.flags.values()),
-        person=_person_root(rows.dob, rows.sex, rows.release_date, answers, today),
+        person=person,
         barriers=frozenset(rows.barriers),
         needs=frozenset(rows.needs),
         open_referrals=frozenset(rows.open_referrals),
         consents=frozenset(p for p, s in rows.consents.items() if s == "given"),
+        uncertain_flags=uncertain - frozenset(rows.flags),
     )
 
 
@@ -88,7 +95,9 @@ def facts_from_evaluation(
     today: date,
 ) -> engine.Facts:
     answers = {**evaluation.implied, **evaluation.answers}
-    scores = {k: r.value for k, r in evaluation.scores.items() if r.value is not None}
+    scores = {
+        k: v for k, r in evaluation.scores.items() if not expr.is_absent(v := r.condition_value())
+    }
     return engine.Facts(
         answers=answers,
         scores=scores,
@@ -100,6 +109,7 @@ def facts_from_evaluation(
         needs=frozenset(needs),
         open_referrals=frozenset(open_referrals),
         consents=frozenset(consents),
+        uncertain_flags=frozenset(u.flag.id for u in evaluation.uncertain),
     )
 
 
@@ -176,6 +186,7 @@ class SuggestReport:
     suggestions: tuple[PathwaySuggestion, ...]
     already_open: tuple[PathwaySuggestion, ...]
     person_needs: PersonNeeds
+    could_apply: tuple[engine.CouldApply, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,6 +196,7 @@ class SuggestReport:
             "rules": self.rules,
             "suggestions": [s.to_json() for s in self.suggestions],
             "already_open": [s.to_json() for s in self.already_open],
+            "could_apply": [c.to_json() for c in self.could_apply],
         }
 
 
@@ -323,6 +335,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
             suggestions=tuple(build(s) for s in outcome.suggestions),
             already_open=tuple(build(s) for s in outcome.already_open),
             person_needs=needs,
+            could_apply=outcome.could_apply,
         )
         audit.append(
             session,
