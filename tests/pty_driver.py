@@ -40,6 +40,7 @@ class PtyScreen:
         *,
         overrides: dict[str, object] | None = None,
         home: Path | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROBHEALTH")}
         env.update(
@@ -57,7 +58,7 @@ class PtyScreen:
         cmd = probhealth_cmd()
         self.child = pexpect.spawn(
             cmd[0],
-            [*cmd[1:], "screen", crn],
+            [*cmd[1:], "screen", crn, *args],
             env=env,
             encoding="utf-8",
             timeout=20,
@@ -69,6 +70,7 @@ class PtyScreen:
         ] = []  # items whose answer was confirmed by the next prompt appearing
         self.pending: str | None = None
         self.seen_text = ""
+        self._shown: int | None = None  # a prompt on screen, read but not yet answered
 
     def _question(self) -> str:
         text = ANSI.sub("", self.child.before or "")
@@ -83,10 +85,18 @@ class PtyScreen:
                 return item
         raise AssertionError(f"unknown question on screen: {question!r}")
 
+    def wait_for_prompt(self) -> None:
+        """Wait until the next prompt is on screen (the answer before it is saved), without
+        answering it; the next ``step`` answers it."""
+        self._shown = self.child.expect([SELECT, CHECKBOX, TEXT, CONFIRM, DONE, pexpect.EOF])
+        self.seen_text += ANSI.sub("", self.child.before or "")
+
     def step(self) -> str:
         """Answer one prompt; returns the kind handled ('done' at the end)."""
-        kind = self.child.expect([SELECT, CHECKBOX, TEXT, CONFIRM, DONE, pexpect.EOF])
-        self.seen_text += ANSI.sub("", self.child.before or "")
+        if self._shown is None:
+            self.wait_for_prompt()
+        kind, self._shown = self._shown, None
+        assert kind is not None
         if self.pending is not None and kind != 5:
             self.answered.append(self.pending)
             self.pending = None

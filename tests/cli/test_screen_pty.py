@@ -4,13 +4,15 @@ screening killed with SIGKILL that resumes at the first unanswered question."""
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import sys
 
+import pexpect
 import pytest
 
 from tests.helpers import Cli, add_person
-from tests.pty_driver import PtyScreen
+from tests.pty_driver import ANSI, PtyScreen
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,3 +89,36 @@ def next_unanswered(crn, saved):  # type: ignore[no-untyped-def]
     answers = {i: A.parse(Q.item(i), negative_answer(Q.item(i))) for i in saved}
     item = evaluate(Q, answers, PersonFacts(36, "male"), date.today()).next_item()
     return item.id if item else None
+
+
+def test_two_sessions_on_one_screening_never_overwrite_each_other(person_db):
+    """Issue 13 item 1: a second `screen` on a screening open in another terminal says by
+    whom, where and since when, and takes it over only with --take-over; the first session's
+    next save is then refused with one line."""
+    first = PtyScreen(person_db, "X123456")
+    while len(first.answered) < 2:
+        first.step()
+    first.wait_for_prompt()  # its last answer is saved; it waits at the next question
+
+    second = PtyScreen(person_db, "X123456")
+    second.child.expect(pexpect.EOF)
+    refused = ANSI.sub("", second.child.before or "")
+    second.child.close()
+    assert second.child.exitstatus == 2
+    assert re.search(r"is open in another session \(by tester on .+ since ", refused), refused
+    assert "--take-over" in refused
+
+    taker = PtyScreen(person_db, "X123456", args=("--take-over",))
+    taker.child.expect("Taken over from tester")
+    taker.child.expect("Resuming screening")
+    taker.step()  # answers the question the first session is looking at
+    taker.wait_for_prompt()
+    saved = db_answers(person_db)
+
+    first.step()  # the first session answers the same question: refused, not overwritten
+    first.child.expect(pexpect.EOF)
+    first.child.close()
+    assert first.child.exitstatus == 2
+    assert "taken over in another session" in ANSI.sub("", first.child.before or "")
+    assert db_answers(person_db) == saved
+    taker.kill()

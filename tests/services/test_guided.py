@@ -166,3 +166,50 @@ def test_consent_required(store):
     people.record_consent(store, "Y000001", purpose="screening", status="withdrawn")
     with pytest.raises(ConsentRequired):
         screening.begin(store, "Y000001", definitions.load_questionnaire())
+
+
+def _as_another_session(store, screening_id: int) -> None:
+    """Make the hold look like another live process's (this one's parent) on this computer."""
+    import os
+
+    from probhealth.store import screenings as repo
+
+    with store.write() as session:
+        row = repo.screening(session, screening_id)
+        row.held_pid = os.getppid()
+        session.add(row)
+
+
+def test_a_screening_open_in_another_session_is_refused_then_taken_over(store, person):
+    """Issue 13 item 1: one session at a time; a take-over is explicit and the first
+    session's next save is refused, never a silent overwrite."""
+    from probhealth.errors import Conflict
+
+    q = definitions.load_questionnaire()
+    first = screening.begin(store, person, q)
+    screening.save_answer(store, first, "gp_registered", "yes")
+    _as_another_session(store, first.screening_id)
+    with pytest.raises(Conflict, match=r"open in another session \(by tester on .+ since ") as exc:
+        screening.begin(store, person, q)
+    assert exc.value.remedy is not None and exc.value.remedy.action == "take-over-screening"
+    with pytest.raises(Conflict):
+        screening.begin(store, person, q, restart=True)  # a restart would overwrite it too
+    second = screening.begin(store, person, q, take_over=True)
+    assert second.screening_id == first.screening_id and second.taken_from
+    screening.save_answer(store, second, "gp_registered", "no")
+    with pytest.raises(Conflict, match="taken over in another session"):
+        screening.save_answer(store, first, "gp_practice", "Larkspur")
+    assert second.answers["gp_registered"] == "no"
+
+
+def test_a_hold_left_by_an_ended_process_is_not_in_the_way(store, person):
+    from probhealth.store import screenings as repo
+
+    q = definitions.load_questionnaire()
+    first = screening.begin(store, person, q)
+    with store.write() as session:
+        row = repo.screening(session, first.screening_id)
+        row.held_pid = 2**22 + 12345  # above Linux's pid_max: no such process
+        session.add(row)
+    again = screening.begin(store, person, q)
+    assert again.resumed and again.taken_from is None

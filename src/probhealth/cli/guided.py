@@ -56,6 +56,13 @@ class TerminalUI:
                     style="yellow",
                 )
             )
+        if active.taken_from is not None:
+            out().print(
+                Text(
+                    f"Taken over from {for_terminal(active.taken_from)}: that session can no longer save answers.",
+                    style="yellow",
+                )
+            )
         verb = "Resuming" if active.resumed else "Starting"
         done = len(active.answers)
         extra = f", {done} answer{'s' if done != 1 else ''} already saved" if active.resumed else ""

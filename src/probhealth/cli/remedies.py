@@ -55,6 +55,9 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
         "If no program is using the database, move it away with: "
         f"mv {_q(a['path'])} {_q(a['path'] + '.bad')}"
     ),
+    "take-over-screening": lambda a: (
+        f"Take it over with: probhealth screen {_q(a['crn'])} --take-over"
+    ),
 }
 
 

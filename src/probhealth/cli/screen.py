@@ -31,6 +31,13 @@ def screen(
     restart: Annotated[
         bool, typer.Option("--restart", help="Abandon an unfinished screening and start again.")
     ] = False,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Work on a screening open in another session (that session can no longer save).",
+        ),
+    ] = False,
     questionnaire: Annotated[
         Path | None,
         typer.Option(
@@ -67,7 +74,9 @@ def screen(
             "screen asks questions and needs a terminal.",
             hint=f"Without one, give the answers in a file: probhealth screen {crn} --answers FILE",
         )
-    run_guided(store, crn, q, restart=restart, setting=setting, json_out=json_out)
+    run_guided(
+        store, crn, q, restart=restart, setting=setting, json_out=json_out, take_over=take_over
+    )
 
 
 def run_guided(
@@ -79,15 +88,19 @@ def run_guided(
     setting: str | None,
     json_out: bool,
     resume_command: str | None = None,
+    take_over: bool = False,
 ) -> None:
     from probhealth.cli.asker import get_asker
     from probhealth.cli.guided import TerminalUI
     from probhealth.services import guided, people, screening
 
     asker = get_asker()
+    active = None
     try:
         try:
-            active = screening.begin(store, crn, q, restart=restart, setting=setting)
+            active = screening.begin(
+                store, crn, q, restart=restart, setting=setting, take_over=take_over
+            )
         except ConsentRequired as exc:
             output.warn(words(exc.message))
             if not asker.confirm(
@@ -97,9 +110,18 @@ def run_guided(
                 raise
             people.record_consent(store, crn, purpose="screening", status="given", method="verbal")
             output.ok("Consent to screening recorded.")
-            active = screening.begin(store, crn, q, restart=restart, setting=setting)
+            active = screening.begin(
+                store, crn, q, restart=restart, setting=setting, take_over=take_over
+            )
         detail = guided.run(store, active, TerminalUI(asker))
     except KeyboardInterrupt:
+        if active is not None:
+            from probhealth.errors import ProbhealthError
+
+            try:
+                screening.release(store, active)
+            except ProbhealthError:  # busy or read-only: the hold is released when stale
+                pass
         again = resume_command or f"probhealth screen {crn.strip().upper()}"
         output.warn(f"Stopped. Every answer given so far is saved. Carry on with: {again}")
         raise typer.Exit(130) from None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from probhealth import clock, expr, validation
-from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound
+from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire
@@ -272,6 +272,8 @@ class Active:
     raised: dict[str, bool]  # flag id -> acknowledged
     resumed: bool
     set_aside: int | None = None  # the unfinished screening --restart abandoned (kept)
+    token: str | None = None  # this session's hold on the screening (see ``begin``)
+    taken_from: str | None = None  # "NAME on HOST": the session --take-over took it from
     _evaluation: Evaluation | None = field(default=None, repr=False)
 
     def evaluation(self) -> Evaluation:
@@ -287,10 +289,91 @@ class Active:
         return tuple(d for d in defs if d is not None and d.severity in ("emergency", "same-day"))
 
 
+# ---------------------------------------------------------------- one session at a time --
+def _host() -> str:
+    import socket
+
+    return clean_name(socket.gethostname() or "this computer", "host", max_len=64)
+
+
+def _process_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's (PermissionError) or unknown: assume alive
+        return True
+    return True
+
+
+def _held_elsewhere(row: Screening) -> bool:
+    """Is another live session working on this screening? A hold left by a session on this
+    computer whose process has ended (killed, crashed) is stale; so is this process's own."""
+    if row.held_token is None:
+        return False
+    if row.held_host == _host() and row.held_pid is not None:
+        import os
+
+        if row.held_pid == os.getpid() or not _process_alive(row.held_pid):
+            return False
+    return True
+
+
+def _holder(row: Screening) -> str:
+    since = clock.show(row.held_at) if row.held_at else "an unknown time"
+    return f"by {row.held_by or 'someone'} on {row.held_host or 'another computer'} since {since}"
+
+
+def _hold(row: Screening, actor: str, now: datetime) -> str:
+    import os
+    import secrets
+
+    token = secrets.token_hex(16)
+    row.held_token = token
+    row.held_by = actor
+    row.held_host = _host()
+    row.held_pid = os.getpid()
+    row.held_at = now
+    return token
+
+
+def _check_hold(row: Screening, active: Active, what: str) -> None:
+    """Refuse a save from a session whose screening was taken over by another one."""
+    if active.token is not None and row.held_token != active.token:
+        raise Conflict(
+            f"Screening {row.id} was taken over in another session "
+            f"({_holder(row) if row.held_token else 'and has been closed'}); {what} was not saved.",
+            hint="Carry on in that session; nothing it saved was overwritten.",
+        )
+
+
+def release(store: Store, active: Active) -> None:
+    """Let go of the screening (Ctrl-C): the next ``screen`` resumes it without a question."""
+    with store.write() as session:
+        row = repo.screening(session, active.screening_id)
+        if row is not None and active.token is not None and row.held_token == active.token:
+            row.held_token = row.held_by = row.held_host = None
+            row.held_pid = None
+            row.held_at = None
+            session.add(row)
+
+
 def begin(
-    store: Store, crn: str, q: Questionnaire, *, restart: bool = False, setting: str | None = None
+    store: Store,
+    crn: str,
+    q: Questionnaire,
+    *,
+    restart: bool = False,
+    setting: str | None = None,
+    take_over: bool = False,
 ) -> Active:
-    """Resume the person's unfinished screening, or start a new one (consent required)."""
+    """Resume the person's unfinished screening, or start a new one (consent required).
+
+    A screening is worked on by one session at a time: one open in another live session is
+    refused, saying where, by whom and since when, unless ``take_over`` (then that session's
+    next save is refused)."""
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     now = clock.now()
     with store.write() as session:
@@ -298,6 +381,25 @@ def begin(
         check_consent(session, person)
         current = repo.open_screening(session, person.id)
         set_aside = None
+        taken_from = None
+        if current is not None and _held_elsewhere(current):
+            if not take_over:
+                raise Conflict(
+                    f"Screening {current.id} for {person.crn} is open in another session "
+                    f"({_holder(current)}); only one session at a time can work on it.",
+                    hint="Carry on there, or, if that session has been left, take it over.",
+                    remedy=Remedy.of("take-over-screening", crn=person.crn),
+                )
+            taken_from = (
+                f"{current.held_by or 'someone'} on {current.held_host or 'another computer'}"
+            )
+            audit.append(
+                session,
+                actor=store.actor,
+                action="screening.take-over",
+                entity="screening",
+                entity_id=current.id,
+            )
         if current is not None and restart:
             set_aside = current.id
             current.status = "abandoned"
@@ -321,6 +423,8 @@ def begin(
             raised = {
                 f.flag_id: f.acknowledged_at is not None for f in repo.flags(session, current.id)
             }
+            token = _hold(current, store.actor, now)
+            session.add(current)
             audit.append(
                 session,
                 actor=store.actor,
@@ -336,8 +440,12 @@ def begin(
                 answers,
                 raised,
                 resumed=True,
+                token=token,
+                taken_from=taken_from,
             )
         row = _new_screening(session, person, q, setting_clean, store.actor, now)
+        token = _hold(row, store.actor, now)
+        session.add(row)
         audit.append(
             session,
             actor=store.actor,
@@ -348,7 +456,16 @@ def begin(
         )
         assert row.id is not None
         return Active(
-            row.id, person.crn, q, person_facts(person), {}, {}, resumed=False, set_aside=set_aside
+            row.id,
+            person.crn,
+            q,
+            person_facts(person),
+            {},
+            {},
+            resumed=False,
+            set_aside=set_aside,
+            token=token,
+            taken_from=taken_from,
         )
 
 
@@ -369,6 +486,7 @@ def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple
             raise Conflict(
                 "This screening is no longer in progress (finished or abandoned elsewhere)."
             )
+        _check_hold(screening, active, "this answer")
         changed = repo.upsert_answer(
             session,
             active.screening_id,
@@ -422,6 +540,7 @@ def acknowledge(store: Store, active: Active, flag_ids: list[str]) -> None:
 
 
 def _acknowledge(store: Store, screening_id: int, flag_ids: Sequence[str]) -> None:
+    # Never refused, even after a take-over: a worker who read a safety flag has read it.
     now = clock.now()
     with store.write() as session:
         for fid in flag_ids:
@@ -475,6 +594,10 @@ def finish(store: Store, active: Active) -> ScreeningDetail:
         screening = repo.screening(session, active.screening_id)
         if screening is None or screening.status != "in-progress":
             raise Conflict("This screening is no longer in progress.")
+        _check_hold(screening, active, "its completion")
+        screening.held_token = screening.held_by = screening.held_host = None
+        screening.held_pid = None
+        screening.held_at = None
         _complete(session, store.actor, screening, evaluation, now)
     return show(store, active.screening_id, audit_view=False)
 

@@ -41,6 +41,13 @@ class Screening(SQLModel, table=True):
     updated_at: datetime = _ts()
     completed_at: datetime | None = _ts(nullable=True)
     abandoned_at: datetime | None = _ts(nullable=True)
+    # The session working on an in-progress screening (one at a time): a random token, the
+    # worker, the computer and process, and since when. Cleared when it finishes or stops.
+    held_token: str | None = None
+    held_by: str | None = None
+    held_host: str | None = None
+    held_pid: int | None = None
+    held_at: datetime | None = _ts(nullable=True)
 
 
 class Answer(SQLModel, table=True):
