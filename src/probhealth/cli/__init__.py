@@ -142,6 +142,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "handout": ("documents", "handout", "command"),
     "letter": ("documents", "letter", "command"),
     "export": ("export", "export", "command"),
+    "report": ("report", "report", "command"),
     "import": ("importing", "app", "group"),
     "questionnaire": ("questionnaire", "app", "group"),
     "rules": ("rules", "app", "group"),

@@ -608,3 +608,85 @@ def referral_panel(r: Any) -> Panel:
     return Panel(
         Group(head, Text(""), history), title=Text(f"Referral {r.id}", style="bold"), expand=False
     )
+
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _cell(value: object, kind: str) -> Text:
+    if value is None:
+        return Text(DASH, style="dim")
+    if kind == "pct":
+        return Text(f"{value:.1f}", justify="right")
+    if kind == "ci":
+        lo, hi = value if isinstance(value, list | tuple) else (0, 0)
+        return Text(f"{lo:.0f}-{hi:.0f}", justify="right")
+    if isinstance(value, int):
+        return Text(f"{value:,}", justify="right")
+    return t(value)
+
+
+def _bar(value: float, top: float, width: int = 12) -> str:
+    full = 0 if top <= 0 else value / top * width
+    whole = int(full)
+    return "█" * whole + (_BLOCKS[int((full - whole) * 8)] if whole < width else "")
+
+
+def health_report(report: Any) -> Group:
+    """The health needs report as rich tables (fits 80 columns), a bar beside chartable rows."""
+    parts: list[RenderableType] = []
+    since, until = report.period
+    parts.append(
+        Text(
+            f"Health needs report: {since.isoformat() if since else 'from the start'} to "
+            f"{until.isoformat()}; "
+            + (", ".join(for_terminal(o) for o in report.offices) or "all offices"),
+            style="bold",
+        )
+    )
+    parts.append(Text(report.disclosure, style="dim"))
+    section = None
+    for tbl in report.tables:
+        if tbl.section != section:
+            section = tbl.section
+            parts.append(Text(""))
+            parts.append(Text(section.upper(), style="bold underline"))
+        cols = [c for c in tbl.columns if not c.hidden]
+        bar_of = tbl.chart[1] if tbl.chart and len(cols) <= 4 else None
+        top = (
+            max(
+                (r.get(bar_of) for r in tbl.rows if isinstance(r.get(bar_of), int | float)),
+                default=0,
+            )
+            if bar_of
+            else 0
+        )
+        grid = Table(
+            title=tbl.title,
+            title_justify="left",
+            header_style="bold",
+            expand=False,
+            caption=for_terminal(tbl.note) if tbl.note else None,
+            caption_justify="left",
+        )
+        for c in cols:
+            grid.add_column(
+                c.short or c.label,
+                overflow="fold",
+                justify="left" if c.kind == "text" else "right",
+                min_width=(16 if len(cols) <= 8 else 12) if c.kind == "text" else None,
+            )
+        if bar_of:
+            grid.add_column("", no_wrap=True)
+        for r in tbl.rows:
+            cells = [_cell(r.get(c.key), c.kind) for c in cols]
+            if bar_of:
+                v = r.get(bar_of)
+                cells.append(
+                    Text(_bar(float(v), top) if isinstance(v, int | float) else "", style="cyan")
+                )
+            grid.add_row(*cells)
+        if not tbl.rows:
+            grid.caption = "Nothing to count."
+        parts.append(grid)
+    return Group(*parts)

@@ -1,0 +1,773 @@
+"""The health needs report for commissioners (``probhealth report``): caseload and reach, needs
+with 95% confidence intervals, access to primary care and prevention, barriers, the referral
+funnel per pathway, service gaps, health trainer outcomes and monthly trends.
+
+The counting is done by ``store.report`` in the database; this module turns the grouped rows
+into tables and applies disclosure control, as NHS and ONS publications do: a count from 1 to
+``threshold - 1`` is shown as ``<threshold``; where a published total would reveal a hidden
+count, a second count is hidden too (``*``); no percentage is given on a denominator under 10,
+or where its count is hidden. JSON, CSV, the terminal and HTML all show the protected tables
+only. Nothing identifying is in them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from probhealth import clock, taxonomy
+from probhealth.errors import BadInput
+from probhealth.rules.model import RuleSet
+from probhealth.store.db import Store
+
+BY = ("office", "month", "sex", "age-band")
+MIN_DENOMINATOR = 10
+DEFAULT_THRESHOLD = 5
+HIDDEN = "*"
+
+
+@dataclass(frozen=True)
+class Options:
+    since: date | None = None
+    until: date | None = None
+    offices: tuple[str, ...] = ()
+    by: str = "office"
+    threshold: int = DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "count"  # text | count | pct | ci | days
+    hidden: bool = False  # in JSON and CSV, not in the terminal or HTML tables
+    short: str = ""  # a narrower heading for the terminal
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "kind": self.kind}
+
+
+@dataclass
+class Table:
+    id: str
+    section: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    note: str = ""
+    pcts: list[tuple[str, str, str]] = field(default_factory=list)  # (pct, count, denominator)
+    cis: list[tuple[str, str, str]] = field(default_factory=list)
+    row_sums: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    col_sums: list[str] = field(default_factory=list)  # columns whose rows add to a total shown
+    chart: tuple[str, str] | None = None  # (label column, value column) worth drawing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "title": self.title,
+            "note": self.note,
+            "columns": [c.to_json() for c in self.columns],
+            "rows": self.rows,
+        }
+
+
+@dataclass
+class Report:
+    period: tuple[date | None, date]
+    offices: tuple[str, ...]
+    by: str
+    threshold: int
+    tables: list[Table]
+    headlines: dict[str, Any]
+
+    @property
+    def disclosure(self) -> str:
+        t = self.threshold
+        return (
+            f"Small numbers: counts from 1 to {t - 1} are shown as <{t}; where a total would "
+            f"reveal one, a second count is hidden ({HIDDEN}); no percentage is given for fewer "
+            f"than {MIN_DENOMINATOR} people."
+        )
+
+    def table(self, table_id: str) -> Table:
+        return next(t for t in self.tables if t.id == table_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": {
+                "since": self.period[0].isoformat() if self.period[0] else None,
+                "until": self.period[1].isoformat(),
+            },
+            "offices": list(self.offices) or "all",
+            "by": self.by,
+            "disclosure": self.disclosure,
+            "headlines": self.headlines,
+            "tables": [t.to_json() for t in self.tables],
+        }
+
+
+# ------------------------------------------------------------------ disclosure control -----
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score 95% interval of a proportion k/n, in percent."""
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return round(100 * max(0.0, centre - half), 1), round(100 * min(1.0, centre + half), 1)
+
+
+def _small(value: Any, threshold: int) -> bool:
+    return isinstance(value, int) and 0 < value < threshold
+
+
+def protect(table: Table, threshold: int) -> Table:
+    """Suppress small counts (and a complementary count where a total would reveal one), then
+    fill in percentages and intervals from the raw counts where they may be shown."""
+    raw = [dict(r) for r in table.rows]
+    count_keys = [c.key for c in table.columns if c.kind == "count"]
+    hidden: set[tuple[int, str]] = set()
+    for i, row in enumerate(raw):
+        for k in count_keys:
+            if _small(row.get(k), threshold):
+                hidden.add((i, k))
+
+    def groups() -> Iterable[list[tuple[int, str]]]:
+        for i, row in enumerate(raw):
+            for total, parts in table.row_sums:
+                if isinstance(row.get(total), int) and not _small(row.get(total), threshold):
+                    yield [(i, p) for p in parts]
+        for k in table.col_sums:
+            yield [(i, k) for i in range(len(raw))]
+
+    changed = True
+    while changed:
+        changed = False
+        for cells in groups():
+            inside = [c for c in cells if c in hidden]
+            if len(inside) != 1:
+                continue
+            rest = [c for c in cells if c not in hidden and isinstance(raw[c[0]].get(c[1]), int)]
+            if not rest:
+                continue
+            pick = min(rest, key=lambda c: (raw[c[0]][c[1]] == 0, raw[c[0]][c[1]]))
+            hidden.add(pick)
+            changed = True
+    rows = []
+    for i, row in enumerate(raw):
+        out = dict(row)
+        for k in count_keys:
+            if (i, k) in hidden:
+                out[k] = f"<{threshold}" if _small(row.get(k), threshold) else HIDDEN
+        for key, num, den in table.pcts:
+            out[key] = _pct(row, i, num, den, hidden)
+        for key, num, den in table.cis:
+            shown = _pct(row, i, num, den, hidden)
+            out[key] = None if shown is None else list(wilson(row[num], row[den]))
+        rows.append(out)
+    table.rows = rows
+    return table
+
+
+def _pct(
+    row: dict[str, Any], i: int, num: str, den: str, hidden: set[tuple[int, str]]
+) -> float | None:
+    n, d = row.get(num), row.get(den)
+    if not isinstance(n, int) or not isinstance(d, int) or d < MIN_DENOMINATOR:
+        return None
+    if (i, num) in hidden or (i, den) in hidden:
+        return None
+    return round(100 * n / d, 1)
+
+
+# ------------------------------------------------------------------ building ---------------
+def _instant(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=clock.london()).astimezone(clock.now().tzinfo)
+
+
+def words(code: str | None) -> str:
+    if not code:
+        return "Not recorded"
+    return code.replace("-", " ").replace("_", " ").capitalize()
+
+
+_UP_TO_DATE = {
+    "bowel_screening_last": ("Bowel cancer screening (50-74)", ('"within-2-years"',)),
+    "breast_screening_last": ("Breast screening (women 50-70)", ('"within-3-years"',)),
+    "cervical_screening_last": (
+        "Cervical screening (25-64)",
+        ('"within-3-years"', '"3-5-years"'),
+    ),
+    "aaa_screening": ("AAA screening (men 65+)", ('"yes"',)),
+}
+
+
+def build(store: Store, rules: RuleSet, o: Options) -> Report:
+    from probhealth.store import report as q
+
+    if o.by not in BY:
+        raise BadInput(f"{{opt:by}} must be one of {', '.join(BY)}.")
+    if o.threshold < 2 or o.threshold > 20:
+        raise BadInput("{opt:suppress-below} must be a whole number from 2 to 20.")
+    end = o.until or clock.today()
+    if o.since and o.since > end:
+        raise BadInput("{opt:until} is before {opt:since}.")
+    pathways = tuple(
+        q.PathwayInfo(p.id, p.domain, p.shares_information, p.adjustment) for p in rules.pathways
+    )
+    scope = q.Scope(
+        since=_instant(o.since) if o.since else None,
+        until=_instant(end + timedelta(days=1)),
+        end_day=end,
+        offices=tuple(x.casefold() for x in o.offices),
+        by=o.by,
+        pathways=pathways,
+    )
+    with store.raw() as conn:
+        raw = q.aggregate(conn, scope)
+    names = {p.id: p.name for p in rules.pathways}
+    tables = _tables(raw, names, o, frozenset(p.id for p in rules.pathways if p.adjustment))
+    for t in tables:
+        protect(t, o.threshold)
+    reach = tables[0].rows[0]
+    headlines = {
+        k: reach[k] for k in ("people", "screened", "screened_pct", "declined", "declined_pct")
+    }
+    co = next(t for t in tables if t.id == "co_occurring").rows[0]
+    headlines["co_occurring"] = co["two_plus"]
+    headlines["co_occurring_pct"] = co["two_plus_pct"]
+    return Report((o.since, end), o.offices, o.by, o.threshold, tables, headlines)
+
+
+def _i(v: Any) -> int:
+    return int(v or 0)
+
+
+def _tables(
+    raw: Any, names: dict[str, str], o: Options, adjustments: frozenset[str] = frozenset()
+) -> list[Table]:
+    people, screened, declined = (_i(v) for v in raw["caseload"][0])
+    out: list[Table] = []
+    out.append(
+        Table(
+            "reach",
+            "Caseload and reach",
+            "Caseload and reach",
+            [
+                Column("people", "People"),
+                Column("screened", "Screened"),
+                Column("screened_pct", "% screened", "pct"),
+                Column("declined", "Declined screening"),
+                Column("declined_pct", "% declined", "pct"),
+            ],
+            [{"people": people, "screened": screened, "declined": declined}],
+            note="People on the caseload; screened: a screening completed in the period.",
+            pcts=[
+                ("screened_pct", "screened", "people"),
+                ("declined_pct", "declined", "people"),
+            ],
+        )
+    )
+    bands = {b: _i(n) for b, n in raw["since_screening"]}
+    order = [
+        ("under-3", "Under 3 months"),
+        ("3-6", "3 to 6 months"),
+        ("6-12", "6 to 12 months"),
+        ("over-12", "Over 12 months"),
+        ("never", "Never screened"),
+    ]
+    out.append(
+        Table(
+            "since_screening",
+            "Caseload and reach",
+            "Time since the last screening",
+            [
+                Column("band", "Time since", "text"),
+                Column("people", "People"),
+                Column("pct", "% of caseload", "pct"),
+            ],
+            [{"band": label, "people": bands.get(k, 0), "of": people} for k, label in order],
+            pcts=[("pct", "people", "of")],
+            col_sums=["people"],
+            chart=("band", "people"),
+        )
+    )
+    # Needs.
+    sev: dict[str, dict[int, int]] = {}
+    for domain, level, n in raw["needs"]:
+        sev.setdefault(domain, {})[_i(level)] = _i(n)
+    need_rows = []
+    for domain, levels in sorted(sev.items(), key=lambda kv: -sum(kv[1].values())):
+        need_rows.append(
+            {
+                "domain": taxonomy.NEED_DOMAINS.get(domain, words(domain)),
+                "low": levels.get(1, 0),
+                "moderate": levels.get(2, 0),
+                "high": levels.get(3, 0),
+                "people": sum(levels.values()),
+                "screened": screened,
+            }
+        )
+    out.append(
+        Table(
+            "needs",
+            "Needs",
+            "Needs by domain and severity (people screened)",
+            [
+                Column("domain", "Need", "text"),
+                Column("low", "Low"),
+                Column("moderate", "Moderate"),
+                Column("high", "High"),
+                Column("people", "People"),
+                Column("pct", "%", "pct"),
+                Column("ci", "95% CI", "ci"),
+            ],
+            need_rows,
+            note="Each person counted once per domain, at their highest severity; 95% "
+            "confidence intervals by the Wilson method.",
+            pcts=[("pct", "people", "screened")],
+            cis=[("ci", "people", "screened")],
+            row_sums=[("people", ("low", "moderate", "high"))],
+            chart=("domain", "pct"),
+        )
+    )
+    offices = sorted({o_ for o_, _ in raw["screened_office"]})
+    by_office = {(d, off): _i(n) for d, off, n in raw["needs_office"]}
+    den = {off: _i(n) for off, n in raw["screened_office"]}
+    cols = [Column("domain", "Need", "text")]
+    rows = []
+    for off in offices:
+        cols.append(Column(f"n:{off}", off, "count", hidden=True))
+        cols.append(Column(f"pct:{off}", f"{off} %", "pct"))
+    for domain in sev:
+        row: dict[str, Any] = {"domain": taxonomy.NEED_DOMAINS.get(domain, words(domain))}
+        for off in offices:
+            row[f"n:{off}"] = by_office.get((domain, off), 0)
+            row[f"d:{off}"] = den[off]
+        rows.append(row)
+    out.append(
+        Table(
+            "needs_by_office",
+            "Needs",
+            "Needs by office (% of people screened there)",
+            cols,
+            rows,
+            pcts=[(f"pct:{off}", f"n:{off}", f"d:{off}") for off in offices],
+        )
+    )
+    out.append(
+        Table(
+            "flags",
+            "Needs",
+            "Safety flags raised",
+            [
+                Column("flag", "Flag", "text"),
+                Column("severity", "Severity", "text"),
+                Column("people", "People"),
+                Column("pct", "%", "pct"),
+            ],
+            [
+                {"flag": title, "severity": s, "people": _i(n), "screened": screened}
+                for _fid, title, s, n in sorted(raw["flags"], key=lambda r: -_i(r[3]))
+            ],
+            pcts=[("pct", "people", "screened")],
+            chart=("flag", "people"),
+        )
+    )
+    co = {_i(k): _i(n) for k, n in raw["co_occurring"]}
+    two_plus = sum(n for k, n in co.items() if k >= 2)
+    out.append(
+        Table(
+            "co_occurring",
+            "Needs",
+            "Co-occurring needs: two or more of mental health, alcohol and drugs",
+            [
+                Column("two_plus", "Two or more"),
+                Column("two_plus_pct", "%", "pct"),
+                Column("ci", "95% CI", "ci"),
+                Column("all_three", "All three"),
+                Column("screened", "Screened"),
+            ],
+            [{"two_plus": two_plus, "all_three": co.get(3, 0), "screened": screened}],
+            pcts=[("two_plus_pct", "two_plus", "screened")],
+            cis=[("ci", "two_plus", "screened")],
+        )
+    )
+    # Access to primary care and prevention.
+    ans: dict[str, dict[str | None, int]] = {}
+    for item, value, n in raw["access"]:
+        ans.setdefault(item, {})[value] = _i(n)
+
+    def measure(label: str, item: str, yes: Sequence[str]) -> dict[str, Any]:
+        got = ans.get(item, {})
+        answered = sum(n for v, n in got.items() if v is not None)
+        return {
+            "measure": label,
+            "yes": sum(got.get(v, 0) for v in yes),
+            "asked": answered,
+        }
+
+    access = [
+        measure("Registered with a GP", "gp_registered", ('"yes"',)),
+        measure("Has an NHS dentist", "dentist_registered", ('"yes"',)),
+        measure("Smokes now", "smoking_status", ('"current"',)),
+        *(measure(label, item, yes) for item, (label, yes) in _UP_TO_DATE.items()),
+    ]
+    out.append(
+        Table(
+            "access",
+            "Access to primary care and prevention",
+            "Access to primary care and prevention (of those asked)",
+            [
+                Column("measure", "Measure", "text"),
+                Column("yes", "Yes / up to date"),
+                Column("asked", "Asked"),
+                Column("pct", "%", "pct"),
+                Column("ci", "95% CI", "ci"),
+            ],
+            access,
+            note="Cancer screening is asked only of people in the NHS age and sex range; "
+            f"lung health checks: {_i(raw['lung'][0][0])} people were eligible (suggested by "
+            "the rules); whether they had one is not asked.",
+            pcts=[("pct", "yes", "asked")],
+            cis=[("ci", "yes", "asked")],
+            chart=("measure", "pct"),
+        )
+    )
+    # Barriers.
+    out.append(
+        Table(
+            "barriers",
+            "Barriers",
+            "Barriers (people screened, open at the end of the period)",
+            [
+                Column("barrier", "Barrier", "text"),
+                Column("people", "People"),
+                Column("pct", "%", "pct"),
+            ],
+            [
+                {
+                    "barrier": taxonomy.BARRIER_TYPES.get(b, words(b)),
+                    "people": _i(n),
+                    "screened": screened,
+                }
+                for b, n in sorted(raw["barriers"], key=lambda r: -_i(r[1]))
+            ],
+            pcts=[("pct", "people", "screened")],
+            chart=("barrier", "people"),
+        )
+    )
+    conflict: dict[str, dict[str, int]] = {}
+    for pathway, btype, n in raw["conflicts"]:
+        conflict.setdefault(pathway, {})[btype] = _i(n)
+    for pathway, n in raw["consent_conflicts"]:
+        conflict.setdefault(pathway, {})["consent"] = _i(n)
+    out.append(
+        Table(
+            "barriers_by_pathway",
+            "Barriers",
+            "Barriers in front of suggested pathways (people)",
+            [
+                Column("pathway", "Pathway", "text"),
+                Column("opening-times", "Hours"),
+                Column("no-id-documents", "No ID"),
+                Column("language", "Interpreter"),
+                Column("consent", "No consent to share"),
+            ],
+            [
+                {
+                    "pathway": names.get(p, words(p)),
+                    **{k: v.get(k, 0) for k in ("opening-times", "no-id-documents", "language")},
+                    "consent": v.get("consent", 0),
+                }
+                for p, v in sorted(conflict.items(), key=lambda kv: -sum(kv[1].values()))
+            ],
+            note="People suggested a pathway who cannot go at some hours, have no ID, need an "
+            "interpreter, or have not agreed to share their details (for pathways that share).",
+        )
+    )
+    # Referral funnel.
+    suggested = {p: _i(n) for p, n in raw["suggested"]}
+    funnel = {row[0]: [_i(v) for v in row[1:]] for row in raw["funnel"]}
+    waits = {p: (_i(n), med, p90) for p, n, med, p90 in raw["waits"]}
+    order_p = sorted(set(suggested) | set(funnel), key=lambda p: -suggested.get(p, 0))
+    f_rows, o_rows = [], []
+    order_p = [p for p in order_p if p not in adjustments]
+    for p in order_p:
+        f = funnel.get(p, [0] * 14)
+        name = names.get(p, words(p))
+        f_rows.append(
+            {
+                "pathway": name,
+                "suggested": suggested.get(p, 0),
+                "agreed": f[1],
+                "referred": f[2],
+                "accepted": f[3],
+                "appointment": f[4],
+                "attended": f[5],
+                "completed": f[6],
+            }
+        )
+        n_wait, med, p90 = waits.get(p, (0, None, None))
+        o_rows.append(
+            {
+                "pathway": name,
+                "completed": f[6],
+                "achieved": f[7],
+                "partly": f[8],
+                "not": f[9],
+                "declined": f[10],
+                "rejected": f[11],
+                "dna": f[12],
+                "seen": f[12] + f[13],
+                "waits": n_wait,
+                "median_days": _i(med) if n_wait >= MIN_DENOMINATOR else None,
+                "p90_days": _i(p90) if n_wait >= MIN_DENOMINATOR else None,
+            }
+        )
+    out.append(
+        Table(
+            "funnel",
+            "Referral funnel",
+            "Referral funnel per pathway",
+            [
+                Column("pathway", "Pathway", "text"),
+                Column("suggested", "Suggested", short="Sugg."),
+                Column("agreed", "Agreed"),
+                Column("referred", "Referred", short="Refer."),
+                Column("accepted", "Accepted", short="Acc."),
+                Column("appointment", "Appt"),
+                Column("attended", "Attended", short="Att."),
+                Column("completed", "Completed", short="Done"),
+            ],
+            f_rows,
+            note="Suggested: people at their latest screening in the period. The other steps: "
+            "referrals made in the period that ever reached that step.",
+        )
+    )
+    out.append(
+        Table(
+            "outcomes",
+            "Referral funnel",
+            "Referral outcomes, declines, non-attendance and waits",
+            [
+                Column("pathway", "Pathway", "text"),
+                Column("completed", "Completed", short="Done"),
+                Column("achieved", "Achieved", short="Ach."),
+                Column("partly", "Partly", short="Part"),
+                Column("not", "Not"),
+                Column("declined", "Declined", short="Decl."),
+                Column("rejected", "Rejected", short="Rej."),
+                Column("dna", "DNA", hidden=True),
+                Column("seen", "Appointments due", hidden=True),
+                Column("dna_pct", "DNA %", "pct", short="DNA%"),
+                Column("waits", "First appointments", hidden=True),
+                Column("median_days", "Median days", "days", short="Med. d"),
+                Column("p90_days", "90th pct days", "days", short="P90 d"),
+            ],
+            o_rows,
+            note="Declined: by the person; rejected: by the service. DNA %: appointments not "
+            "attended of those due. Days: from suggestion to the first appointment (median and "
+            f"90th percentile, where {MIN_DENOMINATOR} or more were booked).",
+            pcts=[("dna_pct", "dna", "seen")],
+            row_sums=[("completed", ("achieved", "partly", "not"))],
+        )
+    )
+    out.append(
+        Table(
+            "declined_reasons",
+            "Referral funnel",
+            "Why people declined a referral",
+            [Column("reason", "Reason", "text"), Column("referrals", "Referrals")],
+            [
+                {"reason": words(r), "referrals": _i(n)}
+                for r, n in sorted(raw["declined_reasons"], key=lambda r: -_i(r[1]))
+            ],
+            chart=("reason", "referrals"),
+        )
+    )
+    # Service gaps.
+    out.append(
+        Table(
+            "no_local_service",
+            "Service gaps",
+            "Pathways suggested with no local service in the directory",
+            [
+                Column("pathway", "Pathway", "text"),
+                Column("suggested", "Suggested", short="Sugg."),
+                Column("no_local", "No local service", short="No local"),
+                Column("no_service", "None at all"),
+            ],
+            [
+                {
+                    "pathway": names.get(p, words(p)),
+                    "suggested": _i(n),
+                    "no_local": _i(nl),
+                    "no_service": _i(ns),
+                }
+                for p, n, nl, ns in sorted(raw["no_local"], key=lambda r: (-_i(r[2]), r[0]))
+                if _i(nl)
+            ],
+            note="Local: a service for the person's postcode district or office. "
+            "None at all: not even a national service.",
+        )
+    )
+    out.append(
+        Table(
+            "unreferred_needs",
+            "Service gaps",
+            "Needs with no referral 28 days after the screening",
+            [
+                Column("domain", "Need", "text"),
+                Column("needs", "Needs"),
+                Column("unreferred", "No referral"),
+                Column("pct", "%", "pct"),
+                Column("pathway", "A pathway in the rules", "text", short="Pathway?"),
+            ],
+            [
+                {
+                    "domain": taxonomy.NEED_DOMAINS.get(d, words(d)),
+                    "needs": _i(n),
+                    "unreferred": _i(u),
+                    "pathway": "yes" if _i(has) else "no",
+                }
+                for d, n, u, has in sorted(raw["unreferred"], key=lambda r: -_i(r[2]))
+            ],
+            pcts=[("pct", "unreferred", "needs")],
+        )
+    )
+    rejecting = sorted(
+        (r for r in raw["rejecting"] if _i(r[3])), key=lambda r: (-_i(r[3]), -_i(r[2]))
+    )[:10]
+    out.append(
+        Table(
+            "rejecting_services",
+            "Service gaps",
+            "Services rejecting the most referrals",
+            [
+                Column("service", "Service", "text"),
+                Column("referred", "Referred"),
+                Column("rejected", "Rejected"),
+                Column("pct", "%", "pct"),
+            ],
+            [
+                {"service": name or sid, "referred": _i(n), "rejected": _i(k)}
+                for sid, name, n, k in rejecting
+            ],
+            pcts=[("pct", "rejected", "referred")],
+        )
+    )
+    # Health trainer outcomes.
+    out.append(
+        Table(
+            "goals",
+            "Health trainer outcomes",
+            "Health goals set in the period, by domain (latest review)",
+            [
+                Column("domain", "Domain", "text"),
+                Column("set", "Set"),
+                Column("achieved", "Achieved"),
+                Column("partly", "Partly"),
+                Column("not_yet", "Not yet"),
+                Column("dropped", "Dropped"),
+                Column("not_reviewed", "Not reviewed"),
+            ],
+            [
+                {
+                    "domain": taxonomy.NEED_DOMAINS.get(d, words(d)),
+                    "set": _i(n),
+                    "achieved": _i(a),
+                    "partly": _i(p),
+                    "not_yet": _i(ny),
+                    "dropped": _i(dr),
+                    "not_reviewed": _i(nr),
+                }
+                for d, n, a, p, ny, dr, nr in sorted(raw["goals"], key=lambda r: -_i(r[1]))
+            ],
+        )
+    )
+    out.append(_headline_table("by_group", f"Headlines by {o.by}", raw["headline"], o.by))
+    if o.by != "month":
+        out.append(_headline_table("trend", "Headlines by month", raw["trend"], "month"))
+    return out
+
+
+def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: str) -> Table:
+    label = {"office": "Office", "month": "Month", "sex": "Sex", "age-band": "Age"}[by]
+    cols = [Column("group", label, "text")]
+    if by != "month":
+        cols.append(Column("people", "People"))
+    cols += [
+        Column("screened", "Screened"),
+        Column("mh", "MH need", hidden=True),
+        Column("mh_pct", "Mental health %", "pct"),
+        Column("alcohol", "Alcohol need", hidden=True),
+        Column("alcohol_pct", "Alcohol %", "pct"),
+        Column("drugs", "Drugs need", hidden=True),
+        Column("drugs_pct", "Drugs %", "pct"),
+        Column("co", "Two or more", hidden=True),
+        Column("co_pct", "2+ of these %", "pct"),
+        Column("no_gp", "No GP", hidden=True),
+        Column("no_gp_pct", "No GP %", "pct"),
+        Column("agreed", "Referrals"),
+        Column("completed", "Completed"),
+    ]
+    out = []
+    for g, people, screened, mh, alc, drugs, co, nogp, agreed, completed in rows:
+        out.append(
+            {
+                "group": str(g) if g is not None else "Not known",
+                **({"people": people} if by != "month" else {}),
+                "screened": screened,
+                "mh": mh,
+                "alcohol": alc,
+                "drugs": drugs,
+                "co": co,
+                "no_gp": nogp,
+                "agreed": agreed,
+                "completed": completed,
+            }
+        )
+    return Table(
+        table_id,
+        "Trends" if by == "month" else "Headlines",
+        title,
+        cols,
+        out,
+        note="Needs and GP registration as % of people screened; referrals made and completed.",
+        pcts=[(f"{k}_pct", k, "screened") for k in ("mh", "alcohol", "drugs", "co", "no_gp")],
+        col_sums=["screened"] if by != "month" else [],
+        chart=("group", "mh_pct") if by == "month" else None,
+    )
+
+
+def write_csv(report: Report, folder: Path, *, force: bool = False) -> list[Path]:
+    """One CSV per table (the protected figures, spreadsheet-safe), files 0600; the folder is
+    made (0700) if missing."""
+    import csv
+
+    from probhealth import atomicfile, csvsafe
+
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"{{opt:csv}} {folder} is a file; give a folder.")
+    folder.mkdir(mode=0o700, parents=False, exist_ok=True)
+    written = []
+    for tbl in report.tables:
+        path = folder / f"{tbl.id}.csv"
+        with atomicfile.atomic_text(path, force=force) as fh:
+            w = csv.writer(fh, lineterminator="\r\n")
+            w.writerow([c.label for c in tbl.columns])
+            for row in tbl.rows:
+                w.writerow([csvsafe.cell(_flat(row.get(c.key))) for c in tbl.columns])
+        written.append(path)
+    return written
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, list):
+        return f"{value[0]}-{value[1]}"
+    return "" if value is None else value

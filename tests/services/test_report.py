@@ -1,0 +1,229 @@
+"""The health needs report: every figure of a small caseload checked against hand-counted
+values, suppression included (a count of 3 shows "<5", a complementary count is hidden, a
+denominator of 8 shows no percentage)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli
+
+NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+
+
+def _caseload(db: Path) -> None:
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+    from probhealth.store.models import (
+        Consent,
+        Need,
+        Person,
+        Referral,
+        ReferralEvent,
+        Screening,
+        Suggestion,
+    )
+
+    store = Store(resolve_db(str(db)), actor="t")
+    at = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    with store.write() as s:
+        n = 0
+        # Alpha: 12 people, 10 screened, 2 declined screening. Beta: 8 people, all screened.
+        for office, size, screened in (("Alpha", 12, 10), ("Beta", 8, 8)):
+            for k in range(size):
+                n += 1
+                pid = f"p{n:03d}"
+                s.add(
+                    Person(
+                        id=pid,
+                        crn=f"X{n:06d}",
+                        given_name="Test",
+                        family_name="Person",
+                        name_key="test person",
+                        dob=date(1990, 1, 1),
+                        sex="male",
+                        office=office,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+                s.flush()
+                status = "given" if k < screened else "declined"
+                s.add(
+                    Consent(
+                        person_id=pid,
+                        purpose="screening",
+                        status=status,
+                        recorded_by="t",
+                        recorded_at=at,
+                    )
+                )
+                if k >= screened:
+                    continue
+                sc = Screening(
+                    person_id=pid,
+                    questionnaire_id="q",
+                    questionnaire_version=1,
+                    questionnaire_hash="h",
+                    status="completed",
+                    started_by="t",
+                    started_at=at,
+                    updated_at=at,
+                    completed_at=at,
+                )
+                s.add(sc)
+                s.flush()
+
+                def need(domain: str, severity: str, pid: str = pid, sid: int = sc.id) -> None:  # type: ignore[assignment]
+                    s.add(
+                        Need(
+                            person_id=pid,
+                            screening_id=sid,
+                            domain=domain,
+                            severity=severity,
+                            status="identified",
+                            source="screening",
+                            created_by="t",
+                            created_at=at,
+                            updated_at=at,
+                        )
+                    )
+
+                # Smoking: Alpha 7 (6 moderate, 1 high), Beta 6 moderate.
+                if office == "Alpha" and k < 7:
+                    need("smoking", "high" if k == 0 else "moderate")
+                if office == "Beta" and k < 6:
+                    need("smoking", "moderate")
+                # Mental health: 3 people in Alpha (1 low, 2 moderate).
+                if office == "Alpha" and k < 3:
+                    need("mental-health", "low" if k == 0 else "moderate")
+                # Stop smoking: suggested to Alpha's 7, agreed by 6.
+                if office == "Alpha" and k < 7:
+                    s.add(
+                        Suggestion(
+                            person_id=pid,
+                            screening_id=sc.id,
+                            pathway_id="stop-smoking",
+                            urgency="routine",
+                            reasons="[]",
+                            rules_id="r",
+                            rules_version=1,
+                            rules_hash="h",
+                            created_at=at,
+                        )
+                    )
+                    if k < 6:
+                        r = Referral(
+                            person_id=pid,
+                            pathway_id="stop-smoking",
+                            status="agreed",
+                            screening_id=sc.id,
+                            created_by="t",
+                            created_at=at,
+                            updated_at=at,
+                        )
+                        s.add(r)
+                        s.flush()
+                        s.add(
+                            ReferralEvent(
+                                referral_id=r.id,
+                                from_status="suggested",
+                                to_status="agreed",
+                                event_date=date(2026, 6, 1),
+                                recorded_by="t",
+                                recorded_at=at,
+                            )
+                        )
+    store.close()
+
+
+@pytest.fixture
+def report(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[type-arg]
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    _caseload(db_path)
+    result = Cli(db_path)("report", "--json")
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _rows(report: dict, table: str) -> list[dict]:  # type: ignore[type-arg]
+    return next(t["rows"] for t in report["tables"] if t["id"] == table)  # type: ignore[no-any-return]
+
+
+def _row(report: dict, table: str, key: str, value: str) -> dict:  # type: ignore[type-arg]
+    return next(r for r in _rows(report, table) if r[key] == value)  # type: ignore[no-any-return]
+
+
+def test_reach(report: dict) -> None:  # type: ignore[type-arg]
+    reach = _rows(report, "reach")[0]
+    assert reach["people"] == 20
+    assert reach["screened"] == 18
+    assert reach["screened_pct"] == 90.0
+    assert reach["declined"] == "<5"  # 2 declined screening
+    assert reach["declined_pct"] is None  # a hidden count gets no percentage
+    assert report["headlines"]["screened"] == 18
+    assert "shown as <5" in report["disclosure"]
+
+
+def test_needs_with_suppression_and_wilson(report: dict) -> None:  # type: ignore[type-arg]
+    from probhealth.services.report import wilson
+
+    smoking = _row(report, "needs", "domain", "Smoking")
+    assert smoking["people"] == 13
+    assert smoking["high"] == "<5"  # 1
+    assert smoking["moderate"] == "*"  # 12, hidden: 13 - 12 would reveal the 1
+    assert smoking["low"] == 0
+    assert smoking["pct"] == 72.2
+    assert smoking["ci"] == list(wilson(13, 18))
+    assert smoking["ci"] == [49.1, 87.5]
+    mh = _row(report, "needs", "domain", "Mental health")
+    assert mh["people"] == "<5"  # 3
+    assert mh["pct"] is None and mh["ci"] is None
+
+
+def test_needs_by_office_denominator_of_eight(report: dict) -> None:  # type: ignore[type-arg]
+    smoking = _row(report, "needs_by_office", "domain", "Smoking")
+    assert smoking["pct:Alpha"] == 70.0  # 7 of 10
+    assert smoking["n:Beta"] == 6
+    assert smoking["pct:Beta"] is None  # 8 screened at Beta: no percentage
+
+
+def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]
+    row = _row(report, "funnel", "pathway", "Stop smoking service")
+    assert row["suggested"] == 7
+    assert row["agreed"] == 6
+    assert row["referred"] == 0
+    alpha = _row(report, "by_group", "group", "Alpha")
+    assert alpha["people"] == 12 and alpha["screened"] == 10
+    assert alpha["mh"] == "<5" and alpha["mh_pct"] is None
+    assert alpha["agreed"] == 6
+    beta = _row(report, "by_group", "group", "Beta")
+    assert beta["people"] == 8 and beta["mh_pct"] is None  # 0 of 8: under 10
+    month = _row(report, "trend", "group", "2026-06")
+    assert month["screened"] == 18
+
+
+def test_csv_and_terminal(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    _caseload(db_path)
+    cli = Cli(db_path)
+    out = tmp_path / "tables"
+    cli("report", "--csv", str(out))
+    needs = list(csv.DictReader((out / "needs.csv").read_text(encoding="utf-8").splitlines()))
+    smoking = next(r for r in needs if r["Need"] == "Smoking")
+    assert smoking["High"] == "<5" and smoking["Moderate"] == "*"
+    assert (out / "needs.csv").stat().st_mode & 0o777 == 0o600
+    shown = cli("report").stdout
+    assert "Smoking" in shown and "<5" in shown and "Wilson" in shown
+    assert "X000001" not in shown  # nothing identifying
+
+
+def test_bad_options(db_path: Path) -> None:
+    cli = Cli(db_path)
+    cli("report", "--by", "colour", expect=2)
+    cli("report", "--since", "2026-07-01", "--until", "2026-06-01", expect=2)
+    cli("report", "--suppress-below", "1", expect=2)
