@@ -7,7 +7,8 @@ the same machine, so a slow or busy machine moves both sides together.
 Targets (issue 5): --help <= 2.5x `import typer`; person show <= 1.3x `import typer, sqlmodel,
 rich.table`; export screenings <= 3x sqlite3 -csv of the same answers; export peak memory at
 10x the rows <= 1.2x; import people <= 3x sqlite3 .import; suggest --all <= 2x reading the
-same screenings. Also the median time to save one answer (issue 3).
+same screenings. Also the median time to save one answer (issue 3). Issue 19: `person show`
+typed in `probhealth shell` <= 50 ms and >= 15x faster than the one-shot command (<= 0.067x).
 """
 
 from __future__ import annotations
@@ -146,6 +147,40 @@ class Bench:
             f"{base * 1000:.0f} ms",
             ours / base,
             "<=1.3x",
+        )
+
+    def shell_person_show(self, db: Path) -> None:
+        """`person show` typed in `probhealth shell` (after the first), against the same
+        command run on its own. Commands go in on stdin; the panel's last line ends each."""
+        one_shot = run_time(cli("--db", str(db), "person", "show", "Z100001"), self.env, 9)
+        proc = subprocess.Popen(
+            cli("--db", str(db), "shell"),
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        samples = []
+        for n in range(101):
+            t = time.perf_counter()
+            proc.stdin.write(f"person show Z{100001 + n % 50}\n")
+            proc.stdin.flush()
+            while not proc.stdout.readline().startswith("╰"):
+                pass
+            if n:  # the first includes opening the database
+                samples.append(time.perf_counter() - t)
+        proc.stdin.close()
+        proc.wait()
+        ours = statistics.median(samples)
+        self.record(
+            "person show in the shell vs one-shot",
+            f"{ours * 1000:.1f} ms",
+            f"{one_shot * 1000:.0f} ms",
+            ours / one_shot,
+            "<=0.067x",
         )
 
     def export(self, db: Path, screenings: int) -> None:
@@ -330,6 +365,7 @@ def main() -> int:
         big = bench.demo_db("big", big_n)
         bench.help()
         bench.person_show(small)
+        bench.shell_person_show(small)
         screenings = (
             int(
                 subprocess.run(

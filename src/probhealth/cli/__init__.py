@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from probhealth import __version__
 from probhealth.cli import output
 from probhealth.cli.context import AppContext
-from probhealth.errors import ProbhealthError
+from probhealth.errors import BadInput, ProbhealthError
 
 
 class ProbhealthGroup(TyperGroup):
@@ -119,6 +119,23 @@ def root(
     ] = False,
 ) -> None:
     """Guided health screening, needs, referral pathways and follow-up for people on probation."""
+    from probhealth.cli.context import shared_context
+
+    shared = shared_context()
+    if shared is not None:
+        # Inside `probhealth shell`: every command shares the shell's context and database.
+        typed = [
+            name
+            for name in ("db", "demo", "as_user")
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+        ]
+        if typed:
+            raise BadInput(
+                "--db, --demo and --as are chosen when the shell starts.",
+                hint="Leave the shell (Ctrl-D) and start it again with them.",
+            )
+        ctx.obj = shared
+        return
     source = ctx.get_parameter_source("db")  # an enum of typer's vendored click
     typed_db = db if getattr(source, "name", None) == "COMMANDLINE" else None
     context = AppContext(db_option=db, actor_option=as_user, demo=demo, typed_db=typed_db)
@@ -150,6 +167,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("admin", "db_app", "group"),
     "audit": ("audit", "app", "group"),
     "demo": ("demo", "demo", "command"),
+    "shell": ("shell", "shell", "command"),
 }
 
 

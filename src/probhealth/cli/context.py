@@ -7,6 +7,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,15 @@ from probhealth.paths import DbTarget, resolve_db
 from probhealth.textsafe import clean_name
 from probhealth.validation import MAX_ID
 
-__all__ = ["MAX_ID", "AppContext", "app_context", "interactive", "require_terminal"]
+__all__ = [
+    "MAX_ID",
+    "AppContext",
+    "app_context",
+    "interactive",
+    "require_terminal",
+    "shared_context",
+    "shared_store",
+]
 
 if TYPE_CHECKING:
     from probhealth.store.db import Store
@@ -36,6 +46,7 @@ class AppContext:
     actor_option: str | None
     demo: bool = False  # --demo: the demo database unless --db names another
     typed_db: str | None = None  # --db as typed on the command line (not from the environment)
+    shell: bool = False  # one context shared by every command typed in `probhealth shell`
     _store: Store | None = field(default=None, repr=False)
     _warned: bool = field(default=False, repr=False)
 
@@ -49,6 +60,12 @@ class AppContext:
 
     def store(self, *, demo: bool = False) -> Store:
         """The store, opened (and migrated if needed) on first call."""
+        if self._store is not None and demo and not self.demo and self.shell:
+            # The shell keeps one database open: fiction must never land in real records.
+            raise BadInput(
+                "The demo works on the demo database, and this shell is open on another.",
+                hint="Leave the shell and run it as its own command, or start the shell with --demo.",
+            )
         if self._store is None:
             from probhealth.store.db import Store
 
@@ -77,6 +94,10 @@ class AppContext:
         """Commands suggested in messages repeat the database choice, so they work as copied."""
         from probhealth.cli import COMMANDS, output
 
+        if self.shell:
+            # Inside the shell a command is typed without `probhealth` and its options.
+            output.set_prog("", [*COMMANDS, "--help"])
+            return
         if self.typed_db is not None:
             import shlex
 
@@ -94,6 +115,39 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def forget_store(self) -> None:
+        """Close the database; the next command opens it again, with every check."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def opened(self) -> Store | None:
+        """The store if it is open (None before the first command that needs it)."""
+        return self._store
+
+
+_SHARED: AppContext | None = None
+
+
+def shared_context() -> AppContext | None:
+    """The context every command shares while ``probhealth shell`` runs (None otherwise)."""
+    return _SHARED
+
+
+@contextmanager
+def shared_store(context: AppContext) -> Iterator[AppContext]:
+    """While this is open, every command run in this process uses ``context`` and its one open
+    database instead of opening (and closing) its own."""
+    global _SHARED
+    previous, _SHARED = _SHARED, context
+    context.shell = True
+    try:
+        yield context
+    finally:
+        _SHARED = previous
+        context.close()
 
 
 def app_context(ctx: typer.Context) -> AppContext:

@@ -55,7 +55,9 @@ def reset_prog() -> None:
 
 def command(text: str) -> str:
     """``text`` with every suggested ``probhealth COMMAND`` given the global options in use."""
-    return text if _PROG is None else _PROG.sub(lambda _: _PREFIX + " ", text)
+    if _PROG is None:
+        return text
+    return _PROG.sub(lambda _: _PREFIX + " " if _PREFIX else "", text)
 
 
 def _say(text: str, style: str | None) -> None:

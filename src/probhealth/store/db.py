@@ -275,6 +275,7 @@ class Store:
         self.created = False
         self.migrated_from: str | None = None
         self.backup_path: Path | None = None
+        self._identity: tuple[int, int] | None = None
 
     # -- opening ---------------------------------------------------------------------------
     @property
@@ -295,6 +296,7 @@ class Store:
             # An existing file is looked at read-only first, so a foreign, damaged or newer
             # file is refused before a read-write connection could change it.
             revision = None if self.created else inspect_sqlite_file(self.target)
+            self._identity = _file_identity(self.target)
         engine = self._create_engine()
         self._engine = engine
         self._write_engine = engine.execution_options(probhealth_write=True)
@@ -383,6 +385,27 @@ class Store:
         except DBAPIError as exc:
             raise map_db_error(exc, self.target) from None
 
+    def changed_under(self) -> str | None:
+        """What another process did to the open database since it was opened: ``"removed"``
+        (the file is gone), ``"replaced"`` (another file at its path, e.g. a restored backup),
+        ``"migrated"`` (its schema is not the one this program wrote), or None. Costs a stat
+        and one query; a long-lived front end (the shell) asks before each command."""
+        if self._engine is None:
+            return None
+        if self._identity is not None:
+            now = _file_identity(self.target)
+            if now is None:
+                return "removed"
+            if now != self._identity:
+                return "replaced"
+        try:
+            with self._engine.connect() as conn:
+                revision = self.current_revision(conn)
+                conn.rollback()
+        except DBAPIError:
+            return "replaced"  # unreadable now: reopening runs every check again
+        return None if revision == schema.HEAD else "migrated"
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -448,6 +471,17 @@ class Store:
                 for stream in conn.info.pop("probhealth_streams", []):
                     stream.close()  # unfinished cursors close before the connection does
                 conn.rollback()
+
+
+def _file_identity(target: DbTarget) -> tuple[int, int] | None:
+    """The file's device and inode (None when it is missing)."""
+    if target.path is None:
+        return None
+    try:
+        info = os.stat(target.path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _user_tables(conn: Connection) -> list[str]:
