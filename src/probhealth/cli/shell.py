@@ -46,6 +46,7 @@ PRIVATE_OPTIONS = (
     "--note",
     "--communication-needs",
     "--search",
+    "--nhs-number",
     "--language",
     "--release-date",
     "--reason",
