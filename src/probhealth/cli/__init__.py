@@ -166,6 +166,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "services": ("services", "app", "group"),
     "db": ("admin", "db_app", "group"),
     "audit": ("audit", "app", "group"),
+    "transfer": ("transfer", "app", "group"),
     "demo": ("demo", "demo", "command"),
     "shell": ("shell", "shell", "command"),
 }

@@ -235,3 +235,8 @@ def erase(
     output.ok(
         f"Erased {result.crn}: {total} records removed. Backups and exports made earlier still hold them; delete those too."
     )
+    for sent_at, bundle_hash in result.bundles:
+        output.warn(
+            f"Their records went in a transfer bundle on {sent_at} (hash {bundle_hash[:16]}): "
+            "erase them in the database that imported it too."
+        )

@@ -30,9 +30,16 @@ class Erased:
     crn: str
     counts: dict[str, int]
     scrubbed: bool = True  # False: another open connection kept old pages in the -wal file
+    # Transfer bundles that carried their records elsewhere: (sent at, bundle hash).
+    bundles: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"crn": self.crn, "removed": self.counts, "scrubbed": self.scrubbed}
+        return {
+            "crn": self.crn,
+            "removed": self.counts,
+            "scrubbed": self.scrubbed,
+            "bundles_sent": [{"sent_at": at, "bundle_hash": h} for at, h in self.bundles],
+        }
 
 
 def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
@@ -45,8 +52,14 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
     with store.write() as session:
         row = require_person(session, crn)
         person_id, shown_crn = row.id, row.crn
+        from probhealth.store import transfer
+
+        bundles = tuple(
+            (clock.iso_utc(s["sent_at"]) or "", str(s["bundle_hash"]))
+            for s in transfer.sent_for(session, person_id)
+        )
         removed = _erase_one(session, store.actor, person_id, code)
-    return Erased(shown_crn, removed, repo.scrub(store))
+    return Erased(shown_crn, removed, repo.scrub(store), bundles)
 
 
 def _erase_one(session: Any, actor: str, person_id: str, reason: str) -> dict[str, int]:

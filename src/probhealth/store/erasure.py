@@ -81,6 +81,9 @@ def counts(session: Session, person_id: str) -> dict[str, int]:
 
 def delete_person(session: Session, person_id: str) -> None:
     """Delete the person; ON DELETE CASCADE removes everything that points at them."""
+    from probhealth.store import transfer
+
+    transfer.forget_person(session, person_id)
     session.execute(delete(Person).where(col(Person.id) == person_id))
     session.flush()
 

@@ -129,6 +129,10 @@ if TYPE_CHECKING:  # the real classes, for type checkers; at run time __getattr_
     from probhealth.store.models_screening import QuestionnaireDef as QuestionnaireDef
     from probhealth.store.models_screening import Score as Score
     from probhealth.store.models_screening import Screening as Screening
+    from probhealth.store.models_transfer import TransferConflict as TransferConflict
+    from probhealth.store.models_transfer import TransferRecord as TransferRecord
+    from probhealth.store.models_transfer import TransferSeen as TransferSeen
+    from probhealth.store.models_transfer import TransferSent as TransferSent
 
 _LAZY = {
     **dict.fromkeys(
@@ -148,6 +152,9 @@ _LAZY = {
         ),
         "models_referral",
     ),
+    **dict.fromkeys(
+        ("TransferRecord", "TransferSeen", "TransferConflict", "TransferSent"), "models_transfer"
+    ),
 }
 
 
@@ -163,7 +170,8 @@ def __getattr__(name: str) -> Any:
 def load_all() -> None:
     """Define every table (for checks that need the whole schema)."""
     import probhealth.store.models_referral
-    import probhealth.store.models_screening  # noqa: F401
+    import probhealth.store.models_screening
+    import probhealth.store.models_transfer  # noqa: F401
 
 
 __all__ = ["AuditEvent", "Consent", "Meta", "Person", "UTCDateTime", "load_all", *_LAZY]

@@ -1,0 +1,184 @@
+"""``probhealth transfer export|import|conflicts|resolve``: carry people's records between
+databases (laptop and office, office and office) in an encrypted bundle.
+
+The passphrase never comes from a command-line argument: from a key file (``--key-file`` or
+``PROBHEALTH_TRANSFER_KEY_FILE``: its first line) or, at a terminal, a prompt.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from probhealth.cli import output
+from probhealth.cli.context import app_context, interactive
+from probhealth.errors import BadInput
+
+app = typer.Typer(
+    help="Carry people's records to another database and back, encrypted, without loss.",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        envvar="PROBHEALTH_TRANSFER_KEY_FILE",
+        help="File whose first line is the bundle passphrase (keep it 0600). Without it: a prompt.",
+        show_default=False,
+    ),
+]
+
+
+def _passphrase(key_file: Path | None, *, confirm: bool) -> bytes:
+    if key_file is not None:
+        try:
+            info = key_file.stat()
+            if os.name != "nt" and info.st_mode & 0o077:
+                raise BadInput(
+                    f"The key file {key_file} can be read by other users.",
+                    hint=f"Fix it with: chmod 600 '{key_file}'",
+                )
+            text = key_file.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"Cannot read the key file {key_file}: {exc.strerror}.") from None
+        first = text.splitlines()[0].strip() if text.strip() else b""
+        if not first:
+            raise BadInput(f"The key file {key_file} is empty.")
+        return first
+    if not interactive():
+        raise BadInput(
+            "A bundle passphrase is needed: give {opt:key-file} FILE (or PROBHEALTH_TRANSFER_KEY_FILE)."
+        )
+    import getpass
+
+    first = getpass.getpass("Bundle passphrase: ").encode()
+    if confirm and getpass.getpass("Again, to check: ").encode() != first:
+        raise BadInput("The two passphrases differ; nothing was written.")
+    if not first:
+        raise BadInput("The passphrase is empty; nothing was written.")
+    return first
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    crns: Annotated[
+        list[str] | None, typer.Argument(help="CRNs of the people to carry.", show_default=False)
+    ] = None,
+    out: Annotated[str, typer.Option("--out", help="Bundle file to write.")] = "",
+    all_people: Annotated[bool, typer.Option("--all", help="Everyone in this database.")] = False,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            help="People with any record changed on or after this date (YYYY-MM-DD).",
+        ),
+    ] = None,
+    key_file: KeyFileOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write everything about some people to an encrypted bundle file.
+
+    Example: probhealth transfer export X123456 --out ann.phx --key-file ~/.probhealth-key
+    """
+    from probhealth import atomicfile
+    from probhealth.services import transfer
+
+    if not out:
+        raise BadInput("Give the bundle file to write with {opt:out} FILE.")
+    target = atomicfile.output_path(out)
+    store = app_context(ctx).store()
+    people = transfer.choose_people(
+        store, crns=list(crns or []), all_people=all_people, changed_since=changed_since
+    )
+    passphrase = _passphrase(key_file, confirm=True)
+    result = transfer.export(
+        store, person_ids=people, out=target, passphrase=passphrase, force=force
+    )
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    output.ok(
+        f"Wrote {output.count(result.people, 'person', 'people')} "
+        f"({output.count(result.records, 'record')}, {result.size:,} bytes, encrypted) to {result.path}."
+    )
+    output.info(f"Bundle hash {result.bundle_hash[:16]}, recorded in the audit log.")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="A bundle made by transfer export.", show_default=False)
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; change nothing.")
+    ] = False,
+    key_file: KeyFileOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Merge a bundle into this database: new records added, the same skipped, clashes kept
+    as conflicts. All or nothing.
+
+    Example: probhealth transfer import ann.phx --key-file ~/.probhealth-key --dry-run
+    """
+    from probhealth.services import transfer
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"Cannot read {file}: {exc.strerror}.") from None
+    passphrase = _passphrase(key_file, confirm=False)
+    store = app_context(ctx).store()
+    result = transfer.import_bundle(store, data, passphrase=passphrase, dry_run=dry_run)
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    c = result.counts
+    what = "Would import" if dry_run else "Imported"
+    output.ok(
+        f"{what} {output.count(result.people, 'person', 'people')}: {c['added']:,} added, "
+        f"{c['updated']:,} updated, {c['same']:,} already here, {c['kept_ours']:,} newer here, "
+        f"{c['conflicts']:,} conflict(s)."
+    )
+    if c["conflicts"]:
+        output.warn("Both sides changed some records: see them with: probhealth transfer conflicts")
+
+
+@app.command("conflicts")
+def conflicts(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List records changed in two places since they last met (nothing was overwritten)."""
+    from probhealth.services import transfer
+
+    rows = transfer.list_conflicts(app_context(ctx).store())
+    if json_out:
+        output.emit_json([r.to_json() for r in rows])
+        return
+    if not rows:
+        output.info("Nothing found.")
+        return
+    for r in rows:
+        output.info(
+            f"{r.id}: {r.crn or '?'} {r.record_name()} differs in {', '.join(r.fields) or 'nothing now'}"
+        )
+    output.info("Settle one with: probhealth transfer resolve ID --keep ours|theirs")
+
+
+@app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[int, typer.Argument(help="The conflict's number (transfer conflicts).")],
+    keep: Annotated[
+        str, typer.Option("--keep", help="ours (the version here) or theirs (the bundle's).")
+    ],
+) -> None:
+    """Settle a conflict by keeping one version (audited). Example: probhealth transfer resolve 1 --keep theirs"""
+    from probhealth.services import transfer
+
+    kept = transfer.resolve(app_context(ctx).store(), conflict_id, keep=keep)
+    output.ok(f"Conflict {conflict_id} settled: kept {kept}.")
