@@ -130,10 +130,13 @@ def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_
         shown = json.loads(cli("person", "show", CRN, "--json").stdout)
         assert shown["person"]["postcode"] == mine if "person" in shown else True
 
-    # Importing again changes nothing.
+    # Importing again changes nothing, and every record is recognised as the same.
     before = snapshot(office.db)
     again = imp(office, to_office, key)
-    assert again["added"] == 0 and again["updated"] == 0
+    assert again["added"] == again["updated"] == again["kept_ours"] == 0
+    assert again["conflicts"] == at_office["conflicts"]
+    twice = imp(laptop, out, key)
+    assert twice["added"] == twice["updated"] == 0
     assert snapshot(office.db) == before
 
     # Settle the postcode at the office: keep the laptop's; then it flows back without conflict.

@@ -174,7 +174,8 @@ class Identities:
             select(t.c.local_id).where(and_(t.c.entity == entity, t.c.uid == uid))
         ).first()
         if row is not None:
-            self._local[key] = row[0]
+            self._local[key] = str(row[0])
+            self._uid[(entity, str(row[0]))] = uid  # its children's refs name this uid
             return str(row[0])
         mine, _, number = uid.partition("/")
         if mine == self.db_id and number.isdigit():
@@ -182,6 +183,8 @@ class Identities:
                 select(table(entity).c.id).where(table(entity).c.id == int(number))
             ).first()
             if exists is not None:
+                self._local[key] = number
+                self._uid[(entity, number)] = uid
                 return number
         return None
 
