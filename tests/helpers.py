@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 
@@ -187,3 +191,15 @@ for step in steps:
     results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
     print(json.dumps(results[-1]), flush=True)
 """
+
+
+@contextmanager
+def raises_saying(kind: type[BaseException], pattern: str) -> Iterator[pytest.ExceptionInfo]:
+    """``pytest.raises``, matched against what the command line shows for the error: services
+    name options as ``{opt:NAME}`` and next steps as remedies, the CLI words them."""
+    from probhealth.cli.remedies import explain
+
+    with pytest.raises(kind) as info:
+        yield info
+    shown = explain(info.value)  # type: ignore[arg-type]
+    assert re.search(pattern, shown), shown

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from probhealth import clock, referral_states, validation
-from probhealth.errors import BadInput, ConsentRequired, NotFound
+from probhealth.errors import BadInput, ConsentRequired, NotFound, Remedy
 from probhealth.rules.model import RuleSet
 from probhealth.services.people import require_person
 from probhealth.store import audit
@@ -153,26 +153,30 @@ def _require_share_consent(
     session: Any, person: Person, what: str, *, can_self_refer: bool
 ) -> None:
     if not _share_consent(session, person):
-        alternative = " (or make it a --self-referral)" if can_self_refer else ""
         raise ConsentRequired(
             f"{what} shares their details with a service, and consent to share with services is not recorded for {person.crn}.",
-            hint=f"If they agree: probhealth consent {person.crn} --purpose share-with-services --given{alternative}.",
+            remedy=Remedy.of(
+                "record-consent",
+                crn=person.crn,
+                purpose="share-with-services",
+                or_self_referral="yes" if can_self_refer else None,
+            ),
         )
 
 
 def _follow_up(value: str | None, default_days: int, base: date) -> date:
-    """``--follow-up`` as a number of days or a date; default: the pathway's interval."""
+    """The follow-up as a number of days or a date; default: the pathway's interval."""
     if value is None:
         return base + timedelta(days=default_days)
     text = value.strip()
     if text.isascii() and text.isdigit():
         days = int(text)
         if not 0 <= days <= 365:
-            raise BadInput("--follow-up in days must be between 0 and 365.")
+            raise BadInput("{opt:follow-up} in days must be between 0 and 365.")
         return base + timedelta(days=days)
-    day = validation.iso_date(text, "--follow-up")
+    day = validation.iso_date(text, "{opt:follow-up}")
     if day < base - timedelta(days=366) or day > base + timedelta(days=366):
-        raise BadInput("--follow-up must be within a year of today.")
+        raise BadInput("{opt:follow-up} must be within a year of today.")
     return day
 
 
@@ -199,9 +203,7 @@ def refer(
     ``share-with-services`` consent; a self-referral ("make contact") does not."""
     pathway = rules.pathway(pathway_id.strip().lower())
     if pathway is None:
-        raise BadInput(
-            f"Unknown pathway {pathway_id!r}.", hint="See them with: probhealth rules show"
-        )
+        raise BadInput(f"Unknown pathway {pathway_id!r}.", remedy=Remedy.of("show-rules"))
     if status not in ("agreed", "declined-by-person", "referred"):
         raise BadInput("A new referral starts as agreed, referred or declined-by-person.")
     if self_referral is None:
@@ -209,7 +211,9 @@ def refer(
         # pathway shares information (a referral sent by the worker).
         self_referral = pathway.self_referral and not pathway.shares_information
     if self_referral and not pathway.self_referral:
-        raise BadInput(f"{pathway.name} does not take self-referrals; leave out --self-referral.")
+        raise BadInput(
+            f"{pathway.name} does not take self-referrals; leave out {{opt:self-referral}}."
+        )
     clean = clean_note(note, "Note") if note else None
     if status == "declined-by-person":
         _check_reason(status, reason, clean)
@@ -229,7 +233,7 @@ def refer(
             if service is None:
                 raise NotFound(
                     f"No service {service_id!r} in the directory.",
-                    hint=f"See them with: probhealth services list --pathway {pathway.id}",
+                    remedy=Remedy.of("list-services", pathway=pathway.id),
                 )
             if pathway.id not in json.loads(service.data).get("pathways", []):
                 raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
@@ -244,7 +248,7 @@ def refer(
             if existing.pathway_id == pathway.id and status != "declined-by-person":
                 raise BadInput(
                     f"{person.crn} already has an open referral {existing.id} for {pathway.name} ({existing.status}).",
-                    hint=f"Update it with: probhealth referral update {existing.id} --status ...",
+                    remedy=Remedy.of("update-referral", id=existing.id),
                 )
         if reasons is None and urgency is None and screening_id is None:
             # Taken up by command: keep why the rules suggested it, as the guided flow does.
@@ -307,11 +311,11 @@ def _check_reason(status: str, reason: str | None, note: str | None) -> None:
     if codes is None:
         return
     if reason is None:
-        raise BadInput(f"Moving to {status} needs --reason, one of: {', '.join(codes)}.")
+        raise BadInput(f"Moving to {status} needs {{opt:reason}}, one of: {', '.join(codes)}.")
     if reason not in codes:
         raise BadInput(f"Reason for {status} must be one of: {', '.join(codes)}.")
     if reason == "other" and not note:
-        raise BadInput("Reason 'other' needs a --note saying what happened.")
+        raise BadInput("Reason 'other' needs a {opt:note} saying what happened.")
 
 
 def update(
@@ -335,18 +339,16 @@ def update(
     clean = clean_note(note, "Note") if note else None
     reason = reason.strip().lower() if reason else None
     today = clock.today()
-    when = validation.parse_date(event_date, "--date") or today
+    when = validation.parse_date(event_date, "{opt:date}") or today
     if when > today + timedelta(days=366) or when < today - timedelta(days=366):
-        raise BadInput("--date must be within a year of today.")
+        raise BadInput("{opt:date} must be within a year of today.")
     if status != "appointment-booked" and when > today:
-        raise BadInput("--date is in the future; only an appointment can be booked ahead.")
+        raise BadInput("{opt:date} is in the future; only an appointment can be booked ahead.")
     now = clock.now()
     with store.write() as session:
         row = repo.get(session, validation.record_id(referral_id, "referral"))
         if row is None:
-            raise NotFound(
-                f"No referral {referral_id}.", hint="List them with: probhealth referral list"
-            )
+            raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
         person = people_repo.by_id(session, row.person_id)
         assert person is not None
         allowed = referral_states.allowed(row.status)
@@ -358,19 +360,19 @@ def update(
         _check_reason(status, reason, clean)
         if reason and status not in referral_states.REASONS:
             raise BadInput(
-                f"--reason is for {', '.join(referral_states.REASONS)}; use --note for other steps."
+                f"{{opt:reason}} is for {', '.join(referral_states.REASONS)}; use {{opt:note}} for other steps."
             )
         if follow_up is not None and status in referral_states.CLOSED:
             raise BadInput(
-                f"A {status} referral is closed and has no follow-up; leave out --follow-up."
+                f"A {status} referral is closed and has no follow-up; leave out {{opt:follow-up}}."
             )
         if status == "completed":
             if outcome not in referral_states.OUTCOMES:
                 raise BadInput(
-                    f"Completing a referral needs --outcome, one of: {', '.join(referral_states.OUTCOMES)}."
+                    f"Completing a referral needs {{opt:outcome}}, one of: {', '.join(referral_states.OUTCOMES)}."
                 )
         elif outcome is not None:
-            raise BadInput("--outcome is only for --status completed.")
+            raise BadInput("{opt:outcome} is only for {opt:status} completed.")
         if status in ("attended", "did-not-attend") and row.status == "appointment-booked":
             booked = [
                 e.event_date
@@ -380,7 +382,7 @@ def update(
             if booked and when < booked[-1]:
                 raise BadInput(
                     f"The appointment is on {booked[-1]}; record {status} on or after that day "
-                    "(--date), or, if it moved, book the new date with --status appointment-booked."
+                    "({opt:date}), or, if it moved, book the new date with {opt:status} appointment-booked."
                 )
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
@@ -435,9 +437,7 @@ def show(store: Any, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
     with store.write() as session:
         row = repo.get(session, validation.record_id(referral_id, "referral"))
         if row is None:
-            raise NotFound(
-                f"No referral {referral_id}.", hint="List them with: probhealth referral list"
-            )
+            raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
         person = people_repo.by_id(session, row.person_id)
         assert person is not None
         audit.append(
