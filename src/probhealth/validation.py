@@ -126,6 +126,9 @@ def nhs_number_display(digits: str) -> str:
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
 
 
+# A postal address on one line ("12 Mill Road, Cambridge"); the postcode has its own field.
+ADDRESS_MAX = 200
+
 PERSON_COLUMNS = (
     "crn",
     "given_name",
@@ -139,6 +142,7 @@ PERSON_COLUMNS = (
     "communication_needs",
     "release_date",
     "nhs_number",
+    "address",
 )
 REQUIRED_PERSON_COLUMNS = ("crn", "given_name", "family_name", "dob", "sex")
 
@@ -170,6 +174,7 @@ def person_fields(
         "communication_needs": None,
         "release_date": None,
         "nhs_number": None,
+        "address": None,
     }
     errors: list[tuple[str, str]] = []
     for column, check in _PERSON_CHECKS:
@@ -210,6 +215,7 @@ _PERSON_CHECKS: tuple[tuple[str, Any], ...] = (
     ("communication_needs", None),
     ("release_date", None),
     ("nhs_number", nhs_number),
+    ("address", lambda v: short_text(v, "Address", ADDRESS_MAX)),
 )
 
 

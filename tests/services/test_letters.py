@@ -212,3 +212,16 @@ def test_gp_registration_letter_states_the_guidance(
     ):
         assert expected in text, expected
     assert letter.kind == "gp-registration" and audit_actions(db_path)[-1] == "letter.produce"
+
+
+def test_letter_gives_the_full_address_when_known(
+    screened: Any, rules: Any, tmp_path: Path
+) -> None:
+    store, run, refer = screened
+    run({})
+    people.edit_person(store, CRN, {"address": "Flat 2, 14 Mill Road, Cambridge"}, ())
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    rid = refer("dentist", "cam-dental-quillon")
+    letters.referral_letter(store, rid, rules, out=tmp_path / "l.txt")
+    text = (tmp_path / "l.txt").read_text()
+    assert "Flat 2, 14 Mill Road, Cambridge, CB1 2AB" in text

@@ -54,6 +54,10 @@ def add(
         str | None,
         typer.Option("--nhs-number", help="NHS number, 10 digits (its check digit is checked)."),
     ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Postal address on one line, without the postcode."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
@@ -75,6 +79,7 @@ def add(
             communication_needs=communication_needs,
             release_date=release_date,
             nhs_number=nhs_number,
+            address=address,
         ),
     )
     for warning in record.warnings:
@@ -150,11 +155,14 @@ def edit(
     nhs_number: Annotated[
         str | None, typer.Option("--nhs-number", help="10 digits; its check digit is checked.")
     ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Postal address on one line, no postcode.")
+    ] = None,
     clear: Annotated[
         list[str] | None,
         typer.Option(
             "--clear",
-            help="Empty a field: postcode, office, language, communication_needs, release_date, nhs_number.",
+            help="Empty a field: postcode, office, language, communication_needs, release_date, nhs_number, address.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -175,6 +183,7 @@ def edit(
         "needs_interpreter": needs_interpreter,
         "communication_needs": communication_needs,
         "nhs_number": nhs_number,
+        "address": address,
     }
     record = edit_person(
         app_context(ctx).store(), crn, changes, tuple(c.replace("-", "_") for c in clear or ())

@@ -104,6 +104,7 @@ def person_panel(p: PersonRecord, extra: Sequence[RenderableType] = ()) -> Panel
             ("Communication needs", p.communication_needs),
             ("Released from custody", p.release_date.isoformat() if p.release_date else None),
             ("NHS number", nhs_number_display(p.nhs_number) if p.nhs_number else None),
+            ("Address", p.address),
         ]
     )
     consent = fields(

@@ -47,6 +47,7 @@ PRIVATE_OPTIONS = (
     "--communication-needs",
     "--search",
     "--nhs-number",
+    "--address",
     "--language",
     "--release-date",
     "--reason",

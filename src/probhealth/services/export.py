@@ -368,6 +368,7 @@ def _people(
             "communication_needs",
             "release_date",
             "nhs_number",
+            "address",
         ]
 
     def body() -> Iterator[list[Any]]:
@@ -386,6 +387,7 @@ def _people(
             release,
             created,
             nhs,
+            address,
         ) in q.people(conn, f):
             dob = _as_date(dob)
             row = [
@@ -400,7 +402,7 @@ def _people(
                 _iso(created),
             ]
             if p.identifiable:
-                row += [crn, given, family, _iso(dob), postcode, comm, _iso(release), nhs]
+                row += [crn, given, family, _iso(dob), postcode, comm, _iso(release), nhs, address]
             yield row
 
     return header, body()

@@ -105,12 +105,15 @@ def _person_section(person: Person, sender: office.Sender, *, no_fixed_address: 
         Line(f"{person.given_name} {person.family_name}", "fact", "Name", prose=False),
         Line(day_words(person.dob).split(" ", 1)[1], "fact", "Born", prose=False),
     ]
-    if no_fixed_address or not person.postcode:
+    if no_fixed_address or not (person.postcode or person.address):
         where = NO_FIXED_ADDRESS
         if sender.office and sender.office.address:
             where += f": {sender.office.address}"
         lines.append(Line(where + ".", "fact", "Address", prose=False))
-    else:
+    elif person.address:
+        full = ", ".join(part for part in (person.address, person.postcode) if part)
+        lines.append(Line(full, "fact", "Address", prose=False))
+    elif person.postcode:
         lines.append(Line(person.postcode, "fact", "Postcode", prose=False))
     if person.nhs_number:
         lines.append(
@@ -438,7 +441,7 @@ def gp_registration_letter(
         person = require_person(session, crn)
         sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
         barriers = needs_repo.open_barriers(session, person.id)
-        no_address = "no-fixed-address" in barriers or not person.postcode
+        no_address = "no-fixed-address" in barriers or not (person.postcode or person.address)
         details = [
             Line(f"{person.given_name} {person.family_name}", "fact", "Name", prose=False),
             Line(day_words(person.dob).split(" ", 1)[1], "fact", "Born", prose=False),

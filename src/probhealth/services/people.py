@@ -61,6 +61,7 @@ class PersonRecord:
     consent: dict[str, ConsentRecord] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     nhs_number: str | None = None
+    address: str | None = None
 
     @property
     def age(self) -> int:
@@ -90,6 +91,7 @@ class PersonRecord:
             "communication_needs": self.communication_needs,
             "release_date": self.release_date.isoformat() if self.release_date else None,
             "nhs_number": self.nhs_number,
+            "address": self.address,
             "created_at": clock.iso_utc(self.created_at),
             "updated_at": clock.iso_utc(self.updated_at),
             "consent": {p: c.to_json() for p, c in sorted(self.consent.items())},
@@ -122,6 +124,7 @@ def to_record(row: Person, consents: dict[str, Consent] | None = None) -> Person
         communication_needs=row.communication_needs,
         release_date=row.release_date,
         nhs_number=row.nhs_number,
+        address=row.address,
         created_at=row.created_at,
         updated_at=row.updated_at,
         consent={k: _consent_record(v) for k, v in (consents or {}).items()},
@@ -144,6 +147,7 @@ class PersonInput:
     communication_needs: str | None = None
     release_date: str | date | None = None
     nhs_number: str | None = None
+    address: str | None = None
 
     def clean(self, *, today: date | None = None) -> dict[str, Any]:
         """Every field validated with the shared rules; the first problem is raised."""
@@ -161,6 +165,7 @@ class PersonInput:
                 "communication_needs": self.communication_needs,
                 "release_date": self.release_date,
                 "nhs_number": self.nhs_number,
+                "address": self.address,
             },
             today=today,
         )
@@ -217,6 +222,7 @@ CLEARABLE = (
     "communication_needs",
     "release_date",
     "nhs_number",
+    "address",
 )
 
 
@@ -253,6 +259,7 @@ def edit_person(
             communication_needs=row.communication_needs,
             release_date=row.release_date,
             nhs_number=row.nhs_number,
+            address=row.address,
         )
         given = {k: v for k, v in changes.items() if v is not None}
         merged = PersonInput(**(asdict(current) | given | dict.fromkeys(clear)))

@@ -79,6 +79,7 @@ PERSON_COLS = (
     col(Person.release_date),
     col(Person.created_at),
     col(Person.nhs_number),
+    col(Person.address),
 )
 
 

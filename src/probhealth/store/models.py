@@ -77,6 +77,7 @@ class Person(SQLModel, table=True):
     communication_needs: str | None = None
     release_date: date | None = None
     nhs_number: str | None = None  # 10 digits, Modulus 11 checked; identifiable exports only
+    address: str | None = None  # one line, without the postcode; identifiable exports only
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
