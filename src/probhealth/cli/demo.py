@@ -36,9 +36,9 @@ def demo(
 
     Examples:
 
-        probhealth demo
-
-        probhealth demo --people 1000 && probhealth --demo export screenings --out s.csv
+    \b
+      probhealth demo
+      probhealth demo --people 1000 && probhealth --demo export screenings --out s.csv
     """
     if people is not None:
         _caseload(ctx, people, seed)

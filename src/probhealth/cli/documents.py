@@ -59,8 +59,11 @@ def handout(
 ) -> None:
     """A plain-language "what happens next" sheet for the person: where, when, what to bring.
 
-    Example: probhealth handout X123456 --out handout.pdf
-    Example: probhealth handout X123456 --include dentist --include goals --large-print
+    Examples:
+
+    \b
+      probhealth handout X123456 --out handout.pdf
+      probhealth handout X123456 --include dentist --include goals --large-print
     """
     from probhealth import atomicfile
     from probhealth.services import definitions
@@ -134,8 +137,11 @@ def letter(
 ) -> None:
     """A referral letter to the GP or the service, shared only with the person's consent.
 
-    Example: probhealth letter 3 --to gp --out letter.pdf
-    Example: probhealth letter --gp-registration X123456 --office-address --out gp.pdf
+    Examples:
+
+    \b
+      probhealth letter 3 --to gp --out letter.pdf
+      probhealth letter --gp-registration X123456 --office-address --out gp.pdf
     """
     from probhealth import atomicfile
     from probhealth.errors import BadInput
