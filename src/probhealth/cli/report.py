@@ -27,6 +27,12 @@ def report(
     by: Annotated[
         str, typer.Option("--by", help="Headlines by office, month, sex or age-band.")
     ] = "office",
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", help="Write the report as one self-contained HTML file (charts, printable)."
+        ),
+    ] = None,
     csv_dir: Annotated[
         str | None, typer.Option("--csv", help="Write one CSV file per table into this folder.")
     ] = None,
@@ -48,6 +54,7 @@ def report(
 
     Example: probhealth report --since 2026-01-01 --csv report-tables
     Example: probhealth report --office Cambridge --by age-band
+    Example: probhealth report --out report.html
     """
     from probhealth import validation
     from probhealth.services import definitions
@@ -66,9 +73,12 @@ def report(
     if csv_dir is not None:
         written = service.write_csv(result, Path(csv_dir).expanduser(), force=force)
         output.ok(f"Wrote {output.count(len(written), 'CSV file')} to {csv_dir}.")
+    if out is not None:
+        path = service.write_html(result, Path(out), force=force)
+        output.ok(f"Wrote the report to {path} (open it in a browser; it prints on A4).")
     if json_out:
         output.emit_json(result.to_json())
-    elif csv_dir is None:
+    elif csv_dir is None and out is None:
         from probhealth.cli import render
 
         render.print_renderable(render.health_report(result))

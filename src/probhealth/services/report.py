@@ -767,6 +767,28 @@ def write_csv(report: Report, folder: Path, *, force: bool = False) -> list[Path
     return written
 
 
+OUT_FORMATS = (".html", ".htm")
+
+
+def write_html(report: Report, path: Path, *, force: bool = False) -> Path:
+    """The report as one self-contained HTML file (charts inline as SVG, no script, nothing
+    fetched), 0600, written whole or not at all."""
+    from probhealth import atomicfile
+    from probhealth.documents.report import render_report_html
+
+    if path.suffix.lower() == ".pdf":
+        raise BadInput(
+            f"{path.name}: the report is made as HTML, not PDF; give {{opt:out}} a file "
+            "ending .html and print it to PDF from a browser (page breaks are set)."
+        )
+    if path.suffix.lower() not in OUT_FORMATS:
+        raise BadInput(f"{path.name}: give {{opt:out}} a file name ending .html.")
+    page = render_report_html(report, clock.show(clock.now()))
+    with atomicfile.atomic_text(path, force=force) as fh:
+        fh.write(page)
+    return path.expanduser()
+
+
 def _flat(value: Any) -> Any:
     if isinstance(value, list):
         return f"{value[0]}-{value[1]}"

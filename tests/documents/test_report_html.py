@@ -1,0 +1,136 @@
+"""The HTML health needs report: one self-contained file (nothing fetched, no script), charts
+drawn from the protected tables only (a suppressed count has no bar, only its "<5"), a table
+under every chart, and untrusted text (office and pathway names) that cannot inject markup."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli
+from tests.services.test_report import NOW, _caseload
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _charts(page: str) -> dict[str, ET.Element]:
+    return {
+        el.get("id", ""): el
+        for el in (ET.fromstring(m) for m in re.findall(r"<svg .*?</svg>", page, re.S))
+    }
+
+
+def _bars(svg: ET.Element) -> dict[str, tuple[float, str]]:
+    """Each bar's label -> (bar width, the text beside it), read back from the SVG."""
+    out: dict[str, tuple[float, str]] = {}
+    items = list(svg)
+    labels = [el for el in items if el.get("class") == "lab"]
+    for lab in labels:
+        label = " ".join(t.text or "" for t in lab)
+        i = items.index(lab)
+        width = 0.0
+        j = i + 1
+        while items[j].get("class") != "val":
+            if items[j].get("class") == "bar":
+                width = float(items[j].get("width", "0"))
+            j += 1
+        out[label] = (width, items[j].text or "")
+    return out
+
+
+@pytest.fixture
+def page(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    _caseload(db_path)
+    out = tmp_path / "report.html"
+    Cli(db_path)("report", "--out", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    return out.read_text(encoding="utf-8")
+
+
+def test_one_self_contained_file(page: str) -> None:
+    assert page.startswith("<!DOCTYPE html>")
+    low = page.lower()
+    for fetched in ("<script", "<link", "<img", "<iframe", "<object", "@import", "url("):
+        assert fetched not in low, fetched
+    # The only address is the SVG namespace, which is a name, not a fetch.
+    assert set(re.findall(r"https?://[^\s\"'<>]+", page)) == {"http://www.w3.org/2000/svg"}
+    assert "default-src 'none'" in page  # and the browser is told to fetch nothing
+    assert "@media print" in page and "break-before: page" in page
+    assert "X000001" not in page and "Test Person" not in page  # nothing identifying
+
+
+def test_headlines_sections_and_a_table_under_every_chart(page: str) -> None:
+    assert "Small numbers: counts from 1 to 4 are shown as &lt;5" in page
+    glance = page.split('id="at-a-glance-h"')[1].split("</section>")[0]
+    assert ">20<" in glance and ">18<" in glance and "90.0% of the caseload" in glance
+    for section in ("Caseload and reach", "Needs", "Referral funnel", "Trends"):
+        assert f">{section}</h2>" in page
+    charts = _charts(page)
+    assert {"chart-since_screening", "chart-needs", "chart-access", "chart-trend"} <= set(charts)
+    for chart_id, svg in charts.items():
+        assert svg.get("role") == "img"
+        assert svg.find(f"{SVG_NS}title") is not None
+        assert (svg.find(f"{SVG_NS}desc").text or "").strip()  # type: ignore[union-attr]
+        block = page.split(f'id="{chart_id}"')[1].split('class="block"')[0]
+        assert "<table>" in block, f"{chart_id} has no table of the same figures"
+
+
+def test_charts_show_only_what_the_tables_show(page: str) -> None:
+    needs = _bars(_charts(page)["chart-needs"])
+    width, text = needs["Smoking"]
+    assert width > 0 and text.startswith("72.2% (49.1–87.5)")
+    width, text = needs["Mental health"]  # 3 people: no bar, no percentage
+    assert width == 0 and text == "<5"
+    desc = _charts(page)["chart-needs"].find(f"{SVG_NS}desc").text  # type: ignore[union-attr]
+    assert "Mental health: <5" in (desc or "")
+    # Beta's 8 screened get no percentage, in the table as in the chart of by-office headlines.
+    beta = page.split('id="by_group"')[1].split("</table>")[0]
+    beta_row = beta.split(">Beta<")[1].split("</tr>")[0]
+    assert "—" in beta_row
+
+
+def test_untrusted_names_cannot_inject_markup() -> None:
+    from probhealth.documents.report import render_report_html
+    from probhealth.services.report import Column, Report, Table, protect
+
+    evil = '<script>alert(1)</script><img src=x onerror="alert(2)">&'
+    table = Table(
+        "barriers",
+        f"Section {evil}",
+        f"Title {evil}",
+        [Column("barrier", "Barrier", "text"), Column("people", f"People {evil}")],
+        [{"barrier": evil, "people": 12}, {"barrier": "Fine", "people": 3}],
+        note=evil,
+        chart=("barrier", "people"),
+    )
+    protect(table, 5)
+    page = render_report_html(
+        Report((None, date(2026, 6, 30)), (evil,), "office", 5, [table], {"people": 12}),
+        "now",
+    )
+    assert "<script" not in page.lower()
+    assert "<img" not in page.lower()
+    assert "&lt;script&gt;" in page
+    assert "onerror=&#34;" in page or "onerror=&quot;" in page
+    svg = _charts(page)["chart-barriers"]  # the SVG still parses: escaped inside too
+    assert _bars(svg)[evil] == (pytest.approx(360 * 12 / 20), "12")  # axis to 20
+    assert _bars(svg)["Fine"] == (0.0, "<5")
+
+
+def test_out_refuses_other_formats_and_existing_files(db_path: Path, tmp_path: Path) -> None:
+    cli = Cli(db_path)
+    for name in ("report.pdf", "report.txt"):
+        result = cli("report", "--out", str(tmp_path / name), expect=2)
+        assert "--out" in result.stderr and "html" in result.stderr
+        assert not (tmp_path / name).exists()
+    target = tmp_path / "report.html"
+    target.write_text("keep", encoding="utf-8")
+    cli("report", "--out", str(target), expect=2)
+    assert target.read_text(encoding="utf-8") == "keep"
+    cli("report", "--out", str(target), "--force")
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
