@@ -227,3 +227,30 @@ def test_bad_options(db_path: Path) -> None:
     cli("report", "--by", "colour", expect=2)
     cli("report", "--since", "2026-07-01", "--until", "2026-06-01", expect=2)
     cli("report", "--suppress-below", "1", expect=2)
+
+
+def test_hidden_counts_that_add_up_to_a_small_number_hide_one_more() -> None:
+    from probhealth.services.report import Column, Table, protect
+
+    def goals(*rows: tuple[int, ...]) -> list[dict]:  # type: ignore[type-arg]
+        keys = ("set", "achieved", "partly", "not_yet", "dropped", "not_reviewed")
+        table = Table(
+            "goals",
+            "s",
+            "t",
+            [Column(k, k) for k in keys],
+            [dict(zip(keys, r, strict=True)) for r in rows],
+            row_sums=[("set", keys[1:])],
+        )
+        return protect(table, 5).rows
+
+    # 8 set = 0 + 1 + 1 + 0 + 6: the two hidden add up to 2, so both would be 1; the 6 goes.
+    row = goals((8, 0, 1, 1, 0, 6))[0]
+    assert (row["achieved"], row["partly"], row["not_yet"], row["dropped"]) == (0, "<5", "<5", 0)
+    assert row["not_reviewed"] == "*"
+    # 20 set = 3 + 2 + 15: the hidden add up to 5 (1+4, 2+3, ...), nothing more to hide.
+    row = goals((20, 3, 2, 15, 0, 0))[0]
+    assert (row["achieved"], row["partly"], row["not_yet"]) == ("<5", "<5", 15)
+    # One small count alone is the total less the rest: the next smallest goes with it.
+    row = goals((30, 1, 9, 20, 0, 0))[0]
+    assert (row["achieved"], row["partly"], row["not_yet"]) == ("<5", "*", 20)

@@ -129,7 +129,23 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "other": 0.05,
     },
     "aaa_screening": {"yes": 0.5, "no": 0.35, "not sure": 0.15},
+    # Most people have some ID or proof of address; a plain yes/no would be "yes" 20%.
+    "id_documents": {"yes": 0.78, "no": 0.22},
+    "interpreter": {"no": 0.95, "yes": 0.05},
 }
+# A health goal for a need the person has (the first of theirs in this order), else the GP.
+GOALS: tuple[tuple[str, str], ...] = (
+    ("smoking", "Set a quit date and use the stop smoking service"),
+    ("alcohol", "Have at least two drink-free days a week"),
+    ("drugs", "Keep every drug service appointment this month"),
+    ("mental-health", "Go for a walk three times a week"),
+    ("physical-health", "Book a check-up for a long-term condition"),
+    ("dental", "Register with a dentist and book a check-up"),
+    ("food", "Use the food bank voucher and plan meals for a week"),
+    ("primary-care-access", "Register with a GP and book a check-up"),
+)
+GOAL_PROGRESS = {"achieved": 0.35, "partly": 0.3, "not-yet": 0.25, "dropped": 0.1}
+SCREENING_DECLINED = 0.04
 
 
 @dataclass(frozen=True)
@@ -392,7 +408,7 @@ def _one(
         }
     )
     consents = {
-        "screening": "given",
+        "screening": "declined" if rnd.random() < SCREENING_DECLINED else "given",
         "share-with-services": "given" if rnd.random() < 0.7 else "declined",
     }
     if rnd.random() < 0.3:
@@ -411,8 +427,8 @@ def _one(
             }
         )
         ids[Consent] += 1
-    if rnd.random() < 0.08:
-        return 0, 0  # consented but not screened yet
+    if consents["screening"] == "declined" or rnd.random() < 0.08:
+        return 0, 0  # declined screening, or consented but not screened yet
     sid = ids[Screening]
     ids[Screening] += 1
     started = created + timedelta(days=rnd.randint(0, 25), minutes=rnd.randint(0, 600))
@@ -535,25 +551,31 @@ def _one(
     if consents.get("health-trainer") == "given":
         gid = ids[Goal]
         ids[Goal] += 1
+        has = {need.domain for need in ev.needs}
+        domain, text = next((g for g in GOALS if g[0] in has), GOALS[-1])
+        progress = rnd.choices(*zip(*GOAL_PROGRESS.items(), strict=True))[0]
+        reviewed = rnd.random() < 0.6
         rows[Goal].append(
             {
                 "id": gid,
                 "person_id": pid,
-                "text": "Register with a GP and book a check-up",
-                "domain": "primary-care-access",
+                "text": text,
+                "domain": domain,
                 "target_date": screened_on + timedelta(days=42),
-                "status": "active",
+                "status": progress
+                if reviewed and progress in ("achieved", "dropped")
+                else "active",
                 "created_by": "demo",
                 "created_at": finished,
                 "updated_at": finished,
             }
         )
-        if rnd.random() < 0.5:
+        if reviewed:
             rows[GoalReview].append(
                 {
                     "id": ids[GoalReview],
                     "goal_id": gid,
-                    "progress": rnd.choice(("partly", "not-yet")),
+                    "progress": progress,
                     "note": None,
                     "reviewed_by": "demo",
                     "reviewed_at": finished + timedelta(days=14),

@@ -149,7 +149,10 @@ def protect(table: Table, threshold: int) -> Table:
         changed = False
         for cells in groups():
             inside = [c for c in cells if c in hidden]
-            if len(inside) != 1:
+            # One hidden count in a group with a shown total is the total less the rest; two
+            # or more that add up to less than the threshold narrow to a few (1 + 1 = 2 can
+            # only be 1 and 1). Either way hide one more.
+            if not inside or (len(inside) > 1 and sum(raw[i][k] for i, k in inside) >= threshold):
                 continue
             rest = [c for c in cells if c not in hidden and isinstance(raw[c[0]].get(c[1]), int)]
             if not rest:
@@ -688,6 +691,7 @@ def _tables(
                 }
                 for d, n, a, p, ny, dr, nr in sorted(raw["goals"], key=lambda r: -_i(r[1]))
             ],
+            row_sums=[("set", ("achieved", "partly", "not_yet", "dropped", "not_reviewed"))],
         )
     )
     out.append(_headline_table("by_group", f"Headlines by {o.by}", raw["headline"], o.by))
