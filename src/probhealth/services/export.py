@@ -259,8 +259,14 @@ class _Peek:
 
 
 def run(
-    store: Store, o: Options, progress: Callable[[int, int | None], None] | None = None
+    store: Store,
+    o: Options,
+    progress: Callable[[int, int | None], None] | None = None,
+    *,
+    portable: bool = False,
 ) -> Result:
+    """Write one table as CSV. ``portable`` forces the per-row builders below, which work on
+    every database; tests compare their bytes with the SQLite fast path's."""
     if o.table not in TABLES:
         raise BadInput(f"Unknown table {o.table!r}; choose one of: {', '.join(TABLES)}.")
     if o.labels and o.table not in ("screenings", "answers"):

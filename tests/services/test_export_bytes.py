@@ -1,0 +1,205 @@
+"""The CSV an export writes is a contract: the SQLite fast path (issue 19) must write exactly the
+bytes the portable path writes (the per-row Python builders that PostgreSQL uses, unchanged from
+before the fast path existed), for every table and option, on a demo caseload with hostile
+text added: formulas, full-width formulas, leading spaces and tabs, apostrophes, several lines,
+odd JSON answers (booleans, reals, null, unknown items, nested lists), a person's audit event.
+
+Each export runs on its own copy of the database, so one export's audit event cannot show up
+in the next one's audit table.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from probhealth.services import export
+from tests.helpers import Cli
+
+NOW = "2026-11-20T10:00:00+00:00"
+
+HOSTILE = (
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-2 then text",
+    "@SUM(A1)",
+    "\t=tab",
+    "  =spaced",
+    "\uff1dfullwidth",
+    "'already quoted",
+    "line one\n=line two",
+    "\u3000=ideographic space",
+    'plain text, with comma and "quotes"',
+    "",
+)
+
+
+def _hostile(db: Path) -> None:
+    """Hostile text in every free-text column an export can write."""
+    con = sqlite3.connect(db)
+    with con:
+        pids = [r[0] for r in con.execute("select id from person order by id")]
+        for n, pid in enumerate(pids[: len(HOSTILE)]):
+            text = HOSTILE[n]
+            con.execute(
+                "update person set given_name = ?, communication_needs = ?, address = ?,"
+                " postcode = ?, office = case when ? % 3 = 0 then office else ? end"
+                " where id = ?",
+                (text or "Ann", text or None, text or None, text or None, n, text, pid),
+            )
+        for table, column in (
+            ("consent", "note"),
+            ("need", "note"),
+            ("barrier", "note"),
+            ("referral", "outcome"),
+            ("referral", "closed_reason"),
+            ("referral_event", "reason"),
+            ("referral_event", "note"),
+            ("goal", "text"),
+            ("goal_review", "progress"),
+            ("screening", "setting"),
+        ):
+            ids = [r[0] for r in con.execute(f"select id from {table} order by id limit 12")]
+            for n, rid in enumerate(ids):
+                con.execute(
+                    f"update {table} set {column} = ? where id = ?",
+                    (HOSTILE[n % len(HOSTILE)] or None, rid),
+                )
+        sids = [r[0] for r in con.execute("select id from screening order by id limit 6")]
+        odd_values = (
+            ("gp_practice", "\"=cmd|' /C calc'!A0\""),  # free text (identifiable only)
+            ("phq9_1", "true"),  # a boolean where a number belongs
+            ("phq9_2", "1.5"),  # a real
+            ("gad7_1", "null"),  # JSON null, not declined
+            ("no_such_item", '"-5"'),  # an item no version has
+            ("long_term_conditions", '["hiv", 3, true, ["nested"], 2.5]'),
+            ("release_date", '"2026-07-06"'),
+            ("housing", '"=not-an-option"'),
+        )
+        for n, sid in enumerate(sids):
+            item, value = odd_values[n % len(odd_values)]
+            con.execute(
+                "insert or replace into answer (screening_id, item_id, value, declined,"
+                " answered_by, answered_at, hidden) values (?, ?, ?, 0, '=worker', "
+                "'2026-05-15 05:37:20.000000', 0)",
+                (sid, item, value),
+            )
+            item2, value2 = odd_values[(n + 3) % len(odd_values)]
+            con.execute(
+                "insert or replace into answer (screening_id, item_id, value, declined,"
+                " answered_by, answered_at, hidden) values (?, ?, ?, 0, 'w', "
+                "'2026-05-15 05:37:21.000000', 0)",
+                (sid, item2, value2),
+            )
+        con.execute(
+            "insert into suggestion (person_id, screening_id, pathway_id, urgency, reasons,"
+            " already_open, rules_id, rules_version, rules_hash, created_at) values"
+            " (?, ?, 'gp-registration', 'routine', ?, 1, 'rules', 1, 'h',"
+            " '2026-05-15 05:37:20.000000')",
+            (pids[0], sids[0], '[{"rule": "=r", "because": "-because"}, {"rule": "x"}]'),
+        )
+        con.execute(
+            "insert into audit_event (at, actor, action, entity, entity_id, detail, prev_hash,"
+            " hash) values ('2026-05-15 05:37:20.000000', '=actor', 'person.view', 'person',"
+            " ?, '{\"x\": \"=1\"}', 'p', 'h')",
+            (pids[1],),
+        )
+        con.execute(
+            "insert into audit_event (at, actor, action, entity, entity_id, detail, prev_hash,"
+            " hash) values ('2026-05-16 05:37:20.000000', 'a', 'person.view', 'person',"
+            " NULL, '{}', 'p', 'h')"
+        )
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def base_db(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("export-bytes")
+    db = work / "base.db"
+    shutil.copyfile(template_db, db)
+    db.chmod(0o600)
+    cli = Cli(db)
+    env = {"PROBHEALTH_HOME": str(work / "home"), "PROBHEALTH_NOW": NOW}
+    cli("demo", "--people", "40", "--seed", "11", env=env)
+    _hostile(db)
+    return db
+
+
+CASES: list[tuple[str, dict[str, object]]] = []
+for _table in export.TABLES:
+    CASES.append((_table, {}))
+    CASES.append((_table, {"identifiable": True}))
+    CASES.append((_table, {"since": "2026-01-01", "until": "2026-09-30"}))
+    if _table != "audit":
+        CASES.append((_table, {"office": "Cambridge"}))
+for _table in ("screenings", "answers"):
+    CASES.append((_table, {"labels": True}))
+    CASES.append((_table, {"labels": True, "identifiable": True}))
+for _table in ("screenings", "answers", "suggestions"):
+    CASES.append((_table, {"questionnaire": "probation-health"}))
+CASES.append(("people", {"excel": True}))
+
+
+def _export(base: Path, work: Path, table: str, opts: dict[str, object], portable: bool) -> bytes:
+    from datetime import date
+
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+
+    db = work / ("portable.db" if portable else "fast.db")
+    shutil.copyfile(base, db)
+    db.chmod(0o600)
+    out = work / ("portable.csv" if portable else "fast.csv")
+    kw = dict(opts)
+    for key in ("since", "until"):
+        if key in kw:
+            kw[key] = date.fromisoformat(str(kw[key]))
+    store = Store(resolve_db(str(db)), actor="tester")
+    try:
+        export.run(store, export.Options(table=table, out=out, force=True, **kw), portable=portable)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("table", "opts"),
+    CASES,
+    ids=[f"{t}-{'-'.join(sorted(o)) or 'default'}" for t, o in CASES],
+)
+def test_fast_path_writes_the_same_bytes(
+    base_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    table: str,
+    opts: dict[str, object],
+) -> None:
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    portable = _export(base_db, tmp_path, table, opts, portable=True)
+    fast = _export(base_db, tmp_path, table, opts, portable=False)
+    assert portable.count(b"\r\n") > 3, "every case exports rows"
+    if fast != portable:
+        a, b = portable.split(b"\r\n"), fast.split(b"\r\n")
+        first = next(
+            (n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+        )
+        pytest.fail(
+            f"{table} {opts}: line {first} differs ({len(a)} vs {len(b)} lines)\n"
+            f"portable: {a[first] if first < len(a) else None!r}\n"
+            f"fast:     {b[first] if first < len(b) else None!r}"
+        )
+
+
+def test_hostile_text_is_in_the_exports(base_db: Path, tmp_path: Path, monkeypatch) -> None:
+    """The cases above carry what they claim to: neutralised formulas in notes and answers."""
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    events = _export(base_db, tmp_path, "referral-events", {"identifiable": True}, portable=True)
+    assert (
+        b"'=HYPERLINK" in events and b"'\t=tab" in events and b'"line one\n\'=line two"' in events
+    )
+    answers = _export(base_db, tmp_path, "answers", {"identifiable": True}, portable=True)
+    assert b"'=cmd|" in answers and b"nested" in answers
