@@ -66,7 +66,7 @@ def _hostile(db: Path) -> None:
             for n, rid in enumerate(ids):
                 con.execute(
                     f"update {table} set {column} = ? where id = ?",
-                    (HOSTILE[n % len(HOSTILE)] or None, rid),
+                    (HOSTILE[n % len(HOSTILE)], rid),
                 )
         sids = [r[0] for r in con.execute("select id from screening order by id limit 6")]
         odd_values = (
@@ -181,7 +181,7 @@ def test_fast_path_writes_the_same_bytes(
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     portable = _export(base_db, tmp_path, table, opts, portable=True)
     fast = _export(base_db, tmp_path, table, opts, portable=False)
-    assert portable.count(b"\r\n") > 3, "every case exports rows"
+    assert portable.count(b"\r\n") > 1, "every case exports rows"
     if fast != portable:
         a, b = portable.split(b"\r\n"), fast.split(b"\r\n")
         first = next(
