@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from probhealth import yamlfile
+from probhealth.cli.remedies import explain
 from probhealth.errors import FileError
 
 
@@ -552,19 +553,19 @@ def test_file_problems_lists_them_in_file_order_one_a_line() -> None:
         "t.yaml:2:5: two",
         "t.yaml:9: nine",
     ]
-    summary = exc.summary("probhealth rules check")
-    assert str(summary) == (
+    summary = explain(exc.summary("rules"))
+    assert summary == (
         "t.yaml: whole file (and 2 more problems; to see them all, run: "
         "probhealth rules check t.yaml)"
     )
-    assert "\n" not in str(summary)
+    assert "\n" not in summary
 
 
 def test_one_problem_is_just_that_problem() -> None:
     exc = yamlfile.FileProblems("t.yaml", [FileError("t.yaml", 4, "bad", column=2)])
     assert str(exc) == "t.yaml:4:2: bad"
     assert (exc.line, exc.column, exc.detail) == (4, 2, "bad")
-    assert str(exc.summary("probhealth rules check")) == "t.yaml:4:2: bad"
+    assert explain(exc.summary("rules")) == "t.yaml:4:2: bad"
 
 
 def test_file_problems_are_capped() -> None:
@@ -574,7 +575,7 @@ def test_file_problems_are_capped() -> None:
     assert len(lines) == 1 + yamlfile.MAX_LISTED + 1
     assert lines[-2] == f"my file.yaml:{yamlfile.MAX_LISTED}: problem {yamlfile.MAX_LISTED}"
     assert lines[-1] == "my file.yaml: and 70 more problems; fix these, then check again"
-    summary = str(yamlfile.FileProblems("my file.yaml", problems).summary("probhealth x check"))
+    summary = explain(yamlfile.FileProblems("my file.yaml", problems).summary("x"))
     assert summary.endswith(
         "(and 119 more problems; to see them all, run: probhealth x check 'my file.yaml')"
     )

@@ -23,7 +23,7 @@ from typing import IO, Any
 from probhealth.errors import BadInput, StorageError
 
 
-def output_path(text: str, option: str = "--out") -> Path:
+def output_path(text: str, option: str = "{opt:out}") -> Path:
     """An output file named on the command line, refused while it is still text: ``Path``
     would drop a trailing slash and turn "newdir/" into a file called "newdir"."""
     if not text.strip():
@@ -34,7 +34,7 @@ def output_path(text: str, option: str = "--out") -> Path:
 
 
 def check_target(
-    target: Path, *, force: bool, exists_hint: str = "Use --force to replace it."
+    target: Path, *, force: bool, exists_hint: str = "Use {opt:force} to replace it."
 ) -> Path:
     """Refuse an output path we must not write (NUL, '..', a folder, a symlink, a missing
     folder, an existing file without ``force``); return it with ``~`` expanded."""
@@ -63,7 +63,7 @@ def _check_existing(path: Path, *, force: bool, exists_hint: str) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise BadInput(
-            f"The folder {parent} does not exist; create it first or choose another --out."
+            f"The folder {parent} does not exist; create it first or choose another {{opt:out}}."
         )
     if path.exists() and not force:
         raise BadInput(f"{path} already exists; nothing was written. {exists_hint}")
@@ -115,7 +115,7 @@ def _atomic(target: Path, *, force: bool, binary: bool) -> Iterator[Any]:
                 os.link(tmp, path)
             except FileExistsError:
                 raise BadInput(
-                    f"{path} appeared while exporting; nothing was written. Use --force to replace it."
+                    f"{path} appeared while exporting; nothing was written. Use {{opt:force}} to replace it."
                 ) from None
             except OSError as exc:
                 if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):

@@ -80,12 +80,18 @@ class FileError(BadInput):
     """A definition, answers or import file is unreadable or invalid: ``FILE:LINE: message``."""
 
     def __init__(
-        self, file: str, line: int | None, message: str, *, column: int | None = None
+        self,
+        file: str,
+        line: int | None,
+        message: str,
+        *,
+        column: int | None = None,
+        remedy: Remedy | None = None,
     ) -> None:
         where = f"{file}:{line}" if line else file
         if line and column:
             where += f":{column}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", remedy=remedy)
         self.file = file
         self.line = line
         self.column = column

@@ -71,7 +71,7 @@ def resolve_db(value: str | None, *, demo: bool = False) -> DbTarget:
 
             raise BadInput(
                 "The database path contains a NUL character.",
-                hint="Give the path of a database file with --db or PROBHEALTH_DB.",
+                hint="Give the path of a database file with {opt:db} or PROBHEALTH_DB.",
             )
         if _looks_like_url(named):
             if named.startswith("sqlite:///") and len(named) > len("sqlite:///"):

@@ -16,14 +16,13 @@ A file with several problems: :func:`validation_problems` turns every pydantic e
 plain ``FILE:LINE: message`` (a pattern is described in words, never shown as a regex), and
 :class:`FileProblems` carries them all. A ``check`` command shows the whole list; loading a
 file for use raises :meth:`FileProblems.summary`, one line naming the first problem, how many
-more there are, and the command that lists them.
+more there are, and a remedy naming the check that lists them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -42,7 +41,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from probhealth.errors import FileError
+from probhealth.errors import FileError, Remedy
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 40
@@ -572,18 +571,16 @@ class FileProblems(FileError):
             heading += " (conditions and references are checked once these are fixed)"
         super().__init__(name, None, f"{heading}:\n" + "\n".join(shown))
 
-    def summary(self, check_command: str) -> FileError:
-        """One line for normal use: the first problem, how many more, and the command (e.g.
-        ``probhealth rules check``) that lists them all."""
+    def summary(self, kind: str) -> FileError:
+        """One line for normal use: the first problem and, when there are more, a remedy
+        (``check-definition``) naming how many and the check of ``kind`` (``rules``,
+        ``questionnaire``) that lists them all."""
         first = self.problems[0]
         more = len(self.problems) - 1
-        detail = first.detail
-        if more:
-            detail += (
-                f" (and {more} more problem{_s(more)}; to see them all, run:"
-                f" {check_command} {shlex.quote(self.file)})"
-            )
-        return FileError(first.file, first.line, detail, column=first.column)
+        remedy = (
+            Remedy.of("check-definition", kind=kind, path=self.file, more=more) if more else None
+        )
+        return FileError(first.file, first.line, first.detail, column=first.column, remedy=remedy)
 
 
 def raise_problems(name: str, problems: Sequence[FileError]) -> None:

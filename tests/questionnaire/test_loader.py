@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 import probhealth
+from probhealth.cli.remedies import explain
 from probhealth.errors import FileError
 from probhealth.questionnaire.model import check_file, load_file
 from probhealth.yamlfile import FileProblems
@@ -560,7 +561,7 @@ def test_load_file_raises_one_line_pointing_to_check(tmp_path: Path) -> None:
     with pytest.raises(FileError) as info:
         load_file(path)
     assert not isinstance(info.value, FileProblems)
-    message = str(info.value)
+    message = explain(info.value)
     assert "\n" not in message
     assert message.startswith(f"{path}:{expected[0][0]}: {expected[0][1]}")
     assert message.endswith(

@@ -22,6 +22,7 @@ import yaml
 
 import probhealth
 from probhealth import taxonomy
+from probhealth.cli.remedies import explain
 from probhealth.errors import FileError
 from probhealth.rules.model import check_file, load_file
 from probhealth.services.definitions import load_questionnaire
@@ -520,7 +521,7 @@ def test_load_file_raises_one_line_pointing_to_check(tmp_path: Path) -> None:
         load_file(path, load_questionnaire())
     assert not isinstance(info.value, FileProblems)
     line, message = expected[0]
-    assert str(info.value) == (
+    assert explain(info.value) == (
         f"{path}:{line}: {message} (and 4 more problems; to see them all, run: "
         f"probhealth rules check {path})"
     )

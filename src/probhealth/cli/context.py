@@ -87,7 +87,9 @@ class AppContext:
 
             warning = storage_warning(store.target.path)
             if warning:
-                output.warn(warning)
+                from probhealth.cli.remedies import words
+
+                output.warn(words(warning))
             self._warned = True
 
     def _hint_prefix(self, *, demo: bool) -> None:

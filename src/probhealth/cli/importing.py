@@ -62,7 +62,9 @@ def people(
             file,
             dry_run=dry_run,
             skip_bad=skip_bad,
-            rejects=atomicfile.output_path(rejects, "--rejects") if rejects is not None else None,
+            rejects=atomicfile.output_path(rejects, "{opt:rejects}")
+            if rejects is not None
+            else None,
             force=force,
         )
     if json_out:

@@ -58,6 +58,16 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
     "take-over-screening": lambda a: (
         f"Take it over with: probhealth screen {_q(a['crn'])} --take-over"
     ),
+    "list-transfer-conflicts": lambda a: "List them with: probhealth transfer conflicts",
+    # The database: what to do with one that is damaged or reports an error.
+    "check-db": lambda a: "Run `probhealth db check`.",
+    "restore-backup": lambda a: "Restore it from a backup (see `probhealth db backup`).",
+    "restore-or-check-db": lambda a: "Restore it from a backup, or run `probhealth db check`.",
+    # A definition file with several problems: the check command lists them all.
+    "check-definition": lambda a: (
+        f"(and {a['more']} more problem{'' if a['more'] == '1' else 's'}; to see them all, run:"
+        f" probhealth {a['kind']} check {_q(a['path'])})"
+    ),
 }
 
 

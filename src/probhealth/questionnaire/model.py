@@ -49,7 +49,7 @@ ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
 Severity = Literal["emergency", "same-day", "info", "notice"]
 SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2, "notice": 3}
 PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
-CHECK_COMMAND = "probhealth questionnaire check"
+CHECK_KIND = "questionnaire"  # files with problems name the check that lists them all
 
 
 class _Strict(BaseModel):
@@ -369,12 +369,12 @@ def load_file(path: Path, *, name: str | None = None) -> Questionnaire:
     try:
         return check_file(path, name=name)
     except yamlfile.FileProblems as exc:
-        raise exc.summary(CHECK_COMMAND) from None
+        raise exc.summary(CHECK_KIND) from None
 
 
 def check_file(path: Path, *, name: str | None = None) -> Questionnaire:
     """Like :func:`load_file`, but problems raise ``yamlfile.FileProblems`` listing each one
-    (for ``probhealth questionnaire check``)."""
+    (for the questionnaire check)."""
     label = name or str(path)
     doc = yamlfile.load(path, name=label)
     text = path.read_text(encoding="utf-8-sig")
@@ -385,7 +385,7 @@ def load_text(text: str, name: str) -> Questionnaire:
     try:
         return compile_document(yamlfile.loads(text, name), text)
     except yamlfile.FileProblems as exc:
-        raise exc.summary(CHECK_COMMAND) from None
+        raise exc.summary(CHECK_KIND) from None
 
 
 def compile_document(doc: yamlfile.Document, source_text: str) -> Questionnaire:

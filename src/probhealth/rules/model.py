@@ -44,7 +44,7 @@ FileId = Annotated[
         "1 to 60 lower-case letters, digits and hyphens, starting with a letter",
     ),
 ]
-CHECK_COMMAND = "probhealth rules check"
+CHECK_KIND = "rules"  # files with problems name the check that lists them all
 Plain = Annotated[str, StringConstraints(min_length=1, max_length=600)]
 
 RULE_FUNCTIONS = frozenset({"referrals.open", "consented"})
@@ -150,12 +150,12 @@ def load_file(path: Path, questionnaire: Questionnaire, *, name: str | None = No
     try:
         return check_file(path, questionnaire, name=name)
     except yamlfile.FileProblems as exc:
-        raise exc.summary(CHECK_COMMAND) from None
+        raise exc.summary(CHECK_KIND) from None
 
 
 def check_file(path: Path, questionnaire: Questionnaire, *, name: str | None = None) -> RuleSet:
     """Like :func:`load_file`, but problems raise ``yamlfile.FileProblems`` listing each one
-    (for ``probhealth rules check``)."""
+    (for the rules check)."""
     doc = yamlfile.load(path, name=name or str(path))
     return compile_document(doc, questionnaire)
 

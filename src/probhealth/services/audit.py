@@ -47,7 +47,7 @@ def events(
 ) -> list[Event]:
     after = None
     if since:
-        day: date = validation.iso_date(since, "--since")
+        day: date = validation.iso_date(since, "{opt:since}")
         after = datetime.combine(day, time(0, 0), tzinfo=clock.london())
     with store.write() as session:
         rows = audit.listing(session, since=after, actor=user, action=action, limit=limit)

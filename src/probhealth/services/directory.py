@@ -11,7 +11,7 @@ from typing import Any
 from probhealth import clock
 from probhealth.directory.hours import is_open
 from probhealth.directory.model import Service, from_json, load_file
-from probhealth.errors import NotFound
+from probhealth.errors import NotFound, Remedy
 from probhealth.rules.model import RuleSet
 from probhealth.store import audit
 from probhealth.store import directory as repo
@@ -74,7 +74,7 @@ def get(store: Store, service_id: str) -> Service:
         if row is None:
             raise NotFound(
                 f"No service {service_id!r} in the directory.",
-                hint="See them with: probhealth services list",
+                remedy=Remedy.of("list-services"),
             )
         return from_json(json.loads(row.data))
 

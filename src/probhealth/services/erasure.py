@@ -46,7 +46,7 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
     code = reason.strip().lower()
     if code not in REASONS:
         raise BadInput(
-            f"--reason must be one of: {', '.join(REASONS)}.",
+            f"{{opt:reason}} must be one of: {', '.join(REASONS)}.",
             hint="The reason is recorded; a free-text note is not, as it could identify the person.",
         )
     with store.write() as session:
@@ -97,9 +97,9 @@ class Purge:
 
 def purge(store: Store, *, closed_before: str, apply: bool = False) -> Purge:
     """Erase everyone inactive since ``closed_before`` with nothing open (dry run unless apply)."""
-    day = validation.iso_date(closed_before, "--closed-before")
+    day = validation.iso_date(closed_before, "{opt:closed-before}")
     if day > clock.today():
-        raise BadInput("--closed-before is in the future; a retention date is in the past.")
+        raise BadInput("{opt:closed-before} is in the future; a retention date is in the past.")
     instant = datetime.combine(day, time(0, 0), tzinfo=clock.london())
     if not apply:
         with store.read() as session:

@@ -106,7 +106,7 @@ def _instant(day: date) -> datetime:
 
 def filters(o: Options) -> q.Filters:
     if o.since and o.until and o.until < o.since:
-        raise BadInput("--until is before --since.")
+        raise BadInput("{opt:until} is before {opt:since}.")
     return q.Filters(
         since=_instant(o.since) if o.since else None,
         until=_instant(o.until + timedelta(days=1)) if o.until else None,
@@ -270,12 +270,12 @@ def run(
     if o.table not in TABLES:
         raise BadInput(f"Unknown table {o.table!r}; choose one of: {', '.join(TABLES)}.")
     if o.labels and o.table not in ("screenings", "answers"):
-        raise BadInput("--labels is for the screenings and answers tables.")
+        raise BadInput("{opt:labels} is for the screenings and answers tables.")
     if o.questionnaire and o.table not in ("screenings", "answers", "suggestions"):
-        raise BadInput("--questionnaire is for the screenings, answers and suggestions tables.")
+        raise BadInput("{opt:questionnaire} is for the screenings, answers and suggestions tables.")
     if o.office is not None:
         o = Options(
-            **{**o.__dict__, "office": validation.short_text(o.office, "--office", max_len=60)}
+            **{**o.__dict__, "office": validation.short_text(o.office, "{opt:office}", max_len=60)}
         )
     f = filters(o)
     if o.out is not None:

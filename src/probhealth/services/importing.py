@@ -1,6 +1,6 @@
 """``import people FILE.csv``: the same checks as ``person add``, for every row.
 
-The header is the people export's (with ``--identifiable``); columns the export adds for
+The header is the people export's (the identifiable one); columns the export adds for
 analysts (``person``, ``age_band``...) are ignored. By default it is all or nothing: every bad
 row is reported (line, column, reason) and nothing is written. ``skip_bad`` imports the good
 rows and writes the rejected ones, with the reason, to a CSV. ``dry_run`` only checks.
@@ -136,9 +136,9 @@ def import_people(
     force: bool = False,
 ) -> ImportReport:
     if dry_run and skip_bad:
-        raise BadInput("Choose --dry-run or --skip-bad, not both.")
+        raise BadInput("Choose {opt:dry-run} or {opt:skip-bad}, not both.")
     if rejects is not None and not skip_bad:
-        raise BadInput("--rejects goes with --skip-bad.")
+        raise BadInput("{opt:rejects} goes with {opt:skip-bad}.")
     if skip_bad:
         rejects = rejects or path.with_name(path.stem + "-rejects.csv")
         atomicfile.check_target(rejects, force=force)

@@ -75,11 +75,11 @@ def backup(store: Store, out: Path | None) -> tuple[Path, int]:
     if out is None:
         stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         out = store.target.path.with_name(f"{store.target.path.stem}-backup-{stamp}.db")
-    out = atomicfile.check_target(out, force=False, exists_hint="Choose another --out.")
+    out = atomicfile.check_target(out, force=False, exists_hint="Choose another {opt:out}.")
     try:
         path, size = m.backup(store, out)
     except FileExistsError:
-        raise BadInput(f"{out} appeared while backing up; choose another --out.") from None
+        raise BadInput(f"{out} appeared while backing up; choose another {{opt:out}}.") from None
     except OSError as exc:
         out.unlink(missing_ok=True)
         raise BadInput(f"Cannot write the backup {out}: {exc.strerror}.") from None

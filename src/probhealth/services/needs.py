@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from probhealth import clock, taxonomy, validation
-from probhealth.errors import BadInput, Conflict, NotFound
+from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
@@ -130,9 +130,7 @@ def update_need(store: Store, need_id: int, *, status: str, note: str | None = N
     with store.write() as session:
         row = needs_repo.need(session, validation.record_id(need_id, "need"))
         if row is None:
-            raise NotFound(
-                f"No need {need_id}.", hint="See a person's needs with: probhealth need list CRN"
-            )
+            raise NotFound(f"No need {need_id}.", remedy=Remedy.of("list-needs"))
         row.status = status
         if clean:
             row.note = clean
@@ -163,7 +161,7 @@ def add_barrier(
         if kind in needs_repo.open_barriers(session, person.id):
             raise Conflict(
                 f"{person.crn} already has the barrier {kind} recorded.",
-                hint=f"See it with: probhealth barrier list {person.crn}",
+                remedy=Remedy.of("list-barriers", crn=person.crn),
             )
         row = repo.add(
             session,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from probhealth import clock, validation
-from probhealth.errors import BadInput, Conflict, NotFound
+from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.store import audit
 from probhealth.store import people as repo
 from probhealth.store.db import Store
@@ -192,7 +192,7 @@ def add_person(store: Store, data: PersonInput) -> PersonRecord:
         if repo.crn_exists(session, values["crn"]):
             raise Conflict(
                 f"A person with CRN {values['crn']} already exists; nothing was added.",
-                hint=f"See them with: probhealth person show {values['crn']}",
+                remedy=Remedy.of("show-person", crn=values["crn"]),
             )
         row = Person(
             id=str(uuid.uuid4()),
@@ -232,7 +232,7 @@ def require_person(session: Any, crn: str) -> Person:
     if row is None:
         raise NotFound(
             f"No person with CRN {crn.strip().upper()}.",
-            hint="List people with: probhealth person list",
+            remedy=Remedy.of("list-people"),
         )
     return row
 
@@ -311,9 +311,9 @@ def list_people(
     if search is not None:
         text = search.strip()
         if not text:
-            raise BadInput("--search is empty; give part of a name or CRN.")
+            raise BadInput("{opt:search} is empty; give part of a name or CRN.")
         if len(text) > 100:
-            raise BadInput("--search is longer than 100 characters; shorten it.")
+            raise BadInput("{opt:search} is longer than 100 characters; shorten it.")
         name_key = search_key(text)
         crn_text = text.upper()
     with store.write() as session:

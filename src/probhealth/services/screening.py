@@ -255,7 +255,7 @@ def check_consent(session: Any, person: Person) -> None:
         state = "is not recorded" if current is None else f"was {current.status}"
         raise ConsentRequired(
             f"Consent to screening {state} for {person.crn}; screening is voluntary.",
-            hint=f"If they agree, record it with: probhealth consent {person.crn} --purpose screening --given",
+            remedy=Remedy.of("record-consent", crn=person.crn, purpose="screening"),
         )
 
 
@@ -271,9 +271,9 @@ class Active:
     answers: dict[str, Any]
     raised: dict[str, bool]  # flag id -> acknowledged
     resumed: bool
-    set_aside: int | None = None  # the unfinished screening --restart abandoned (kept)
+    set_aside: int | None = None  # the unfinished screening a restart abandoned (kept)
     token: str | None = None  # this session's hold on the screening (see ``begin``)
-    taken_from: str | None = None  # "NAME on HOST": the session --take-over took it from
+    taken_from: str | None = None  # "NAME on HOST": the session a take-over took it from
     _evaluation: Evaluation | None = field(default=None, repr=False)
 
     def evaluation(self) -> Evaluation:
@@ -865,7 +865,7 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
     if row is None:
         raise NotFound(
             f"No screening {screening_id}.",
-            hint="List a person's screenings with: probhealth screening list CRN",
+            remedy=Remedy.of("list-screenings"),
         )
     assert row.id is not None
     person = people_repo.by_id(session, row.person_id)

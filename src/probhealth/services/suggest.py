@@ -20,7 +20,7 @@ from probhealth import clock, expr, validation
 from probhealth.directory.hours import is_open
 from probhealth.directory.match import PersonNeeds, availability_windows, conflicts
 from probhealth.directory.model import Service, from_json
-from probhealth.errors import NotFound
+from probhealth.errors import NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, partial_facts
 from probhealth.questionnaire.model import Questionnaire
@@ -299,7 +299,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
         if row is None:
             raise NotFound(
                 f"{person.crn} has no completed screening yet.",
-                hint=f"Run one with: probhealth screen {person.crn}",
+                remedy=Remedy.of("screen", crn=person.crn),
             )
         facts, q, answers = _stored_facts(session, person, row, today)
         barriers, _, open_refs, consents = _current(session, person)

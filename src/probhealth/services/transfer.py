@@ -165,7 +165,7 @@ def choose_people(
         if all_people:
             return repo.all_person_ids(session)
         if changed_since:
-            day = validation.iso_date(changed_since, "--changed-since")
+            day = validation.iso_date(changed_since, "{opt:changed-since}")
             since = datetime.combine(day, time(0, 0), tzinfo=clock.london())
             return repo.people_changed_since(session, since)
         wanted = [validation.crn(c) for c in chosen]
@@ -511,7 +511,7 @@ def resolve(store: Store, conflict_id: int, *, keep: str) -> str:
         if c is None or c["resolved_at"] is not None:
             raise NotFound(
                 f"No open conflict {conflict_id}.",
-                hint="List them with: probhealth transfer conflicts",
+                remedy=Remedy.of("list-transfer-conflicts"),
             )
         my_id = repo.database_id(session, create=True)
         assert my_id is not None

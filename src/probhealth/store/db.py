@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from probhealth.errors import Busy, DatabaseRefused, StorageError
+from probhealth.errors import Busy, DatabaseRefused, Remedy, StorageError
 from probhealth.paths import DbTarget
 from probhealth.store import filesafety, schema
 
@@ -49,8 +49,8 @@ QUICK_CHECK_TABLES = ("alembic_version", "person", "consent")
 _PG_LOCK_KEY = 0x50484C54
 
 
-def _refuse(target: DbTarget, why: str, hint: str) -> DatabaseRefused:
-    return DatabaseRefused(f"{target.display}: {why}", hint=hint)
+def _refuse(target: DbTarget, why: str, hint: str, remedy: Remedy | None = None) -> DatabaseRefused:
+    return DatabaseRefused(f"{target.display}: {why}", hint=hint, remedy=remedy)
 
 
 def prepare_sqlite_file(target: DbTarget) -> bool:
@@ -67,7 +67,7 @@ def prepare_sqlite_file(target: DbTarget) -> bool:
     except OSError as exc:
         raise StorageError(
             f"Cannot use {target.display}: {exc.strerror or type(exc).__name__}.",
-            hint="Check the path given with --db or PROBHEALTH_DB.",
+            hint="Check the path given with {opt:db} or PROBHEALTH_DB.",
         ) from None
 
 
@@ -81,11 +81,11 @@ def _prepare_sqlite_file(target: DbTarget) -> bool:
         except OSError as exc:
             raise StorageError(
                 f"Cannot create the data directory {directory}: {exc.strerror}.",
-                hint="Choose another place with --db or PROBHEALTH_HOME.",
+                hint="Choose another place with {opt:db} or PROBHEALTH_HOME.",
             ) from None
         os.chmod(directory, 0o700)
     elif not directory.is_dir():
-        raise _refuse(target, "its folder is not a directory", "Give another path with --db.")
+        raise _refuse(target, "its folder is not a directory", "Give another path with {opt:db}.")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise _refuse(target, "is not a regular file", "Give the path of a database file.")
     if not path.exists():
@@ -96,7 +96,7 @@ def _prepare_sqlite_file(target: DbTarget) -> bool:
         except OSError as exc:
             raise StorageError(
                 f"Cannot create the database {path}: {exc.strerror}.",
-                hint="Choose another place with --db or PROBHEALTH_HOME.",
+                hint="Choose another place with {opt:db} or PROBHEALTH_HOME.",
             ) from None
         os.close(fd)
         os.chmod(path, 0o600)
@@ -127,14 +127,14 @@ def check_existing_file(target: DbTarget) -> None:
         raise _refuse(
             target,
             "is not a probhealth database (not an SQLite file, or damaged)",
-            "Check the path given with --db or PROBHEALTH_DB.",
+            "Check the path given with {opt:db} or PROBHEALTH_DB.",
         )
     app_id = int.from_bytes(header[68:72], "big")
     if app_id not in (0, schema.APPLICATION_ID):
         raise _refuse(
             target,
             "belongs to another application",
-            "Check the path given with --db or PROBHEALTH_DB.",
+            "Check the path given with {opt:db} or PROBHEALTH_DB.",
         )
     filesafety.check_shape(target, header)
     filesafety.check_journal(target)
@@ -217,7 +217,8 @@ def _quick_check(con: sqlite3.Connection, target: DbTarget, tables: set[str]) ->
             raise _refuse(
                 target,
                 "is damaged (SQLite's quick check found problems)",
-                "Nothing was written. Restore it from a backup, or run `probhealth db check`.",
+                "Nothing was written.",
+                Remedy.of("restore-or-check-db"),
             )
 
 
@@ -240,7 +241,8 @@ def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
         return _refuse(
             target,
             "is damaged or not a probhealth database",
-            "Nothing was written. Restore it from a backup (see `probhealth db backup`).",
+            "Nothing was written.",
+            Remedy.of("restore-backup"),
         )
     text = str(getattr(exc, "orig", exc)).lower()
     if _is_busy(exc):
@@ -255,12 +257,13 @@ def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
         return _refuse(
             target,
             "is damaged or not a probhealth database",
-            "Nothing was written. Restore it from a backup (see `probhealth db backup`).",
+            "Nothing was written.",
+            Remedy.of("restore-backup"),
         )
     if "unable to open" in text:
         return StorageError(f"Cannot open {target.display}.", hint="Check the path and its folder.")
     return StorageError(
-        "The database reported an error; nothing was saved.", hint="Run `probhealth db check`."
+        "The database reported an error; nothing was saved.", remedy=Remedy.of("check-db")
     )
 
 

@@ -66,7 +66,7 @@ def check_places(target: DbTarget) -> None:
             raise _refuse(
                 target,
                 "its folder belongs to another user account, who could read what is saved there",
-                "Keep the database in a folder of your own (the default needs no --db).",
+                "Keep the database in a folder of your own (the default needs no {opt:db}).",
             )
         if info.st_mode & 0o022:
             mode = stat.filemode(info.st_mode)
@@ -81,7 +81,7 @@ def check_places(target: DbTarget) -> None:
                 target,
                 f"its folder can be written by other users (mode {mode}), who could read what "
                 "is saved",
-                "Keep the database in a folder only you can write to (the default needs no --db).",
+                "Keep the database in a folder only you can write to (the default needs no {opt:db}).",
             )
     for above in folder.parents:
         try:
@@ -105,7 +105,7 @@ def check_places(target: DbTarget) -> None:
         raise _refuse(
             target,
             "belongs to another user account",
-            "Each worker keeps their own database file; ask its owner or use --db.",
+            "Each worker keeps their own database file; ask its owner or use {opt:db}.",
         )
     for suffix in ("", *SIDE_FILES):
         side = Path(f"{path}{suffix}")
@@ -120,13 +120,13 @@ def check_places(target: DbTarget) -> None:
             raise _refuse(
                 target,
                 f"{what} is not a regular file",
-                "Nothing was opened. Remove it if no probhealth is running, or use another --db.",
+                "Nothing was opened. Remove it if no probhealth is running, or use another {opt:db}.",
             )
         if st.st_uid != owner:
             raise _refuse(
                 target,
                 f"{what} belongs to another user account, who could read what is saved",
-                "Nothing was opened. Remove it if no probhealth is running, or use another --db.",
+                "Nothing was opened. Remove it if no probhealth is running, or use another {opt:db}.",
             )
         if st.st_mode & 0o077:
             raise _refuse(
@@ -197,7 +197,7 @@ def check_journal(target: DbTarget) -> None:
     )
 
 
-_CHECK_PATH = "Check the path given with --db or PROBHEALTH_DB; nothing was changed."
+_CHECK_PATH = "Check the path given with {opt:db} or PROBHEALTH_DB; nothing was changed."
 
 
 def recognise(con: sqlite3.Connection, target: DbTarget, tables: set[str]) -> str | None:

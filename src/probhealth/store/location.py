@@ -90,7 +90,7 @@ def location_warning(path: Path, mounts_text: str | None = None) -> str | None:
     if kind == "sync":
         return (
             f"Warning: the database is in a synced folder ({detail}); sync can copy it "
-            "half-written and lose answers. Keep it in a local folder (see --db)."
+            "half-written and lose answers. Keep it in a local folder (see {opt:db})."
         )
     if kind == "share":
         return "Warning: the database is on a network share; SQLite locking is unreliable there."
