@@ -286,15 +286,15 @@ def test_six_workers_writing_at_once_lose_nothing(db_path, tmp_path):
             assert "Error" not in r["stderr"]
     assert _count(db_path, "person") == 90
     assert _count(db_path, "consent") == 90
-    assert _count(db_path, "audit_event") == 180
+    assert _count(db_path, "audit_event") == 181  # event 1 is db.init
     check = _cli(db_path, home, "db", "check", "--json")
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)
     assert report["ok"] is True and report["integrity"] == "ok"
-    assert report["audit_chain"] == "ok" and report["audit_events"] == 180
+    assert report["audit_chain"] == "ok" and report["audit_events"] == 181
     with closing(sqlite3.connect(db_path)) as con:
         ids = [r[0] for r in con.execute("SELECT id FROM audit_event ORDER BY id")]
-    assert ids == list(range(1, 181))
+    assert ids == list(range(1, 182))
 
 
 def test_two_processes_upgrading_an_old_database_at_once(tmp_path):

@@ -42,12 +42,9 @@ def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             )
         else:
             output.ok("Integrity check: ok")
-        if result.audit_break:
-            output.error(
-                f"Audit log: broken at event {result.audit_break.event_id}: {result.audit_break.reason}"
-            )
-        else:
-            output.ok(f"Audit log: {result.audit_events} events, chain ok")
+        from probhealth.cli.audit import show_chain
+
+        show_chain(result.audit)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -64,17 +64,44 @@ def list_(
 @app.command("verify")
 def verify(
     ctx: typer.Context,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            help="A head noted earlier (ID:HASH as printed here); the log must still hold it.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
-    """Check the hash chain; names the first broken event and exits 1 if any was altered."""
+    """Check the hash chain, its first event and its end (the anchor file beside the database,
+    and --expect-head); prints the head to note. Exits 1 naming each problem found."""
     from probhealth.services import audit as auditlog
 
-    result = auditlog.verify(app_context(ctx).store())
+    expect = auditlog.parse_head(expect_head) if expect_head is not None else None
+    result = auditlog.verify(app_context(ctx).store(), expect=expect)
     if json_out:
         output.emit_json(result.to_json())
-    elif result.ok:
-        output.ok(f"Audit log: {result.events} events, chain ok.")
     else:
-        output.error(f"Audit log broken at event {result.broken_at}: {result.reason}.")
+        show_chain(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def show_chain(result: object) -> None:
+    """The audit lines of ``audit verify`` and ``db check``."""
+    from probhealth.services.audit import Verification
+
+    assert isinstance(result, Verification)
+    for problem in result.problems:
+        output.error(f"Audit log broken at event {problem.event_id}: {problem.reason}.")
+    if result.ok:
+        output.ok(f"Audit log: {result.events} events, chain ok.")
+    if result.head is not None and not result.ok:
+        output.info(f"The log now ends at {result.head.short()}.")
+    elif result.head is not None:
+        output.info(
+            f"Head: {result.head.short()} (note it; later, audit verify --expect-head "
+            f"{result.head.short()} proves no event up to it was removed or changed)."
+        )
+    if result.anchor_note:
+        output.info(f"Not compared with an anchor: {result.anchor_note}.")

@@ -91,6 +91,8 @@ def export(
         + ("" if identifiable else ", pseudonymised")
         + "."
     )
+    if result.audit_head:
+        output.info(f"Audit head after this export: {result.audit_head}.")
     if identifiable:
         output.warn(
             "Identifiable export: names, CRNs, dates of birth, postcodes and notes are included. "

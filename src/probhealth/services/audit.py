@@ -8,8 +8,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from probhealth import clock, validation
-from probhealth.store import audit
+from probhealth.errors import BadInput
+from probhealth.store import anchor, audit
 from probhealth.store import maintenance as m
+from probhealth.store.anchor import Head
 from probhealth.store.db import Store
 
 
@@ -68,12 +70,22 @@ def events(
 @dataclass(frozen=True)
 class Verification:
     events: int
-    broken_at: int | None
-    reason: str | None
+    problems: tuple[audit.ChainBreak, ...]
+    head: Head | None  # the last event (None for an empty log)
+    anchor: Head | None  # what the anchor file beside the database says
+    anchor_note: str | None  # why there is no anchor to compare with, if there is none
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return not self.problems
+
+    @property
+    def broken_at(self) -> int | None:
+        return self.problems[0].event_id if self.problems else None
+
+    @property
+    def reason(self) -> str | None:
+        return self.problems[0].reason if self.problems else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,14 +93,85 @@ class Verification:
             "ok": self.ok,
             "first_broken_event": self.broken_at,
             "reason": self.reason,
+            "problems": [{"event": p.event_id, "reason": p.reason} for p in self.problems],
+            "head": None if self.head is None else self.head.short(),
+            "head_hash": None if self.head is None else self.head.hash,
+            "anchor": None if self.anchor is None else self.anchor.short(),
+            "anchor_note": self.anchor_note,
         }
 
 
-def verify(store: Store) -> Verification:
-    count, broken = audit.verify_rows(_rows(store))
-    return Verification(
-        count, broken.event_id if broken else None, broken.reason if broken else None
-    )
+def parse_head(text: str) -> Head:
+    """``ID:HASH`` as printed by ``audit verify`` (at least the first 16 hex digits)."""
+    event, _, digest = text.strip().partition(":")
+    digest = digest.strip().lower()
+    if (
+        not event.isdigit()
+        or not 16 <= len(digest) <= 64
+        or any(c not in "0123456789abcdef" for c in digest)
+    ):
+        raise BadInput(
+            "{opt:expect-head} must be an event number and hash as printed by audit verify, "
+            "e.g. 41:3f9a0c2e81d4b7a6."
+        )
+    return Head(int(event), digest)
+
+
+def verify(store: Store, *, expect: Head | None = None) -> Verification:
+    """Walk the chain and compare its start with ``db.init`` and its end with the anchor file
+    beside the database and with ``expect`` (a head noted earlier)."""
+    anchored: Head | None = None
+    note: str | None = None
+    if store.target.path is not None:
+        try:
+            anchored = anchor.read(store.target.path)
+        except anchor.Unreadable as exc:
+            note = f"the anchor file {anchor.path_for(store.target.path)} is unreadable: {exc}"
+        else:
+            if anchored is None:
+                note = "there is no anchor file beside the database yet (the next change writes it)"
+    else:
+        note = "a server database has no anchor file: note the head and check it with --expect-head"
+    marks = [h for h in (anchored, expect) if h is not None]
+    walked = audit.walk(_rows(store), want=[h.event for h in marks])
+    problems = list(walked.problems)
+    if walked.events == 0:
+        problems.append(
+            audit.ChainBreak(1, f"the log is empty: event 1 ({audit.FIRST_ACTION}) is missing")
+        )
+    elif walked.first_action is not None and walked.first_action != audit.FIRST_ACTION:
+        problems.append(
+            audit.ChainBreak(
+                1,
+                f"event 1 is {walked.first_action}, not {audit.FIRST_ACTION}: "
+                "the start of the log is missing",
+            )
+        )
+    for mark, what in ((anchored, "the anchor file"), (expect, "the head you gave")):
+        if mark is None:
+            continue
+        if walked.head_id < mark.event:
+            missing = (
+                f"event {mark.event} is"
+                if walked.head_id + 1 == mark.event
+                else f"events {walked.head_id + 1} to {mark.event} are"
+            )
+            problems.append(
+                audit.ChainBreak(
+                    walked.head_id + 1,
+                    f"{missing} missing from the end: {what} says the log reached event "
+                    f"{mark.event}, it now ends at {walked.head_id}",
+                )
+            )
+        elif not walked.hash_at.get(mark.event, "").startswith(mark.hash):
+            problems.append(
+                audit.ChainBreak(
+                    mark.event,
+                    f"it is not the event {what} names: the log was rewritten from there on",
+                )
+            )
+    head = Head(walked.head_id, walked.head_hash) if walked.events else None
+    return Verification(walked.events, tuple(problems), head, anchored, note)
 
 
 def _rows(store: Store) -> Iterator[Any]:

@@ -94,6 +94,7 @@ class Result:
     columns: int
     target: str
     identifiable: bool
+    audit_head: str | None = None  # ID:HASH of the export's own audit event
 
 
 def age_band(age: int) -> str:
@@ -321,15 +322,16 @@ def run(
                     progress(rows, total)
             # Recorded before the file takes its name: no export exists without its audit
             # event (if this write fails, the temporary file is removed).
-            _audit_export(store, o, rows, columns)
+            head = _audit_export(store, o, rows, columns)
     if progress is not None:
         progress(rows, total)
-    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable)
+    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable, head)
 
 
-def _audit_export(store: Store, o: Options, rows: int, columns: int) -> None:
+def _audit_export(store: Store, o: Options, rows: int, columns: int) -> str:
+    """Records the export; returns the audit head it made (ID:HASH), which the export carries."""
     with store.write() as session:
-        audit.append(
+        event = audit.append(
             session,
             actor=store.actor,
             action="export.identifiable" if o.identifiable else "export",
@@ -345,6 +347,7 @@ def _audit_export(store: Store, o: Options, rows: int, columns: int) -> None:
                 ),
             },
         )
+    return f"{event.id}:{event.hash[:16]}"
 
 
 Builder = Callable[[Any, q.Filters, Options, _People], tuple[list[str], Iterator[list[Any]]]]

@@ -8,6 +8,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock
 from probhealth.errors import BadInput
+from probhealth.services.audit import Verification, verify
 from probhealth.store import audit as audit_store
 from probhealth.store import maintenance as m
 from probhealth.store import schema
@@ -26,8 +27,11 @@ class InitResult:
 
 def init(store: Store) -> InitResult:
     store.engine()
-    with store.write() as session:
-        audit_store.append(session, actor=store.actor, action="db.init", entity="database")
+    if not store.created:  # a new database's event 1 is already db.init (store.migrate)
+        with store.write() as session:
+            audit_store.append(
+                session, actor=store.actor, action=audit_store.FIRST_ACTION, entity="database"
+            )
     return InitResult(store.target.display, store.created, m.schema_revision(store))
 
 
@@ -37,8 +41,15 @@ class CheckResult:
     revision: str | None
     head: str
     integrity: tuple[str, ...]
-    audit_events: int
-    audit_break: audit_store.ChainBreak | None
+    audit: Verification
+
+    @property
+    def audit_events(self) -> int:
+        return self.audit.events
+
+    @property
+    def audit_break(self) -> audit_store.ChainBreak | None:
+        return self.audit.problems[0] if self.audit.problems else None
 
     @property
     def ok(self) -> bool:
@@ -51,6 +62,10 @@ class CheckResult:
             "schema_expected": self.head,
             "integrity": "ok" if not self.integrity else list(self.integrity),
             "audit_events": self.audit_events,
+            "audit_head": None if self.audit.head is None else self.audit.head.short(),
+            "audit_problems": [
+                {"event": p.event_id, "reason": p.reason} for p in self.audit.problems
+            ],
             "audit_chain": "ok"
             if self.audit_break is None
             else {
@@ -63,10 +78,8 @@ class CheckResult:
 
 def check(store: Store) -> CheckResult:
     problems = tuple(m.integrity_check(store))
-    count, broken = audit_store.verify_rows(m.audit_rows(store))
-    return CheckResult(
-        store.target.display, m.schema_revision(store), schema.HEAD, problems, count, broken
-    )
+    chain = verify(store)
+    return CheckResult(store.target.display, m.schema_revision(store), schema.HEAD, problems, chain)
 
 
 def backup(store: Store, out: Path | None) -> tuple[Path, int]:

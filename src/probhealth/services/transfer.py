@@ -110,16 +110,25 @@ def build_payload(store: Store, person_ids: list[str]) -> tuple[dict[str, Any], 
             {k: repo.encode(None, v) for k, v in d.items()}
             for d in repo.questionnaire_defs(session, qkeys)
         ]
+        audit_head = _audit_head(session)
     payload = {
         "format": bundle.FORMAT,
         "schema": schema.HEAD,
         "source": db_id,
         "created_at": clock.iso_utc(clock.now()),
+        "audit_head": audit_head,
         "columns": {e.name: repo.columns(e.name) for e in repo.ENTITIES},
         "questionnaires": defs,
         "records": records,
     }
     return payload, db_id, count
+
+
+def _audit_head(session: Any) -> str | None:
+    """The source's audit head (ID:HASH) when the bundle was built: the receiving side can
+    keep it as proof of how far the source's log reached."""
+    head = audit.head(session)
+    return None if head is None else head.short()
 
 
 def _record(

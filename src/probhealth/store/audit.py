@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from probhealth import clock
+from probhealth.store.anchor import HEAD_KEY, Head
 from probhealth.store.models import AuditEvent
 
 GENESIS = "0" * 64
+FIRST_ACTION = "db.init"  # event 1 of every database (written by the migration that creates it)
 
 
 def _canonical(
@@ -90,7 +92,18 @@ def append(
     )
     session.add(event)
     session.flush()
+    session.info[HEAD_KEY] = (event_id, event.hash)
     return event
+
+
+def head(session: Session) -> Head | None:
+    """The last event (id and hash), or None for an empty log."""
+    last = session.execute(
+        select(col(AuditEvent.id), col(AuditEvent.hash))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
+    ).first()
+    return None if last is None else Head(int(last[0]), str(last[1]))
 
 
 @dataclass(frozen=True)
@@ -99,29 +112,114 @@ class ChainBreak:
     reason: str
 
 
-def verify_rows(
-    rows: Iterator[tuple[int, datetime, str, str, str, str | None, str, str, str]],
-) -> tuple[int, ChainBreak | None]:
-    """Check a stream of events in id order. Returns (events checked, first break or None)."""
+@dataclass
+class Walk:
+    """What one pass over the chain found."""
+
+    events: int = 0
+    problems: list[ChainBreak] = field(default_factory=list)
+    first_action: str | None = None
+    head_id: int = 0
+    head_hash: str = GENESIS
+    hash_at: dict[int, str] = field(default_factory=dict)  # hashes of the events asked for
+
+    @property
+    def broken(self) -> ChainBreak | None:
+        return self.problems[0] if self.problems else None
+
+
+def _text(value: Any) -> str | None:
+    """A stored text value, or None when it is not text (a BLOB, bytes that are not UTF-8)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def walk(rows: Iterable[Sequence[Any]], *, want: Iterable[int] = ()) -> Walk:
+    """Check a stream of raw events in id order (id, at, actor, action, entity, entity id,
+    detail, prev hash, hash), as stored: text may arrive as bytes, a time as text. A row that
+    cannot even be read is named and the walk carries on from the hash it claims."""
+    wanted = set(want)
+    result = Walk()
     expected_prev = GENESIS
     expected_id = 1
-    count = 0
-    for event_id, at, actor, action, entity, entity_id, detail, prev_hash, stored_hash in rows:
-        count += 1
-        if event_id != expected_id:
-            return count, ChainBreak(
-                expected_id, f"event {expected_id} is missing (next is {event_id})"
+    for row in rows:
+        result.events += 1
+        event_id = row[0]
+        if not isinstance(event_id, int):
+            result.problems.append(ChainBreak(expected_id, "its number is not a number"))
+            continue
+        gap = event_id != expected_id
+        if gap:
+            result.problems.append(
+                ChainBreak(expected_id, f"event {expected_id} is missing (next is {event_id})")
             )
-        if prev_hash != expected_prev:
-            return count, ChainBreak(event_id, "its link to the previous event does not match")
-        if (
-            event_hash(event_id, at, actor, action, entity, entity_id, detail, prev_hash)
-            != stored_hash
-        ):
-            return count, ChainBreak(event_id, "its contents were changed after it was written")
-        expected_prev = stored_hash
-        expected_id += 1
-    return count, None
+        at = _instant(row[1])
+        actor, action, entity, detail, prev_hash, stored_hash = (
+            _text(row[i]) for i in (2, 3, 4, 6, 7, 8)
+        )
+        entity_id = None if row[5] is None else _text(row[5])
+        if event_id == 1:
+            result.first_action = action
+        bad = [
+            what
+            for what, ok in (
+                ("time is not a time", at is not None),
+                ("user is not readable text", actor is not None),
+                ("action is not readable text", action is not None),
+                ("record is not readable text", entity is not None),
+                ("record id is not readable text", row[5] is None or entity_id is not None),
+                ("detail is not readable text", detail is not None),
+                ("hashes are not readable text", prev_hash is not None and stored_hash),
+            )
+            if not ok
+        ]
+        if bad:
+            result.problems.append(ChainBreak(event_id, "its " + " and its ".join(bad)))
+        elif prev_hash != expected_prev and not gap:
+            result.problems.append(
+                ChainBreak(event_id, "its link to the previous event does not match")
+            )
+        else:
+            assert at is not None and actor is not None and action is not None
+            assert entity is not None and detail is not None and prev_hash is not None
+            if (
+                event_hash(event_id, at, actor, action, entity, entity_id, detail, prev_hash)
+                != stored_hash
+            ):
+                result.problems.append(
+                    ChainBreak(event_id, "its contents were changed after it was written")
+                )
+        expected_prev = stored_hash or ""
+        expected_id = event_id + 1
+        result.head_id, result.head_hash = event_id, stored_hash or ""
+        if event_id in wanted:
+            result.hash_at[event_id] = stored_hash or ""
+    return result
+
+
+def verify_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ChainBreak | None]:
+    """Check a stream of events in id order. Returns (events checked, first break or None)."""
+    result = walk(rows)
+    return result.events, result.broken
 
 
 def append_many(
@@ -167,6 +265,7 @@ def append_many(
     from probhealth.store.bulk import insert_rows
 
     insert_rows(session, AuditEvent, rows)
+    session.info[HEAD_KEY] = (prev_id, prev_hash)
     return len(rows)
 
 

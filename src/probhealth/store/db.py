@@ -37,7 +37,7 @@ from sqlmodel import Session
 
 from probhealth.errors import Busy, DatabaseRefused, Remedy, StorageError
 from probhealth.paths import DbTarget
-from probhealth.store import filesafety, schema
+from probhealth.store import anchor, filesafety, schema
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
@@ -384,9 +384,11 @@ class Store:
         from probhealth.store import migrate as _migrate
 
         try:
-            self.migrated_from, self.backup_path = _migrate.upgrade(self)
+            self.migrated_from, self.backup_path, head = _migrate.upgrade(self)
         except DBAPIError as exc:
             raise map_db_error(exc, self.target) from None
+        if head is not None and self.target.path is not None:
+            anchor.advance(self.target.path, head)
 
     def changed_under(self) -> str | None:
         """What another process did to the open database since it was opened: ``"removed"``
@@ -437,7 +439,10 @@ class Store:
         session = self._begin_write()
         try:
             yield session
+            head = self._head_to_anchor(session)
             session.commit()
+            if head is not None and self.target.path is not None:
+                anchor.advance(self.target.path, head)
         except DBAPIError as exc:
             session.rollback()
             raise map_db_error(exc, self.target) from None
@@ -446,6 +451,22 @@ class Store:
             raise
         finally:
             session.close()
+
+    def _head_to_anchor(self, session: Session) -> anchor.Head | None:
+        """The head this transaction's events make, if the anchor file may move to it."""
+        info = session.info.get(anchor.HEAD_KEY)
+        if info is None or self.target.path is None:
+            return None
+        head = anchor.Head(*info)
+
+        def hash_of(event_id: int) -> str | None:
+            row = session.connection().exec_driver_sql(
+                "SELECT hash FROM audit_event WHERE id = ?", (event_id,)
+            )
+            found = row.first()
+            return None if found is None else str(found[0])
+
+        return head if anchor.may_advance(self.target.path, head, hash_of) else None
 
     def _begin_write(self) -> Session:
         assert self._write_engine is not None

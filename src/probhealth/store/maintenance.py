@@ -7,11 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from probhealth.store.db import Store
-from probhealth.store.models import AuditEvent
 
 
 def integrity_check(store: Store) -> list[str]:
@@ -31,25 +27,32 @@ def schema_revision(store: Store) -> str | None:
         return store.current_revision(conn)
 
 
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
 def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
-    """Every audit event in id order, streamed in batches from the cursor."""
-    cols = [
-        col(c)
-        for c in (
-            AuditEvent.id,
-            AuditEvent.at,
-            AuditEvent.actor,
-            AuditEvent.action,
-            AuditEvent.entity,
-            AuditEvent.entity_id,
-            AuditEvent.detail,
-            AuditEvent.prev_hash,
-            AuditEvent.hash,
-        )
-    ]
+    """Every audit event in id order, as stored, streamed in batches from the cursor.
+
+    Raw values, not model objects: on SQLite every column but the id comes as bytes, so a
+    row holding a time that is not a time, a BLOB or bytes that are not UTF-8 reaches the
+    checker (which names it) instead of failing inside the driver."""
     with store.raw() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            select(*cols).order_by(col(AuditEvent.id))
+        if conn.dialect.name == "sqlite":
+            cols = ", ".join(["id", *(f"CAST({c} AS BLOB)" for c in AUDIT_COLUMNS[1:])])
+        else:
+            cols = ", ".join(AUDIT_COLUMNS)
+        result = conn.execution_options(stream_results=True, yield_per=batch).exec_driver_sql(
+            f"SELECT {cols} FROM audit_event ORDER BY id"  # noqa: S608 - fixed column names
         )
         for row in result:
             yield tuple(row)

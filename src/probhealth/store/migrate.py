@@ -21,7 +21,7 @@ from alembic.config import Config
 
 from probhealth import clock
 from probhealth.errors import DatabaseRefused
-from probhealth.store import schema
+from probhealth.store import anchor, schema
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -37,20 +37,24 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(store: Store, revision: str = "head") -> tuple[str | None, Path | None]:
+def upgrade(
+    store: Store, revision: str = "head"
+) -> tuple[str | None, Path | None, anchor.Head | None]:
     """Upgrade to ``revision`` (tests build old databases with it) in one ``BEGIN IMMEDIATE`` transaction.
 
     The revision is read again under the write lock: a second process that waited for the
     first finds the schema current and does nothing. An existing SQLite database is backed up
     (online backup API, a reader beside our write lock) before the first change.
-    Returns (revision upgraded from, backup file).
+    A new database's first audit event, ``db.init``, is written in the same transaction, so
+    event 1 of every database is its creation (a log without it has lost its start).
+    Returns (revision upgraded from, backup file, audit head when an event was written).
     """
     engine = store.engine().execution_options(probhealth_write=True)
     cfg = alembic_config()
     with engine.begin() as conn:
         current = _revision(conn)
         if current == (schema.HEAD if revision == "head" else revision):
-            return None, None
+            return None, None, None
         if current is not None and current not in schema.KNOWN:
             raise DatabaseRefused(
                 f"{store.target.display}: was written by a newer version of probhealth (schema {current})",
@@ -62,7 +66,22 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, Path | No
             store.backup_path = backup  # known even if the upgrade then fails
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-    return current, backup
+        head = _first_event(conn, store.actor) if current is None and revision == "head" else None
+    return current, backup, head
+
+
+def _first_event(conn: Connection, actor: str) -> anchor.Head | None:
+    """``db.init`` as event 1 of a new database (none if events exist already)."""
+    from sqlmodel import Session
+
+    from probhealth.store import audit
+
+    if conn.exec_driver_sql("SELECT 1 FROM audit_event LIMIT 1").first() is not None:
+        return None
+    session = Session(bind=conn)
+    event = audit.append(session, actor=actor, action=audit.FIRST_ACTION, entity="database")
+    assert event.id is not None
+    return anchor.Head(event.id, event.hash)
 
 
 def _revision(conn: Connection) -> str | None:
@@ -117,7 +136,24 @@ def backup_file(source: Path, dest: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
+    _anchor_copy(dest)
     return dest
+
+
+def _anchor_copy(path: Path) -> None:
+    """A copy carries its own audit head, so a restored backup verifies against it."""
+    try:
+        con = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
+        try:
+            row = con.execute(
+                "SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return
+    if row is not None:
+        anchor.advance(path, anchor.Head(int(row[0]), str(row[1])))  # a new file: no anchor yet
 
 
 def backup_before_migration(path: Path, revision: str) -> Path:
