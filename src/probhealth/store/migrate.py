@@ -12,12 +12,14 @@ import errno
 import os
 import secrets
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from probhealth import clock
 from probhealth.errors import DatabaseRefused
@@ -66,22 +68,36 @@ def upgrade(
             store.backup_path = backup  # known even if the upgrade then fails
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-        head = _first_event(conn, store.actor) if current is None and revision == "head" else None
+        head = _first_event(conn, store.actor) if current is None else None
     return current, backup, head
 
 
 def _first_event(conn: Connection, actor: str) -> anchor.Head | None:
-    """``db.init`` as event 1 of a new database (none if events exist already)."""
-    from sqlmodel import Session
-
+    """``db.init`` as event 1 of a new database (none if events exist already). Plain SQL
+    with the columns every revision has, so a database built at an old revision gets it too."""
     from probhealth.store import audit
 
     if conn.exec_driver_sql("SELECT 1 FROM audit_event LIMIT 1").first() is not None:
         return None
-    session = Session(bind=conn)
-    event = audit.append(session, actor=actor, action=audit.FIRST_ACTION, entity="database")
-    assert event.id is not None
-    return anchor.Head(event.id, event.hash)
+    at = clock.now().replace(microsecond=0)
+    digest = audit.event_hash(
+        1, at, actor, audit.FIRST_ACTION, "database", None, "{}", audit.GENESIS
+    )
+    conn.execute(
+        text(
+            "INSERT INTO audit_event (id, at, actor, action, entity, entity_id, detail, "
+            "prev_hash, hash) VALUES (1, :at, :actor, :action, 'database', NULL, '{}', "
+            ":prev, :hash)"
+        ),
+        {
+            "at": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "actor": actor,
+            "action": audit.FIRST_ACTION,
+            "prev": audit.GENESIS,
+            "hash": digest,
+        },
+    )
+    return anchor.Head(1, digest)
 
 
 def _revision(conn: Connection) -> str | None:
