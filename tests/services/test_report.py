@@ -197,6 +197,16 @@ def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]
     assert row["suggested"] == 7
     assert row["agreed"] == 6
     assert row["referred"] == 0
+    steps = {r["step"]: r["referrals"] for r in _rows(report, "funnel_all")}
+    assert steps == {
+        "Suggested": 7,
+        "Agreed": 6,
+        "Referred": 0,
+        "Accepted": 0,
+        "Appointment": 0,
+        "Attended": 0,
+        "Completed": 0,
+    }
     alpha = _row(report, "by_group", "group", "Alpha")
     assert alpha["people"] == 12 and alpha["screened"] == 10
     assert alpha["mh"] == "<5" and alpha["mh_pct"] is None
@@ -254,3 +264,23 @@ def test_hidden_counts_that_add_up_to_a_small_number_hide_one_more() -> None:
     # One small count alone is the total less the rest: the next smallest goes with it.
     row = goals((30, 1, 9, 20, 0, 0))[0]
     assert (row["achieved"], row["partly"], row["not_yet"]) == ("<5", "*", 20)
+
+
+def test_terminal_fits_80_columns_without_losing_a_column(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    from probhealth.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    _caseload(db_path)
+    output.console.cache_clear()  # the console reads COLUMNS when it is made
+    try:
+        shown = Cli(db_path)("report").stdout
+    finally:
+        output.console.cache_clear()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    # Wide tables are cut into groups of columns, not cropped: the last columns are there.
+    for heading in ("P90 d", "Completed", "No GP %", "Not reviewed", "Beta %"):
+        assert heading in shown, heading
+    assert "(continued)" in shown

@@ -633,8 +633,63 @@ def _bar(value: float, top: float, width: int = 12) -> str:
     return "█" * whole + (_BLOCKS[int((full - whole) * 8)] if whole < width else "")
 
 
-def health_report(report: Any) -> Group:
-    """The health needs report as rich tables (fits 80 columns), a bar beside chartable rows."""
+def _report_grid(tbl: Any, cols: list[Any], bar_of: str | None, part: int, last: bool) -> Table:
+    grid = Table(
+        title=tbl.title if part == 0 else f"{tbl.title} (continued)",
+        title_justify="left",
+        header_style="bold",
+        expand=False,
+        caption=for_terminal(tbl.note) if tbl.note and last else None,
+        caption_justify="left",
+    )
+    for c in cols:
+        grid.add_column(
+            c.short or c.label,
+            overflow="fold",
+            justify="left" if c.kind == "text" else "right",
+            min_width=16 if c.kind == "text" else None,
+            # A long label wraps in a wide table, so more figures fit beside it.
+            max_width=28 if c.kind == "text" and len(tbl.columns) > 4 else None,
+        )
+    top = 0.0
+    if bar_of:
+        grid.add_column("", no_wrap=True)
+        values = [r.get(bar_of) for r in tbl.rows]
+        top = max((float(v) for v in values if isinstance(v, int | float)), default=0.0)
+    for r in tbl.rows:
+        cells = [_cell(r.get(c.key), c.kind) for c in cols]
+        if bar_of:
+            v = r.get(bar_of)
+            bar = _bar(float(v), top) if isinstance(v, int | float) else ""
+            cells.append(Text(bar, style="cyan"))
+        grid.add_row(*cells)
+    if not tbl.rows:
+        grid.caption = "Nothing to count."
+    return grid
+
+
+def _column_groups(tbl: Any, columns: list[Any], width: int) -> list[list[Any]]:
+    """Value columns in groups whose table fits ``width`` (the label column in each)."""
+    from rich.measure import Measurement
+
+    console = out()
+    options = console.options.update_width(10_000)
+
+    def natural(cols: list[Any]) -> int:
+        return Measurement.get(console, options, _report_grid(tbl, cols, None, 0, True)).maximum
+
+    label = [columns[0]] if columns[0].kind == "text" else []
+    groups: list[list[Any]] = [list(label)]
+    for c in columns[len(label) :]:
+        if len(groups[-1]) > len(label) and natural([*groups[-1], c]) > width:
+            groups.append([*label])
+        groups[-1].append(c)
+    return groups
+
+
+def health_report(report: Any, width: int = 80) -> Group:
+    """The health needs report as rich tables that fit ``width`` columns (a wide table is cut
+    into groups of columns, its label column repeated), a bar beside chartable rows."""
     parts: list[RenderableType] = []
     since, until = report.period
     parts.append(
@@ -652,42 +707,9 @@ def health_report(report: Any) -> Group:
             section = tbl.section
             parts.append(Text(""))
             parts.append(Text(section.upper(), style="bold underline"))
-        cols = [c for c in tbl.columns if not c.hidden]
-        bar_of = tbl.chart[1] if tbl.chart and len(cols) <= 4 else None
-        top = (
-            max(
-                (r.get(bar_of) for r in tbl.rows if isinstance(r.get(bar_of), int | float)),
-                default=0,
-            )
-            if bar_of
-            else 0
-        )
-        grid = Table(
-            title=tbl.title,
-            title_justify="left",
-            header_style="bold",
-            expand=False,
-            caption=for_terminal(tbl.note) if tbl.note else None,
-            caption_justify="left",
-        )
-        for c in cols:
-            grid.add_column(
-                c.short or c.label,
-                overflow="fold",
-                justify="left" if c.kind == "text" else "right",
-                min_width=(16 if len(cols) <= 8 else 12) if c.kind == "text" else None,
-            )
-        if bar_of:
-            grid.add_column("", no_wrap=True)
-        for r in tbl.rows:
-            cells = [_cell(r.get(c.key), c.kind) for c in cols]
-            if bar_of:
-                v = r.get(bar_of)
-                cells.append(
-                    Text(_bar(float(v), top) if isinstance(v, int | float) else "", style="cyan")
-                )
-            grid.add_row(*cells)
-        if not tbl.rows:
-            grid.caption = "Nothing to count."
-        parts.append(grid)
+        shown = [c for c in tbl.columns if not c.hidden]
+        bar_of = tbl.chart[1] if tbl.chart and len(shown) <= 4 else None
+        groups = [shown] if bar_of else _column_groups(tbl, shown, width)
+        for n, cols in enumerate(groups):
+            parts.append(_report_grid(tbl, cols, bar_of, n, n == len(groups) - 1))
     return Group(*parts)

@@ -81,4 +81,4 @@ def report(
     elif csv_dir is None and out is None:
         from probhealth.cli import render
 
-        render.print_renderable(render.health_report(result))
+        render.print_renderable(render.health_report(result, output.out().width))

@@ -30,6 +30,7 @@ AXIS = {
     "access": "% of those asked (bars: 95% confidence interval)",
     "barriers": "People screened with the barrier",
     "declined_reasons": "Referrals declined by the person",
+    "funnel_all": "Suggestions, then referrals reaching each step",
     "trend": "% of people screened that month",
     "by_group": "% of people screened that month",
 }

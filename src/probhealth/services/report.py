@@ -552,6 +552,23 @@ def _tables(
             "referrals made in the period that ever reached that step.",
         )
     )
+    steps = ("suggested", "agreed", "referred", "accepted", "appointment", "attended", "completed")
+    out.append(
+        Table(
+            "funnel_all",
+            "Referral funnel",
+            "Referral funnel, all pathways",
+            [Column("step", "Step", "text"), Column("referrals", "Referrals")],
+            [
+                {"step": step.capitalize(), "referrals": sum(r[step] for r in f_rows)}
+                for step in steps
+            ],
+            note="The pathways above added up: suggestions at the latest screening, then "
+            "referrals that reached each step. Completed can exceed attended: some pathways "
+            "end without an appointment (a crisis call, a naloxone kit, a food voucher).",
+            chart=("step", "referrals"),
+        )
+    )
     out.append(
         Table(
             "outcomes",
