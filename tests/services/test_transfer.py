@@ -102,9 +102,13 @@ def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_
     assert first["added"] > 1 and first["conflicts"] == 0
     assert counts(laptop.db) == counts(office.db)
 
-    # They diverge: a new screening on the laptop, referral steps on both, the postcode on both.
+    # They diverge: a new screening on the laptop, referral steps on both (the office hears
+    # the person made contact; the laptop too, then that the service accepted them), a goal
+    # at the office, and the same person's postcode edited on both.
     laptop("screen", CRN, "--answers", str(ANSWERS), "--restart", "--json")
+    office("referral", "update", "1", "--status", "referred", "--note", "Phoned the office")
     laptop("referral", "update", "1", "--status", "referred")
+    laptop("referral", "update", "1", "--status", "accepted")
     office("goal", "add", CRN, "Register with a GP")
     office("person", "edit", CRN, "--postcode", "CB2 1AA")
     laptop("person", "edit", CRN, "--postcode", "CB3 9ZZ")
@@ -115,29 +119,44 @@ def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_
     export(office, to_laptop, key, "--all")
     at_office = imp(office, to_office, key)
     at_laptop = imp(laptop, to_laptop, key)
-    assert at_office["conflicts"] >= 1 and at_laptop["conflicts"] >= 1
+    # The referral moved on both sides: merged by its events, not a conflict.
+    assert at_office["merged"] == 1 and at_laptop["merged"] == 1
+    assert at_office["tables"]["referral"]["conflicts"] == 0
+    assert at_laptop["tables"]["referral"]["conflicts"] == 0
 
     # No record lost: both hold both screenings, the goal, and every referral event.
     for db in (office.db, laptop.db):
         c = counts(db)
         assert c["screening"] == 2 and c["goal"] == 1 and c["person"] == 1
+        assert c["referral"] == 1 and c["referral_event"] == 4  # agreed + 1 office + 2 laptop
     assert referral_events(office.db) == referral_events(laptop.db)
-    # The postcode edit is a conflict on both sides; nothing overwritten.
+    # The referral is at the latest step on both, with every step in its history.
+    for cli in (office, laptop):
+        shown = json.loads(cli("referral", "show", "1", "--json").stdout)
+        assert shown["status"] == "accepted"
+        steps = [e["to"] for e in shown["history"]]
+        assert sorted(steps) == ["accepted", "agreed", "referred", "referred"]
+        assert "Phoned the office" in [e.get("note") for e in shown["history"]]
+    with closing(sqlite3.connect(office.db)) as con, closing(sqlite3.connect(laptop.db)) as lap:
+        query = "select * from referral"
+        assert con.execute(query).fetchall() == lap.execute(query).fetchall()
+    # The postcode edit is the one conflict, listed on both sides; nothing overwritten.
     for cli, mine in ((office, "CB2 1AA"), (laptop, "CB3 9ZZ")):
         listed = json.loads(cli("transfer", "conflicts", "--json").stdout)
-        person = [c for c in listed if c["record"] == "person"]
-        assert len(person) == 1 and "postcode" in person[0]["fields"]
-        shown = json.loads(cli("person", "show", CRN, "--json").stdout)
-        assert shown["person"]["postcode"] == mine if "person" in shown else True
+        assert [c["record"] for c in listed] == ["person"]
+        assert "postcode" in listed[0]["fields"]
+        with closing(sqlite3.connect(cli.db)) as con:
+            assert con.execute("select postcode from person").fetchone()[0] == mine
 
-    # Importing again changes nothing, and every record is recognised as the same.
-    before = snapshot(office.db)
-    again = imp(office, to_office, key)
-    assert again["added"] == again["updated"] == again["kept_ours"] == 0
-    assert again["conflicts"] == at_office["conflicts"]
+    # Importing again changes nothing, and every record is recognised as already seen.
+    for cli, bundle, first_time in ((office, to_office, at_office), (laptop, to_laptop, at_laptop)):
+        before = snapshot(cli.db)
+        again = imp(cli, bundle, key)
+        assert again["added"] == again["updated"] == again["merged"] == 0
+        assert again["conflicts"] == first_time["conflicts"]
+        assert snapshot(cli.db) == before
     twice = imp(laptop, out, key)
-    assert twice["added"] == twice["updated"] == 0
-    assert snapshot(office.db) == before
+    assert twice["added"] == twice["updated"] == twice["merged"] == 0
 
     # Settle the postcode at the office: keep the laptop's; then it flows back without conflict.
     listed = json.loads(office("transfer", "conflicts", "--json").stdout)
@@ -146,6 +165,16 @@ def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_
     with closing(sqlite3.connect(office.db)) as con:
         assert con.execute("select postcode from person").fetchone()[0] == "CB3 9ZZ"
 
+    for cli in (office, laptop):
+        assert json.loads(cli("audit", "verify", "--json").stdout)["ok"]
+
+    # The next exchange carries the settled postcode back: no conflict is left on either side.
+    back = tmp_path / "back.phx"
+    export(office, back, key, "--all")
+    settled = imp(laptop, back, key)
+    assert settled["conflicts"] == 0 and settled["merged"] == 0
+    with closing(sqlite3.connect(laptop.db)) as con:
+        assert con.execute("select postcode from person").fetchone()[0] == "CB3 9ZZ"
     for cli in (office, laptop):
         assert json.loads(cli("audit", "verify", "--json").stdout)["ok"]
     with closing(sqlite3.connect(office.db)) as con:
@@ -207,7 +236,8 @@ def test_passphrase_never_from_argv_without_terminal(office, tmp_path):
 
 
 # -- merge order: a property test on random divergent histories ------------------------------
-OPS = ("postcode", "goal", "barrier", "review")
+OPS = ("postcode", "goal", "barrier", "review", "step")
+STEPS = ("referred", "accepted", "appointment-booked", "attended")  # open steps, in order
 
 
 def _store(template_db: Path, path: Path):
@@ -227,35 +257,50 @@ def _apply(store, op: str, n: int) -> None:
     elif op == "goal":
         goals.add(store, CRN, f"Goal number {n}")
     elif op == "barrier":
-        needs.add_barrier(store, CRN, "transport", note=f"note {n}")
+        from probhealth.taxonomy import BARRIER_TYPES
+
+        # A barrier type is recorded once per person: each step adds a different one.
+        needs.add_barrier(store, CRN, list(BARRIER_TYPES)[n % len(BARRIER_TYPES)], note=f"n{n}")
+    elif op == "step":
+        from probhealth import referral_states
+        from probhealth.services import referrals
+        from probhealth.services.definitions import load_rules
+
+        with store.read() as session:
+            from probhealth.store import transfer as repo
+
+            (row,) = repo.children(session, "referral", "person_id", [_ids(store)[0]])
+        nxt = next(s for s in STEPS if s in referral_states.allowed(row["status"]))
+        referrals.update(store, row["id"], load_rules(), status=nxt, note=f"step {n}")
     else:
         listed = goals.list_for(store, CRN)
         if listed:
             goals.review(store, listed[0].id, progress="partly", note=f"review {n}")
 
 
-def _versions(store) -> dict[str, set[str]]:
-    """Each record's uid -> the versions kept (the current one and any open conflicts)."""
+def _versions(store) -> dict[tuple[str, str], set[str]]:
+    """Each record's (table, uid) -> the versions kept (the current one and open conflicts)."""
     from probhealth.services import transfer
     from probhealth.store import transfer as repo
 
     people = transfer.choose_people(store, crns=[], all_people=True, changed_since=None)
     payload, _, _ = transfer.build_payload(store, people)
-    out: dict[str, set[str]] = {}
-    for recs in payload["records"].values():
+    out: dict[tuple[str, str], set[str]] = {}
+    for name, recs in payload["records"].items():
         for rec in recs:
-            out.setdefault(rec["uid"], set()).add(rec["hash"])
+            out.setdefault((name, rec["uid"]), set()).add(rec["hash"])
     with store.read() as session:
         for c in repo.conflicts(session):
-            out.setdefault(c["uid"], set()).add(c["hash"])
+            out.setdefault((c["entity"], c["uid"]), set()).add(c["hash"])
     return out
 
 
 def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path):
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
-    from probhealth.services import people, transfer
+    from probhealth.services import people, referrals, transfer
+    from probhealth.services.definitions import load_rules
     from probhealth.services.people import PersonInput
 
     ops = st.lists(st.sampled_from(OPS), max_size=4)
@@ -263,6 +308,7 @@ def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path)
 
     @settings(max_examples=8, deadline=None)
     @given(ops, ops)
+    @example(["step", "postcode"], ["step", "step", "postcode"])  # both move the referral
     def check(on_a: list[str], on_b: list[str]) -> None:
         run = tmp_path / f"run{next(counter)}"
         run.mkdir()
@@ -274,6 +320,7 @@ def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path)
                 PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="female"),
             )
             _apply(a, "goal", 0)
+            referrals.refer(a, CRN, "talking-therapies", load_rules(), self_referral=True)
             first = transfer.export(a, person_ids=_ids(a), out=run / "a0.phx", passphrase=pw)
             transfer.import_bundle(b, (run / "a0.phx").read_bytes(), passphrase=pw)
             assert first.people == 1
@@ -292,9 +339,14 @@ def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path)
             va, vb, vc, vd = (_versions(s) for s in (a, b, c, d))
             assert vc == vd  # the same versions kept, whichever bundle came first
             assert set(vc) == set(va) | set(vb)  # no record lost
-            for uid in vc:  # every new version kept (as the record or as a conflict)
-                new = (va.get(uid, set()) | vb.get(uid, set())) - v0.get(uid, set())
-                assert new <= vc[uid] and (new or vc[uid] == v0[uid])
+            for key in vc:  # every new version kept (as the record or as a conflict) ...
+                new = (va.get(key, set()) | vb.get(key, set())) - v0.get(key, set())
+                if key[0] == "referral" and len(new) == 2:
+                    # ... except a referral moved on both sides: its events are all kept
+                    # (records of their own, checked above) and it takes the latest's step.
+                    assert len(vc[key]) == 1 and vc[key] <= new
+                else:
+                    assert new <= vc[key] and (new or vc[key] == v0[key])
         finally:
             for s in (a, b, c, d):
                 s.close()

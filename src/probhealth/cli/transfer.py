@@ -144,7 +144,7 @@ def import_(
     output.ok(
         f"{what} {output.count(result.people, 'person', 'people')}: {c['added']:,} added, "
         f"{c['updated']:,} updated, {c['same']:,} already here, {c['kept_ours']:,} newer here, "
-        f"{c['conflicts']:,} conflict(s)."
+        f"{c['merged']:,} referral(s) merged by their events, {c['conflicts']:,} conflict(s)."
     )
     if c["conflicts"]:
         output.warn("Both sides changed some records: see them with: probhealth transfer conflicts")

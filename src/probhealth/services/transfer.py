@@ -13,7 +13,11 @@ nothing) by uid:
   kept whole in ``transfer_conflict`` until a person settles it (``resolve``).
 
 Histories (referral events, goal reviews, consent decisions) are records of their own, so
-they merge as lists. The audit log records each export and import with the other
+they merge as lists. A referral changed on both sides is not a conflict when only its step
+moved (status, follow-up, outcome, dates): its events merge as a list and the referral takes
+the step of the latest event (by the day it happened, then when it was recorded), with the
+follow-up, outcome and reason of the side that recorded it; the result is the same whichever
+bundle arrives first. A referral whose other fields differ is still a conflict. The audit log records each export and import with the other
 database's id, the bundle's hash and counts, never content.
 """
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,12 @@ from probhealth.store import audit, schema
 from probhealth.store import transfer as repo
 from probhealth.store.db import Store
 
-OUTCOMES = ("added", "updated", "same", "kept_ours", "conflicts")
+OUTCOMES = ("added", "updated", "same", "kept_ours", "merged", "conflicts")
+
+# A referral's fields that follow its latest event (services.referrals.update sets them).
+REFERRAL_STEP = frozenset(
+    {"status", "follow_up_due", "outcome", "closed_reason", "updated_at", "closed_at"}
+)
 
 
 @dataclass(frozen=True)
@@ -298,6 +307,7 @@ def _merge(session: Any, actor: str, payload: dict[str, Any], digest: str) -> Im
         repo.add_questionnaire_def(session, values)
     records: dict[str, list[dict[str, Any]]] = payload["records"]
     people = len(records.get("person", []))
+    latest = _latest_events(records.get("referral_event") or [])
     for entity in repo.ENTITIES:
         recs = records.get(entity.name) or []
         if not recs:
@@ -309,7 +319,17 @@ def _merge(session: Any, actor: str, payload: dict[str, Any], digest: str) -> Im
         tally = by_table.setdefault(entity.name, Counter())
         for rec in recs:
             outcome = _merge_one(
-                session, entity, rec, cols, ids, local_of, here_seen, open_conflicts, source, now
+                session,
+                entity,
+                rec,
+                cols,
+                ids,
+                local_of,
+                here_seen,
+                open_conflicts,
+                source,
+                now,
+                latest,
             )
             counts[outcome] += 1
             tally[outcome] += 1
@@ -340,6 +360,7 @@ def _merge_one(
     open_conflicts: set[tuple[str, str]],
     source: str,
     now: datetime,
+    latest: dict[str, tuple[Any, ...]],
 ) -> str:
     try:
         uid, refs, data = str(rec["uid"]), dict(rec["refs"]), dict(rec["data"])
@@ -406,6 +427,10 @@ def _merge_one(
         return "updated"
     if digest in here_seen.get(uid, set()):
         return "kept_ours"
+    if entity.name == "referral" and _merge_steps(
+        session, entity, rec, current, values, ids, latest, ours
+    ):
+        return "merged"
     if (uid, digest) not in open_conflicts:
         person_id = refs_local.get("person_id") or (uid if entity.name == "person" else "")
         if not person_id:
@@ -424,6 +449,70 @@ def _merge_one(
         )
         open_conflicts.add((uid, digest))
     return "conflicts"
+
+
+def _event_key(data: dict[str, Any], uid: str) -> tuple[Any, ...]:
+    """How late a referral event is: the day it happened, when it was recorded, then its uid
+    (so both databases pick the same one)."""
+    recorded = datetime.fromisoformat(str(data.get("recorded_at")))
+    if recorded.tzinfo is None:
+        recorded = recorded.replace(tzinfo=UTC)
+    return (str(data.get("event_date")), recorded.astimezone(UTC), uid)
+
+
+def _latest_events(events: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """The bundle's latest event of each referral (by the referral's uid)."""
+    out: dict[str, tuple[Any, ...]] = {}
+    try:
+        for ev in events:
+            referral, key = ev["refs"]["referral_id"], _event_key(ev["data"], str(ev["uid"]))
+            if referral is not None and (referral not in out or key > out[referral]):
+                out[referral] = key
+    except (KeyError, TypeError, ValueError):
+        raise _damaged() from None
+    return out
+
+
+def _merge_steps(
+    session: Any,
+    entity: repo.Entity,
+    rec: dict[str, Any],
+    current: dict[str, Any],
+    values: dict[str, Any],
+    ids: repo.Identities,
+    latest: dict[str, tuple[Any, ...]],
+    ours: str,
+) -> bool:
+    """A referral moved on both sides: merge by events, not as a conflict, when only its step
+    differs. The side with the latest event gives the step. False: a real conflict."""
+    tab = repo.table(entity.name)
+    for col in tab.columns:
+        if col.name in REFERRAL_STEP or col.name not in rec["data"] or col.name in entity.refs:
+            continue
+        if repo.encode(col, current[col.name]) != rec["data"][col.name]:
+            return False
+    for ref, parent in entity.refs.items():
+        here = None if current[ref] is None else ids.uid(parent, current[ref])
+        if here != rec["refs"].get(ref):
+            return False
+    theirs = latest.get(str(rec["uid"]))
+    events = repo.children(session, "referral_event", "referral_id", [current["id"]])
+    ids.load("referral_event", [e["id"] for e in events])
+    mine = max(
+        (
+            _event_key(
+                {k: repo.encode(None, v) for k, v in e.items()}, ids.uid("referral_event", e["id"])
+            )
+            for e in events
+        ),
+        default=None,
+    )
+    if theirs is None or mine is None or theirs == mine:
+        return False  # no event explains the difference
+    if theirs > mine:
+        repo.update_row(session, entity, current, values)
+    rec["seen"] = sorted(set(rec["seen"]) | {ours})
+    return True
 
 
 def _hash_of(entity: repo.Entity, row: dict[str, Any], ids: repo.Identities, keys: set[str]) -> str:

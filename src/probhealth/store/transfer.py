@@ -205,6 +205,13 @@ def _in(session: Session, name: str, column: str, values: Sequence[Any]) -> Iter
         ).mappings()
 
 
+def children(
+    session: Session, name: str, column: str, values: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Rows of table ``name`` whose ``column`` is one of ``values``."""
+    return [dict(r) for r in _in(session, name, column, values)]
+
+
 def rows_for_people(session: Session, person_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Every row of every transferable table about these people, as column -> value."""
     out: dict[str, list[dict[str, Any]]] = {}
