@@ -71,7 +71,13 @@ def test_headlines_sections_and_a_table_under_every_chart(page: str) -> None:
     for section in ("Caseload and reach", "Needs", "Referral funnel", "Trends"):
         assert f">{section}</h2>" in page
     charts = _charts(page)
-    assert {"chart-since_screening", "chart-needs", "chart-access", "chart-trend"} <= set(charts)
+    assert {
+        "chart-since_screening",
+        "chart-needs",
+        "chart-access",
+        "chart-funnel",
+        "chart-trend",
+    } <= set(charts)
     for chart_id, svg in charts.items():
         assert svg.get("role") == "img"
         assert svg.find(f"{SVG_NS}title") is not None
@@ -88,6 +94,8 @@ def test_charts_show_only_what_the_tables_show(page: str) -> None:
     assert width == 0 and text == "<5"
     desc = _charts(page)["chart-needs"].find(f"{SVG_NS}desc").text  # type: ignore[union-attr]
     assert "Mental health: <5" in (desc or "")
+    funnel = _charts(page)["chart-funnel"].find(f"{SVG_NS}desc").text or ""  # type: ignore[union-attr]
+    assert "Stop smoking service — Suggested: 7; Agreed: 6; Referred: 0;" in funnel
     # Beta's 8 screened get no percentage, in the table as in the chart of by-office headlines.
     beta = page.split('id="by_group"')[1].split("</table>")[0]
     beta_row = beta.split(">Beta<")[1].split("</tr>")[0]

@@ -45,6 +45,7 @@ class Bar:
     value: float | None  # None: no bar (suppressed or withheld)
     text: str  # what is printed beside the bar: "58.7%", "<5", "no %"
     ci: tuple[float, float] | None = None
+    heading: bool = False  # a group's name on a line of its own (no bar)
 
 
 def _e(text: object) -> str:
@@ -114,6 +115,11 @@ def bar_chart(
     y = 12
     rows: list[str] = []
     for b in bars:
+        if b.heading:
+            y += 6
+            rows.append(f'<text class="grp" x="0" y="{y + 14:.1f}">{_e(b.label)}</text>')
+            y += 22
+            continue
         lines = wrap(b.label, LABEL_W - 10)
         h = max(24, 16 * len(lines) + 6)
         mid = y + h / 2
@@ -167,7 +173,8 @@ def bar_chart(
 
 
 def _describe(bars: Sequence[Bar], axis_label: str) -> str:
-    shown = "; ".join(f"{b.label}: {b.text}" for b in bars)
+    shown = "; ".join(f"{b.label} —" if b.heading else f"{b.label}: {b.text}" for b in bars)
+    shown = shown.replace(" —; ", " — ")
     return f"{axis_label}. {shown}." if bars else f"{axis_label}: nothing to show."
 
 

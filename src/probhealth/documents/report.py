@@ -30,7 +30,6 @@ AXIS = {
     "access": "% of those asked (bars: 95% confidence interval)",
     "barriers": "People screened with the barrier",
     "declined_reasons": "Referrals declined by the person",
-    "funnel_all": "Suggestions, then referrals reaching each step",
     "trend": "% of people screened that month",
     "by_group": "% of people screened that month",
 }
@@ -79,6 +78,8 @@ def chart_for(table: Any) -> str | None:
         return charts.line_chart(
             chart_id, table.title, axis, [str(r.get(label_key)) for r in table.rows], series
         )
+    if table.id == "funnel":
+        return _funnel_chart(table, chart_id)
     if value_col.kind == "pct":
         count_of = {pct: num for pct, num, _den in table.pcts}
         ci_key = next((c.key for c in table.columns if c.kind == "ci"), None)
@@ -111,6 +112,31 @@ def chart_for(table: Any) -> str | None:
         else:
             bars.append(charts.Bar(str(r.get(label_key)), None, cell(v, value_col.kind)))
     return charts.bar_chart(chart_id, table.title, axis, bars)
+
+
+FUNNEL_PATHWAYS = 6
+
+
+def _funnel_chart(table: Any, chart_id: str) -> str:
+    """The funnel of the pathways suggested most, one group of bars each, from the protected
+    rows (a total over all pathways would be a new figure to protect, so none is drawn)."""
+    steps = [c for c in table.columns if c.kind == "count"]
+    bars: list[charts.Bar] = []
+    for r in table.rows[:FUNNEL_PATHWAYS]:
+        bars.append(charts.Bar(str(r.get("pathway")), None, "", heading=True))
+        for c in steps:
+            v = r.get(c.key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                bars.append(charts.Bar(c.label, float(v), f"{v:,}"))
+            else:
+                bars.append(charts.Bar(c.label, None, cell(v, c.kind)))
+    shown = min(len(table.rows), FUNNEL_PATHWAYS)
+    return charts.bar_chart(
+        chart_id,
+        f"Referral funnel of the {shown} pathways suggested most",
+        "People suggested, then referrals reaching each step",
+        bars,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -90,7 +90,7 @@ class Report:
         t = self.threshold
         return (
             f"Small numbers: counts from 1 to {t - 1} are shown as <{t}; where a total would "
-            f"reveal one, a second count is hidden ({HIDDEN}); no percentage is given for fewer "
+            f"reveal them, another count is hidden ({HIDDEN}); no percentage is given for fewer "
             f"than {MIN_DENOMINATOR} people."
         )
 
@@ -549,24 +549,10 @@ def _tables(
             ],
             f_rows,
             note="Suggested: people at their latest screening in the period. The other steps: "
-            "referrals made in the period that ever reached that step.",
-        )
-    )
-    steps = ("suggested", "agreed", "referred", "accepted", "appointment", "attended", "completed")
-    out.append(
-        Table(
-            "funnel_all",
-            "Referral funnel",
-            "Referral funnel, all pathways",
-            [Column("step", "Step", "text"), Column("referrals", "Referrals")],
-            [
-                {"step": step.capitalize(), "referrals": sum(r[step] for r in f_rows)}
-                for step in steps
-            ],
-            note="The pathways above added up: suggestions at the latest screening, then "
-            "referrals that reached each step. Completed can exceed attended: some pathways "
-            "end without an appointment (a crisis call, a naloxone kit, a food voucher).",
-            chart=("step", "referrals"),
+            "referrals made in the period that ever reached that step. Completed can exceed "
+            "attended: some pathways end without an appointment (a crisis call, a naloxone kit, "
+            "a food voucher).",
+            chart=("pathway", "suggested"),
         )
     )
     out.append(
