@@ -105,8 +105,10 @@ def bar_chart(
     *,
     percent: bool = False,
     summary: str = "",
+    compact: bool = False,
 ) -> str:
-    """A horizontal bar chart as an ``<svg>`` element (escaped, self-contained)."""
+    """A horizontal bar chart as an ``<svg>`` element (escaped, self-contained); ``compact``:
+    thinner rows, for a long chart that should still fit on one printed page."""
     top = 100.0 if percent else nice_max(max([5.0, *(b.value or 0 for b in bars)]))
     if percent:
         peak = max((max(b.value or 0, b.ci[1] if b.ci else 0) for b in bars), default=0)
@@ -121,7 +123,8 @@ def bar_chart(
             y += 22
             continue
         lines = wrap(b.label, LABEL_W - 10)
-        h = max(24, 16 * len(lines) + 6)
+        h = max(16 if compact else 24, 16 * len(lines) + 6)
+        bar_h = 11 if compact else 16
         mid = y + h / 2
         first = mid - 8 * (len(lines) - 1)
         spans = "".join(
@@ -134,7 +137,8 @@ def bar_chart(
             w = PLOT_W * min(b.value, top) / top
             end = x0 + w
             rows.append(
-                f'<rect class="bar" x="{x0}" y="{mid - 8:.1f}" width="{w:.1f}" height="16" '
+                f'<rect class="bar" x="{x0}" y="{mid - bar_h / 2:.1f}" width="{w:.1f}" '
+                f'height="{bar_h}" '
                 f'fill="{BAR}"/>'
             )
         if b.ci is not None:
@@ -146,7 +150,7 @@ def bar_chart(
             )
             end = max(end, hi)
         rows.append(f'<text class="val" x="{end + 6:.1f}" y="{mid + 4.5:.1f}">{_e(b.text)}</text>')
-        y += h + 4
+        y += h + (2 if compact else 4)
     bottom = y + 4
     grid = []
     for v in ticks(top):

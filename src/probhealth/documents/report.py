@@ -114,7 +114,7 @@ def chart_for(table: Any) -> str | None:
     return charts.bar_chart(chart_id, table.title, axis, bars)
 
 
-FUNNEL_PATHWAYS = 6
+FUNNEL_PATHWAYS = 5  # so the chart fits on one printed page
 
 
 def _funnel_chart(table: Any, chart_id: str) -> str:
@@ -136,6 +136,7 @@ def _funnel_chart(table: Any, chart_id: str) -> str:
         f"Referral funnel of the {shown} pathways suggested most",
         "People suggested, then referrals reaching each step",
         bars,
+        compact=True,
     )
 
 
