@@ -142,3 +142,39 @@ def test_out_refuses_other_formats_and_existing_files(db_path: Path, tmp_path: P
     assert target.read_text(encoding="utf-8") == "keep"
     cli("report", "--out", str(target), "--force")
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_office_and_pathway_names_from_files_stay_text(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: an office name in the database and a pathway name in a custom rules file
+    that look like markup come out as text, in tables and charts."""
+    import sqlite3
+
+    from probhealth.services.definitions import DEFAULT_RULES, bundled_path
+
+    evil_office = '<script>alert("o")</script>'
+    evil_pathway = '<img src=x onerror="alert(1)"> Stop smoking'
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    _caseload(db_path)
+    con = sqlite3.connect(db_path)
+    con.execute("update person set office = ? where office = 'Beta'", (evil_office,))
+    con.commit()
+    con.close()
+    rules = tmp_path / "rules.yaml"
+    text = bundled_path(DEFAULT_RULES).read_text(encoding="utf-8")
+    rules.write_text(
+        text.replace("name: Stop smoking service", f"name: '{evil_pathway}'", 1),
+        encoding="utf-8",
+    )
+    out = tmp_path / "report.html"
+    Cli(db_path)("report", "--out", str(out), "--rules", str(rules))
+    page = out.read_text(encoding="utf-8")
+    low = page.lower()
+    assert "<script" not in low and "<img" not in low
+    assert "&lt;script&gt;alert(&#34;o&#34;)&lt;/script&gt;" in page  # headlines by office
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; Stop smoking" in page  # funnel table
+    for svg in _charts(page).values():  # every chart still parses as XML
+        assert svg.get("role") == "img"
+    groups = [el.text for el in _charts(page)["chart-funnel"] if el.get("class") == "grp"]
+    assert evil_pathway in groups  # drawn as the text it is
