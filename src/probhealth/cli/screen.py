@@ -9,7 +9,7 @@ import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context, interactive
-from probhealth.cli.remedies import words
+from probhealth.cli.remedies import explain
 from probhealth.errors import ConsentRequired, NeedsTerminal
 
 if TYPE_CHECKING:
@@ -96,23 +96,22 @@ def run_guided(
 
     asker = get_asker()
     active = None
+
+    def agrees(exc: ConsentRequired) -> bool:
+        output.warn(explain(exc))
+        return asker.confirm(
+            "Has the person agreed to the screening now? Record their consent (verbal)",
+            default=False,
+        )
+
+    def begin() -> screening.Active:
+        return screening.begin(store, crn, q, restart=restart, setting=setting, take_over=take_over)
+
+    def recorded() -> None:
+        output.ok("Consent to screening recorded.")
+
     try:
-        try:
-            active = screening.begin(
-                store, crn, q, restart=restart, setting=setting, take_over=take_over
-            )
-        except ConsentRequired as exc:
-            output.warn(words(exc.message))
-            if not asker.confirm(
-                "Has the person agreed to the screening now? Record their consent (verbal)",
-                default=False,
-            ):
-                raise
-            people.record_consent(store, crn, purpose="screening", status="given", method="verbal")
-            output.ok("Consent to screening recorded.")
-            active = screening.begin(
-                store, crn, q, restart=restart, setting=setting, take_over=take_over
-            )
+        active = people.with_consent(store, crn, "screening", begin, agrees, recorded)
         detail = guided.run(store, active, TerminalUI(asker))
     except KeyboardInterrupt:
         if active is not None:
@@ -129,10 +128,9 @@ def run_guided(
     _report(detail, json_out)
     if not json_out:
         from probhealth.cli.followup import offer
-        from probhealth.services.definitions import load_rules
 
         try:
-            offer(store, crn, detail.id, load_rules(), asker)
+            offer(store, crn, detail.id, asker)
         except KeyboardInterrupt:
             output.warn(
                 f"Stopped. The screening is saved; see the suggestions again with: probhealth suggest {crn.strip().upper()}"
@@ -147,11 +145,7 @@ def _report(detail: ScreeningDetail, json_out: bool) -> None:
     from probhealth.cli import render
     from probhealth.cli.guided import flag_panel
 
-    unacknowledged = [
-        f
-        for f in detail.flags
-        if f.acknowledged_at is None and f.severity in ("emergency", "same-day")
-    ]
+    unacknowledged = detail.unacknowledged()
     if unacknowledged:
         # No one acknowledged these at a prompt: show them where they cannot be missed.
         output.err().print(flag_panel(unacknowledged), soft_wrap=False)

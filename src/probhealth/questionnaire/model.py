@@ -48,6 +48,9 @@ ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
 # stopping the screening like a safety flag.
 Severity = Literal["emergency", "same-day", "info", "notice"]
 SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2, "notice": 3}
+# Urgent: the screening stops until the worker acknowledges the flag, and one left
+# unacknowledged is shown wherever it cannot be missed.
+URGENT: tuple[Severity, ...] = ("emergency", "same-day")
 PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
 CHECK_KIND = "questionnaire"  # files with problems name the check that lists them all
 

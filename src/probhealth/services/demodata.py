@@ -29,7 +29,7 @@ from sqlmodel import col
 from probhealth import clock, expr, referral_states
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
-from probhealth.questionnaire.model import Item, Questionnaire
+from probhealth.questionnaire.model import URGENT, Item, Questionnaire
 from probhealth.rules import engine as rules_engine
 from probhealth.rules.model import Pathway, RuleSet
 from probhealth.store import audit, bulk
@@ -485,7 +485,7 @@ def _one(
                 }
             )
     for f in ev.flags:
-        ack = f.severity in ("emergency", "same-day") and rnd.random() < 0.95
+        ack = f.severity in URGENT and rnd.random() < 0.95
         rows[Flag].append(
             {
                 "screening_id": sid,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from probhealth import expr
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Progress
-from probhealth.questionnaire.model import FlagDef, Item, Section
+from probhealth.questionnaire.model import URGENT, FlagDef, Item, Section
 from probhealth.services import screening
 from probhealth.store.db import Store
 
@@ -99,7 +99,7 @@ def run(store: Store, active: screening.Active, ui: UI) -> screening.ScreeningDe
                 cursor = item
                 continue
         raised = screening.save_answer(store, active, item.id, value)
-        urgent = tuple(f for f in raised if f.severity in ("emergency", "same-day"))
+        urgent = tuple(f for f in raised if f.severity in URGENT)
         if urgent:
             ui.alert(urgent)
             screening.acknowledge(store, active, [f.id for f in urgent])

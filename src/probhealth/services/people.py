@@ -7,17 +7,20 @@ field names only) and returns frozen records, never ORM objects.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from probhealth import clock, validation
-from probhealth.errors import BadInput, Conflict, NotFound, Remedy
+from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.store import audit
 from probhealth.store import people as repo
 from probhealth.store.db import Store
 from probhealth.store.models import Consent, Person
 from probhealth.textsafe import clean_note, mixed_script_warning, search_key
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,28 @@ def list_people(
             },
         )
     return records
+
+
+def with_consent(
+    store: Store,
+    crn: str,
+    purpose: str,
+    action: Callable[[], T],
+    agrees: Callable[[ConsentRequired], bool],
+    recorded: Callable[[], None] | None = None,
+) -> T:
+    """Run ``action``; if it needs consent that is not recorded, ask ``agrees`` (given why).
+    A yes is recorded as verbal consent for ``purpose`` (then ``recorded`` is told) and
+    ``action`` runs again; a no raises the original ``ConsentRequired`` (nothing changed)."""
+    try:
+        return action()
+    except ConsentRequired as exc:
+        if not agrees(exc):
+            raise
+        record_consent(store, crn, purpose=purpose, status="given", method="verbal")
+        if recorded is not None:
+            recorded()
+        return action()
 
 
 def record_consent(

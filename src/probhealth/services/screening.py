@@ -17,7 +17,7 @@ from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
-from probhealth.questionnaire.model import FlagDef, Questionnaire
+from probhealth.questionnaire.model import URGENT, FlagDef, Questionnaire
 from probhealth.services import definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
@@ -160,6 +160,10 @@ class ScreeningDetail:
     def score(self, scale_id: str) -> ScoreView | None:
         return next((s for s in self.scores if s.scale_id == scale_id), None)
 
+    def unacknowledged(self) -> tuple[FlagRecord, ...]:
+        """Urgent flags (emergency, same-day) nobody has acknowledged yet."""
+        return tuple(f for f in self.flags if f.acknowledged_at is None and f.severity in URGENT)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -286,7 +290,7 @@ class Active:
     def unacknowledged(self) -> tuple[FlagDef, ...]:
         q = self.questionnaire
         defs = [q.flag(fid) for fid, ack in self.raised.items() if not ack]
-        return tuple(d for d in defs if d is not None and d.severity in ("emergency", "same-day"))
+        return tuple(d for d in defs if d is not None and d.severity in URGENT)
 
 
 # ---------------------------------------------------------------- one session at a time --
@@ -571,7 +575,7 @@ def pending_flags(
         raised = ", ".join(f.flag_id for f in detail.flags) or "none"
         raise BadInput(f"Screening {screening_id} raised no flag {unknown[0]!r}; raised: {raised}.")
     if not flag_ids:  # by default the ones that need action: emergency and same-day
-        return tuple(f for f in waiting.values() if f.severity in ("emergency", "same-day"))
+        return detail.unacknowledged()
     return tuple(waiting[f] for f in flag_ids if f in waiting)
 
 

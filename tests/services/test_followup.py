@@ -1,0 +1,174 @@
+"""The post-screening dialogue without a terminal: each suggestion gets a decision (agreed and
+how, declined and why, later), and a worker referral without consent to share asks, records a
+yes as verbal consent and refers, or leaves the pathway on a no."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from probhealth.errors import ConsentRequired
+from probhealth.questionnaire.model import URGENT
+from probhealth.services import definitions, followup, guided, people, referrals, screening
+from tests.services.test_guided import FakeUI
+
+CRN = "X123456"
+
+
+class FakeFollowUp:
+    """``followup.UI`` from a script: pathway id -> decision (default: later)."""
+
+    def __init__(self, decisions: dict[str, str], *, consent: bool = False) -> None:
+        self.decisions = decisions
+        self.consent = consent
+        self.events: list[str] = []
+        self.offered: dict[str, tuple[str, ...]] = {}
+
+    def suggestions(self, report, *, pending):  # type: ignore[no-untyped-def]
+        self.events.append(f"suggestions:{len(report.suggestions)}:{pending}")
+
+    def decide(self, s, choices):  # type: ignore[no-untyped-def]
+        self.offered[s.pathway_id] = tuple(choices)
+        answer = self.decisions.get(s.pathway_id, followup.LATER)
+        assert answer in choices
+        return answer
+
+    def decline_reason(self, s):  # type: ignore[no-untyped-def]
+        return "already-getting-help"
+
+    def service(self, s, services):  # type: ignore[no-untyped-def]
+        assert 0 < len(services) <= followup.MAX_SERVICES
+        return None
+
+    def consent_needed(self, exc):  # type: ignore[no-untyped-def]
+        assert isinstance(exc, ConsentRequired)
+        self.events.append("consent?")
+        return self.consent
+
+    def not_referred(self, s):  # type: ignore[no-untyped-def]
+        self.events.append(f"not-referred:{s.pathway_id}")
+
+    def referred(self, record):  # type: ignore[no-untyped-def]
+        self.events.append(f"referred:{record.pathway_id}")
+
+    def finished(self, recorded):  # type: ignore[no-untyped-def]
+        self.events.append(f"finished:{recorded}")
+
+
+@pytest.fixture
+def screened(store):  # type: ignore[no-untyped-def]
+    """A person with a completed screening that suggests GP registration (no share consent)."""
+    people.add_person(
+        store,
+        people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
+    )
+    people.record_consent(store, CRN, purpose="screening", status="given")
+    active = screening.begin(store, CRN, definitions.load_questionnaire())
+    detail = guided.run(store, active, FakeUI({"gp_registered": "no", "smoking_status": "current"}))
+    return detail.id
+
+
+def open_referrals(store) -> dict[str, referrals.ReferralRecord]:  # type: ignore[no-untyped-def]
+    return {r.pathway_id: r for r in referrals.listing(store, None, crn=CRN)}
+
+
+def share_consent(store):  # type: ignore[no-untyped-def]
+    return people.show_person(store, CRN).consent.get("share-with-services")
+
+
+def test_decline_and_self_referral_are_recorded_with_the_screening(store, screened) -> None:
+    ui = FakeFollowUp({"gp-registration": followup.SELF, "stop-smoking": followup.DECLINE})
+    assert followup.offer(store, CRN, screened, ui) == 2
+    refs = open_referrals(store)
+    assert refs["gp-registration"].status == "agreed" and refs["gp-registration"].self_referral
+    assert refs["stop-smoking"].status == "declined-by-person"
+    assert refs["stop-smoking"].closed_reason == "already-getting-help"
+    assert all(r.reasons and r.urgency for r in refs.values())
+    assert "consent?" not in ui.events  # a self-referral shares nothing
+    assert ui.events[-1] == "finished:2"
+    # Asked again: what has an open referral is not offered twice.
+    again = FakeFollowUp({})
+    assert followup.offer(store, CRN, screened, again) == 0
+    assert "gp-registration" not in again.offered
+
+
+def test_worker_referral_asks_for_consent_and_a_yes_is_recorded(store, screened) -> None:
+    ui = FakeFollowUp({"gp-registration": followup.WORKER}, consent=True)
+    assert followup.offer(store, CRN, screened, ui) == 1
+    assert ui.events[1:] == ["consent?", "referred:gp-registration", "finished:1"]
+    consent = share_consent(store)
+    assert consent is not None and (consent.status, consent.method) == ("given", "verbal")
+    assert open_referrals(store)["gp-registration"].self_referral is False
+
+
+def test_worker_referral_refused_consent_changes_nothing(store, screened) -> None:
+    ui = FakeFollowUp({"gp-registration": followup.WORKER}, consent=False)
+    assert followup.offer(store, CRN, screened, ui) == 0
+    assert ui.events[1:] == ["consent?", "not-referred:gp-registration", "finished:0"]
+    assert share_consent(store) is None
+    assert open_referrals(store) == {}
+
+
+def test_choices_follow_the_pathway(store, screened) -> None:
+    ui = FakeFollowUp({})
+    followup.offer(store, CRN, screened, ui)
+    report_ids = set(ui.offered)
+    assert ui.offered["gp-registration"] == (
+        followup.SELF,
+        followup.WORKER,
+        followup.DECLINE,
+        followup.LATER,
+    )
+    assert all(c[-2:] == (followup.DECLINE, followup.LATER) for c in ui.offered.values())
+    assert report_ids  # something was offered
+
+
+def test_with_consent_refused_raises_the_original_and_records_nothing(store) -> None:
+    people.add_person(
+        store,
+        people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
+    )
+    q = definitions.load_questionnaire()
+    asked: list[str] = []
+
+    def agrees(exc: ConsentRequired) -> bool:
+        asked.append(exc.message)
+        return False
+
+    with pytest.raises(ConsentRequired):
+        people.with_consent(store, CRN, "screening", lambda: screening.begin(store, CRN, q), agrees)
+    assert len(asked) == 1 and "Consent to screening" in asked[0]
+    assert "screening" not in people.show_person(store, CRN).consent
+    told: list[str] = []
+    active = people.with_consent(
+        store,
+        CRN,
+        "screening",
+        lambda: screening.begin(store, CRN, q),
+        lambda exc: True,
+        lambda: told.append("recorded"),
+    )
+    assert active.screening_id and told == ["recorded"]
+    assert people.show_person(store, CRN).consent["screening"].method == "verbal"
+
+
+def test_unacknowledged_lists_only_urgent_flags_nobody_acknowledged(store, screened) -> None:
+    detail = screening.show(store, screened, audit_view=False)
+    now = detail.started_at
+
+    def flag(fid: str, severity: str, acked: bool) -> screening.FlagRecord:
+        return screening.FlagRecord(
+            fid, severity, fid, "", (), now, now if acked else None, "w" if acked else None
+        )
+
+    flags = (
+        flag("a", "emergency", False),
+        flag("b", "same-day", False),
+        flag("c", "same-day", True),
+        flag("d", "info", False),
+        flag("e", "notice", False),
+    )
+    waiting = dataclasses.replace(detail, flags=flags).unacknowledged()
+    assert [f.flag_id for f in waiting] == ["a", "b"]
+    assert URGENT == ("emergency", "same-day")
