@@ -269,7 +269,8 @@ def test_demo_referrals_are_reproducible(cli_factory: Any) -> None:
 def test_demo_caseload_looks_like_a_probation_caseload(caseload: Path) -> None:
     """Findings from the health needs report on the demo (issue 16): nobody declined
     screening, 80% had no ID (the yes/no default read backwards), 21% wanted an interpreter,
-    and every health goal was 'register with a GP', never achieved."""
+    about 80% were up to date with cancer screening, and every health goal was 'register
+    with a GP', never achieved."""
     declined = _rows(
         caseload, "select count(*) n from consent where purpose='screening' and status='declined'"
     )[0]["n"]
@@ -281,6 +282,8 @@ def test_demo_caseload_looks_like_a_probation_caseload(caseload: Path) -> None:
     asked = sum(answers["id_documents"].values())
     assert 0.1 <= answers["id_documents"].get('"no"', 0) / asked <= 0.4
     assert answers["interpreter"].get('"yes"', 0) / asked <= 0.12
+    bowel = {r["value"]: r["n"] for r in _rows(caseload, SHARE.format(item="bowel_screening_last"))}
+    assert bowel.get('"within-2-years"', 0) / sum(bowel.values()) <= 0.65  # was about 0.8
     goals = _rows(caseload, "select domain, status from goal")
     assert len({g["domain"] for g in goals}) >= 3
     progress = {r["progress"] for r in _rows(caseload, "select progress from goal_review")}

@@ -132,6 +132,27 @@ WEIGHTS: dict[str, dict[str, float]] = {
     # Most people have some ID or proof of address; a plain yes/no would be "yes" 20%.
     "id_documents": {"yes": 0.78, "no": 0.22},
     "interpreter": {"no": 0.95, "yes": 0.05},
+    # Cancer screening up to date: fictional shares, below national uptake as expected for
+    # people on probation (the first option at 70% made it about 80%).
+    "bowel_screening_last": {
+        "within-2-years": 0.45,
+        "over-2-years": 0.15,
+        "never": 0.25,
+        "not sure": 0.15,
+    },
+    "breast_screening_last": {
+        "within-3-years": 0.5,
+        "over-3-years": 0.2,
+        "never": 0.15,
+        "not sure": 0.15,
+    },
+    "cervical_screening_last": {
+        "within-3-years": 0.45,
+        "3-5-years": 0.15,
+        "over-5-years": 0.15,
+        "never": 0.15,
+        "not sure": 0.1,
+    },
 }
 # A health goal for a need the person has (the first of theirs in this order), else the GP.
 GOALS: tuple[tuple[str, str], ...] = (
