@@ -3,20 +3,33 @@ tmp_path for every test (autouse), PROBHEALTH_DB is unset and the worker is "tes
 
 Migrating a database costs far more than copying one, so one template database is migrated
 per session and copied for each test that needs a file (``db_path``).
+
+Two backends. A test that asks for ``db`` (or ``cli``, ``store``, ``cli_factory``, which use
+it) and not for ``db_path`` runs once per backend: ``[sqlite]`` on a file, ``[postgresql]`` on
+a database of the server named by ``PROBHEALTH_TEST_PG`` (``tests/pg.py``). A test that asks
+for ``db_path`` reads the SQLite file itself and runs on SQLite only; ``@pytest.mark.sqlite_only
+("why")`` marks a test that is SQLite-only by nature (file modes, WAL, damaged files) and is
+skipped on PostgreSQL with that reason. ``--db-backend`` (or ``PROBHEALTH_TEST_BACKEND``)
+chooses sqlite, postgresql or both (the default when a server is named); with
+``--require-postgres`` (or ``PROBHEALTH_REQUIRE_PG=1``, as CI sets) a missing server is an
+error, not a skip. The summary prints the pass count on each backend.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.helpers import Cli
+from tests import pg
+from tests.helpers import Cli, DbHandle
 
 settings.register_profile(
     "ci",
@@ -26,6 +39,105 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+BACKENDS = ("sqlite", "postgresql")
+_BACKEND_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]$")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("probhealth")
+    group.addoption(
+        "--db-backend",
+        choices=("sqlite", "postgresql", "both"),
+        default=os.environ.get("PROBHEALTH_TEST_BACKEND") or None,
+        help="database backend(s) for tests that use one (default: both when "
+        "PROBHEALTH_TEST_PG names a server, else sqlite)",
+    )
+    group.addoption(
+        "--require-postgres",
+        action="store_true",
+        default=os.environ.get("PROBHEALTH_REQUIRE_PG") == "1",
+        help="fail instead of leaving PostgreSQL out when no server is reachable",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    choice = config.getoption("--db-backend")
+    require = config.getoption("--require-postgres")
+    url = pg.server_url()
+    if choice is None:
+        choice = "both" if (url or require) else "sqlite"
+    backends = list(BACKENDS) if choice == "both" else [choice]
+    config.stash[_missing_pg] = (
+        None if url or choice != "sqlite" else "PROBHEALTH_TEST_PG is not set"
+    )
+    if "postgresql" in backends:
+        why = "PROBHEALTH_TEST_PG is not set" if url is None else pg.reachable(url)
+        if why is not None:
+            if require or choice == "postgresql":
+                raise pytest.UsageError(
+                    f"PostgreSQL tests were asked for but cannot run: {why}. "
+                    "Start a throw-away server: scripts/pg-scratch pytest"
+                )
+            backends.remove("postgresql")
+            config.stash[_missing_pg] = why
+    config.stash[_backends] = backends
+
+
+_backends = pytest.StashKey[list[str]]()
+_missing_pg = pytest.StashKey["str | None"]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.stash[_backends]
+    marker = metafunc.definition.get_closest_marker("sqlite_only")
+    params = []
+    if "sqlite" in chosen:
+        params.append(pytest.param("sqlite", id="sqlite"))
+    else:
+        params.append(
+            pytest.param(
+                "sqlite", id="sqlite", marks=pytest.mark.skip(reason="--db-backend=postgresql")
+            )
+        )
+    if "postgresql" in chosen:
+        if marker is not None:
+            why = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+            params.append(pytest.param("postgresql", id="postgresql", marks=_skip(why)))
+        elif "db_path" not in metafunc.fixturenames:
+            params.append(pytest.param("postgresql", id="postgresql"))
+        # else: the test reads the SQLite file itself (db_path); it runs on SQLite only
+    metafunc.parametrize("backend", params)
+
+
+def _skip(why: str) -> pytest.MarkDecorator:
+    return pytest.mark.skip(reason=f"SQLite only: {why}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            match = _BACKEND_ID.search(getattr(report, "nodeid", ""))
+            key = match.group(1) if match else "no database"
+            counts.setdefault(key, {}).setdefault(outcome, 0)
+            counts[key][outcome] += 1
+    terminalreporter.section("database backends")
+    for key in (*BACKENDS, "no database"):
+        if key in counts:
+            text = ", ".join(f"{n} {o}" for o, n in counts[key].items())
+            terminalreporter.write_line(f"{key}: {text}")
+    missing = config.stash.get(_missing_pg, None)
+    if missing:
+        terminalreporter.write_line(
+            f"postgresql: not run ({missing}). One line starts a throw-away server for a run: "
+            "scripts/pg-scratch pytest"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -56,39 +168,78 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_pool(worker_id: str) -> Iterator[pg.Pool]:
+    url = pg.server_url()
+    assert url is not None
+    pool = pg.Pool(url, worker_id)
+    yield pool
+    pool.drop_all()
+
+
 @pytest.fixture
-def db_path(template_db: Path, tmp_path: Path) -> Path:
-    """A fresh, migrated database file (0600) for one test."""
-    path = tmp_path / "probhealth.db"
-    shutil.copyfile(template_db, path)
+def backend(request: pytest.FixtureRequest) -> str:
+    return "sqlite"  # replaced by the parameter pytest_generate_tests gives
+
+
+def _new_db(request: pytest.FixtureRequest, backend: str, name: str) -> DbHandle:
+    if backend == "postgresql":
+        pool: pg.Pool = request.getfixturevalue("pg_pool")
+        request.addfinalizer(pool.release_all)
+        return DbHandle("postgresql", pool.take(), None)
+    template: Path = request.getfixturevalue("template_db")
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    path = tmp_path / name
+    shutil.copyfile(template, path)
     os.chmod(path, 0o600)
-    return path
+    return DbHandle("sqlite", str(path), path)
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[object]:
+def db(request: pytest.FixtureRequest, backend: str) -> DbHandle:
+    """A fresh, migrated database for one test, on the test's backend."""
+    return _new_db(request, backend, "probhealth.db")
+
+
+@pytest.fixture
+def db_path(db: DbHandle) -> Path:
+    """A fresh, migrated database file (0600) for one test (SQLite only)."""
+    assert db.path is not None
+    return db.path
+
+
+@pytest.fixture
+def store(db: DbHandle) -> Iterator[object]:
     from probhealth.paths import resolve_db
     from probhealth.store.db import Store
 
-    s = Store(resolve_db(str(db_path)), actor="tester")
+    s = Store(resolve_db(db.url), actor="tester")
     yield s
     s.close()
 
 
 @pytest.fixture
-def cli(db_path: Path) -> Cli:
-    return Cli(db_path)
+def cli(db: DbHandle) -> Cli:
+    return Cli(db.path or db.url)
 
 
 @pytest.fixture
-def cli_factory(template_db: Path, tmp_path: Path):
-    """A new database per call (for Hypothesis examples inside one test)."""
+def cli_factory(request: pytest.FixtureRequest, backend: str, db: DbHandle):
+    """A new database per call (for Hypothesis examples inside one test). On PostgreSQL the
+    databases come from the worker's pool, so a test holds at most 4 from one factory at
+    once: the fifth call empties and hands out the first again."""
     counter = iter(range(10**6))
+    made: list[DbHandle] = []
 
     def make() -> Cli:
-        path = tmp_path / f"h{next(counter)}.db"
-        shutil.copyfile(template_db, path)
-        os.chmod(path, 0o600)
-        return Cli(path)
+        n = next(counter)
+        if backend == "postgresql" and len(made) >= 4:
+            pool: pg.Pool = request.getfixturevalue("pg_pool")
+            again = made[n % 4]
+            pool.empty(again.url)
+            return Cli(again.url)
+        new = _new_db(request, backend, f"h{n}.db")
+        made.append(new)
+        return Cli(new.path or new.url)
 
     return make

@@ -6,16 +6,27 @@ import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 
-class Cli:
-    """Run probhealth in-process against one database and check the contract on every call."""
+@dataclass(frozen=True)
+class DbHandle:
+    """A test's database: ``url`` is what PROBHEALTH_DB gets (the file path on SQLite)."""
 
-    def __init__(self, db: Path | None) -> None:
+    backend: str  # "sqlite" or "postgresql"
+    url: str
+    path: Path | None  # the file, on SQLite
+
+
+class Cli:
+    """Run probhealth in-process against one database and check the contract on every call.
+    ``db`` is a SQLite file or a database URL."""
+
+    def __init__(self, db: Path | str | None) -> None:
         self.db = db
         self.runner = CliRunner()
 
@@ -71,6 +82,55 @@ def add_person(cli: Cli, crn: str = "X123456", **extra: str) -> None:
 
 def file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def handle(db: DbHandle | Path | str) -> DbHandle:
+    """A test database from a handle, a SQLite file path or a URL (``Cli.db``)."""
+    if isinstance(db, DbHandle):
+        return db
+    if isinstance(db, str) and "://" in db:
+        return DbHandle("postgresql", db, None)
+    return DbHandle("sqlite", str(db), Path(db))
+
+
+def query(db: DbHandle | Path | str, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Rows of one SQL statement on the test's database, either backend (``?`` placeholders)."""
+    db = handle(db)
+    if db.path is not None:
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(db.path)) as con:
+            return [tuple(r) for r in con.execute(sql, params)]
+    import psycopg
+
+    from tests.pg import libpq
+
+    with psycopg.connect(libpq(db.url)) as con:
+        return [tuple(r) for r in con.execute(sql.replace("?", "%s"), params)]  # type: ignore[arg-type]
+
+
+def count(db: DbHandle | Path | str, table: str) -> int:
+    return int(query(db, f"SELECT count(*) FROM {table}")[0][0])  # type: ignore[call-overload]
+
+
+def fingerprint(db: DbHandle | Path | str) -> str:
+    """Changes when anything in the database changes: the file's bytes on SQLite, every row
+    of every table on PostgreSQL (not sequences: a rolled-back insert advances one without
+    changing data)."""
+    db = handle(db)
+    if db.path is not None:
+        return file_sha(db.path)
+    digest = hashlib.sha256()
+    tables = query(
+        db,
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+    )
+    for (table,) in tables:
+        digest.update(f"{table}\n".encode())
+        for row in sorted(query(db, f'SELECT * FROM "{table}"'), key=repr):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
 
 
 class ScriptedAsker:

@@ -7,6 +7,8 @@ import os
 import sqlite3
 import stat
 
+import pytest
+
 from tests.helpers import Cli, add_person
 
 
@@ -56,6 +58,7 @@ def test_db_check_reports_ok(cli):
     assert data["audit_events"] >= 1
 
 
+@pytest.mark.sqlite_only("a copy of the SQLite file; on PostgreSQL pg_dump backs up")
 def test_db_backup_is_a_valid_private_copy(cli, tmp_path):
     add_person(cli)
     out = tmp_path / "b.db"

@@ -15,7 +15,7 @@ import pytest
 from probhealth import referral_states
 from probhealth.services.definitions import load_rules
 from probhealth.services.demodata import FAMILY
-from tests.helpers import Cli
+from tests.helpers import Cli, query
 
 
 def test_demo_people(cli, db_path):
@@ -250,18 +250,19 @@ def test_demo_referrals_are_reproducible(cli_factory: Any) -> None:
     for _ in range(2):
         cli = cli_factory()
         cli("demo", "--people", "40", "--seed", "9", env={"PROBHEALTH_NOW": NOW})
+        assert cli.db is not None
         outputs.append(
-            [
-                tuple(r)
-                for r in _rows(
-                    cli.db,
-                    "select p.crn, r.pathway_id, r.service_id, r.self_referral, r.status,"
-                    " r.follow_up_due, r.outcome, r.closed_reason, r.updated_at,"
-                    " (select group_concat(e.to_status || e.event_date || coalesce(e.reason, ''))"
-                    "  from referral_event e where e.referral_id = r.id)"
-                    " from referral r join person p on p.id = r.person_id order by r.id",
-                )
-            ]
+            query(
+                cli.db,
+                "select p.crn, r.pathway_id, r.service_id, r.self_referral, r.status,"
+                " r.follow_up_due, r.outcome, r.closed_reason, r.updated_at"
+                " from referral r join person p on p.id = r.person_id order by r.id",
+            )
+            + query(
+                cli.db,
+                "select e.referral_id, e.to_status, e.event_date, e.reason"
+                " from referral_event e order by e.referral_id, e.id",
+            )
         )
     assert outputs[0] == outputs[1] and outputs[0]
 

@@ -17,6 +17,7 @@ import textstat
 from probhealth.directory.hours import in_words, parse_window
 from probhealth.errors import BadInput
 from probhealth.services import definitions, directory, goals, handout, people, referrals
+from tests.helpers import query
 
 CRN = "X123456"
 NOW = "2026-11-23T10:00:00"  # a Monday
@@ -225,8 +226,10 @@ def test_reading_ease_on_the_demo_caseload(store: Any, rules: Any) -> None:
     q = definitions.load_questionnaire()
     directory.ensure_demo_directory(store, rules)
     demodata.generate(store, q, rules, 25, seed=3)
-    with closing(sqlite3.connect(store.target.path)) as con:
-        crns = [r[0] for r in con.execute("select crn from person order by crn")]
+    crns = [
+        r[0]
+        for r in query(store.target.path or store.target.url, "select crn from person order by crn")
+    ]
     scores = [
         textstat.flesch_reading_ease(handout.build(store, crn, rules).document.prose())
         for crn in crns

@@ -13,6 +13,7 @@ from probhealth.store.db import Store
 from tests.helpers import Cli, file_sha
 
 
+@pytest.mark.sqlite_only("SQLite pragmas")
 def test_pragmas_on_every_connection(store):
     from probhealth.store.maintenance import sqlite_pragmas
 
@@ -25,7 +26,9 @@ def test_pragmas_on_every_connection(store):
     assert p["trusted_schema"] == 0
 
 
-def test_write_transactions_begin_immediate(store):
+def test_write_transactions_take_the_write_lock_first(store, backend):
+    """SQLite: writes BEGIN IMMEDIATE, reads BEGIN. PostgreSQL: a write takes the advisory
+    lock that keeps the audit chain linear before anything else; a read does not."""
     statements = []
     from sqlalchemy import event
 
@@ -33,10 +36,15 @@ def test_write_transactions_begin_immediate(store):
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with store.write() as session:
         session.connection()
+    writes = list(statements)
     with store.read() as session:
         session.connection()
-    assert "BEGIN IMMEDIATE" in statements
-    assert statements.count("BEGIN") == 1
+    reads = statements[len(writes) :]
+    if backend == "sqlite":
+        assert writes == ["BEGIN IMMEDIATE"] and reads == ["BEGIN"]
+    else:
+        assert len(writes) == 1 and writes[0].startswith("SELECT pg_advisory_xact_lock(")
+        assert reads == []
 
 
 def _refused(path, *, expect_text):

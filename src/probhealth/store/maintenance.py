@@ -51,11 +51,13 @@ def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
             cols = ", ".join(["id", *(f"CAST({c} AS BLOB)" for c in AUDIT_COLUMNS[1:])])
         else:
             cols = ", ".join(AUDIT_COLUMNS)
-        result = conn.execution_options(stream_results=True, yield_per=batch).exec_driver_sql(
+        # The result (a server-side cursor on PostgreSQL) closes when the reading ends,
+        # also when the reader stops early.
+        with conn.execution_options(stream_results=True, yield_per=batch).exec_driver_sql(
             f"SELECT {cols} FROM audit_event ORDER BY id"  # noqa: S608 - fixed column names
-        )
-        for row in result:
-            yield tuple(row)
+        ) as result:
+            for row in result:
+                yield tuple(row)
 
 
 def sqlite_pragmas(store: Store) -> dict[str, Any]:

@@ -24,8 +24,11 @@ def _rows(conn: Connection, stmt: Any) -> Iterator[Any]:
     raw: on SQLite, timestamps are 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC, dates ISO text,
     booleans 0/1. The export service formats either kind."""
     if conn.dialect.name != "sqlite":
-        # Server databases stream through a server-side cursor (SQLAlchemy buffers it).
-        yield from conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+        # Server databases stream through a server-side cursor (SQLAlchemy buffers it),
+        # closed here however the reading ends: a named cursor left to the garbage collector
+        # stays open on the server and psycopg warns about it.
+        with conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt) as server:
+            yield from server
         return
     # pysqlite steps the statement as rows are fetched: no buffering, constant memory.
     result = conn.execute(stmt)
