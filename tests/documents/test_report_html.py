@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli
+from tests.helpers import Cli, DbHandle
 from tests.services.test_report import NOW, _caseload
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -43,11 +43,11 @@ def _bars(svg: ET.Element) -> dict[str, tuple[float, str]]:
 
 
 @pytest.fixture
-def page(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def page(db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
+    _caseload(db.url)
     out = tmp_path / "report.html"
-    Cli(db_path)("report", "--out", str(out))
+    Cli(db.path or db.url)("report", "--out", str(out))
     assert out.stat().st_mode & 0o777 == 0o600
     return out.read_text(encoding="utf-8")
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli
+from tests.helpers import Cli, DbHandle
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
 
-def _caseload(db: Path) -> None:
+def _caseload(db: Path | str) -> None:
+    """The hand-counted caseload, in the SQLite file or PostgreSQL database ``db``."""
     from probhealth.paths import resolve_db
     from probhealth.store.db import Store
     from probhealth.store.models import (
@@ -143,10 +144,10 @@ def _caseload(db: Path) -> None:
 
 
 @pytest.fixture
-def report(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[type-arg]
+def report(db: DbHandle, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[type-arg]
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
-    result = Cli(db_path)("report", "--json")
+    _caseload(db.url)
+    result = Cli(db.path or db.url)("report", "--json")
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
@@ -207,10 +208,10 @@ def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]
     assert month["screened"] == 18
 
 
-def test_csv_and_terminal(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_csv_and_terminal(db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
-    cli = Cli(db_path)
+    _caseload(db.url)
+    cli = Cli(db.path or db.url)
     out = tmp_path / "tables"
     cli("report", "--csv", str(out))
     needs = list(csv.DictReader((out / "needs.csv").read_text(encoding="utf-8").splitlines()))
@@ -222,8 +223,8 @@ def test_csv_and_terminal(db_path: Path, tmp_path: Path, monkeypatch: pytest.Mon
     assert "X000001" not in shown  # nothing identifying
 
 
-def test_bad_options(db_path: Path) -> None:
-    cli = Cli(db_path)
+def test_bad_options(db: DbHandle) -> None:
+    cli = Cli(db.path or db.url)
     cli("report", "--by", "colour", expect=2)
     cli("report", "--since", "2026-07-01", "--until", "2026-06-01", expect=2)
     cli("report", "--suppress-below", "1", expect=2)
