@@ -45,7 +45,7 @@ class ProbhealthGroup(TyperGroup):
             ctx.exit(1)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
-                raise _internal(exc) from None
+                raise internal_error(exc) from None
             output.error(
                 "Error: The disk is full; the output is incomplete. Free some space and try again."
             )
@@ -57,10 +57,10 @@ class ProbhealthGroup(TyperGroup):
                 where = getattr(getattr(exc, "ctx", None), "command_path", None) or "probhealth"
                 output.error(f"Error: {message} See: {where} --help")
                 ctx.exit(2)
-            raise _internal(exc) from None
+            raise internal_error(exc) from None
 
 
-def _internal(exc: BaseException) -> BaseException:
+def internal_error(exc: BaseException) -> BaseException:
     """Report an unexpected error by reference only; returns the exit to raise."""
     ref = uuid.uuid4().hex[:8]
     output.error(

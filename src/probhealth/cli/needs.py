@@ -33,8 +33,6 @@ def need_list(
     if json_out:
         output.emit_json([r.to_json() for r in rows])
         return
-    from rich.text import Text
-
     from probhealth.cli import render
 
     render.print_renderable(
@@ -45,7 +43,7 @@ def need_list(
                 [
                     str(r.id),
                     r.label,
-                    Text(r.severity, style=render.SEVERITY_STYLE.get(r.severity, "")),
+                    render.t(r.severity, render.SEVERITY_STYLE.get(r.severity, "")),
                     r.status,
                     f"screening {r.screening_id}" if r.screening_id else r.source,
                     clock.show(r.updated_at),

@@ -212,9 +212,9 @@ class Shell:
             where = getattr(getattr(exc, "ctx", None), "command_path", None) or "probhealth"
             output.error(f"Error: {exc.format_message()} See: {where} --help")
             return int(getattr(exc, "exit_code", 2))
-        from probhealth.cli import _internal
+        from probhealth.cli import internal_error
 
-        _internal(exc)
+        internal_error(exc)
         return 1
 
     def _after_interrupt(self) -> None:

@@ -131,7 +131,9 @@ def verify(store: Store, *, expect: Head | None = None) -> Verification:
             if anchored is None:
                 note = "there is no anchor file beside the database yet (the next change writes it)"
     else:
-        note = "a server database has no anchor file: note the head and check it with --expect-head"
+        note = (
+            "a server database has no anchor file: note the head and give it when you verify again"
+        )
     marks = [h for h in (anchored, expect) if h is not None]
     walked = audit.walk(_rows(store), want=[h.event for h in marks])
     problems = list(walked.problems)

@@ -24,9 +24,7 @@ from probhealth.store import screenings as repo
 from probhealth.store.models import QuestionnaireDef
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from probhealth.store.db import Store
+    from probhealth.store.db import Session, Store
 
 DEFAULT_SERVICES = "services-fictional.yaml"
 DEMO_ANSWERS = "demo-answers.yaml"

@@ -230,7 +230,7 @@ def _screening_parts(
     """Scores, safety flags, adjustment answers and medicine answers from the screening."""
     if referral.screening_id is None or q is None:
         return [], [], [], [], 0
-    from probhealth.services.screening import _decode_answers  # one decoder for answers
+    from probhealth.services.screening import decode_answers  # one decoder for answers
 
     hidden = sensitive_items(q)
     sid = referral.screening_id
@@ -273,7 +273,7 @@ def _screening_parts(
             continue
         flag_lines.append(Line(f"{definition.title}: {definition.message} {done}", prose=False))
     stored = screening_repo.answers(session, sid, include_hidden=False)
-    answers = _decode_answers(q, {k: v for k, v in stored.items() if k not in hidden})
+    answers = decode_answers(q, {k: v for k, v in stored.items() if k not in hidden})
     extra: list[Line] = []
     medicine: list[Line] = []
     for item_id, (label, worth) in (*ADJUSTMENT_ITEMS.items(), *MEDICINE_ITEMS.items()):

@@ -228,7 +228,7 @@ def person_facts(person: Person | PersonRecord) -> PersonFacts:
     )
 
 
-def _decode_answers(q: Questionnaire, stored: dict[str, tuple[Any, bool]]) -> dict[str, Any]:
+def decode_answers(q: Questionnaire, stored: dict[str, tuple[Any, bool]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item_id, (value, declined) in stored.items():
         if not q.has_item(item_id):
@@ -423,7 +423,7 @@ def begin(
             stored_q = definitions.stored_questionnaire(
                 session, current.questionnaire_id, current.questionnaire_version
             )
-            answers = _decode_answers(stored_q, repo.answers(session, current.id))
+            answers = decode_answers(stored_q, repo.answers(session, current.id))
             raised = {
                 f.flag_id: f.acknowledged_at is not None for f in repo.flags(session, current.id)
             }
@@ -876,7 +876,7 @@ def _detail(session: Any, screening_id: int) -> ScreeningDetail:
     assert person is not None
     q = definitions.stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
     stored = repo.answers(session, row.id)
-    answers = _decode_answers(q, stored)
+    answers = decode_answers(q, stored)
     evaluation = evaluate(
         q,
         answers,

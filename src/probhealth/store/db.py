@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session as Session  # re-exported: services type their sessions with it
 
 from probhealth.errors import Busy, DatabaseRefused, Remedy, StorageError
 from probhealth.paths import DbTarget

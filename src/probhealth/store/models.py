@@ -36,7 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def _fk(target: str, *, nullable: bool = False, cascade: bool = True) -> Any:
+def fk(target: str, *, nullable: bool = False, cascade: bool = True) -> Any:
     return Field(
         sa_column=Column(
             String,
@@ -47,7 +47,7 @@ def _fk(target: str, *, nullable: bool = False, cascade: bool = True) -> Any:
     )
 
 
-def _ts(*, nullable: bool = False) -> Any:
+def ts(*, nullable: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
@@ -78,8 +78,8 @@ class Person(SQLModel, table=True):
     release_date: date | None = None
     nhs_number: str | None = None  # 10 digits, Modulus 11 checked; identifiable exports only
     address: str | None = None  # one line, without the postcode; identifiable exports only
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
 
 
 class Consent(SQLModel, table=True):
@@ -96,7 +96,7 @@ class Consent(SQLModel, table=True):
     method: str | None = None  # verbal | written
     note: str | None = None
     recorded_by: str
-    recorded_at: datetime = _ts()
+    recorded_at: datetime = ts()
 
 
 class AuditEvent(SQLModel, table=True):
@@ -104,7 +104,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _ts()
+    at: datetime = ts()
     actor: str
     action: str
     entity: str

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
-from probhealth.store.models import UTCDateTime, _fk, _ts  # noqa: F401 - shared column helpers
+from probhealth.store.models import UTCDateTime, fk, ts  # noqa: F401 - shared column helpers
 
 
 class Service(SQLModel, table=True):
@@ -19,7 +19,7 @@ class Service(SQLModel, table=True):
     fictional: bool = False
     data: str
     last_verified: date
-    updated_at: datetime = _ts()
+    updated_at: datetime = ts()
 
 
 class ServicePathway(SQLModel, table=True):
@@ -45,7 +45,7 @@ class Suggestion(SQLModel, table=True):
 
     __tablename__ = "suggestion"
     id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
+    person_id: str = fk("person.id")
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(ForeignKey("screening.id", ondelete="CASCADE"), nullable=True, index=True),
@@ -57,7 +57,7 @@ class Suggestion(SQLModel, table=True):
     rules_id: str
     rules_version: int
     rules_hash: str
-    created_at: datetime = _ts()
+    created_at: datetime = ts()
 
 
 class Referral(SQLModel, table=True):
@@ -66,7 +66,7 @@ class Referral(SQLModel, table=True):
     __tablename__ = "referral"
     __table_args__ = (Index("ix_referral_status_due", "status", "follow_up_due"),)
     id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
+    person_id: str = fk("person.id")
     pathway_id: str
     service_id: str | None = None  # not a foreign key: a directory entry may be removed later
     self_referral: bool = False
@@ -81,9 +81,9 @@ class Referral(SQLModel, table=True):
     outcome: str | None = None
     closed_reason: str | None = None
     created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    closed_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+    closed_at: datetime | None = ts(nullable=True)
 
 
 class ReferralEvent(SQLModel, table=True):
@@ -98,20 +98,20 @@ class ReferralEvent(SQLModel, table=True):
     note: str | None = None
     event_date: date  # when it happened (may be earlier than when it was recorded)
     recorded_by: str
-    recorded_at: datetime = _ts()
+    recorded_at: datetime = ts()
 
 
 class Goal(SQLModel, table=True):
     __tablename__ = "goal"
     id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
+    person_id: str = fk("person.id")
     text: str
     domain: str | None = None
     target_date: date | None = None
     status: str  # active | achieved | dropped
     created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
 
 
 class GoalReview(SQLModel, table=True):
@@ -123,4 +123,4 @@ class GoalReview(SQLModel, table=True):
     progress: str  # achieved | partly | not-yet | dropped
     note: str | None = None
     reviewed_by: str
-    reviewed_at: datetime = _ts()
+    reviewed_at: datetime = ts()

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, String
 from sqlmodel import Field, SQLModel
 
-from probhealth.store.models import UTCDateTime, _fk, _ts  # noqa: F401 - shared column helpers
+from probhealth.store.models import UTCDateTime, fk, ts  # noqa: F401 - shared column helpers
 
 
 class QuestionnaireDef(SQLModel, table=True):
@@ -19,7 +19,7 @@ class QuestionnaireDef(SQLModel, table=True):
     content_hash: str
     title: str
     source_text: str
-    first_used_at: datetime = _ts()
+    first_used_at: datetime = ts()
 
 
 class Screening(SQLModel, table=True):
@@ -37,17 +37,17 @@ class Screening(SQLModel, table=True):
     status: str  # in-progress | completed | abandoned
     setting: str | None = None
     started_by: str
-    started_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    completed_at: datetime | None = _ts(nullable=True)
-    abandoned_at: datetime | None = _ts(nullable=True)
+    started_at: datetime = ts()
+    updated_at: datetime = ts()
+    completed_at: datetime | None = ts(nullable=True)
+    abandoned_at: datetime | None = ts(nullable=True)
     # The session working on an in-progress screening (one at a time): a random token, the
     # worker, the computer and process, and since when. Cleared when it finishes or stops.
     held_token: str | None = None
     held_by: str | None = None
     held_host: str | None = None
     held_pid: int | None = None
-    held_at: datetime | None = _ts(nullable=True)
+    held_at: datetime | None = ts(nullable=True)
 
 
 class Answer(SQLModel, table=True):
@@ -65,7 +65,7 @@ class Answer(SQLModel, table=True):
     # "back"): kept, never scored, never used by rules.
     hidden: bool = False
     answered_by: str
-    answered_at: datetime = _ts()
+    answered_at: datetime = ts()
 
 
 class Score(SQLModel, table=True):
@@ -88,15 +88,15 @@ class Flag(SQLModel, table=True):
     flag_id: str = Field(primary_key=True)
     severity: str
     title: str
-    raised_at: datetime = _ts()
-    acknowledged_at: datetime | None = _ts(nullable=True)
+    raised_at: datetime = ts()
+    acknowledged_at: datetime | None = ts(nullable=True)
     acknowledged_by: str | None = None
 
 
 class Need(SQLModel, table=True):
     __tablename__ = "need"
     id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
+    person_id: str = fk("person.id")
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
@@ -107,14 +107,14 @@ class Need(SQLModel, table=True):
     source: str  # screening | worker
     note: str | None = None
     created_by: str
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
 
 
 class Barrier(SQLModel, table=True):
     __tablename__ = "barrier"
     id: int | None = Field(default=None, primary_key=True)
-    person_id: str = _fk("person.id")
+    person_id: str = fk("person.id")
     screening_id: int | None = Field(
         default=None,
         sa_column=Column(ForeignKey("screening.id", ondelete="SET NULL"), nullable=True),
@@ -123,6 +123,6 @@ class Barrier(SQLModel, table=True):
     source: str  # screening | worker
     note: str | None = None
     created_by: str
-    created_at: datetime = _ts()
-    resolved_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = ts()
+    resolved_at: datetime | None = ts(nullable=True)
     resolved_by: str | None = None

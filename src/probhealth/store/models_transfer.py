@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from probhealth.store.models import UTCDateTime, _fk, _ts  # noqa: F401 - shared column helpers
+from probhealth.store.models import UTCDateTime, fk, ts  # noqa: F401 - shared column helpers
 
 
 class TransferRecord(SQLModel, table=True):
@@ -36,12 +36,12 @@ class TransferConflict(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     entity: str
     uid: str = Field(index=True)
-    person_id: str = _fk("person.id")  # erasing the person erases their conflicts too
+    person_id: str = fk("person.id")  # erasing the person erases their conflicts too
     source: str  # the source database's id
     data: str  # JSON: the bundle's version of the record
     hash: str
-    received_at: datetime = _ts()
-    resolved_at: datetime | None = _ts(nullable=True)
+    received_at: datetime = ts()
+    resolved_at: datetime | None = ts(nullable=True)
     resolved_by: str | None = None
     resolution: str | None = None  # ours | theirs
 
@@ -53,5 +53,5 @@ class TransferSent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(index=True)
     bundle_hash: str
-    sent_at: datetime = _ts()
+    sent_at: datetime = ts()
     sent_by: str
