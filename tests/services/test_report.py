@@ -275,3 +275,18 @@ def test_terminal_fits_80_columns_without_losing_a_column(
     for heading in ("P90 d", "Completed", "No GP %", "Not reviewed", "Beta %"):
         assert heading in shown, heading
     assert "(continued)" in shown
+
+
+def test_a_small_group_in_the_headlines_cannot_be_worked_out_from_the_total() -> None:
+    from probhealth.services.report import _headline_table, protect
+
+    # People by sex: 3 intersex; the caseload total (reach) is published, so the next
+    # smallest group is hidden too.
+    rows = [
+        ("female", 40, 30, 10, 5, 5, 5, 5, 12, 6),
+        ("intersex", 3, 3, 0, 0, 0, 0, 0, 1, 0),
+        ("male", 200, 150, 70, 40, 50, 35, 30, 90, 40),
+    ]
+    table = protect(_headline_table("by_group", "t", rows, "sex"), 5)
+    people = {r["group"]: r["people"] for r in table.rows}
+    assert people == {"female": "*", "intersex": "<5", "male": 200}

@@ -747,7 +747,8 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
         out,
         note="Needs and GP registration as % of people screened; referrals made and completed.",
         pcts=[(f"{k}_pct", k, "screened") for k in ("mh", "alcohol", "drugs", "co", "no_gp")],
-        col_sums=["screened"] if by != "month" else [],
+        # People and screened add up to the caseload's totals in the reach table.
+        col_sums=["people", "screened"] if by != "month" else [],
         chart=("group", "mh_pct") if by == "month" else None,
     )
 
