@@ -290,3 +290,17 @@ def test_a_small_group_in_the_headlines_cannot_be_worked_out_from_the_total() ->
     table = protect(_headline_table("by_group", "t", rows, "sex"), 5)
     people = {r["group"]: r["people"] for r in table.rows}
     assert people == {"female": "*", "intersex": "<5", "male": 200}
+
+
+def test_json_rows_hold_only_their_columns(report: dict) -> None:  # type: ignore[type-arg]
+    """A denominator kept for a percentage (people screened at an office) is a count that was
+    never protected: only the table's columns, each protected, leave the report."""
+    for table in report["tables"]:
+        keys = {c["key"] for c in table["columns"]}
+        for row in table["rows"]:
+            assert set(row) <= keys, (table["id"], set(row) - keys)
+    # Needs by office: the counts behind the percentages are protected against the total.
+    smoking = _row(report, "needs_by_office", "domain", "Smoking")
+    assert (smoking["n:Alpha"], smoking["n:Beta"], smoking["people"]) == (7, 6, 13)
+    mh = _row(report, "needs_by_office", "domain", "Mental health")
+    assert mh["n:Alpha"] == "<5" and mh["people"] == "<5"

@@ -160,9 +160,12 @@ def protect(table: Table, threshold: int) -> Table:
             pick = min(rest, key=lambda c: (raw[c[0]][c[1]] == 0, raw[c[0]][c[1]]))
             hidden.add(pick)
             changed = True
+    keys = {c.key for c in table.columns}
     rows = []
     for i, row in enumerate(raw):
-        out = dict(row)
+        # Only the table's columns leave: a denominator kept for a percentage (people screened
+        # at an office, say) is a count that was never protected.
+        out = {k: v for k, v in row.items() if k in keys}
         for k in count_keys:
             if (i, k) in hidden:
                 out[k] = f"<{threshold}" if _small(row.get(k), threshold) else HIDDEN
@@ -346,11 +349,14 @@ def _tables(
     for off in offices:
         cols.append(Column(f"n:{off}", off, "count", hidden=True))
         cols.append(Column(f"pct:{off}", f"{off} %", "pct"))
+    cols.append(Column("people", "People", "count", hidden=True))
     for domain in sev:
         row: dict[str, Any] = {"domain": taxonomy.NEED_DOMAINS.get(domain, words(domain))}
         for off in offices:
             row[f"n:{off}"] = by_office.get((domain, off), 0)
             row[f"d:{off}"] = den[off]
+        # The offices add up to the domain's total in the needs table: guard against it.
+        row["people"] = sum(row[f"n:{off}"] for off in offices)
         rows.append(row)
     out.append(
         Table(
@@ -360,6 +366,7 @@ def _tables(
             cols,
             rows,
             pcts=[(f"pct:{off}", f"n:{off}", f"d:{off}") for off in offices],
+            row_sums=[("people", tuple(f"n:{off}" for off in offices))],
         )
     )
     out.append(
@@ -581,6 +588,7 @@ def _tables(
             f"90th percentile, where {MIN_DENOMINATOR} or more were booked).",
             pcts=[("dna_pct", "dna", "seen")],
             row_sums=[("completed", ("achieved", "partly", "not"))],
+            col_sums=["declined"],  # adds up to the declines by reason below
         )
     )
     out.append(
@@ -593,6 +601,7 @@ def _tables(
                 {"reason": words(r), "referrals": _i(n)}
                 for r, n in sorted(raw["declined_reasons"], key=lambda r: -_i(r[1]))
             ],
+            col_sums=["referrals"],  # adds up to the declines per pathway above
             chart=("reason", "referrals"),
         )
     )
@@ -747,8 +756,12 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
         out,
         note="Needs and GP registration as % of people screened; referrals made and completed.",
         pcts=[(f"{k}_pct", k, "screened") for k in ("mh", "alcohol", "drugs", "co", "no_gp")],
-        # People and screened add up to the caseload's totals in the reach table.
-        col_sums=["people", "screened"] if by != "month" else [],
+        # Every count adds up over the groups to a total published elsewhere (reach, needs,
+        # co-occurring, access, the funnel): guard each column against it.
+        col_sums=[
+            *(["people"] if by != "month" else []),
+            *("screened", "mh", "alcohol", "drugs", "co", "no_gp", "agreed", "completed"),
+        ],
         chart=("group", "mh_pct") if by == "month" else None,
     )
 
