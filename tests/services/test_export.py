@@ -370,25 +370,35 @@ def test_stdout_and_bom(caseload, tmp_path):
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
+@pytest.mark.parametrize("table", ["answers", "screenings"])  # SQLite's lines, the builders'
+def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch, table):
+    import contextlib
+
     import probhealth.services.export as export_module
 
-    real_writer = csv.writer
+    real = export_module.atomicfile.atomic_text
 
-    class Failing:
-        def __init__(self, fh, **kw):  # type: ignore[no-untyped-def]
-            self.inner = real_writer(fh, **kw)
-            self.n = 0
+    class Filling:
+        """The file, until 1 000 characters are written; then the disk is full."""
 
-        def writerow(self, row):  # type: ignore[no-untyped-def]
-            self.n += 1
-            if self.n > 5:
+        def __init__(self, fh):  # type: ignore[no-untyped-def]
+            self.fh = fh
+            self.written = 0
+
+        def write(self, text):  # type: ignore[no-untyped-def]
+            self.written += len(text)
+            if self.written > 1000:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return self.inner.writerow(row)
+            return self.fh.write(text)
 
-    monkeypatch.setattr(export_module.csv, "writer", Failing)
+    @contextlib.contextmanager
+    def filling(*args, **kw):  # type: ignore[no-untyped-def]
+        with real(*args, **kw) as fh:
+            yield Filling(fh)
+
+    monkeypatch.setattr(export_module.atomicfile, "atomic_text", filling)
     out = tmp_path / "s.csv"
-    result = caseload("export", "answers", "--out", str(out), expect=1)
+    result = caseload("export", table, "--out", str(out), expect=1)
     assert "disk is full" in result.stderr
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,10 @@ def run(
         built = BUILDERS[o.table](conn, f, o, people)
         header, body = built[0], built[1]
         text_columns: list[int] | None = built[2] if len(built) > 2 else None
+        batches: Iterator[Any] | None = None
+        if not portable and o.table in FAST and conn.dialect.name == "sqlite":
+            body.close()  # type: ignore[attr-defined]  # a generator not started: header only
+            batches = _fast(conn, f, o, people)
         with atomicfile.atomic_text(o.out, force=o.force, bom=o.excel) as fh:
             writer = csv.writer(fh, lineterminator="\r\n")
             writer.writerow([csvsafe.cell(h) for h in header])
@@ -295,7 +300,14 @@ def run(
             risky = csvsafe.RISKY_FIRST
             neutralise = csvsafe.neutralise
             cell = csvsafe.cell
-            for row in body:
+            if batches is not None:
+                # SQLite wrote every line (store/export_sqlite.py): they go straight through.
+                for batch in batches:
+                    fh.write("".join([r[0] for r in batch]))
+                    rows += len(batch)
+                    if progress is not None:
+                        progress(rows, total)
+            for row in body if batches is None else ():
                 if text_columns is not None:
                     # The builder says which columns can hold free text; the rest hold
                     # numbers, ids and vetted vocabulary, which cannot start a formula.
@@ -1009,3 +1021,173 @@ BUILDERS: dict[str, Builder] = {
     "goals": _goals,
     "audit": _audit,
 }
+
+
+# ---------------------------------------------------------------- SQLite fast path -------
+# The same bytes as the builders above (tests/services/test_export_bytes.py), with every cell
+# computed by SQLite (store/export_sqlite.py). Python runs once per person (pseudonyms), once
+# per questionnaire item and option (order, section, label), and only for the rare cell SQL
+# cannot render as Python would (a formula-like text, a list or a real in an answer).
+FAST = frozenset(
+    {"consent", "answers", "needs", "barriers", "suggestions", "referral-events", "audit"}
+)
+_QUOTE = frozenset(',"\r\n')
+
+
+def _field(value: Any) -> str:
+    """The CSV field csv.writer writes for a cell, after the run loop's csvsafe treatment."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = csvsafe.neutralise(value)
+    elif isinstance(value, bool):
+        text = "1" if value else "0"
+    elif isinstance(value, (int, float)):
+        text = str(value)
+    else:
+        text = csvsafe.neutralise(str(value))
+    if not _QUOTE.isdisjoint(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
+    from probhealth.store import export_sqlite as fx
+
+    key = p.key
+
+    def pseudonym(person_id: Any) -> str:
+        return "P" + hmac.new(key, str(person_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+    shown = label = None
+    versions: dict[tuple[str, int], Questionnaire] = {}
+    if o.table == "answers":
+        versions = {(v.id, v.version): v for v in _versions(conn, f)}
+        shown, label = _answer_fallbacks(versions, p.identifiable, o.labels)
+    fx.prepare(
+        conn,
+        fx.Functions(
+            cell=_field,
+            iso=_iso,
+            pseudonym=pseudonym,
+            shown=shown,
+            label=label,
+            reasons=_reasons if o.table == "suggestions" else None,
+        ),
+    )
+    if o.table != "audit":
+        fx.fill_pseudonyms(conn)
+    ident = p.identifiable
+    if o.table == "answers":
+        fx.fill_items(conn, _item_rows(versions), _value_rows(versions, ident))
+        return fx.answers(conn, f, ident, o.labels)
+    table = {
+        "consent": fx.consent,
+        "needs": fx.needs,
+        "barriers": fx.barriers,
+        "suggestions": fx.suggestions,
+        "referral-events": fx.referral_events,
+        "audit": fx.audit,
+    }[o.table]
+    return table(conn, f, ident)
+
+
+@lru_cache(maxsize=4096)
+def _reasons(reasons: str | None, key: str) -> str:
+    """rules_fired (key 'rule') or because (key 'because') of a suggestion, as a field."""
+    parsed = json.loads(reasons or "[]")
+    return _field((";" if key == "rule" else "; ").join(r.get(key, "") for r in parsed))
+
+
+def _item_rows(
+    versions: dict[tuple[str, int], Questionnaire],
+) -> Iterator[tuple[str, int, str, int, str, str, str, str]]:
+    for (qid, ver), v in versions.items():
+        for item in v.items:
+            try:
+                section: str | None = v.section(item.section_id).id
+            except KeyError:  # pragma: no cover - a loaded questionnaire names real sections
+                section = None
+            yield (
+                qid,
+                ver,
+                item.id,
+                item.index,
+                item.type,
+                _field(qid),
+                _field(section),
+                _field(item.id),
+            )
+
+
+def _value_rows(
+    versions: dict[tuple[str, int], Questionnaire], identifiable: bool
+) -> Iterator[tuple[str, int, str, str, str, str, str]]:
+    """Each option's fields, by the JSON text it may be stored as (the screening's compact
+    spelling and the demo's default one), worked out once as the builder would."""
+    for (qid, ver), v in versions.items():
+        for item in v.items:
+            if item.type == "text" and not identifiable:
+                continue
+            for opt in item.options:
+                decoded = opt.value  # a str or an int
+                shown = _value(item, decoded, False, identifiable)
+                label = item.label_of(decoded)
+                fields = (
+                    _field(shown),
+                    _field(label if label is not None else shown),
+                    _field(label),
+                )
+                for raw in {
+                    json.dumps(decoded),
+                    json.dumps(decoded, ensure_ascii=False, separators=(",", ":")),
+                }:
+                    yield (qid, ver, item.id, raw, *fields)
+
+
+def _answer_fallbacks(
+    versions: dict[tuple[str, int], Questionnaire], identifiable: bool, labels: bool
+) -> tuple[Callable[[str, int, str, str], str], Callable[[str, int, str, str], str]]:
+    """The value and label fields of an answer that is not an option's stored JSON: numbers,
+    dates, lists, text, other spellings. Written as the builder writes them (``_answers``),
+    and remembered (a bounded cache): the same few values come back again and again."""
+    cache: dict[tuple[str, int, str, str], tuple[str, str]] = {}
+
+    def fields(qid: str, qver: int, item_id: str, value: str) -> tuple[str, str]:
+        key = (qid, qver, item_id, value)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        v = versions.get((qid, qver))
+        item = v.item(item_id) if v is not None and v.has_item(item_id) else None
+        decoded = json.loads(value)
+        shown: Any
+        label: str | None
+        if isinstance(decoded, list):
+            shown = ";".join(str(x) for x in decoded)
+            label = "; ".join(item.label_of(x) for x in decoded) if item else shown
+        else:
+            shown = (
+                decoded
+                if item is None
+                else _value(item, decoded, False, identifiable)
+                if decoded is not None
+                else None
+            )
+            label = (
+                item.label_of(decoded) if item and decoded is not None and item.options else None
+            )
+        if labels and label is not None:
+            shown = label
+        found = (_field(shown), _field(label))
+        if len(cache) < 20_000:
+            cache[key] = found
+        return found
+
+    def shown(qid: str, qver: int, item_id: str, value: str) -> str:
+        return fields(qid, qver, item_id, value)[0]
+
+    def label(qid: str, qver: int, item_id: str, value: str) -> str:
+        return fields(qid, qver, item_id, value)[1]
+
+    return shown, label

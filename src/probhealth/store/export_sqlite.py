@@ -1,0 +1,367 @@
+"""The SQLite fast path for CSV export: SQLite computes every cell, rows go from the cursor to
+``csv.writer.writerows`` in batches, with no Python per row.
+
+What the per-row builders in ``services/export.py`` do in Python happens here in SQL, to the
+byte (``tests/services/test_export_bytes.py`` compares the two on every table and option):
+
+- **Pseudonyms** are computed once per person into a temporary table (``ex_pseudonym``) and
+  joined; the audit table, whose entity ids may name erased people, calls ``ph_pseudonym``.
+- **Spreadsheet safety**: every text cell goes through :func:`safe`, which lets SQLite decide
+  from the first character (the same ``csvsafe.RISKY_FIRST`` set) or a line break whether the
+  cell needs a look; only those few cells call ``csvsafe.neutralise`` (``ph_safe``).
+- **Timestamps** as ISO text (``T`` and ``Z``), booleans as 0/1, months as ``YYYY-MM``.
+- **Answers**: item order, sections and option labels come from temporary tables filled once
+  from the questionnaire versions (``ex_item``, ``ex_label``); a value SQL cannot render the
+  way Python does (a real, a boolean, a list, an object) calls ``ph_shown``/``ph_label``.
+
+Temporary tables and functions live on the export's own connection and are dropped after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy.engine import Connection
+
+from probhealth import csvsafe
+from probhealth.store.export import Filters
+
+BATCH = 2000
+TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value")
+_RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
+# A field csv.writer quotes: it holds the delimiter, the quote character or a line end.
+_QUOTED = '*[,"\r\n]*'
+
+
+def _risky(x: str) -> str:
+    return f"(unicode({x}) IN ({_RISKY}) OR {x} GLOB '{_QUOTED}')"
+
+
+def cell(x: str) -> str:
+    """A text column as the CSV field csv.writer writes after csvsafe: SQLite passes a plain
+    cell through and hands any that could start a formula, or needs quoting, to ``ph_cell``
+    (``x`` is evaluated up to three times: give it columns, not subqueries)."""
+    return f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell({x}) ELSE {x} END"
+
+
+def number(x: str) -> str:
+    """An integer column (ids, versions) as its digits; NULL as an empty field."""
+    return f"coalesce({x}, '')"
+
+
+def iso(x: str) -> str:
+    """A stored timestamp ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) as 'YYYY-MM-DDTHH:MM:SSZ'."""
+    return (
+        f"CASE WHEN length({x}) > 10 AND substr({x}, 11, 1) = ' '"
+        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z' ELSE {x} END"
+    )
+
+
+def iso_cell(x: str) -> str:
+    """``cell(iso(x))``: ISO text starts with x's first character and needs quoting only if x
+    does, so the check is made on x."""
+    return (
+        f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell(ph_iso({x}))"
+        f" ELSE {iso(x)} END"
+    )
+
+
+def flag(x: str) -> str:
+    return f"CASE WHEN {x} THEN '1' ELSE '0' END"
+
+
+def line(*cells: str) -> str:
+    """One CSV line (CRLF) from cells already written as fields."""
+    return " || ',' || ".join(cells) + " || char(13, 10)"
+
+
+@dataclass(frozen=True)
+class Functions:
+    """Python for what SQL cannot do the same way: a cell that needs neutralising or quoting,
+    a timestamp in an odd form, a pseudonym, an answer that is not an option's stored JSON."""
+
+    cell: Callable[[Any], str]
+    iso: Callable[[Any], Any]
+    pseudonym: Callable[[Any], str]
+    shown: Callable[[str, int, str, str], str] | None = None
+    label: Callable[[str, int, str, str], str] | None = None
+    reasons: Callable[[str, str], str] | None = None
+
+
+def prepare(conn: Connection, fn: Functions) -> None:
+    """Register the functions on the export's connection; drop any temporary tables left."""
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    dbapi.create_function("ph_cell", 1, fn.cell, deterministic=True)
+    dbapi.create_function("ph_iso", 1, fn.iso, deterministic=True)
+    dbapi.create_function("ph_pseudonym", 1, fn.pseudonym, deterministic=True)
+    if fn.shown is not None and fn.label is not None:
+        dbapi.create_function("ph_shown", 4, fn.shown, deterministic=True)
+        dbapi.create_function("ph_label", 4, fn.label, deterministic=True)
+    if fn.reasons is not None:
+        dbapi.create_function("ph_reasons", 2, fn.reasons, deterministic=True)
+    drop(conn)
+
+
+def fill_pseudonyms(conn: Connection) -> None:
+    """Every person's pseudonym, computed once (``ph_pseudonym``), for joins."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE ex_pseudonym (id TEXT PRIMARY KEY, p TEXT) WITHOUT ROWID"
+    )
+    conn.exec_driver_sql("INSERT INTO ex_pseudonym SELECT id, ph_pseudonym(id) FROM person")
+
+
+def fill_items(
+    conn: Connection,
+    items: Iterable[tuple[str, int, str, int, str, str, str, str]],
+    values: Iterable[tuple[str, int, str, str, str, str, str]],
+) -> None:
+    """Items (qid, version, item, index, type, and the questionnaire, section and item
+    fields) and option values (qid, version, item, stored JSON text, and the value field,
+    the value field with --labels and the label field)."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE ex_item (qid TEXT, qver INTEGER, item_id TEXT, idx INTEGER,"
+        " kind TEXT, qid_c TEXT, section_c TEXT, item_c TEXT,"
+        " PRIMARY KEY (qid, qver, item_id)) WITHOUT ROWID"
+    )
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE ex_value (qid TEXT, qver INTEGER, item_id TEXT, raw TEXT,"
+        " shown_c TEXT, shown_label_c TEXT, label_c TEXT,"
+        " PRIMARY KEY (qid, qver, item_id, raw)) WITHOUT ROWID"
+    )
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    dbapi.executemany("INSERT INTO ex_item VALUES (?, ?, ?, ?, ?, ?, ?, ?)", items)
+    dbapi.executemany("INSERT OR IGNORE INTO ex_value VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+
+
+def drop(conn: Connection) -> None:
+    for name in TEMP_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+# ------------------------------------------------------------------------ filters ------------
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _filters(f: Filters, period: str, office: bool = True) -> tuple[list[str], dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if f.since is not None:
+        clauses.append(f"{period} >= :since")
+        params["since"] = f.since
+    if f.until is not None:
+        clauses.append(f"{period} < :until")
+        params["until"] = f.until
+    if office and f.office:
+        clauses.append("lower(p.office) = :office")
+        params["office"] = f.office.lower()
+    return clauses, params
+
+
+def _lines(conn: Connection, sql: str, params: dict[str, Any]) -> Generator[list[Any]]:
+    """Batches of one-column rows, each a whole CSV line."""
+    stmt = text(sql)
+    for name in ("since", "until"):
+        if name in params:
+            stmt = stmt.bindparams(bindparam(name, type_=DateTime()))
+    gen = _fetch(conn, stmt, params)
+    conn.info.setdefault("probhealth_streams", []).append(gen)
+    return gen
+
+
+def _fetch(conn: Connection, stmt: Any, params: dict[str, Any]) -> Generator[list[Any]]:
+    result = conn.execute(stmt, params)
+    cursor = result.cursor
+    try:
+        while True:
+            rows = list(cursor.fetchmany(BATCH))
+            if not rows:
+                return
+            yield rows
+    finally:
+        result.close()
+
+
+def _person(identifiable: bool, crn: str = "p.crn") -> list[str]:
+    return ["x.p", cell(crn)] if identifiable else ["x.p"]
+
+
+# ------------------------------------------------------------------------ tables -------------
+def consent(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    clauses, params = _filters(f, "c.recorded_at")
+    cells = [
+        number("c.id"),
+        *_person(identifiable),
+        cell("c.purpose"),
+        cell("c.status"),
+        cell("c.method"),
+        cell("c.recorded_by"),
+        iso_cell("c.recorded_at"),
+    ] + ([cell("c.note")] if identifiable else [])
+    sql = (
+        f"SELECT {line(*cells)} FROM consent c JOIN person p ON p.id = c.person_id"  # noqa: S608
+        " JOIN ex_pseudonym x ON x.id = c.person_id" + _where(clauses) + " ORDER BY c.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def needs(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    clauses, params = _filters(f, "n.created_at")
+    cells = [
+        number("n.id"),
+        *_person(identifiable),
+        number("n.screening_id"),
+        cell("n.domain"),
+        cell("n.severity"),
+        cell("n.status"),
+        cell("n.source"),
+        iso_cell("n.created_at"),
+        iso_cell("n.updated_at"),
+    ] + ([cell("n.note")] if identifiable else [])
+    sql = (
+        f"SELECT {line(*cells)} FROM need n JOIN person p ON p.id = n.person_id"  # noqa: S608
+        " JOIN ex_pseudonym x ON x.id = n.person_id" + _where(clauses) + " ORDER BY n.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def barriers(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    clauses, params = _filters(f, "b.created_at")
+    cells = [
+        number("b.id"),
+        *_person(identifiable),
+        number("b.screening_id"),
+        cell("b.type"),
+        cell("b.source"),
+        iso_cell("b.created_at"),
+        iso_cell("b.resolved_at"),
+    ] + ([cell("b.note")] if identifiable else [])
+    sql = (
+        f"SELECT {line(*cells)} FROM barrier b JOIN person p ON p.id = b.person_id"  # noqa: S608
+        " JOIN ex_pseudonym x ON x.id = b.person_id" + _where(clauses) + " ORDER BY b.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    """rules_fired and because come from the reasons JSON (``ph_reasons``, once per row)."""
+    clauses, params = _filters(f, "g.created_at")
+    join = ""
+    if f.questionnaire:
+        join = " JOIN screening s ON s.id = g.screening_id"
+        clauses.append("s.questionnaire_id = :questionnaire")
+        params["questionnaire"] = f.questionnaire
+    cells = [
+        number("g.id"),
+        *_person(identifiable),
+        number("g.screening_id"),
+        cell("g.pathway_id"),
+        cell("g.urgency"),
+        "ph_reasons(g.reasons, 'rule')",
+        "ph_reasons(g.reasons, 'because')",
+        flag("g.already_open"),
+        cell("g.rules_id"),
+        number("g.rules_version"),
+        iso_cell("g.created_at"),
+    ]
+    sql = (
+        f"SELECT {line(*cells)} FROM suggestion g JOIN person p ON p.id = g.person_id{join}"  # noqa: S608
+        " JOIN ex_pseudonym x ON x.id = g.person_id" + _where(clauses) + " ORDER BY g.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def referral_events(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    clauses, params = _filters(f, "r.created_at")
+    cells = [
+        number("e.id"),
+        number("e.referral_id"),
+        *_person(identifiable),
+        cell("r.pathway_id"),
+        cell("e.from_status"),
+        cell("e.to_status"),
+        cell("e.reason"),
+        iso_cell("e.event_date"),
+        cell("e.recorded_by"),
+        iso_cell("e.recorded_at"),
+    ] + ([cell("e.note")] if identifiable else [])
+    sql = (
+        f"SELECT {line(*cells)} FROM referral_event e JOIN referral r ON r.id = e.referral_id"  # noqa: S608
+        " JOIN person p ON p.id = r.person_id JOIN ex_pseudonym x ON x.id = r.person_id"
+        + _where(clauses)
+        + " ORDER BY e.referral_id, e.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def audit(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+    """Entity ids of people as pseudonyms (``ph_pseudonym``: the person may be erased)."""
+    clauses, params = _filters(f, "at", office=False)
+    entity_id = cell("entity_id")
+    if not identifiable:
+        entity_id = (
+            "CASE WHEN entity = 'person' AND entity_id IS NOT NULL AND entity_id != ''"
+            f" THEN ph_pseudonym(entity_id) ELSE {entity_id} END"
+        )
+    cells = [
+        number("id"),
+        iso_cell("at"),
+        cell("actor"),
+        cell("action"),
+        cell("entity"),
+        entity_id,
+        cell("detail"),
+        cell("prev_hash"),
+        cell("hash"),
+    ]
+    sql = f"SELECT {line(*cells)} FROM audit_event" + _where(clauses) + " ORDER BY id"  # noqa: S608
+    return _lines(conn, sql, params)
+
+
+def answers(conn: Connection, f: Filters, identifiable: bool, labels: bool) -> Generator[list[Any]]:
+    """One row per answer, in questionnaire order within each screening (then by item id, the
+    order of the answer table's key, for answers to items their version does not have).
+
+    Fields that depend only on the questionnaire (its id, the section, the item) and on an
+    option (value, label) come ready-made from ex_item and ex_value, keyed by the stored JSON
+    text; any other answer (numbers, dates, lists, text, other spellings) asks
+    ``ph_shown``/``ph_label``, which remember what they worked out."""
+    clauses, params = _filters(f, "s.started_at")
+    if f.questionnaire:
+        clauses.append("s.questionnaire_id = :questionnaire")
+        params["questionnaire"] = f.questionnaire
+    clauses.append("a.hidden = 0")
+    if not identifiable:
+        clauses.append("(i.kind IS NULL OR i.kind != 'text')")
+    args = "s.questionnaire_id, s.questionnaire_version, a.item_id, a.value"
+    shown = "m.shown_label_c" if labels else "m.shown_c"
+    cells = [
+        number("a.screening_id"),
+        *_person(identifiable),
+        f"coalesce(i.qid_c, {cell('s.questionnaire_id')})",
+        number("s.questionnaire_version"),
+        "coalesce(i.section_c, '')",
+        f"coalesce(i.item_c, {cell('a.item_id')})",
+        "CASE WHEN a.declined OR a.value IS NULL THEN ''"
+        f" WHEN m.raw IS NOT NULL THEN {shown} ELSE ph_shown({args}) END",
+        "CASE WHEN a.declined OR a.value IS NULL THEN ''"
+        f" WHEN m.raw IS NOT NULL THEN m.label_c ELSE ph_label({args}) END",
+        flag("a.declined"),
+        iso_cell("a.answered_at"),
+    ]
+    sql = (
+        f"SELECT {line(*cells)} FROM answer a JOIN screening s ON s.id = a.screening_id"  # noqa: S608
+        " JOIN person p ON p.id = s.person_id JOIN ex_pseudonym x ON x.id = s.person_id"
+        " LEFT JOIN ex_item i ON i.qid = s.questionnaire_id"
+        " AND i.qver = s.questionnaire_version AND i.item_id = a.item_id"
+        " LEFT JOIN ex_value m ON m.qid = s.questionnaire_id"
+        " AND m.qver = s.questionnaire_version AND m.item_id = a.item_id AND m.raw = a.value"
+        + _where(clauses)
+        + " ORDER BY a.screening_id, coalesce(i.idx, 10000), a.item_id"
+    )
+    return _lines(conn, sql, params)
