@@ -304,3 +304,11 @@ def test_json_rows_hold_only_their_columns(report: dict) -> None:  # type: ignor
     assert (smoking["n:Alpha"], smoking["n:Beta"], smoking["people"]) == (7, 6, 13)
     mh = _row(report, "needs_by_office", "domain", "Mental health")
     assert mh["n:Alpha"] == "<5" and mh["people"] == "<5"
+
+
+def test_a_count_in_a_note_is_protected_too(report: dict) -> None:  # type: ignore[type-arg]
+    from probhealth.services.report import _shown
+
+    assert (_shown(0, 5), _shown(3, 5), _shown(5, 5), _shown(1234, 5)) == ("0", "<5", "5", "1,234")
+    note = next(t["note"] for t in report["tables"] if t["id"] == "access")
+    assert "lung health checks: 0 people were eligible" in note

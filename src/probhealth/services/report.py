@@ -249,6 +249,11 @@ def build(store: Store, rules: RuleSet, o: Options) -> Report:
     return Report((o.since, end), o.offices, o.by, o.threshold, tables, headlines)
 
 
+def _shown(n: int, threshold: int) -> str:
+    """A count written into a sentence, protected like a table's."""
+    return f"<{threshold}" if 0 < n < threshold else f"{n:,}"
+
+
 def _i(v: Any) -> int:
     return int(v or 0)
 
@@ -441,7 +446,8 @@ def _tables(
             ],
             access,
             note="Cancer screening is asked only of people in the NHS age and sex range; "
-            f"lung health checks: {_i(raw['lung'][0][0])} people were eligible (suggested by "
+            f"lung health checks: {_shown(_i(raw['lung'][0][0]), o.threshold)} people were "
+            "eligible (suggested by "
             "the rules); whether they had one is not asked.",
             pcts=[("pct", "yes", "asked")],
             cis=[("ci", "yes", "asked")],
