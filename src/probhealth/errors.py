@@ -99,7 +99,23 @@ class FileError(BadInput):
 
 
 class ConsentRequired(BadInput):
-    """An action needs consent that is not recorded."""
+    """An action needs consent that is not given (never asked, declined or withdrawn).
+
+    ``purpose`` names the consent purpose missing, ``status`` its current state (None: never
+    asked), so a front end can ask the person and record their answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        remedy: Remedy | None = None,
+        purpose: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, remedy=remedy)
+        self.purpose = purpose
+        self.status = status
 
 
 class NeedsTerminal(BadInput):

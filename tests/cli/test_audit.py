@@ -47,6 +47,7 @@ def person(cli, tmp_path):  # type: ignore[no-untyped-def]
         office="Cambridge",
     )
     cli("consent", "X123456", "--purpose", "screening", "--given", "--note", "very private note")
+    cli("consent", "X123456", "--purpose", "health-trainer", "--given")  # goals need it
     cli("consent", "X123456", "--purpose", "share-with-services", "--given")
     cli("screen", "X123456", "--answers", str(negative_file(tmp_path, gp_registered="no")))
     return "X123456"

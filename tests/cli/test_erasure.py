@@ -28,6 +28,7 @@ def raw_bytes(db: Path) -> bytes:
 def marked(cli, tmp_path):  # type: ignore[no-untyped-def]
     add_person(cli, "X123456", given=MARKER, family=MARKER + "son", sex="male", office="Cambridge")
     cli("consent", "X123456", "--purpose", "screening", "--given", "--note", f"{MARKER} agreed")
+    cli("consent", "X123456", "--purpose", "health-trainer", "--given")
     cli(
         "screen",
         "X123456",

@@ -64,13 +64,15 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> date:
     return TODAY
 
 
-def add(store: Any, crn: str = CRN, *, consent: str | None = "given") -> str:
+def add(store: Any, crn: str = CRN, *, consent: str | None = "given", trainer: bool = True) -> str:
     people.add_person(
         store,
         people.PersonInput(crn=crn, given="Ann", family="Smith", dob="1990-01-31", sex="female"),
     )
     if consent is not None:
         people.record_consent(store, crn, purpose="share-with-services", status=consent)
+    if trainer:  # goals need it
+        people.record_consent(store, crn, purpose="health-trainer", status="given")
     return crn
 
 
@@ -1038,6 +1040,7 @@ def test_goals_list_with_and_without_all(store) -> None:
 def test_goals_through_the_cli(cli, db_path, monkeypatch) -> None:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     add_person(cli)
+    cli("consent", CRN, "--purpose", "health-trainer", "--given")
     goal = json.loads(
         cli(
             "goal",

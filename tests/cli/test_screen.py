@@ -239,7 +239,9 @@ def test_guided_screen_offers_to_record_consent(cli, terminal):
 def test_guided_screen_refused_consent_saves_nothing(cli, terminal):
     add_person(cli, "Y333333", sex="male")
     terminal(ScriptedAsker([False]))
-    assert "Consent to screening" in cli("screen", "Y333333", expect=2).stderr
+    assert (
+        "consent to the health screening (screening)" in cli("screen", "Y333333", expect=2).stderr
+    )
     assert json.loads(cli("screening", "list", "Y333333", "--json").stdout) == []
 
 
@@ -327,7 +329,7 @@ def test_worker_referral_without_sharing_consent_asks_and_records_it(cli, person
     assert before.get("share-with-services", {}).get("status") != "given"
     terminal(ScriptedAsker([decide] * 80))
     result = cli("screen", person)
-    assert "shares their details" in result.stderr  # the consent warning was shown
+    assert "sharing their details with services" in result.stderr  # the consent warning
     refs = {r["pathway"]: r for r in json.loads(cli("referral", "list", person, "--json").stdout)}
     gp = refs["gp-registration"]
     assert gp["self_referral"] is False and gp["service"] == "cam-gp-larkspur"

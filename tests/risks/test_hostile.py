@@ -207,6 +207,7 @@ def seed(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Seed:
         cli("services", "load", str(SERVICES_FILE))
         add_person(cli, sex="male", postcode="CB1 2AB", office="Cambridge")
         cli("consent", "X123456", "--purpose", "screening", "--given")
+        cli("consent", "X123456", "--purpose", "health-trainer", "--given")  # goals need it
         answers = negative_file(base, gp_registered="no", hvs_1="often", id_documents="no")
         cli("screen", "X123456", "--answers", str(answers))
         cli("barrier", "add", "X123456", "competing-priorities", "--note", "works nights")

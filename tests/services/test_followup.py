@@ -102,11 +102,13 @@ def test_worker_referral_asks_for_consent_and_a_yes_is_recorded(store, screened)
     assert open_referrals(store)["gp-registration"].self_referral is False
 
 
-def test_worker_referral_refused_consent_changes_nothing(store, screened) -> None:
+def test_worker_referral_refused_consent_is_recorded_as_declined(store, screened) -> None:
+    # Issue 13: "no" at a consent prompt is an answer, recorded as declined; no referral.
     ui = FakeFollowUp({"gp-registration": followup.WORKER}, consent=False)
     assert followup.offer(store, CRN, screened, ui) == 0
     assert ui.events[1:] == ["consent?", "not-referred:gp-registration", "finished:0"]
-    assert share_consent(store) is None
+    consent = share_consent(store)
+    assert consent is not None and (consent.status, consent.method) == ("declined", "verbal")
     assert open_referrals(store) == {}
 
 
@@ -124,7 +126,7 @@ def test_choices_follow_the_pathway(store, screened) -> None:
     assert report_ids  # something was offered
 
 
-def test_with_consent_refused_raises_the_original_and_records_nothing(store) -> None:
+def test_with_consent_refused_raises_the_original_and_records_declined(store) -> None:
     people.add_person(
         store,
         people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
@@ -138,8 +140,9 @@ def test_with_consent_refused_raises_the_original_and_records_nothing(store) -> 
 
     with pytest.raises(ConsentRequired):
         people.with_consent(store, CRN, "screening", lambda: screening.begin(store, CRN, q), agrees)
-    assert len(asked) == 1 and "Consent to screening" in asked[0]
-    assert "screening" not in people.show_person(store, CRN).consent
+    assert len(asked) == 1 and "consent to the health screening (screening)" in asked[0]
+    assert people.show_person(store, CRN).consent["screening"].status == "declined"
+    assert screening_count(store) == 0  # nothing started
     told: list[str] = []
     active = people.with_consent(
         store,
@@ -151,6 +154,12 @@ def test_with_consent_refused_raises_the_original_and_records_nothing(store) -> 
     )
     assert active.screening_id and told == ["recorded"]
     assert people.show_person(store, CRN).consent["screening"].method == "verbal"
+
+
+def screening_count(store) -> int:  # type: ignore[no-untyped-def]
+    from probhealth.services import screening as screening_service
+
+    return len(screening_service.list_for(store, CRN)[1])
 
 
 def test_unacknowledged_lists_only_urgent_flags_nobody_acknowledged(store, screened) -> None:

@@ -69,7 +69,8 @@ def loaded(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_hom
             office="Cambridge",
         ),
     )
-    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    for purpose in ("share-with-services", "share-with-gp", "health-trainer"):
+        people.record_consent(store, CRN, purpose=purpose, status="given")
     return store
 
 

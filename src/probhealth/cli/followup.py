@@ -27,6 +27,11 @@ _CHOICES = {
     followup.LATER: "Decide later",
 }
 _ADJUSTMENT = "Yes: I will work this way with them"
+_CONSENT_QUESTIONS = {
+    "": "Do they agree to you sharing their details with this service?",
+    "share-with-gp": "Do they agree to you sharing their details with their GP?",
+    "health-trainer": "Do they agree to work with a health trainer?",
+}
 
 
 class TerminalFollowUp:
@@ -69,14 +74,13 @@ class TerminalFollowUp:
 
     def consent_needed(self, exc: ConsentRequired) -> bool:
         output.warn(explain(exc))
-        return self.asker.confirm(
-            "Do they agree to you sharing their details with this service? Record that consent",
-            default=False,
-        )
+        question = _CONSENT_QUESTIONS.get(exc.purpose or "", _CONSENT_QUESTIONS[""])
+        return self.asker.confirm(f"{question} Record their answer", default=False)
 
     def not_referred(self, s: PathwaySuggestion) -> None:
         output.info(
-            "Not referred. You can refer later, or they can contact the service themselves."
+            "Not referred; their answer is recorded (probhealth consent "
+            f"{self.crn} --history). They can still contact the service themselves."
         )
 
     def referred(self, record: ReferralRecord) -> None:

@@ -65,6 +65,14 @@ class PathwayModel(_Strict):
     self_referral: bool
     follow_up_days: int = Field(ge=1, le=365)
     adjustment: bool = False  # a way of working (e.g. easy read), not a service to refer to
+    # Whose consent a referral sent by the worker needs: "services" (share-with-services) or
+    # "gp" for a pathway routed through the GP (share-with-gp).
+    shares_with: Literal["services", "gp"] = "services"
+    # Consent purposes any referral to this pathway needs, whoever makes contact
+    # (the health-trainer pathway needs health-trainer).
+    needs_consent: list[
+        Literal["screening", "share-with-gp", "share-with-services", "health-trainer"]
+    ] = []
 
 
 class RuleModel(_Strict):
@@ -106,6 +114,18 @@ class Pathway:
     self_referral: bool
     follow_up_days: int
     adjustment: bool
+    shares_with: str = "services"
+    needs_consent: tuple[str, ...] = ()
+
+    @property
+    def share_purpose(self) -> str:
+        """The consent purpose a referral sent by the worker needs."""
+        return "share-with-gp" if self.shares_with == "gp" else "share-with-services"
+
+    def consent_purposes(self, self_referral: bool) -> tuple[str, ...]:
+        """Every consent purpose a referral by this route needs (a self-referral shares nothing)."""
+        sent = () if self_referral else (self.share_purpose,)
+        return (*sent, *(p for p in self.needs_consent if p not in sent))
 
 
 @dataclass(frozen=True)
@@ -201,6 +221,8 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             p.self_referral,
             p.follow_up_days,
             p.adjustment,
+            p.shares_with,
+            tuple(p.needs_consent),
         )
     scope = rules_scope(q)
     rules: list[Rule] = []

@@ -432,6 +432,7 @@ def _one(
         "screening": "declined" if rnd.random() < SCREENING_DECLINED else "given",
         "share-with-services": "given" if rnd.random() < 0.7 else "declined",
     }
+    consents["share-with-gp"] = consents["share-with-services"]  # one answer, both asked
     if rnd.random() < 0.3:
         consents["health-trainer"] = "given"
     for purpose, status in consents.items():
@@ -664,10 +665,10 @@ def _suggest_and_refer(
         if s.pathway.adjustment or rnd.random() < 0.35:
             continue
         self_ref = s.pathway.self_referral and (
-            not s.pathway.shares_information or consents.get("share-with-services") != "given"
+            not s.pathway.shares_information or consents.get(s.pathway.share_purpose) != "given"
         )
-        if not self_ref and consents.get("share-with-services") != "given":
-            continue
+        if any(consents.get(p) != "given" for p in s.pathway.consent_purposes(self_ref)):
+            continue  # consent binds the fiction too
         made += 1
         rid = ids[Referral]
         ids[Referral] += 1

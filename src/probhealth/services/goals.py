@@ -1,4 +1,7 @@
-"""Health goals a health trainer sets with a person, and their reviews."""
+"""Health goals a health trainer sets with a person, and their reviews.
+
+Working with a health trainer is voluntary: adding or reviewing a goal needs the person's
+``health-trainer`` consent, given (``services.consent``); otherwise nothing is written."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, NotFound, Remedy
+from probhealth.services import consent
 from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import goals as goals_repo
@@ -83,6 +87,7 @@ def add(
     now = clock.now()
     with store.write() as session:
         person = require_person(session, crn)
+        consent.require(session, person, "health-trainer", f"Adding a goal for {person.crn}")
         row = Goal(
             person_id=person.id,
             text=clean,
@@ -117,6 +122,9 @@ def review(store: Store, goal_id: int, *, progress: str, note: str | None = None
             raise NotFound(f"No goal {goal_id}.", remedy=Remedy.of("list-goals"))
         if row.status != "active":
             raise BadInput(f"Goal {goal_id} is {row.status}; only active goals are reviewed.")
+        person = people_repo.by_id(session, row.person_id)
+        assert person is not None
+        consent.require(session, person, "health-trainer", f"Reviewing goal {goal_id}")
         goals_repo.add(
             session,
             GoalReview(
@@ -131,8 +139,6 @@ def review(store: Store, goal_id: int, *, progress: str, note: str | None = None
             row.status = progress
         row.updated_at = now
         session.add(row)
-        person = people_repo.by_id(session, row.person_id)
-        assert person is not None
         audit.append(
             session,
             actor=store.actor,

@@ -30,6 +30,7 @@ from probhealth.errors import BadInput, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import definitions, office
+from probhealth.services.consent import state_words
 from probhealth.services.handout import day_words, record_produced
 from probhealth.services.people import require_person
 from probhealth.store import directory as dir_repo
@@ -181,11 +182,13 @@ def _write_and_audit(
 def _consent_line(session: Any, person: Person, purpose: str) -> str:
     current = people_repo.current_consents(session, person.id).get(purpose)
     if current is None or current.status != "given":
-        state = "not recorded" if current is None else current.status
+        state = state_words(None if current is None else current.status)
         raise ConsentRequired(
             f"This letter shares {person.crn}'s details with {CONSENT_WORDS[purpose]}, and their "
-            f"consent to that ({purpose}) is {state}; nothing was written.",
+            f"consent to that ({purpose}) {state}; nothing was written.",
             remedy=Remedy.of("record-consent", crn=person.crn, purpose=purpose),
+            purpose=purpose,
+            status=None if current is None else current.status,
         )
     how = {"verbal": "verbally", "written": "in writing"}.get(current.method or "", "")
     when = day_words(clock.to_london(current.recorded_at).date())

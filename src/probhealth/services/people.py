@@ -345,18 +345,27 @@ def with_consent(
     agrees: Callable[[ConsentRequired], bool],
     recorded: Callable[[], None] | None = None,
 ) -> T:
-    """Run ``action``; if it needs consent that is not recorded, ask ``agrees`` (given why).
-    A yes is recorded as verbal consent for ``purpose`` (then ``recorded`` is told) and
-    ``action`` runs again; a no raises the original ``ConsentRequired`` (nothing changed)."""
-    try:
-        return action()
-    except ConsentRequired as exc:
-        if not agrees(exc):
-            raise
-        record_consent(store, crn, purpose=purpose, status="given", method="verbal")
-        if recorded is not None:
-            recorded()
-        return action()
+    """Run ``action``; if it needs consent that is not given, ask ``agrees`` (given why).
+
+    The purpose asked about is the one the refusal names (``purpose`` if it names none). A yes
+    is recorded as verbal consent (then ``recorded`` is told) and ``action`` runs again (it may
+    then need another purpose: each is asked once). A no is an answer too: it is recorded as
+    declined, and the original ``ConsentRequired`` is raised (the action changed nothing)."""
+    asked: set[str] = set()
+    while True:
+        try:
+            return action()
+        except ConsentRequired as exc:
+            wanted = exc.purpose or purpose
+            if wanted in asked:
+                raise
+            asked.add(wanted)
+            if not agrees(exc):
+                record_consent(store, crn, purpose=wanted, status="declined", method="verbal")
+                raise
+            record_consent(store, crn, purpose=wanted, status="given", method="verbal")
+            if recorded is not None:
+                recorded()
 
 
 def record_consent(

@@ -2,8 +2,10 @@
 
 A referral moves through the states in ``referral_states``; each step is kept as an event
 (who, when it happened, coded reason, note). A referral that shares information with a
-service needs the person's ``share-with-services`` consent, checked when it is made and again
-at the step that sends details ("referred"); a self-referral does not. Every open referral has
+service needs the person's consent to share with it (``share-with-services``, or
+``share-with-gp`` for a pathway routed through the GP), checked when it is made and again at the
+step that sends details ("referred"); a self-referral does not. A pathway may need a purpose of
+its own whoever makes contact (the health trainer: ``health-trainer``). Every open referral has
 a follow-up date, so nothing is forgotten; a closed one never falls due.
 """
 
@@ -15,8 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from probhealth import clock, referral_states, validation
-from probhealth.errors import BadInput, ConsentRequired, NotFound, Remedy
-from probhealth.rules.model import RuleSet
+from probhealth.errors import BadInput, NotFound, Remedy
+from probhealth.rules.model import Pathway, RuleSet
+from probhealth.services import consent
 from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
@@ -144,23 +147,29 @@ def _record(
 
 
 # ---------------------------------------------------------------- helpers ---------------
-def _share_consent(session: Any, person: Person) -> bool:
-    current = people_repo.current_consents(session, person.id).get("share-with-services")
-    return current is not None and current.status == "given"
-
-
-def _require_share_consent(
-    session: Any, person: Person, what: str, *, can_self_refer: bool
+def _require_route_consent(
+    session: Any,
+    person: Person,
+    pathway: Pathway | None,
+    self_referral: bool,
+    what: str,
+    *,
+    can_self_refer: bool,
 ) -> None:
-    if not _share_consent(session, person):
-        raise ConsentRequired(
-            f"{what} shares their details with a service, and consent to share with services is not recorded for {person.crn}.",
-            remedy=Remedy.of(
-                "record-consent",
-                crn=person.crn,
-                purpose="share-with-services",
-                or_self_referral="yes" if can_self_refer else None,
-            ),
+    """Every consent the route needs (``consent.require``): a referral the worker sends needs
+    consent to share with whoever it goes to; some pathways need their own purpose too."""
+    purposes = (
+        pathway.consent_purposes(self_referral)
+        if pathway is not None
+        else (() if self_referral else ("share-with-services",))
+    )
+    for purpose in purposes:
+        consent.require(
+            session,
+            person,
+            purpose,
+            what,
+            or_self_referral=can_self_refer and purpose.startswith("share-with"),
         )
 
 
@@ -237,12 +246,14 @@ def refer(
                 )
             if pathway.id not in json.loads(service.data).get("pathways", []):
                 raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
-        if status != "declined-by-person" and not self_referral:
-            _require_share_consent(
+        if status != "declined-by-person":
+            _require_route_consent(
                 session,
                 person,
+                pathway,
+                self_referral,
                 f"Referring {person.crn} to {pathway.name}",
-                can_self_refer=pathway.self_referral,
+                can_self_refer=pathway.self_referral and not self_referral,
             )
         for existing in repo.open_for(session, person.id):
             if existing.pathway_id == pathway.id and status != "declined-by-person":
@@ -386,8 +397,13 @@ def update(
                 )
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
-            _require_share_consent(
-                session, person, f"Sending referral {referral_id}", can_self_refer=False
+            _require_route_consent(
+                session,
+                person,
+                pathway,
+                False,
+                f"Sending referral {referral_id}",
+                can_self_refer=False,
             )
         previous = row.status
         row.status = status

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from probhealth import clock, expr, validation
-from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
+from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import URGENT, FlagDef, Questionnaire
-from probhealth.services import definitions, suggest
+from probhealth.services import consent, definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
@@ -254,13 +254,8 @@ def _flag_record(q: Questionnaire, row: Flag) -> FlagRecord:
 
 
 def check_consent(session: Any, person: Person) -> None:
-    current = people_repo.current_consents(session, person.id).get("screening")
-    if current is None or current.status != "given":
-        state = "is not recorded" if current is None else f"was {current.status}"
-        raise ConsentRequired(
-            f"Consent to screening {state} for {person.crn}; screening is voluntary.",
-            remedy=Remedy.of("record-consent", crn=person.crn, purpose="screening"),
-        )
+    """Screening is voluntary: it needs ``screening`` consent, given."""
+    consent.require(session, person, "screening", f"Screening {person.crn}")
 
 
 # ---------------------------------------------------------------- guided screening ------
