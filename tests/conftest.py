@@ -95,6 +95,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     chosen = metafunc.config.stash[_backends]
     marker = metafunc.definition.get_closest_marker("sqlite_only")
     params = []
+    if metafunc.definition.get_closest_marker("postgresql_only") is not None:
+        missing = metafunc.config.stash[_missing_pg] or "--db-backend=sqlite"
+        skip = () if "postgresql" in chosen else pytest.mark.skip(reason=f"PostgreSQL: {missing}")
+        metafunc.parametrize("backend", [pytest.param("postgresql", id="postgresql", marks=skip)])
+        return
     if "sqlite" in chosen:
         params.append(pytest.param("sqlite", id="sqlite"))
     else:

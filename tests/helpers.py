@@ -94,20 +94,22 @@ def handle(db: DbHandle | Path | str) -> DbHandle:
 
 
 def query(db: DbHandle | Path | str, sql: str, *params: object) -> list[tuple[object, ...]]:
-    """Rows of one SQL statement on the test's database, either backend (``?`` placeholders)."""
+    """Rows of one SQL statement on the test's database, either backend (``?`` placeholders);
+    a statement that changes data is committed."""
     db = handle(db)
     if db.path is not None:
         import sqlite3
         from contextlib import closing
 
-        with closing(sqlite3.connect(db.path)) as con:
+        with closing(sqlite3.connect(db.path)) as con, con:
             return [tuple(r) for r in con.execute(sql, params)]
     import psycopg
 
     from tests.pg import libpq
 
     with psycopg.connect(libpq(db.url)) as con:
-        return [tuple(r) for r in con.execute(sql.replace("?", "%s"), params)]  # type: ignore[arg-type]
+        cur = con.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return [tuple(r) for r in cur] if cur.description else []
 
 
 def count(db: DbHandle | Path | str, table: str) -> int:

@@ -15,7 +15,7 @@ import pytest
 from probhealth import referral_states
 from probhealth.services.definitions import load_rules
 from probhealth.services.demodata import FAMILY
-from tests.helpers import Cli, query
+from tests.helpers import Cli, count, query
 
 
 def test_demo_people(cli, db_path):
@@ -293,3 +293,17 @@ def test_demo_caseload_looks_like_a_probation_caseload(caseload: Path) -> None:
 
 
 SHARE = "select value, count(*) n from answer where item_id = '{item}' group by value"
+
+
+def test_records_added_after_demo_data_get_new_ids(cli):
+    """Demo data is written with its own ids; the next record added by a command takes the
+    next id (on PostgreSQL the sequences must be moved past them: barrier and goal add failed
+    with a duplicate id there)."""
+    cli("demo", "--people", "5", "--seed", "2")
+    cli("person", "add", "--crn", "X123456", "--given", "Ann", "--family", "Smith",
+        "--dob", "1990-01-31", "--sex", "female")  # fmt: skip
+    before = {t: count(cli.db, t) for t in ("barrier", "goal", "consent")}
+    cli("barrier", "add", "X123456", "competing-priorities", "--note", "works nights")
+    cli("goal", "add", "X123456", "Register with a GP")
+    cli("consent", "X123456", "--purpose", "screening", "--given", "--method", "verbal")
+    assert {t: count(cli.db, t) for t in before} == {t: n + 1 for t, n in before.items()}

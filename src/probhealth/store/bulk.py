@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import Session, col
 
 from probhealth.store.models import Person
@@ -64,4 +64,22 @@ def insert_rows(session: Session, model: Any, rows: Iterable[dict[str, Any]]) ->
             )
     finally:
         cursor.close()
+    _advance_sequence(conn, table, columns)
     return len(batch)
+
+
+def _advance_sequence(conn: Any, table: Any, columns: list[Any]) -> None:
+    """Rows given their own ids leave a PostgreSQL sequence behind (SQLite takes the largest
+    id + 1 by itself): move it to the largest id, or the next plain insert collides with them
+    (after ``demo --people``, ``barrier add`` and ``goal add`` failed on a duplicate id). The
+    caller's write transaction holds the write lock, so no other writer is between."""
+    if conn.dialect.name != "postgresql":
+        return
+    serial = table.autoincrement_column  # an integer primary key filled by a sequence
+    if serial is None or serial.name not in {c.name for c in columns}:
+        return
+    name, key = table.name, serial.name
+    top = select(func.max(table.c[key])).scalar_subquery()
+    conn.execute(
+        select(func.setval(func.pg_get_serial_sequence(name, key), top)).where(top.is_not(None))
+    )
