@@ -152,6 +152,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("PROBHEALTH_DB", raising=False)
     monkeypatch.delenv("PROBHEALTH_NOW", raising=False)
     monkeypatch.delenv("PROBHEALTH_DEBUG", raising=False)
+    monkeypatch.delenv("PROBHEALTH_KEY_FILE", raising=False)
+    monkeypatch.delenv("PROBHEALTH_NEW_KEY_FILE", raising=False)
+    # Never the machine's own keyring: an empty one (tests of the keyring set their own).
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("PROBHEALTH_USER", "tester")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
@@ -170,6 +174,36 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
+    return path
+
+
+KEY_TEXT = "a long laptop passphrase\n"
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database key file (0600) shared by the tests of encrypted databases."""
+    path = tmp_path_factory.mktemp("key") / "db.key"
+    path.write_text(KEY_TEXT)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="session")
+def encrypted_template_db(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Path:
+    """The template database, encrypted (SQLCipher; needs probhealth[encrypted])."""
+    pytest.importorskip("sqlcipher3")
+    from probhealth.dbkey import Key
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+
+    path = tmp_path_factory.mktemp("template-enc") / "template.db"
+    key = Key(KEY_TEXT.strip().encode(), "the key file")
+    store = Store(resolve_db(str(path)), actor="fixture", key=lambda: key, encrypt=True)
+    store.engine()
+    with store.raw() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
     return path
 
 
@@ -215,10 +249,12 @@ def db_path(db: DbHandle) -> Path:
 
 @pytest.fixture
 def store(db: DbHandle) -> Iterator[object]:
+    """A store on ``db``; the key of an encrypted file from PROBHEALTH_KEY_FILE."""
+    from probhealth import dbkey
     from probhealth.paths import resolve_db
     from probhealth.store.db import Store
 
-    s = Store(resolve_db(db.url), actor="tester")
+    s = Store(resolve_db(db.url), actor="tester", key=dbkey.from_env)
     yield s
     s.close()
 

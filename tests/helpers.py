@@ -80,6 +80,21 @@ def add_person(cli: Cli, crn: str = "X123456", **extra: str) -> None:
     cli(*args)
 
 
+def connect(path: Path):  # type: ignore[no-untyped-def]
+    """A DB-API connection to a database file as the tests' own reader: plain sqlite3, or
+    SQLCipher with the key from PROBHEALTH_KEY_FILE when the file is encrypted."""
+    import sqlite3
+
+    from probhealth import dbkey
+    from probhealth.store.db import connect_file, is_plain_sqlite
+
+    if not path.exists() or path.stat().st_size == 0 or is_plain_sqlite(path):
+        return sqlite3.connect(path)
+    con = connect_file(path, key=dbkey.from_env())
+    con.isolation_level = ""  # like sqlite3's default: DML opens a transaction
+    return con
+
+
 def file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

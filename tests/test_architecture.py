@@ -33,6 +33,9 @@ LAZY_CIRCLES = {
     # Commands suggested in messages name the command list of the root app.
     ("probhealth.cli.context", "probhealth.cli"),
     ("probhealth.cli.shell", "probhealth.cli"),
+    # Migrations (Alembic) load only when a database is new or behind; a migration's backup
+    # opens its copy through db.connect_file, the one place a database file is opened.
+    ("probhealth.store.db", "probhealth.store.migrate"),
 }
 DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
 DATABASE_HOME = (

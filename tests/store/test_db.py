@@ -10,7 +10,7 @@ import pytest
 from probhealth.errors import DatabaseRefused
 from probhealth.paths import resolve_db
 from probhealth.store.db import Store
-from tests.helpers import Cli, file_sha
+from tests.helpers import Cli, connect, file_sha
 
 
 @pytest.mark.sqlite_only("SQLite pragmas")
@@ -91,7 +91,7 @@ def test_refuses_foreign_application_id(tmp_path):
 
 
 def test_refuses_newer_schema(db_path):
-    con = sqlite3.connect(db_path)
+    con = connect(db_path)
     con.execute("update alembic_version set version_num = '9999'")
     con.commit()
     con.close()

@@ -8,6 +8,7 @@ import sqlite3
 from probhealth.paths import resolve_db
 from probhealth.store import schema
 from probhealth.store.db import Store
+from tests.helpers import connect
 
 
 def test_head_constant_matches_scripts():
@@ -45,7 +46,7 @@ def test_schema_matches_models(db_path):
 
     probhealth.store.models.load_all()
 
-    insp = inspect(create_engine(f"sqlite:///{db_path}"))
+    insp = inspect(create_engine("sqlite://", creator=lambda: connect(db_path)))
     for name, table in SQLModel.metadata.tables.items():
         db_cols = {c["name"]: c for c in insp.get_columns(name)}
         assert set(db_cols) == set(table.columns.keys()), name
@@ -60,11 +61,11 @@ def test_audit_log_refuses_update_and_delete(db_path, cli):
     from tests.helpers import add_person
 
     add_person(cli)
-    con = sqlite3.connect(db_path)
+    con = connect(db_path)
     for sql in ("update audit_event set actor='x'", "delete from audit_event"):
         try:
             con.execute(sql)
-        except sqlite3.IntegrityError as exc:
+        except Exception as exc:  # sqlite3's or SQLCipher's IntegrityError
             assert "append-only" in str(exc)
         else:
             raise AssertionError(f"{sql} was allowed")

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context
+from probhealth.errors import BadInput
+
+if TYPE_CHECKING:
+    from probhealth.dbkey import Key
 
 db_app = typer.Typer(help="Look after the database: check, back up, migrate.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
-def init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+def init(
+    ctx: typer.Context,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Make the new database encrypted (needs probhealth[encrypted]); the key "
+            "comes from PROBHEALTH_KEY_FILE, the system keyring or a prompt.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """Create the database if needed (safe to run again) and say where it is. Example: probhealth init"""
     from probhealth.services import maintenance
 
-    result = maintenance.init(app_context(ctx).store())
+    result = maintenance.init(app_context(ctx).store(encrypt=encrypt), encrypt=encrypt)
     if json_out:
         output.emit_json(result.to_json())
         return
     verb = "Created" if result.created else "Using"
-    output.ok(f"{verb} the database at {result.location} (schema {result.revision}).")
+    kind = "encrypted database" if result.encrypted else "database"
+    output.ok(f"{verb} the {kind} at {result.location} (schema {result.revision}).")
 
 
 @db_app.command("check")
@@ -113,3 +130,85 @@ def purge(
         output.info(
             f"Dry run: {output.count(result.people, 'person', 'people')} with no activity since {result.before} and nothing open. Add --apply to erase them."
         )
+
+
+NewKeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--new-key-file",
+        envvar="PROBHEALTH_NEW_KEY_FILE",
+        help="File whose first line is the new key (keep it 0600). Without it: a prompt.",
+        show_default=False,
+    ),
+]
+
+
+def _new_key(key_file: Path | None, what: str) -> Key:
+    from probhealth.cli.context import interactive, prompt_key
+    from probhealth.dbkey import Key, read_key_file
+
+    if key_file is not None:
+        return Key(read_key_file(key_file), "the new key file")
+    if not interactive():
+        raise BadInput(f"{what} needs the new key: give {{opt:new-key-file}} FILE.")
+    return prompt_key("New database key", confirm=True)
+
+
+@db_app.command("encrypt")
+def encrypt(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Encrypt this database in place (needs probhealth[encrypted]): a new encrypted file is
+    built and swapped in, the plain one and its -wal removed. The key comes from
+    PROBHEALTH_KEY_FILE, the system keyring or a prompt. Run it when no one else is using it.
+
+    Example: PROBHEALTH_KEY_FILE=~/.probhealth-key probhealth db encrypt
+    """
+    from probhealth.cli.context import key_source
+    from probhealth.services import encryption
+
+    store = app_context(ctx).store()
+    key = store.key or key_source(store.target, new=True)()
+    if key is None:
+        raise BadInput(
+            "Encrypting needs a key: name its file with PROBHEALTH_KEY_FILE, store it in the "
+            "system keyring, or run this at a terminal."
+        )
+    result = encryption.encrypt(store, key)
+    if json_out:
+        output.emit_json(result.to_json())
+        return
+    output.ok(f"Encrypted {result.location} ({result.size:,} bytes); the plain file is gone.")
+    output.info("Keep the key safe: without it the database cannot be opened.")
+
+
+@db_app.command("rekey")
+def rekey(ctx: typer.Context, new_key_file: NewKeyFileOpt = None) -> None:
+    """Change the key of an encrypted database (a new file built and swapped in).
+
+    Example: probhealth db rekey --new-key-file ~/.probhealth-key-2
+    """
+    from probhealth.services import encryption
+
+    store = app_context(ctx).store()
+    new_key = _new_key(new_key_file, "Changing the key")
+    result = encryption.rekey(store, new_key)
+    output.ok(f"Changed the key of {result.location}. Give the new key wherever the old one was.")
+
+
+@db_app.command("decrypt")
+def decrypt(
+    ctx: typer.Context,
+    out: Annotated[str, typer.Option("--out", help="The plain copy to write (a new file).")],
+) -> None:
+    """Write a plain (unencrypted) copy of an encrypted database; audited. The copy holds
+    everything in the clear: keep it 0600 and delete it when done.
+
+    Example: probhealth db decrypt --out /media/encrypted-usb/probhealth-plain.db
+    """
+    from probhealth import atomicfile
+    from probhealth.services import encryption
+
+    result = encryption.decrypt(app_context(ctx).store(), atomicfile.output_path(out))
+    output.ok(
+        f"Wrote a plain copy to {result.location} ({result.size:,} bytes, readable only by you)."
+    )
+    output.warn("It is not encrypted: delete it when you no longer need it.")

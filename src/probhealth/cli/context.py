@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,7 +30,36 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from probhealth.dbkey import Key
     from probhealth.store.db import Store
+
+
+def key_source(target: DbTarget, *, new: bool = False) -> Callable[[], Key | None]:
+    """Where an encrypted database's key comes from: PROBHEALTH_KEY_FILE, the system keyring,
+    or (at a terminal) a prompt, twice for a new key. Never a command-line argument."""
+
+    def get() -> Key | None:
+        from probhealth import dbkey
+
+        key = dbkey.from_env()
+        if key is None and target.path is not None:
+            key = dbkey.from_keyring(target.path)
+        if key is None and interactive():
+            key = prompt_key("Database key", confirm=new)
+        return key
+
+    return get
+
+
+def prompt_key(label: str, *, confirm: bool) -> Key:
+    from probhealth.dbkey import Key
+
+    first = getpass.getpass(f"{label}: ").encode()
+    if not first:
+        raise BadInput("The key is empty; nothing was changed.")
+    if confirm and getpass.getpass("Again, to check: ").encode() != first:
+        raise BadInput("The two keys differ; nothing was changed.")
+    return Key(first, "the prompt")
 
 
 def default_actor() -> str:
@@ -58,8 +87,9 @@ class AppContext:
     def target(self, *, demo: bool = False) -> DbTarget:
         return resolve_db(self.db_option, demo=demo)
 
-    def store(self, *, demo: bool = False) -> Store:
-        """The store, opened (and migrated if needed) on first call."""
+    def store(self, *, demo: bool = False, encrypt: bool = False) -> Store:
+        """The store, opened (and migrated if needed) on first call. ``encrypt``: a new
+        database file is made encrypted (its key asked as for opening one)."""
         if self._store is not None and demo and not self.demo and self.shell:
             # The shell keeps one database open: fiction must never land in real records.
             raise BadInput(
@@ -70,7 +100,9 @@ class AppContext:
             from probhealth.store.db import Store
 
             target = self.target(demo=demo or self.demo)
-            store = Store(target, actor=self.actor)
+            store = Store(
+                target, actor=self.actor, key=key_source(target, new=encrypt), encrypt=encrypt
+            )
             store.engine()
             self._store = store
             self._announce(store)

@@ -62,6 +62,9 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
     # The database: what to do with one that is damaged or reports an error.
     "check-db": lambda a: "Run `probhealth db check`.",
     "restore-backup": lambda a: "Restore it from a backup (see `probhealth db backup`).",
+    "encrypt-db": lambda a: "Encrypt it with: probhealth db encrypt",
+    "rekey-db": lambda a: "Change its key with: probhealth db rekey",
+    "backup-db": lambda a: "Copy it with: probhealth db backup",
     "restore-or-check-db": lambda a: "Restore it from a backup, or run `probhealth db check`.",
     # A definition file with several problems: the check command lists them all.
     "check-definition": lambda a: (

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from probhealth import atomicfile, clock
-from probhealth.errors import BadInput
+from probhealth.errors import BadInput, Remedy
 from probhealth.services.audit import Verification, verify
 from probhealth.store import audit as audit_store
 from probhealth.store import maintenance as m
@@ -20,19 +20,32 @@ class InitResult:
     location: str
     created: bool
     revision: str | None
+    encrypted: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"database": self.location, "created": self.created, "schema": self.revision}
+        return {
+            "database": self.location,
+            "created": self.created,
+            "schema": self.revision,
+            "encrypted": self.encrypted,
+        }
 
 
-def init(store: Store) -> InitResult:
+def init(store: Store, *, encrypt: bool = False) -> InitResult:
     store.engine()
+    if encrypt and not store.encrypted:
+        raise BadInput(
+            f"{store.target.display} already exists and is not encrypted; nothing was changed.",
+            remedy=Remedy.of("encrypt-db"),
+        )
     if not store.created:  # a new database's event 1 is already db.init (store.migrate)
         with store.write() as session:
             audit_store.append(
                 session, actor=store.actor, action=audit_store.FIRST_ACTION, entity="database"
             )
-    return InitResult(store.target.display, store.created, m.schema_revision(store))
+    return InitResult(
+        store.target.display, store.created, m.schema_revision(store), store.encrypted
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,14 @@ SQLite (the default):
   ``BEGIN IMMEDIATE`` for writes, so a writer takes the lock up front and waits for another
   writer instead of failing half-way (SQLite WAL docs, section 9).
 
+Encrypted SQLite (SQLCipher, the optional ``probhealth[encrypted]`` extra): the same file
+handling, with every connection -- the read-only look, the engine's, backups -- made by
+``connect_file`` here with the key applied first (see ``probhealth.dbkey``). A file that does
+not start with SQLite's header is taken for an encrypted one: without the extra, the message
+names the extra to install; without a key, where to give it; with a wrong key, the file is
+refused read-only, byte-for-byte unchanged. A new file is encrypted when the store is made
+with ``encrypt=True`` (``probhealth init --encrypt``).
+
 PostgreSQL: the same code, no pragmas; writers serialise on an advisory lock so the audit
 chain stays linear.
 
@@ -25,7 +33,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,9 +43,13 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session as Session  # re-exported: services type their sessions with it
 
+from probhealth.dbkey import Key
 from probhealth.errors import Busy, DatabaseRefused, Remedy, StorageError
 from probhealth.paths import DbTarget
 from probhealth.store import anchor, filesafety, schema
+
+KeySource = Callable[[], Key | None]  # asked once, only when a file is (to be) encrypted
+EXTRA = "probhealth[encrypted]"
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
@@ -105,8 +117,11 @@ def _prepare_sqlite_file(target: DbTarget) -> bool:
     return False
 
 
-def check_existing_file(target: DbTarget) -> None:
-    """Refuse, without writing, a file that is not a probhealth database we may open."""
+def check_existing_file(target: DbTarget) -> bool:
+    """Refuse, without writing, a file that is not a probhealth database we may open.
+
+    True when the file is not plain SQLite but could be an encrypted (SQLCipher) database:
+    whole pages, no SQLite header. Only its key can tell; ``Store`` then asks for it."""
     assert target.path is not None
     path = target.path
     try:
@@ -123,6 +138,9 @@ def check_existing_file(target: DbTarget) -> None:
             "is an empty file, not a probhealth database",
             "If you meant to start a new database there, delete the empty file first.",
         )
+    if len(header) == 100 and not header.startswith(SQLITE_MAGIC) and _whole_pages(path):
+        filesafety.check_journal(target)
+        return True
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise _refuse(
             target,
@@ -138,6 +156,91 @@ def check_existing_file(target: DbTarget) -> None:
         )
     filesafety.check_shape(target, header)
     filesafety.check_journal(target)
+    return False
+
+
+def _whole_pages(path: Path) -> bool:
+    try:
+        return path.stat().st_size % 512 == 0
+    except OSError:
+        return False
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    """True when the file starts with SQLite's header (not encrypted)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def cipher_module() -> Any:
+    """SQLCipher's DB-API module (``sqlcipher3``), or None when the extra is not installed."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        return None
+    return dbapi2
+
+
+def _no_extra(target: DbTarget) -> DatabaseRefused:
+    return _refuse(
+        target,
+        "is not a plain SQLite file: it is encrypted, or not a probhealth database",
+        f"To open an encrypted database, install the extra: pip install '{EXTRA}'",
+    )
+
+
+def connect_file(
+    path: Path,
+    *,
+    key: Key | None = None,
+    salt: bytes | None = None,
+    readonly: bool = False,
+    cipher: bool = False,
+    timeout: float = BUSY_TIMEOUT_MS / 1000,
+) -> Any:
+    """A DB-API connection to a SQLite file: ``sqlite3``, or SQLCipher's when ``key`` is
+    given (or ``cipher``: a plain file opened by SQLCipher, to copy it into an encrypted one).
+    The key is applied before anything is read; ``salt`` is the file's (read from its first
+    16 bytes when not given; a new file gets a new one). Every connection to a database file
+    in probhealth is made here."""
+    target = f"file:{_quote(path)}?mode=ro" if readonly else str(path)
+    if key is None and not cipher:
+        return sqlite3.connect(target, uri=readonly, timeout=timeout, check_same_thread=False)
+    module = cipher_module()
+    if module is None:
+        raise _no_extra(DbTarget(url="sqlite:///" + str(path), path=path, explicit=True))
+    con = module.connect(target, uri=readonly, timeout=timeout, check_same_thread=False)
+    try:
+        con.execute("PRAGMA cipher_log_level = NONE")  # SQLCipher's own stderr logging
+        if key is not None:
+            if salt is None:
+                salt = file_salt(path)
+            con.execute(f'PRAGMA key = "{key.raw(salt)}"')
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def file_salt(path: Path) -> bytes:
+    """An encrypted file's salt (its first 16 bytes); a new, empty file gets a new one."""
+    from probhealth import dbkey
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(dbkey.SALT_BYTES)
+    except OSError:
+        head = b""
+    return head if len(head) == dbkey.SALT_BYTES else dbkey.new_salt()
+
+
+def _quote(path: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(str(path.absolute()))
 
 
 def _wait_for_content(path: Path, seconds: float = 2.0) -> bool:
@@ -155,14 +258,7 @@ def _wait_for_content(path: Path, seconds: float = 2.0) -> bool:
     return False
 
 
-def _ro_uri(path: Path) -> str:
-    """A read-only ``file:`` URI for exactly this path (``?``, ``#`` and ``%`` escaped)."""
-    from urllib.parse import quote
-
-    return f"file:{quote(str(path.absolute()))}?mode=ro"
-
-
-def inspect_sqlite_file(target: DbTarget) -> str | None:
+def inspect_sqlite_file(target: DbTarget, key: Key | None = None) -> str | None:
     """Read-only look inside an existing file: its schema revision (None if none yet).
 
     Refuses another application's database, a damaged file or a newer schema *before* any
@@ -177,28 +273,43 @@ def inspect_sqlite_file(target: DbTarget) -> str | None:
     ``db check`` always runs the full ``integrity_check``.
     """
     assert target.path is not None
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    if key is not None:
+        errors += (cipher_module().Error,)
     try:
-        con = sqlite3.connect(_ro_uri(target.path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error:
+        con = connect_file(target.path, key=key, readonly=True)
+    except errors:
         raise StorageError(
             f"Cannot open {target.display}.", hint="Check the path and its folder."
         ) from None
     try:
         con.execute("PRAGMA trusted_schema = OFF")
         con.execute("PRAGMA cell_size_check = ON")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        try:
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        except errors as exc:
+            if key is not None and "not a database" in str(exc):
+                raise _refuse(
+                    target,
+                    f"does not open with the key from {key.source}: the key is wrong, or it "
+                    "is not a probhealth database.",
+                    "Nothing was changed.",
+                ) from None
+            raise
         revision = filesafety.recognise(con, target, tables)
         if revision is None and not tables - {"alembic_version", "sqlite_sequence"}:
             return None
         _quick_check(con, target, tables)
-    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+    except (*errors, UnicodeDecodeError) as exc:  # type: ignore[misc]
         raise map_db_error(exc, target) from None
     finally:
         con.close()
     return revision
 
 
-def _quick_check(con: sqlite3.Connection, target: DbTarget, tables: set[str]) -> None:
+def _quick_check(con: Any, target: DbTarget, tables: set[str]) -> None:
     assert target.path is not None
     size = 0
     for suffix in ("", "-wal"):
@@ -270,9 +381,20 @@ def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
 class Store:
     """The application's handle on one database. Cheap to create; opens on first use."""
 
-    def __init__(self, target: DbTarget, *, actor: str) -> None:
+    def __init__(
+        self,
+        target: DbTarget,
+        *,
+        actor: str,
+        key: KeySource | None = None,
+        encrypt: bool = False,
+    ) -> None:
         self.target = target
         self.actor = actor
+        self.key_source = key
+        self.encrypt = encrypt  # a new file is made encrypted
+        self.key: Key | None = None  # set when the open file is encrypted
+        self.salt: bytes | None = None
         self._engine: Engine | None = None
         self._write_engine: Engine | None = None
         self.created = False
@@ -295,10 +417,15 @@ class Store:
         revision: str | None = None
         local_file = self.is_sqlite and self.target.path is not None
         if local_file:
+            assert self.target.path is not None
+            if self.encrypt and cipher_module() is None:
+                raise _no_extra(self.target)
             self.created = prepare_sqlite_file(self.target)
+            if self.encrypt if self.created else not is_plain_sqlite(self.target.path):
+                self._take_key()
             # An existing file is looked at read-only first, so a foreign, damaged or newer
             # file is refused before a read-write connection could change it.
-            revision = None if self.created else inspect_sqlite_file(self.target)
+            revision = None if self.created else inspect_sqlite_file(self.target, self.key)
             self._identity = _file_identity(self.target)
         engine = self._create_engine()
         self._engine = engine
@@ -319,6 +446,33 @@ class Store:
             self.close()
             raise
 
+    @property
+    def encrypted(self) -> bool:
+        return self.key is not None
+
+    def _take_key(self) -> None:
+        """The key of an encrypted file (or of the new file to encrypt), asked once."""
+        assert self.target.path is not None
+        if cipher_module() is None:
+            raise _no_extra(self.target)
+        key = self.key_source() if self.key_source is not None else None
+        if key is None:
+            what = (
+                "is to be encrypted"
+                if self.created
+                else ("is encrypted, or not a probhealth database,")
+            )
+            if self.created:
+                self.target.path.unlink(missing_ok=True)
+            raise _refuse(
+                self.target,
+                f"{what} and no key was given.",
+                "Give its key in a file named by PROBHEALTH_KEY_FILE, in the system keyring, "
+                "or at a terminal.",
+            )
+        self.key = key
+        self.salt = file_salt(self.target.path)
+
     def _create_engine(self) -> Engine:
         kwargs: dict[str, Any] = {"hide_parameters": True, "future": True}
         url: str | URL = self.target.url
@@ -327,6 +481,12 @@ class Store:
             if self.target.path is not None:
                 # Built, not parsed: a file name with `?`, `#` or `%` stays that file name.
                 url = URL.create("sqlite", database=str(self.target.path))
+            if self.key is not None:
+                path, key, salt = self.target.path, self.key, self.salt
+                assert path is not None
+                kwargs.pop("connect_args")
+                kwargs["module"] = cipher_module()
+                kwargs["creator"] = lambda: connect_file(path, key=key, salt=salt)
         try:
             engine = create_engine(url, **kwargs)
         except Exception as exc:  # bad URL, missing driver

@@ -79,5 +79,5 @@ def backup(store: Store, dest: Path) -> tuple[Path, int]:
 
     assert store.target.path is not None
     store.engine()  # the source must be a valid, current probhealth database
-    backup_file(store.target.path, dest)
+    backup_file(store.target.path, dest, store.key, store.salt)
     return dest, os.path.getsize(dest)

@@ -11,19 +11,19 @@ from __future__ import annotations
 import errno
 import os
 import secrets
-import sqlite3
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
 from probhealth import clock
+from probhealth.dbkey import Key
 from probhealth.errors import DatabaseRefused
 from probhealth.store import anchor, schema
+from probhealth.store.db import connect_file
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -64,7 +64,7 @@ def upgrade(
             )
         backup = None
         if current is not None and store.target.path is not None:
-            backup = backup_before_migration(store.target.path, current)
+            backup = backup_before_migration(store.target.path, current, store.key, store.salt)
             store.backup_path = backup  # known even if the upgrade then fails
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
@@ -118,8 +118,13 @@ def _revision(conn: Connection) -> str | None:
     return row[0] if row else None
 
 
-def backup_file(source: Path, dest: Path) -> Path:
+def backup_file(
+    source: Path, dest: Path, key: Key | None = None, salt: bytes | None = None
+) -> Path:
     """Copy a live SQLite database with the online backup API into a new 0600 file.
+
+    An encrypted database's copy is encrypted with the same key (and salt: it opens with
+    the same passphrase); its pages never exist in the clear on disk.
 
     The copy is made under a temporary name beside ``dest`` and linked into place only when
     complete, so an interrupted backup never leaves a partial file under the backup's name.
@@ -131,9 +136,9 @@ def backup_file(source: Path, dest: Path) -> Path:
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
     try:
-        src = sqlite3.connect(f"file:{quote(str(source.absolute()))}?mode=ro", uri=True)
+        src = connect_file(source, key=key, salt=salt, readonly=True)
         try:
-            dst = sqlite3.connect(tmp)
+            dst = connect_file(tmp, key=key, salt=salt)
             try:
                 src.backup(dst)
                 dst.execute("PRAGMA journal_mode = DELETE")
@@ -152,27 +157,29 @@ def backup_file(source: Path, dest: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
-    _anchor_copy(dest)
+    _anchor_copy(dest, key, salt)
     return dest
 
 
-def _anchor_copy(path: Path) -> None:
+def _anchor_copy(path: Path, key: Key | None = None, salt: bytes | None = None) -> None:
     """A copy carries its own audit head, so a restored backup verifies against it."""
     try:
-        con = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True)
+        con = connect_file(path, key=key, salt=salt, readonly=True)
         try:
             row = con.execute(
                 "SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1"
             ).fetchone()
         finally:
             con.close()
-    except sqlite3.Error:
+    except Exception:  # sqlite3's or SQLCipher's error: the copy has no readable head
         return
     if row is not None:
         anchor.advance(path, anchor.Head(int(row[0]), str(row[1])))  # a new file: no anchor yet
 
 
-def backup_before_migration(path: Path, revision: str) -> Path:
+def backup_before_migration(
+    path: Path, revision: str, key: Key | None = None, salt: bytes | None = None
+) -> Path:
     """``NAME.pre-REV-STAMP.bak`` beside the database; ``-2``, ``-3``... when a failed attempt
     in the same second already left one (it is kept: it is a good copy)."""
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
@@ -180,7 +187,7 @@ def backup_before_migration(path: Path, revision: str) -> Path:
         suffix = "" if n == 1 else f"-{n}"
         dest = path.with_name(f"{path.name}.pre-{revision}-{stamp}{suffix}.bak")
         try:
-            return backup_file(path, dest)
+            return backup_file(path, dest, key, salt)
         except FileExistsError:
             continue
     raise FileExistsError(dest)
