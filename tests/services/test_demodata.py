@@ -304,6 +304,6 @@ def test_records_added_after_demo_data_get_new_ids(cli):
         "--dob", "1990-01-31", "--sex", "female")  # fmt: skip
     before = {t: count(cli.db, t) for t in ("barrier", "goal", "consent")}
     cli("barrier", "add", "X123456", "competing-priorities", "--note", "works nights")
+    cli("consent", "X123456", "--purpose", "health-trainer", "--given", "--method", "verbal")
     cli("goal", "add", "X123456", "Register with a GP")
-    cli("consent", "X123456", "--purpose", "screening", "--given", "--method", "verbal")
     assert {t: count(cli.db, t) for t in before} == {t: n + 1 for t, n in before.items()}

@@ -36,6 +36,7 @@ def _build(cli: Cli, home: Path) -> None:
         crn = f"X90000{n}"
         add_person(cli, crn, given=text.split("\n")[0].strip(), office="Cambridge")
         cli("barrier", "add", crn, "competing-priorities", "--note", text, env=env)
+        cli("consent", crn, "--purpose", "health-trainer", "--given", "--note", text, env=env)
         cli("goal", "add", crn, text, env=env)
 
 
