@@ -52,20 +52,18 @@ def number(x: str) -> str:
     return f"coalesce({x}, '')"
 
 
-def iso(x: str) -> str:
-    """A stored timestamp ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) as 'YYYY-MM-DDTHH:MM:SSZ'."""
-    return (
-        f"CASE WHEN length({x}) > 10 AND substr({x}, 11, 1) = ' '"
-        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z' ELSE {x} END"
-    )
+_DAY = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_STAMP = _DAY + " [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*"
 
 
 def iso_cell(x: str) -> str:
-    """``cell(iso(x))``: ISO text starts with x's first character and needs quoting only if x
-    does, so the check is made on x."""
+    """``cell(iso(x))``. A stored timestamp or date (digits first, no quotes or commas in what
+    is kept) is rewritten in SQL; anything else goes to Python (``ph_iso``, ``ph_cell``)."""
     return (
-        f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell(ph_iso({x}))"
-        f" ELSE {iso(x)} END"
+        f"CASE WHEN {x} GLOB '{_STAMP}'"
+        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z'"
+        f" WHEN {x} GLOB '{_DAY}' THEN {x}"
+        f" WHEN {x} IS NULL THEN '' ELSE ph_cell(ph_iso({x})) END"
     )
 
 
@@ -187,6 +185,12 @@ def _fetch(conn: Connection, stmt: Any, params: dict[str, Any]) -> Generator[lis
         result.close()
 
 
+def _join_person(person_id: str, identifiable: bool, f: Filters) -> str:
+    """The person table, when the CRN or the office is needed (every row has its person:
+    the pseudonym join, an inner join over every person, keeps the same rows)."""
+    return f" JOIN person p ON p.id = {person_id}" if identifiable or f.office else ""
+
+
 def _person(identifiable: bool, crn: str = "p.crn") -> list[str]:
     return ["x.p", cell(crn)] if identifiable else ["x.p"]
 
@@ -204,8 +208,11 @@ def consent(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[
         iso_cell("c.recorded_at"),
     ] + ([cell("c.note")] if identifiable else [])
     sql = (
-        f"SELECT {line(*cells)} FROM consent c JOIN person p ON p.id = c.person_id"  # noqa: S608
-        " JOIN ex_pseudonym x ON x.id = c.person_id" + _where(clauses) + " ORDER BY c.id"
+        f"SELECT {line(*cells)} FROM consent c"  # noqa: S608
+        + _join_person("c.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = c.person_id"
+        + _where(clauses)
+        + " ORDER BY c.id"
     )
     return _lines(conn, sql, params)
 
@@ -224,8 +231,11 @@ def needs(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
         iso_cell("n.updated_at"),
     ] + ([cell("n.note")] if identifiable else [])
     sql = (
-        f"SELECT {line(*cells)} FROM need n JOIN person p ON p.id = n.person_id"  # noqa: S608
-        " JOIN ex_pseudonym x ON x.id = n.person_id" + _where(clauses) + " ORDER BY n.id"
+        f"SELECT {line(*cells)} FROM need n"  # noqa: S608
+        + _join_person("n.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = n.person_id"
+        + _where(clauses)
+        + " ORDER BY n.id"
     )
     return _lines(conn, sql, params)
 
@@ -242,8 +252,11 @@ def barriers(conn: Connection, f: Filters, identifiable: bool) -> Generator[list
         iso_cell("b.resolved_at"),
     ] + ([cell("b.note")] if identifiable else [])
     sql = (
-        f"SELECT {line(*cells)} FROM barrier b JOIN person p ON p.id = b.person_id"  # noqa: S608
-        " JOIN ex_pseudonym x ON x.id = b.person_id" + _where(clauses) + " ORDER BY b.id"
+        f"SELECT {line(*cells)} FROM barrier b"  # noqa: S608
+        + _join_person("b.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = b.person_id"
+        + _where(clauses)
+        + " ORDER BY b.id"
     )
     return _lines(conn, sql, params)
 
@@ -270,8 +283,11 @@ def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[l
         iso_cell("g.created_at"),
     ]
     sql = (
-        f"SELECT {line(*cells)} FROM suggestion g JOIN person p ON p.id = g.person_id{join}"  # noqa: S608
-        " JOIN ex_pseudonym x ON x.id = g.person_id" + _where(clauses) + " ORDER BY g.id"
+        f"SELECT {line(*cells)} FROM suggestion g{join}"  # noqa: S608
+        + _join_person("g.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = g.person_id"
+        + _where(clauses)
+        + " ORDER BY g.id"
     )
     return _lines(conn, sql, params)
 
@@ -292,7 +308,8 @@ def referral_events(conn: Connection, f: Filters, identifiable: bool) -> Generat
     ] + ([cell("e.note")] if identifiable else [])
     sql = (
         f"SELECT {line(*cells)} FROM referral_event e JOIN referral r ON r.id = e.referral_id"  # noqa: S608
-        " JOIN person p ON p.id = r.person_id JOIN ex_pseudonym x ON x.id = r.person_id"
+        + _join_person("r.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = r.person_id"
         + _where(clauses)
         + " ORDER BY e.referral_id, e.id"
     )
@@ -356,7 +373,8 @@ def answers(conn: Connection, f: Filters, identifiable: bool, labels: bool) -> G
     ]
     sql = (
         f"SELECT {line(*cells)} FROM answer a JOIN screening s ON s.id = a.screening_id"  # noqa: S608
-        " JOIN person p ON p.id = s.person_id JOIN ex_pseudonym x ON x.id = s.person_id"
+        + _join_person("s.person_id", identifiable, f)
+        + " JOIN ex_pseudonym x ON x.id = s.person_id"
         " LEFT JOIN ex_item i ON i.qid = s.questionnaire_id"
         " AND i.qver = s.questionnaire_version AND i.item_id = a.item_id"
         " LEFT JOIN ex_value m ON m.qid = s.questionnaire_id"
