@@ -38,11 +38,7 @@ LAZY_CIRCLES = {
     ("probhealth.store.db", "probhealth.store.migrate"),
 }
 DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
-DATABASE_HOME = (
-    "probhealth.store",
-    # Still runs its own bulk SQL; it moves into store/ (issue 11, step 4).
-    "probhealth.services.demodata",
-)
+DATABASE_HOME = ("probhealth.store",)
 RICH_HOMES = (
     "probhealth.cli.render",
     "probhealth.cli.output",

@@ -307,3 +307,59 @@ def test_records_added_after_demo_data_get_new_ids(cli):
     cli("consent", "X123456", "--purpose", "health-trainer", "--given", "--method", "verbal")
     cli("goal", "add", "X123456", "Register with a GP")
     assert {t: count(cli.db, t) for t in before} == {t: n + 1 for t, n in before.items()}
+
+
+# ---------------------------------------------------------------- one builder ----------
+def test_demo_and_a_real_screening_suggest_through_the_same_code(store, monkeypatch) -> None:
+    """Issue 11: the same answers give the same suggestions whether the demo generator made
+    the screening or a worker ran it (both use ``suggest.at_completion``): each demo person's
+    answers are asked again, in a real screening on the day the demo screening finished, of a
+    person with the same date of birth, sex, release date and consent."""
+    from probhealth import clock
+    from probhealth.services import definitions, demodata, people, screening
+    from probhealth.store import people as people_repo
+    from probhealth.store import screenings as scr_repo
+    from probhealth.store import suggestions as sugg_repo
+
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    q, rules = definitions.load_questionnaire(), load_rules()
+    demodata.generate(store, q, rules, 16, seed=8)
+    with store.read() as session:
+        demo = [
+            (
+                (p.crn, p.dob, p.sex, p.release_date, row.completed_at),
+                scr_repo.answers(session, row.id),
+                [
+                    (s.pathway_id, s.urgency, json.loads(s.reasons))
+                    for s in sugg_repo.suggestions_for_screening(session, row.id)
+                ],
+            )
+            for p in people_repo.search(session)
+            if (row := scr_repo.latest_completed(session, p.id)) is not None
+        ]
+    compared = 0
+    for n, ((demo_crn, dob, sex, released, finished), stored, suggested) in enumerate(demo):
+        crn = f"R{n:06d}"
+        monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+        people.add_person(
+            store,
+            people.PersonInput(
+                crn=crn, given="Copy", family="Person", dob=dob, sex=sex, release_date=released
+            ),
+        )
+        for purpose, consent in people.show_person(store, demo_crn).consent.items():
+            people.record_consent(store, crn, purpose=purpose, status=consent.status)
+        monkeypatch.setenv("PROBHEALTH_NOW", clock.iso_utc(finished))
+        answers = screening.decode_answers(q, stored)
+        active = screening.begin(store, crn, q)
+        while (item := active.evaluation().next_item()) is not None:
+            screening.save_answer(store, active, item.id, answers[item.id])
+        real = screening.finish(store, active)
+        with store.read() as session:
+            again = [
+                (s.pathway_id, s.urgency, json.loads(s.reasons))
+                for s in sugg_repo.suggestions_for_screening(session, real.id)
+            ]
+        assert again == suggested, demo_crn
+        compared += bool(suggested)
+    assert compared >= 5  # people with suggestions, not only empty lists

@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
-from sqlmodel import col
-
 from probhealth import clock, expr, referral_states
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import URGENT, Item, Questionnaire
-from probhealth.rules import engine as rules_engine
 from probhealth.rules.model import Pathway, RuleSet
+from probhealth.services import suggest
 from probhealth.store import audit, bulk
+from probhealth.store import directory as dir_repo
 from probhealth.store.db import Store
 from probhealth.store.models import (
     Answer,
@@ -47,9 +45,6 @@ from probhealth.store.models import (
     ReferralEvent,
     Score,
     Screening,
-    Service,
-    ServiceArea,
-    ServicePathway,
     Suggestion,
 )
 from probhealth.textsafe import search_key
@@ -314,17 +309,6 @@ def _chooser(
     return pick
 
 
-def _next_id(session: Any, model: Any) -> int:
-    return int(session.execute(select(func.coalesce(func.max(col(model.id)), 0))).scalar_one()) + 1
-
-
-def _first_free_crn(session: Any) -> int:
-    top = session.execute(
-        select(func.max(col(Person.crn))).where(col(Person.crn).like("Z%"))
-    ).scalar_one()
-    return int(top[1:]) + 1 if top else 100001
-
-
 def generate(
     store: Store,
     q: Questionnaire,
@@ -346,13 +330,14 @@ def generate(
     while made < n:
         size = min(BATCH, n - made)
         with store.write() as session:
-            base = _first_free_crn(session)
+            top = bulk.last_crn(session, prefix="Z")
+            base = int(top[1:]) + 1 if top else 100001
             if base + size > 999_999:
                 from probhealth.errors import BadInput
 
                 raise BadInput("No free demo CRNs are left (Z100001-Z999999).")
             ids = {
-                m: _next_id(session, m)
+                m: bulk.next_id(session, m)
                 for m in (
                     Screening,
                     Need,
@@ -626,23 +611,20 @@ def _suggest_and_refer(
 ) -> int:
     on = clock.to_london(finished).date()
     now = clock.now()
-    answers = {**ev.implied, **ev.answers}
-    facts = rules_engine.Facts(
-        answers=answers,
-        scores={k: r.value for k, r in ev.scores.items() if r.value is not None},
-        bands={k: r.band for k, r in ev.scores.items() if r.band is not None},
-        flags=frozenset(f.id for f in ev.flags),
-        flag_severities=frozenset(f.severity for f in ev.flags),
-        person={
-            "age": clock.age_on(dob, on),
-            "sex": sex,
-            "days_since_release": (on - released).days if released else None,
-        },
-        barriers=frozenset(ev.barriers),
-        needs=frozenset(n.domain for n in ev.needs),
-        consents=frozenset(p for p, s in consents.items() if s == "given"),
+    # The same builder as a real screening's completion (suggest.snapshot): a new person has
+    # the screening's needs and barriers and no open referral.
+    outcome = suggest.at_completion(
+        ev,
+        rules,
+        dob=dob,
+        sex=sex,
+        release_date=released,
+        barriers=ev.barriers,
+        needs=[n.domain for n in ev.needs],
+        open_referrals=(),
+        consents=[p for p, s in consents.items() if s == "given"],
+        today=on,
     )
-    outcome = rules_engine.evaluate(rules, facts, on)
     made = 0
     for s in outcome.suggestions:
         reasons = json.dumps([{"rule": r.rule, "because": r.because} for r in s.reasons])
@@ -734,18 +716,8 @@ class _Directory:
 
     @classmethod
     def load(cls, session: Any) -> _Directory:
-        rows = session.execute(
-            select(
-                col(ServicePathway.pathway_id),
-                col(ServiceArea.area_key),
-                col(Service.id),
-                col(Service.data),
-            )
-            .join(ServiceArea, col(ServiceArea.service_id) == col(ServicePathway.service_id))
-            .join(Service, col(Service.id) == col(ServicePathway.service_id))
-        ).all()
         found: dict[tuple[str, str], set[tuple[str, bool]]] = {}
-        for pathway_id, area, service_id, data in rows:
+        for pathway_id, area, service_id, data in dir_repo.pathway_areas(session):
             takes_self = bool(json.loads(data).get("self_referral"))
             found.setdefault((pathway_id, area), set()).add((service_id, takes_self))
         return cls({key: tuple(sorted(v)) for key, v in found.items()})

@@ -87,13 +87,17 @@ def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> e
 
 def facts_from_evaluation(
     evaluation: Evaluation,
-    person: Person,
+    *,
+    dob: date,
+    sex: str,
+    release_date: date | None,
     barriers: Iterable[str],
     needs: Iterable[str],
     open_referrals: Iterable[str],
     consents: Iterable[str],
     today: date,
 ) -> engine.Facts:
+    """The facts of a screening just completed (in memory, before anything is read back)."""
     answers = {**evaluation.implied, **evaluation.answers}
     scores = {
         k: v for k, r in evaluation.scores.items() if not expr.is_absent(v := r.condition_value())
@@ -104,7 +108,7 @@ def facts_from_evaluation(
         bands={k: r.band for k, r in evaluation.scores.items() if r.band is not None},
         flags=frozenset(f.id for f in evaluation.flags),
         flag_severities=frozenset(f.severity for f in evaluation.flags),
-        person=_person_root(person.dob, person.sex, person.release_date, answers, today),
+        person=_person_root(dob, sex, release_date, answers, today),
         barriers=frozenset(barriers),
         needs=frozenset(needs),
         open_referrals=frozenset(open_referrals),
@@ -351,6 +355,35 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
     return report
 
 
+def at_completion(
+    evaluation: Evaluation,
+    rules: RuleSet,
+    *,
+    dob: date,
+    sex: str,
+    release_date: date | None,
+    barriers: Iterable[str],
+    needs: Iterable[str],
+    open_referrals: Iterable[str],
+    consents: Iterable[str],
+    today: date,
+) -> engine.Outcome:
+    """What the rules suggest for a screening just completed: the one builder behind a real
+    screening's snapshot and the demo generator's, so they cannot drift apart."""
+    facts = facts_from_evaluation(
+        evaluation,
+        dob=dob,
+        sex=sex,
+        release_date=release_date,
+        barriers=barriers,
+        needs=needs,
+        open_referrals=open_referrals,
+        consents=consents,
+        today=today,
+    )
+    return engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
+
+
 def snapshot(
     session: Any,
     person: Person,
@@ -362,8 +395,18 @@ def snapshot(
     """Record what the rules suggest at completion (the export's ``suggestions`` table)."""
     assert row.id is not None
     barriers, needs, open_refs, consents = _current(session, person)
-    facts = facts_from_evaluation(evaluation, person, barriers, needs, open_refs, consents, today)
-    outcome = engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
+    outcome = at_completion(
+        evaluation,
+        rules,
+        dob=person.dob,
+        sex=person.sex,
+        release_date=person.release_date,
+        barriers=barriers,
+        needs=needs,
+        open_referrals=open_refs,
+        consents=consents,
+        today=today,
+    )
     now = clock.now()
     rows = [
         SuggestionRow(

@@ -22,6 +22,20 @@ def existing_crns(session: Session, crns: Sequence[str]) -> set[str]:
     return found
 
 
+def next_id(session: Session, model: Any) -> int:
+    """The id after the largest in ``model``'s table (1 for an empty table)."""
+    top = session.execute(select(func.coalesce(func.max(col(model.id)), 0))).scalar_one()
+    return int(top) + 1
+
+
+def last_crn(session: Session, *, prefix: str) -> str | None:
+    """The largest CRN starting with ``prefix`` (demo people are Z...), or None."""
+    top = session.execute(
+        select(func.max(col(Person.crn))).where(col(Person.crn).like(f"{prefix}%"))
+    ).scalar_one()
+    return str(top) if top else None
+
+
 def insert_rows(session: Session, model: Any, rows: Iterable[dict[str, Any]]) -> int:
     """One executemany on the driver's cursor. The statement is compiled once and each column's
     bind processor (e.g. UTC timestamps) is applied column by column, skipping SQLAlchemy's

@@ -85,5 +85,20 @@ def pathways_of(session: Session, service_ids: Sequence[str]) -> dict[str, list[
     return out
 
 
+def pathway_areas(session: Session) -> list[tuple[str, str, str, str]]:
+    """(pathway id, area key, service id, service data) for every service, pathway and area."""
+    rows = session.execute(
+        select(
+            col(ServicePathway.pathway_id),
+            col(ServiceArea.area_key),
+            col(Service.id),
+            col(Service.data),
+        )
+        .join(ServiceArea, col(ServiceArea.service_id) == col(ServicePathway.service_id))
+        .join(Service, col(Service.id) == col(ServicePathway.service_id))
+    ).all()
+    return [(p, a, s, d) for p, a, s, d in rows]
+
+
 def count(session: Session) -> int:
     return len(session.execute(select(col(Service.id))).all())
