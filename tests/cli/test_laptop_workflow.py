@@ -42,6 +42,7 @@ def test_readme_laptop_workflow(tmp_path, key_file, monkeypatch):
         office("person", "add", "--crn", crn, "--given", "Ann", "--family", "Smithson",
                "--dob", "1990-01-31", "--sex", "female")  # fmt: skip
         office("consent", crn, "--purpose", "screening", "--given", "--method", "verbal")
+        office("consent", crn, "--purpose", "health-trainer", "--given", "--method", "verbal")
 
     steps = _workflow()
     assert len(steps) == 5, steps

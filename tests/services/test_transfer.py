@@ -85,6 +85,7 @@ def setup_person(cli: Cli) -> None:
     add_person(cli, CRN, postcode="CB1 2AB")
     cli("consent", CRN, "--purpose", "screening", "--given", "--method", "verbal")
     cli("consent", CRN, "--purpose", "health-trainer", "--given", "--method", "verbal")
+    cli("consent", CRN, "--purpose", "health-trainer", "--given", "--method", "verbal")
     cli("screen", CRN, "--answers", str(ANSWERS), "--json")
     cli("refer", CRN, "talking-therapies", "--self-referral")
 
@@ -320,6 +321,7 @@ def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path)
                 a,
                 PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="female"),
             )
+            people.record_consent(a, CRN, purpose="health-trainer", status="given")
             people.record_consent(a, CRN, purpose="health-trainer", status="given")
             _apply(a, "goal", 0)
             referrals.refer(a, CRN, "talking-therapies", load_rules(), self_referral=True)
