@@ -8,7 +8,9 @@ Targets (issue 5): --help <= 2.5x `import typer`; person show <= 1.3x `import ty
 rich.table`; export screenings <= 3x sqlite3 -csv of the same answers; export peak memory at
 10x the rows <= 1.2x; import people <= 3x sqlite3 .import; suggest --all <= 2x reading the
 same screenings. Also the median time to save one answer (issue 3). Issue 19: `person show`
-typed in `probhealth shell` <= 50 ms and >= 15x faster than the one-shot command (<= 0.067x).
+typed in `probhealth shell` <= 50 ms and >= 15x faster than the one-shot command (<= 0.067x);
+every export <= 3x `sqlite3 -csv` of the equivalent query and faster than `sqlite-utils query
+--csv` of it (skipped, with a note, when sqlite-utils is not installed).
 """
 
 from __future__ import annotations
@@ -34,6 +36,22 @@ RSS_WRAPPER = (
     "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n"
 )
+
+
+# The query each export is measured against: the same rows, joins and order, raw values.
+EXPORT_BASELINES = {
+    "people": "SELECT p.id, p.dob, p.sex, p.office, p.postcode, p.language, p.needs_interpreter, p.release_date, p.created_at FROM person p ORDER BY p.created_at, p.id",
+    "consent": "SELECT c.id, c.person_id, c.purpose, c.status, c.method, c.recorded_by, c.recorded_at FROM consent c JOIN person p ON p.id = c.person_id ORDER BY c.id",
+    "screenings": "SELECT a.screening_id, a.item_id, a.value, a.declined, a.answered_at FROM answer a JOIN screening s ON s.id = a.screening_id ORDER BY a.screening_id",
+    "answers": "SELECT a.screening_id, s.person_id, s.questionnaire_id, s.questionnaire_version, a.item_id, a.value, a.declined, a.answered_at FROM answer a JOIN screening s ON s.id = a.screening_id JOIN person p ON p.id = s.person_id WHERE a.hidden = 0 ORDER BY a.screening_id",
+    "needs": "SELECT n.id, n.person_id, n.screening_id, n.domain, n.severity, n.status, n.source, n.created_at, n.updated_at FROM need n JOIN person p ON p.id = n.person_id ORDER BY n.id",
+    "barriers": "SELECT b.id, b.person_id, b.screening_id, b.type, b.source, b.created_at, b.resolved_at FROM barrier b JOIN person p ON p.id = b.person_id ORDER BY b.id",
+    "suggestions": "SELECT g.id, g.person_id, g.screening_id, g.pathway_id, g.urgency, g.reasons, g.already_open, g.rules_id, g.rules_version, g.created_at FROM suggestion g JOIN person p ON p.id = g.person_id ORDER BY g.id",
+    "referrals": "SELECT r.id, r.person_id, r.pathway_id, r.service_id, r.self_referral, r.status, r.urgency, r.screening_id, r.outcome, r.closed_reason, r.follow_up_due, r.created_by, r.created_at, r.closed_at, (SELECT group_concat(e.to_status || '=' || e.event_date) FROM referral_event e WHERE e.referral_id = r.id) FROM referral r JOIN person p ON p.id = r.person_id ORDER BY r.id",
+    "referral-events": "SELECT e.id, e.referral_id, r.person_id, r.pathway_id, e.from_status, e.to_status, e.reason, e.event_date, e.recorded_by, e.recorded_at FROM referral_event e JOIN referral r ON r.id = e.referral_id JOIN person p ON p.id = r.person_id ORDER BY e.referral_id, e.id",
+    "goals": "SELECT g.id, g.person_id, g.domain, g.target_date, g.status, g.created_by, g.created_at, (SELECT count(*) FROM goal_review v WHERE v.goal_id = g.id), (SELECT v.progress FROM goal_review v WHERE v.goal_id = g.id ORDER BY v.id DESC LIMIT 1), (SELECT max(v.reviewed_at) FROM goal_review v WHERE v.goal_id = g.id) FROM goal g JOIN person p ON p.id = g.person_id ORDER BY g.id",
+    "audit": "SELECT id, at, actor, action, entity, entity_id, detail, prev_hash, hash FROM audit_event ORDER BY id",
+}
 
 
 def cli(*args: str) -> list[str]:
@@ -183,28 +201,55 @@ class Bench:
             "<=0.067x",
         )
 
-    def export(self, db: Path, screenings: int) -> None:
+    def exports(self, db: Path, audit_db: Path | None) -> None:
+        """Every export as a command against `sqlite3 -csv` and `sqlite-utils query --csv` of
+        the equivalent query (same rows, joins and order; raw values, no pseudonyms or
+        labels), run in turn. The audit table is exported from the import benchmark's
+        database (100 000 events), the demo writes only a few."""
         if not shutil.which("sqlite3"):
-            print("  sqlite3 not found: export and import baselines skipped")
+            print("  sqlite3 not found: export baselines skipped")
             return
-        out = self.work / "s.csv"
-        query = "SELECT a.screening_id, a.item_id, a.value, a.declined, a.answered_at FROM answer a JOIN screening s ON s.id = a.screening_id ORDER BY a.screening_id"
-        base = run_time(["sqlite3", "-csv", "-readonly", str(db), query], self.env, 3)
-        ours = run_time(
-            cli("--db", str(db), "export", "screenings", "--out", str(out), "--force"), self.env, 3
+        utils = shutil.which("sqlite-utils") or (
+            str(Path(PY).with_name("sqlite-utils"))
+            if Path(PY).with_name("sqlite-utils").exists()
+            else None
         )
-        with out.open(newline="") as fh:
-            rows = sum(1 for _ in csv.reader(fh)) - 1
-        assert rows == screenings, (rows, screenings)
-        self.record(
-            f"export screenings ({rows:,} rows)",
-            f"{ours:.2f} s",
-            f"{base:.2f} s",
-            ours / base,
-            "<=3x",
-        )
+        if utils is None:
+            print("  skipped: sqlite-utils not installed (pip install sqlite-utils)")
+        out = self.work / "e.csv"
+        for table, query in EXPORT_BASELINES.items():
+            source = audit_db if table == "audit" and audit_db is not None else db
+            commands = {
+                "sqlite3": ["sqlite3", "-csv", "-readonly", str(source), query],
+                "ours": cli("--db", str(source), "export", table, "--out", str(out), "--force"),
+            }
+            if utils is not None:
+                commands["sqlite-utils"] = [utils, "query", "--csv", str(source), query]
+            samples: dict[str, list[float]] = {name: [] for name in commands}
+            for _ in range(3):
+                for name, cmd in commands.items():
+                    samples[name].append(_once(cmd, self.env))
+            took = {name: statistics.median(v) for name, v in samples.items()}
+            with out.open(newline="") as fh:
+                rows = sum(1 for _ in csv.reader(fh)) - 1
+            ours = took["ours"]
+            self.record(
+                f"export {table} ({rows:,} rows) vs sqlite3 -csv",
+                f"{ours:.2f} s",
+                f"{took['sqlite3']:.2f} s",
+                ours / took["sqlite3"],
+                "<=3x",
+            )
+            if "sqlite-utils" in took:
+                self.record(
+                    f"export {table} vs sqlite-utils --csv",
+                    f"{ours:.2f} s",
+                    f"{took['sqlite-utils']:.2f} s",
+                    ours / took["sqlite-utils"],
+                    "<=1x",
+                )
 
-    def export_memory(self, small: Path, big: Path) -> None:
+    def export_memory(self, small: Path, big: Path, table: str = "screenings") -> None:
         rss = []
         for db in (small, big):
             rss.append(
@@ -213,7 +258,7 @@ class Bench:
                         "--db",
                         str(db),
                         "export",
-                        "screenings",
+                        table,
                         "--out",
                         str(self.work / "m.csv"),
                         "--force",
@@ -222,16 +267,17 @@ class Bench:
                 )
             )
         self.record(
-            "export peak memory, 10x rows vs 1x",
+            f"export {table} peak memory, 10x vs 1x",
             f"{rss[1] / 1024:.0f} MiB",
             f"{rss[0] / 1024:.0f} MiB",
             rss[1] / rss[0],
             "<=1.2x",
         )
 
-    def import_people(self, rows: int) -> None:
+    def import_people(self, rows: int) -> Path | None:
+        """Returns the imported database (100 000 people, an audit event each)."""
         if not shutil.which("sqlite3"):
-            return
+            return None
         path = self.work / "people.csv"
         with path.open("w", newline="") as fh:
             w = csv.writer(fh)
@@ -293,6 +339,7 @@ class Bench:
         self.record(
             f"import people ({rows:,} rows)", f"{ours:.2f} s", f"{base:.2f} s", ours / base, "<=3x"
         )
+        return db
 
     def suggest_all(self, db: Path) -> None:
         sys.path.insert(0, str(HERE.parent / "src"))
@@ -348,7 +395,21 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller databases (a few minutes)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument(
+        "--only",
+        help="comma-separated benches: help, person-show, shell, import, exports, memory, suggest, save",
+    )
+    parser.add_argument(
+        "--databases",
+        type=Path,
+        help="use small.db and big.db (and audit.db, if there) from this folder instead of building them",
+    )
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
     small_n, big_n, import_n = (500, 5000, 100_000) if args.quick else (2000, 20000, 100_000)
     bench = Bench(args.quick)
     print(
@@ -361,28 +422,32 @@ def main() -> int:
         flush=True,
     )
     try:
-        small = bench.demo_db("small", small_n)
-        big = bench.demo_db("big", big_n)
-        bench.help()
-        bench.person_show(small)
-        bench.shell_person_show(small)
-        screenings = (
-            int(
-                subprocess.run(
-                    ["sqlite3", str(big), "select count(*) from screening"],
-                    capture_output=True,
-                    text=True,
-                ).stdout
-                or 0
-            )
-            if shutil.which("sqlite3")
-            else 0
-        )
-        bench.export(big, screenings)
-        bench.export_memory(small, big)
-        bench.import_people(import_n)
-        bench.suggest_all(big)
-        bench.answer_save()
+        if args.databases:
+            small, big = args.databases / "small.db", args.databases / "big.db"
+            audit_db: Path | None = args.databases / "audit.db"
+            if audit_db is not None and not audit_db.exists():
+                audit_db = None
+        else:
+            small = bench.demo_db("small", small_n)
+            big = bench.demo_db("big", big_n)
+            audit_db = None
+        if want("help"):
+            bench.help()
+        if want("person-show"):
+            bench.person_show(small)
+        if want("shell"):
+            bench.shell_person_show(small)
+        if want("import"):
+            audit_db = bench.import_people(import_n) or audit_db
+        if want("exports"):
+            bench.exports(big, audit_db)
+        if want("memory"):
+            bench.export_memory(small, big)
+            bench.export_memory(small, big, "answers")
+        if want("suggest"):
+            bench.suggest_all(big)
+        if want("save"):
+            bench.answer_save()
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     print()

@@ -28,15 +28,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from probhealth import atomicfile, clock, csvsafe, validation
 from probhealth.errors import BadInput
-from probhealth.questionnaire.model import Item, Questionnaire
-from probhealth.services import definitions
 from probhealth.store import audit
 from probhealth.store import export as q
 from probhealth.store.db import Store
+
+if TYPE_CHECKING:  # questionnaires load (pydantic models) only for the tables that need them
+    from probhealth.questionnaire.model import Item, Questionnaire
 
 TABLES = (
     "people",
@@ -754,6 +755,8 @@ def _audit(
 
 # ---------------------------------------------------------------- screenings ------------
 def _versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
+    from probhealth.services import definitions
+
     return [
         definitions.from_stored_text(qid, ver, h, src)
         for qid, ver, h, src in q.screening_versions(conn, f)
