@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -320,3 +321,39 @@ def test_connect_helper_reads_both_kinds(db_path):
         assert con.execute("select count(*) from alembic_version").fetchone()[0] == 1
     encrypted = os.environ.get("PROBHEALTH_KEY_FILE") is not None
     assert is_plain_sqlite(db_path) is not encrypted
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
+def test_key_asked_at_a_terminal_twice_for_a_new_database_never_echoed(tmp_path):
+    """At a terminal with no key file or keyring entry, init --encrypt asks for the key
+    twice, then opening asks once; the key is never echoed."""
+    import pexpect
+
+    db = tmp_path / "data" / "pty.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBHEALTH")}
+    env |= {"PROBHEALTH_HOME": str(tmp_path / "home"), "PROBHEALTH_USER": "tester",
+            "TERM": "dumb", "NO_COLOR": "1"}  # fmt: skip
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    secret = "typed at the terminal"
+
+    def run(*args: str, answers: int) -> str:
+        child = pexpect.spawn(
+            sys.executable, ["-m", "probhealth", "--db", str(db), *args], env=env,
+            encoding="utf-8", timeout=60,
+        )  # fmt: skip
+        for _ in range(answers):
+            child.expect(["Database key: ", "Again, to check: "])
+            child.sendline(secret)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return str(child.before)
+
+    out = run("init", "--encrypt", answers=2)
+    assert "Created the encrypted database" in out and secret not in out
+    out = run("person", "list", answers=1)
+    assert "0 people" in out and secret not in out
+    from probhealth.store.db import is_plain_sqlite
+
+    assert not is_plain_sqlite(db)
