@@ -63,7 +63,7 @@ def test_export_killed_leaves_no_partial_file(tmp_path):
     # Leftover hidden temporaries may remain after SIGKILL, never under a target's name.
     assert all(
         p.name.startswith(".")
-        or p.name in {"big.db", "full.csv", "home"}
+        or p.name in {"big.db", "big.db.audit-head", "full.csv", "home"}
         or p.name.startswith("out")
         for p in tmp_path.iterdir()
     )

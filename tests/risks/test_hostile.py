@@ -852,7 +852,7 @@ def test_db_option_refuses_or_opens_exactly_that_file(case: DbCase, work: Path) 
         one_error_line(result)
         assert tree(tmp) == before, f"created although refused: {created}"
     else:
-        # It worked: the only new files are that database (with its -wal/-shm) and its folders.
+        # It worked: the only new files are that database (-wal/-shm, audit anchor), its folders.
         path = Path(value) if "://" not in value else None
         if path is None:
             assert created == [], f"an in-memory database left files behind: {created}"
@@ -864,6 +864,7 @@ def test_db_option_refuses_or_opens_exactly_that_file(case: DbCase, work: Path) 
                 for c in created
                 if (tmp / c).resolve() not in expected
                 and not (tmp / c).name.startswith(db_file.name + "-")
+                and (tmp / c).name != db_file.name + ".audit-head"  # the audit anchor
             ]
             assert not unexpected, f"{value!r} opened or created other files: {unexpected}"
             # The database, its -wal/-shm and its own folder are private (row 11); folders
