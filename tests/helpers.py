@@ -222,6 +222,10 @@ def negative_answer(item):  # type: ignore[no-untyped-def]
         "worker_concerns": ["none"],
         "drugs_any": "no",
         "medication_supply": "yes",
+        "statins": "no",
+        "health_check_recent": "yes",
+        "mh_team_contact": "yes",
+        "mh_medicine": "yes",
     }
     if item.id in fixed:
         return fixed[item.id]

@@ -25,6 +25,9 @@ def screened(cli, tmp_path):  # type: ignore[no-untyped-def]
         auditc_1=4,
         auditc_2=2,
         auditc_3=1,
+        audit_4=3,
+        audit_5=3,
+        audit_7=3,  # AUDIT 16: higher risk, the alcohol service
         interpreter="yes",
         unavailable_times=["weekday-mornings", "weekday-afternoons"],
         id_documents="no",

@@ -41,9 +41,11 @@ def walk(person, choose, start=None):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("person", PROFILES, ids=lambda p: f"{p.sex}-{p.age}")
-def test_all_negative_person_is_asked_at_most_35_questions(person):
+def test_all_negative_person_is_asked_at_most_40_questions(person):
+    # v3 asks everyone PHQ-9 item 9, a past suicide attempt, injecting and domestic abuse
+    # (v2: at most 35), and people aged 40-74 about an NHS Health Check.
     answers, ev = walk(person, negative_answer)
-    assert len(answers) <= 35, len(answers)
+    assert len(answers) <= 40, len(answers)
     assert ev.flags == () and ev.needs == () and ev.barriers == ()
 
 
@@ -89,7 +91,6 @@ def test_all_positive_person_count():
                 "phq9_6",
                 "phq9_7",
                 "phq9_8",
-                "phq9_9",
                 "phq9_10",
                 "mh_support",
             },
@@ -114,11 +115,12 @@ def test_all_positive_person_count():
         (
             {"drugs_any": "yes"},
             {f"dast10_{n}" for n in range(1, 11)}
-            | {"drugs_types", "drugs_inject", "overdose_recent"},
+            | {"drugs_types", "overdose_recent", "opioid_substitution"},
         ),
         ({"smoking_status": "current"}, {"hsi_1", "hsi_2"}),
-        ({"recent_custody": "yes"}, {"release_date", "vaccines_help"}),
-        ({"repeat_medication": "yes"}, {"medication_supply"}),
+        ({"recent_custody": "yes"}, {"release_date", "vaccines_help", "opioid_substitution"}),
+        ({"repeat_medication": "yes"}, {"medication_supply", "opioid_substitution"}),
+        ({"head_injury": "yes"}, {"head_injury_problems"}),
         ({"interpreter": "yes"}, {"interpreter_language"}),
     ],
 )
@@ -133,13 +135,11 @@ def test_each_follow_up_block_appears_exactly_when_triggered(trigger, shows):
     assert not (shows & set(ev_off.visible))
 
 
-@pytest.mark.parametrize(
-    ("phq", "item9_shown"),
-    [((0, 0), False), ((1, 0), True), ((0, 1), True), ((2, 1), True), ((1, 1), True)],
-)
-def test_item_9_is_asked_whenever_phq2_is_not_zero(phq, item9_shown):
+@pytest.mark.parametrize("phq", [(0, 0), (1, 0), (0, 1), (2, 1), (1, 1), (3, 3)])
+def test_item_9_and_a_past_attempt_are_asked_of_everyone(phq):
+    # v3: item 9 whatever the PHQ-2 (v2 skipped it at PHQ-2 = 0) [R12b].
     ev = evaluate(Q, {"phq9_1": phq[0], "phq9_2": phq[1]}, PersonFacts(30, "male"), TODAY)
-    assert ("phq9_9" in ev.visible) is item9_shown
+    assert "phq9_9" in ev.visible and "suicide_attempt_ever" in ev.visible
     assert ("phq9_3" in ev.visible) is (sum(phq) >= 3)
 
 
@@ -185,10 +185,14 @@ def test_post_release_overdose_flag_uses_release_window():
     soon = evaluate(
         Q, {**base, "release_date": date(2026, 11, 1)}, PersonFacts(30, "male"), TODAY
     )  # 22 days
+    last_day = evaluate(
+        Q, {**base, "release_date": date(2026, 9, 28)}, PersonFacts(30, "male"), TODAY
+    )  # 56 days: 8 weeks
     later = evaluate(
-        Q, {**base, "release_date": date(2026, 10, 1)}, PersonFacts(30, "male"), TODAY
-    )  # 53 days
+        Q, {**base, "release_date": date(2026, 9, 27)}, PersonFacts(30, "male"), TODAY
+    )  # 57 days
     assert "post_release_overdose_risk" in {f.id for f in soon.flags}
+    assert "post_release_overdose_risk" in {f.id for f in last_day.flags}
     assert "post_release_overdose_risk" not in {f.id for f in later.flags}
 
 

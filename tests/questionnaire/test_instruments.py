@@ -669,13 +669,14 @@ def test_scale_loinc_codes(q):
     ("answer", "positive"),
     [("never", False), ("rarely", False), ("sometimes", True), ("often", True), ("always", True)],
 )
-def test_sils_positive_raises_same_day_reading_flag(q, answer, positive):
-    # instruments.md, "Same-day flags": a positive SILS (switch to read-aloud or easy-read).
+def test_sils_positive_raises_reading_notice(q, answer, positive):
+    # A positive SILS switches to read-aloud or easy-read (instruments.md). Since v3 it is a
+    # notice, not a same-day interruption (issue 12: about half the caseload screens positive).
     ev = run(q, {"sils_1": answer})
     assert ("reading_help" in flag_ids(ev)) is positive
     assert ("low-literacy" in ev.barriers) is positive
     if positive:
-        assert flag_ids(ev)["reading_help"] == "same-day"
+        assert flag_ids(ev)["reading_help"] == "notice"
 
 
 @pytest.mark.parametrize(
@@ -712,11 +713,13 @@ def test_reading_flag_message_is_true_for_every_positive_answer(q):
         ("sometimes", "sometimes", True),
     ],
 )
-def test_hunger_vital_sign_positive_raises_same_day_flag(q, hvs_1, hvs_2, positive):
+def test_hunger_vital_sign_positive_raises_food_notice(q, hvs_1, hvs_2, positive):
+    # A notice since v3 (shown at the end with what to do); the food-support rule still
+    # suggests food support the same day.
     ev = run(q, {"hvs_1": hvs_1, "hvs_2": hvs_2})
     assert ("food_insecurity" in flag_ids(ev)) is positive
     if positive:
-        assert flag_ids(ev)["food_insecurity"] == "same-day"
+        assert flag_ids(ev)["food_insecurity"] == "notice"
 
 
 def test_hvs_labels(q):
@@ -747,6 +750,7 @@ phq9_8: 2
 phq9_9: 2
 phq9_10: Somewhat difficult
 self_harm_recent: "no"
+suicide_attempt_ever: "no"
 # GAD-7 all 2s: 14 moderate
 gad7_1: 2
 gad7_2: 2
@@ -782,6 +786,7 @@ dast10_9: "no"
 dast10_10: "no"
 drugs_types: [cannabis]
 drugs_inject: "no"
+opioid_substitution: "no"
 overdose_recent: "no"
 # HSI 3 + 1 = 4 medium dependence
 smoking_status: current
@@ -802,6 +807,7 @@ unavailable_times: [none]
 id_documents: "yes"
 transport: "no"
 bad_experience: "no"
+domestic_abuse: "no"
 worker_concerns: [none]
 """
 
@@ -818,8 +824,8 @@ E2E_SCORES = {
 
 E2E_FLAGS = {
     "self_harm_thoughts": "emergency",
-    "reading_help": "same-day",
-    "food_insecurity": "same-day",
+    "reading_help": "notice",
+    "food_insecurity": "notice",
 }
 
 

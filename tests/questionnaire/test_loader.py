@@ -124,7 +124,7 @@ def test_show_json_of_a_copy(tmp_path: Path) -> None:
 
 
 def test_show_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
-    path, _ = mutate(tmp_path, "version: 2\n", "version: 2\nversion: 3\n")
+    path, _ = mutate(tmp_path, "version: 3\n", "version: 3\nversion: 4\n")
     result = Cli(None)("questionnaire", "show", str(path), "--json", expect=2)
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
@@ -222,14 +222,14 @@ def test_duplicate_key_reports_the_second(tmp_path: Path) -> None:
 
 
 def test_duplicate_top_level_key(tmp_path: Path) -> None:
-    path, text = mutate(tmp_path, "version: 2\n", "version: 2\nversion: 3\n")
-    check_fails(path, line_of(text, "version: 3"))
+    path, text = mutate(tmp_path, "version: 3\n", "version: 3\nversion: 4\n")
+    check_fails(path, line_of(text, "version: 4"))
 
 
 def test_bad_value_under_explicit_timestamp_tag(tmp_path: Path) -> None:
     # BUG: `!!timestamp soon` makes PyYAML raise AttributeError inside _construct, which only
     # catches YAMLError/ValueError: the CLI prints "Internal error" and exits 1.
-    path, text = mutate(tmp_path, "version: 2\n", "version: 2\ndescription: !!timestamp soon\n")
+    path, text = mutate(tmp_path, "version: 3\n", "version: 3\ndescription: !!timestamp soon\n")
     check_fails(path, line_of(text, "!!timestamp"))
 
 
@@ -299,7 +299,7 @@ def test_unknown_key_with_a_block_value_reports_the_key_line(tmp_path: Path) -> 
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
-    path, text = mutate(tmp_path, "version: 2\n", "version: 2\nauthor: me\n")
+    path, text = mutate(tmp_path, "version: 3\n", "version: 3\nauthor: me\n")
     message = check_fails(path, line_of(text, "author: me"))
     assert "unknown key 'author'" in message
 
@@ -454,7 +454,7 @@ def test_scale_over_an_unknown_item(tmp_path: Path) -> None:
 def layout_problems(tmp_path: Path) -> tuple[Path, list[tuple[int, str]]]:
     """Four mistakes in the file's layout: (path, [(line, message)]) in file order."""
     text = (
-        SOURCE.replace("version: 2\n", "version: 2\nauthor: me\n", 1)
+        SOURCE.replace("version: 3\n", "version: 3\nauthor: me\n", 1)
         .replace("{value: 0, label: Not at all}", "{value: -x, label: Not at all}", 1)
         .replace(
             "        type: text\n        max_length: 120\n",

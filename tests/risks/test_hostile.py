@@ -428,7 +428,7 @@ SLOTS: list[Slot] = [
     Slot("audit list --since", ("audit", "list", "--since", V), "2020-01-01"),
     Slot("audit list --user", ("audit", "list", "--user", V), "tester"),
     Slot("audit list --action", ("audit", "list", "--action", V), "person"),
-    Slot("questionnaire show ID", ("questionnaire", "show", V), "probation-health@2"),
+    Slot("questionnaire show ID", ("questionnaire", "show", V), "probation-health@3"),
     Slot("questionnaire check FILE", ("questionnaire", "check", V), str(QUESTIONNAIRE_FILE)),
     Slot("rules check FILE", ("rules", "check", V), str(RULES_FILE)),
     Slot("rules show FILE", ("rules", "show", V), str(RULES_FILE)),

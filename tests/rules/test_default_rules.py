@@ -109,6 +109,7 @@ def F(name: str, f: Facts, *also: str) -> Fire:
 
 
 HEART = {"long_term_conditions": ["heart"]}  # keeps the NHS Health Check rule out of the way
+NO_CHECK = {"health_check_recent": "no"}  # no NHS Health Check in the last 5 years
 
 CASES: tuple[Case, ...] = (
     # ---- safety
@@ -152,6 +153,32 @@ CASES: tuple[Case, ...] = (
             ),
         ),
         quiet=(("other-same-day-flag", facts(flags=("safeguarding",), severities=("same-day",))),),
+    ),
+    # ---- safeguarding: the flag always gives the local procedure, whatever raised it
+    Case(
+        "safeguarding-flag",
+        "safeguarding-referral",
+        "same-day",
+        fire=(
+            F("worker-concern", facts(flags=("safeguarding",), severities=("same-day",))),
+            F(
+                "domestic-abuse",
+                facts({"domestic_abuse": "yes"}, flags=("safeguarding",), severities=("same-day",)),
+                "domestic-abuse",
+            ),
+        ),
+        quiet=(("no-flag", facts({"worker_concerns": ["none"], "domestic_abuse": "no"})),),
+    ),
+    Case(
+        "domestic-abuse",
+        "domestic-abuse-support",
+        "same-day",
+        fire=(F("yes", facts({"domestic_abuse": "yes"})),),
+        quiet=(
+            ("no", facts({"domestic_abuse": "no"})),
+            ("declined", facts({"domestic_abuse": expr.DECLINED})),
+            ("other-safeguarding", facts(flags=("safeguarding",), severities=("same-day",))),
+        ),
     ),
     # ---- primary care
     Case(
@@ -254,8 +281,12 @@ CASES: tuple[Case, ...] = (
         "talking-therapies",
         "soon",
         fire=(
-            F("phq9-10-age-18", facts(scores={"phq9": 10}, bands={"phq9": "moderate"}, age=18)),
-            F("phq9-14", facts(scores={"phq9": 14})),
+            F(
+                "phq9-10-age-18",
+                facts(scores={"phq9": 10}, bands={"phq9": "moderate"}, age=18),
+                "phq9-mild",
+            ),
+            F("phq9-14", facts(scores={"phq9": 14}), "phq9-mild"),
         ),
         quiet=(
             ("phq9-9", facts(scores={"phq9": 9})),
@@ -276,8 +307,8 @@ CASES: tuple[Case, ...] = (
         "talking-therapies",
         "soon",
         fire=(
-            F("gad7-8-age-18", facts(scores={"gad7": 8}, age=18)),
-            F("gad7-14", facts(scores={"gad7": 14})),
+            F("gad7-8-age-18", facts(scores={"gad7": 8}, age=18), "gad7-mild"),
+            F("gad7-14", facts(scores={"gad7": 14}), "gad7-mild"),
         ),
         quiet=(
             ("gad7-7", facts(scores={"gad7": 7})),
@@ -292,12 +323,53 @@ CASES: tuple[Case, ...] = (
             ),
         ),
     ),
+    # less severe depression or anxiety: guided self-help (NICE NG222), routine
+    Case(
+        "phq9-mild",
+        "talking-therapies",
+        "routine",
+        fire=(
+            F("phq9-5-age-18", facts(scores={"phq9": 5}, bands={"phq9": "mild"}, age=18)),
+            F("phq9-9", facts(scores={"phq9": 9})),
+        ),
+        quiet=(
+            ("phq9-4", facts(scores={"phq9": 4})),
+            ("age-17", facts(scores={"phq9": 7}, age=17)),
+            (
+                "emergency-flag",
+                facts(scores={"phq9": 7}, flags=("self_harm_thoughts",), severities=("emergency",)),
+            ),
+        ),
+    ),
+    Case(
+        "gad7-mild",
+        "talking-therapies",
+        "routine",
+        fire=(
+            F("gad7-5-age-18", facts(scores={"gad7": 5}, bands={"gad7": "mild"}, age=18)),
+            F("gad7-7", facts(scores={"gad7": 7})),
+        ),
+        quiet=(
+            ("gad7-4", facts(scores={"gad7": 4})),
+            ("age-17", facts(scores={"gad7": 7}, age=17)),
+            (
+                "emergency-flag",
+                facts(scores={"gad7": 6}, flags=("self_harm_recent",), severities=("emergency",)),
+            ),
+        ),
+    ),
     Case(
         "phq9-severe",
         "mental-health-assessment",
         "soon",
         fire=(
-            F("phq9-20", facts(scores={"phq9": 20}), "phq9-moderate", "cstr-mental-health"),
+            F(
+                "phq9-20",
+                facts(scores={"phq9": 20}),
+                "phq9-moderate",
+                "phq9-mild",
+                "cstr-mental-health",
+            ),
             F("phq9-20-age-17", facts(scores={"phq9": 20}, age=17)),
         ),
         quiet=(("phq9-19", facts(scores={"phq9": 19})),),
@@ -307,7 +379,13 @@ CASES: tuple[Case, ...] = (
         "mental-health-assessment",
         "soon",
         fire=(
-            F("gad7-15", facts(scores={"gad7": 15}), "gad7-caseness", "cstr-mental-health"),
+            F(
+                "gad7-15",
+                facts(scores={"gad7": 15}),
+                "gad7-caseness",
+                "gad7-mild",
+                "cstr-mental-health",
+            ),
             F("gad7-15-age-17", facts(scores={"gad7": 15}, age=17)),
         ),
         quiet=(("gad7-14", facts(scores={"gad7": 14})),),
@@ -334,6 +412,7 @@ CASES: tuple[Case, ...] = (
                 "phq9-15-no-help",
                 facts({"mh_support": "no"}, scores={"phq9": 15}),
                 "phq9-moderate",
+                "phq9-mild",
                 "cstr-mental-health",
             ),
             F("phq9-15-no-help-age-17", facts({"mh_support": "no"}, scores={"phq9": 15}, age=17)),
@@ -400,13 +479,133 @@ CASES: tuple[Case, ...] = (
         ),
         quiet=(("no-flag", facts({"worker_concerns": ["others"]})),),
     ),
-    # ---- alcohol
     Case(
-        "auditc-positive",
-        "alcohol-service",
+        "past-attempt-thoughts-assessment",
+        "mental-health-assessment",
+        "same-day",
+        fire=(
+            F(
+                "flag",
+                facts(flags=("past_attempt_with_thoughts",), severities=("emergency",)),
+                "emergency-flag",
+            ),
+        ),
+        quiet=(
+            (
+                "past-attempt-only",
+                facts({"suicide_attempt_ever": "yes"}, flags=("past_suicide_attempt",)),
+            ),
+        ),
+    ),
+    # serious mental illness: continuity of care (NICE NG66)
+    Case(
+        "smi-continuity",
+        "mental-health-continuity",
         "routine",
-        fire=(F("auditc-5", facts(scores={"audit_c": 5}, bands={"audit_c": "increasing risk"})),),
-        quiet=(("auditc-4", facts(scores={"audit_c": 4}, bands={"audit_c": "lower risk"})),),
+        fire=(
+            F(
+                "smi-in-touch",
+                facts({"long_term_conditions": ["smi"], "mh_team_contact": "yes"}),
+            ),
+        ),
+        quiet=(("other-condition", facts({"long_term_conditions": ["pain"]})),),
+    ),
+    Case(
+        "smi-no-contact",
+        "mental-health-continuity",
+        "soon",
+        fire=(
+            F(
+                "no-team",
+                facts(
+                    {"long_term_conditions": ["smi"], "mh_team_contact": "no", "mh_medicine": "yes"}
+                ),
+                "smi-continuity",
+            ),
+            F(
+                "no-medicine",
+                facts(
+                    {
+                        "long_term_conditions": ["smi", "pain"],
+                        "mh_team_contact": "yes",
+                        "mh_medicine": "not sure",
+                    }
+                ),
+                "smi-continuity",
+            ),
+        ),
+        quiet=(
+            (
+                "in-touch-with-medicine",
+                facts(
+                    {
+                        "long_term_conditions": ["smi"],
+                        "mh_team_contact": "yes",
+                        "mh_medicine": "yes",
+                    }
+                ),
+            ),
+            (
+                "not-prescribed",
+                facts(
+                    {
+                        "long_term_conditions": ["smi"],
+                        "mh_team_contact": "yes",
+                        "mh_medicine": "none-prescribed",
+                    }
+                ),
+            ),
+            ("no-smi", facts({"long_term_conditions": ["pain"], "mh_team_contact": "no"})),
+        ),
+    ),
+    # ---- alcohol
+    # NICE CG115: the full AUDIT decides; AUDIT-C alone only when the AUDIT is not complete
+    Case(
+        "audit-increasing-risk",
+        "alcohol-brief-advice",
+        "routine",
+        fire=(
+            F("audit-8", facts(scores={"audit": 8}, bands={"audit": "increasing risk"})),
+            F("audit-15", facts(scores={"audit": 15}, bands={"audit": "increasing risk"})),
+        ),
+        quiet=(
+            ("audit-7", facts(scores={"audit": 7}, bands={"audit": "lower risk"})),
+            ("audit-16", facts(scores={"audit": 16}, bands={"audit": "higher risk"})),
+        ),
+    ),
+    Case(
+        "auditc-increasing-risk",
+        "alcohol-brief-advice",
+        "routine",
+        fire=(
+            F("auditc-5", facts(scores={"audit_c": 5}, bands={"audit_c": "increasing risk"})),
+            F("auditc-7", facts(scores={"audit_c": 7})),
+        ),
+        quiet=(
+            ("auditc-4", facts(scores={"audit_c": 4}, bands={"audit_c": "lower risk"})),
+            ("auditc-8", facts(scores={"audit_c": 8})),
+            (
+                "full-audit-lower-risk",
+                facts(scores={"audit_c": 6, "audit": 7}, bands={"audit": "lower risk"}),
+            ),
+        ),
+    ),
+    Case(
+        "auditc-higher-risk",
+        "alcohol-service",
+        "soon",
+        fire=(
+            F("auditc-8", facts(scores={"audit_c": 8}, bands={"audit_c": "higher risk"})),
+            F("auditc-10", facts(scores={"audit_c": 10})),
+        ),
+        quiet=(
+            ("auditc-7", facts(scores={"audit_c": 7})),
+            (
+                "full-audit-increasing",
+                facts(scores={"audit_c": 9, "audit": 12}, bands={"audit": "increasing risk"}),
+                # the full AUDIT decides: brief advice, not the service
+            ),
+        ),
     ),
     Case(
         "audit-higher-risk",
@@ -430,13 +629,28 @@ CASES: tuple[Case, ...] = (
                 "flag",
                 facts(flags=("alcohol_dependence_risk",), severities=("same-day",)),
                 "cstr-alcohol",
+                "alcohol-dependence-gp",
             ),
             F(
                 "flag-age-17",
                 facts(flags=("alcohol_dependence_risk",), severities=("same-day",), age=17),
+                "alcohol-dependence-gp",
             ),
         ),
         quiet=(("high-auditc-no-flag", facts(scores={"audit_c": 10})),),
+    ),
+    Case(
+        "alcohol-dependence-gp",
+        "alcohol-withdrawal-gp",
+        "same-day",
+        fire=(
+            F(
+                "flag",
+                facts(flags=("alcohol_dependence_risk",), severities=("same-day",), age=17),
+                "alcohol-dependence",
+            ),
+        ),
+        quiet=(("audit-19", facts(scores={"audit": 19})),),
     ),
     # ---- drugs
     Case(
@@ -453,8 +667,20 @@ CASES: tuple[Case, ...] = (
         "injecting",
         "drug-service",
         "soon",
-        fire=(F("yes", facts({"drugs_any": "yes", "drugs_inject": "yes"})),),
+        fire=(F("yes", facts({"drugs_any": "yes", "drugs_inject": "yes"}), "injected-bbv"),),
         quiet=(("no", facts({"drugs_any": "yes", "drugs_inject": "no"})),),
+    ),
+    Case(
+        "injected-bbv",
+        "bbv-testing",
+        "routine",
+        fire=(
+            F("yes-no-drugs-now", facts({"drugs_any": "no", "drugs_inject": "yes"}), "injecting"),
+        ),
+        quiet=(
+            ("no", facts({"drugs_any": "yes", "drugs_inject": "no"})),
+            ("declined", facts({"drugs_inject": expr.DECLINED})),
+        ),
     ),
     Case(
         "overdose-risk",
@@ -496,6 +722,84 @@ CASES: tuple[Case, ...] = (
         ),
         quiet=(("no-flag", facts({"drugs_types": ["benzos"]})),),
     ),
+    Case(
+        "substitution-naloxone",
+        "naloxone",
+        "soon",
+        fire=(F("prescribed", facts({"opioid_substitution": "yes"})),),
+        quiet=(("no", facts({"opioid_substitution": "no", "drugs_types": ["cannabis"]})),),
+    ),
+    Case(
+        "custody-opioids-naloxone",
+        "naloxone",
+        "same-day",
+        fire=(
+            F(
+                "day-minus-84-heroin",
+                facts({"drugs_types": ["heroin"]}, days=-84),
+                "opioids-naloxone",
+            ),
+            F(
+                "day-minus-1-substitution",
+                facts({"opioid_substitution": "yes"}, days=-1),
+                "substitution-naloxone",
+            ),
+        ),
+        quiet=(
+            ("day-minus-85", facts({"drugs_types": ["heroin"]}, days=-85)),
+            ("released", facts({"opioid_substitution": "no", "drugs_types": ["benzos"]}, days=-5)),
+            ("no-date", facts({"drugs_types": ["cocaine"]})),
+        ),
+    ),
+    # ---- long-term conditions and head injury
+    Case(
+        "condition-no-gp-or-medicine",
+        "long-term-condition-review",
+        "soon",
+        fire=(
+            F(
+                "diabetes-no-gp",
+                facts({"long_term_conditions": ["diabetes"], "gp_registered": "no"}),
+                "no-gp",
+            ),
+            F(
+                "heart-medicine-running-out",
+                facts(
+                    {
+                        "long_term_conditions": ["heart"],
+                        "gp_registered": "yes",
+                        "medication_supply": "not sure",
+                    },
+                    flags=("no_medication",),
+                    severities=("same-day",),
+                ),
+                "medication-has-gp",
+            ),
+        ),
+        quiet=(
+            (
+                "gp-and-medicine",
+                facts(
+                    {
+                        "long_term_conditions": ["epilepsy"],
+                        "gp_registered": "yes",
+                        "medication_supply": "yes",
+                    }
+                ),
+            ),
+            ("no-condition", facts({"long_term_conditions": ["none"], "gp_registered": "no"})),
+        ),
+    ),
+    Case(
+        "head-injury-problems",
+        "brain-injury-support",
+        "routine",
+        fire=(F("yes", facts({"head_injury": "yes", "head_injury_problems": "yes"})),),
+        quiet=(
+            ("no-problems", facts({"head_injury": "yes", "head_injury_problems": "no"})),
+            ("no-injury", facts({"head_injury": "no"})),
+        ),
+    ),
     # ---- smoking, sexual health
     Case(
         "smokes",
@@ -530,7 +834,11 @@ CASES: tuple[Case, ...] = (
             F("not-sure", facts({**HEART, "bowel_screening_last": "not sure"}, age=60)),
             F(
                 "woman-50",
-                facts({"bowel_screening_last": "never"}, age=50, sex="female"),
+                facts(
+                    {"bowel_screening_last": "never", "health_check_recent": "no"},
+                    age=50,
+                    sex="female",
+                ),
                 "health-check-age",
             ),
         ),
@@ -584,9 +892,27 @@ CASES: tuple[Case, ...] = (
             ("age-24", facts({"cervical_screening_last": "never"}, age=24, sex="female")),
             ("age-65", facts({**HEART, "cervical_screening_last": "never"}, age=65, sex="female")),
             (
-                "3-5-years",
-                facts({"cervical_screening_last": "3-5-years"}, age=30, sex="female"),
+                "3-5-years-age-50",
+                facts({**HEART, "cervical_screening_last": "3-5-years"}, age=50, sex="female"),
             ),
+        ),
+    ),
+    # 25-49: a test 3 to 5 years ago was before July 2025, on 3-yearly recall (instruments.md)
+    Case(
+        "cervical-due-under-50",
+        "cervical-screening",
+        "routine",
+        fire=(
+            F("age-25", facts({"cervical_screening_last": "3-5-years"}, age=25, sex="female")),
+            F(
+                "age-49",
+                facts({**HEART, "cervical_screening_last": "3-5-years"}, age=49, sex="female"),
+            ),
+        ),
+        quiet=(
+            ("age-50", facts({**HEART, "cervical_screening_last": "3-5-years"}, age=50)),
+            ("age-24", facts({"cervical_screening_last": "3-5-years"}, age=24, sex="female")),
+            ("recent", facts({"cervical_screening_last": "within-3-years"}, age=30)),
         ),
     ),
     Case(
@@ -623,17 +949,26 @@ CASES: tuple[Case, ...] = (
         "nhs-health-check",
         "routine",
         fire=(
-            F("age-40", facts(age=40)),
-            F("age-74", facts(age=74)),
-            F("no-conditions", facts({"long_term_conditions": ["none"]}, age=50)),
-            F("other-condition", facts({"long_term_conditions": ["pain", "epilepsy"]}, age=50)),
+            F("age-40", facts(NO_CHECK, age=40)),
+            F("age-74-not-sure", facts({"health_check_recent": "not sure"}, age=74)),
+            F("no-conditions", facts({**NO_CHECK, "long_term_conditions": ["none"]}, age=50)),
+            F(
+                "other-condition",
+                facts({**NO_CHECK, "long_term_conditions": ["pain", "epilepsy"]}, age=50),
+            ),
+            F("no-statin", facts({**NO_CHECK, "statins": "no"}, age=50)),
         ),
         quiet=(
-            ("age-39", facts(age=39)),
-            ("age-75", facts(age=75)),
-            ("heart", facts({"long_term_conditions": ["pain", "heart"]}, age=50)),
-            ("diabetes", facts({"long_term_conditions": ["diabetes"]}, age=50)),
-            ("age-unknown", facts(age=None)),
+            ("age-39", facts(NO_CHECK, age=39)),
+            ("age-75", facts(NO_CHECK, age=75)),
+            ("checked", facts({"health_check_recent": "yes"}, age=50)),
+            ("not-asked", facts(age=50)),
+            ("heart", facts({**NO_CHECK, "long_term_conditions": ["pain", "heart"]}, age=50)),
+            ("diabetes", facts({**NO_CHECK, "long_term_conditions": ["diabetes"]}, age=50)),
+            ("stroke", facts({**NO_CHECK, "long_term_conditions": ["stroke"]}, age=50)),
+            ("kidney", facts({**NO_CHECK, "long_term_conditions": ["kidney"]}, age=50)),
+            ("statin", facts({**NO_CHECK, "statins": "yes"}, age=50)),
+            ("age-unknown", facts(NO_CHECK, age=None)),
         ),
     ),
     Case(
@@ -696,6 +1031,7 @@ CASES: tuple[Case, ...] = (
                 "dependence-flag",
                 facts(flags=("alcohol_dependence_risk",), severities=("same-day",)),
                 "alcohol-dependence",
+                "alcohol-dependence-gp",
             ),
         ),
         quiet=(
@@ -708,8 +1044,19 @@ CASES: tuple[Case, ...] = (
         "cstr-assessment",
         "routine",
         fire=(
-            F("phq9-15-age-18", facts(scores={"phq9": 15}, age=18), "phq9-moderate"),
-            F("gad7-15", facts(scores={"gad7": 15}), "gad7-caseness", "gad7-severe"),
+            F(
+                "phq9-15-age-18",
+                facts(scores={"phq9": 15}, age=18),
+                "phq9-moderate",
+                "phq9-mild",
+            ),
+            F(
+                "gad7-15",
+                facts(scores={"gad7": 15}),
+                "gad7-caseness",
+                "gad7-mild",
+                "gad7-severe",
+            ),
         ),
         quiet=(
             ("both-14", facts(scores={"phq9": 14, "gad7": 14})),
@@ -814,8 +1161,8 @@ def test_every_rule_has_a_case() -> None:
 
 
 def test_bundled_file_shape() -> None:
-    assert len(RULES.rules) == 44
-    assert len({p.id for p in RULES.pathways}) == 25
+    assert len(RULES.rules) == 60
+    assert len({p.id for p in RULES.pathways}) == 33
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.rule) for c in CASES])
@@ -918,13 +1265,19 @@ def test_talking_therapies_returns_once_the_emergency_is_gone() -> None:
     without = run(facts(scores=scores))
     assert "talking-therapies" not in by_pathway(with_flag)
     tt = by_pathway(without)["talking-therapies"]
-    assert {r.rule for r in tt.reasons} == {"phq9-moderate", "gad7-caseness"}
+    assert {r.rule for r in tt.reasons} == {
+        "phq9-moderate",
+        "gad7-caseness",
+        "phq9-mild",
+        "gad7-mild",
+    }
 
 
 SELF_HARM_FLAGS = {
     "self_harm_thoughts": "thoughts of being better off dead or of self-harm",
     "self_harm_recent": "self-harm in the last month",
     "worker_concern_self_harm": "you are worried about suicide or self-harm",
+    "past_attempt_with_thoughts": "a past suicide attempt and thoughts of self-harm now",
 }
 
 
@@ -1062,11 +1415,9 @@ def test_alcohol_reasons_most_urgent_first() -> None:
     )
     alcohol = by_pathway(out)["alcohol-service"]
     assert alcohol.urgency == "same-day"
-    assert [r.rule for r in alcohol.reasons] == [
-        "alcohol-dependence",
-        "audit-higher-risk",
-        "auditc-positive",
-    ]
+    # the full AUDIT is complete, so AUDIT-C alone does not add a reason
+    assert [r.rule for r in alcohol.reasons] == ["alcohol-dependence", "audit-higher-risk"]
+    assert by_pathway(out)["alcohol-withdrawal-gp"].urgency == "same-day"
 
 
 def test_mental_health_assessment_same_day_beats_soon() -> None:
@@ -1109,17 +1460,17 @@ def test_suggestions_are_sorted_most_urgent_first() -> None:
 
 
 # ------------------------------------------------------------------ because -------------
-def test_auditc_because_shows_score_and_band() -> None:
+def test_auditc_because_shows_score_and_that_the_audit_is_not_complete() -> None:
     _, why = reason(
-        run(facts(scores={"audit_c": 5}, bands={"audit_c": "increasing risk"})), "auditc-positive"
+        run(facts(scores={"audit_c": 5}, bands={"audit_c": "increasing risk"})),
+        "auditc-increasing-risk",
     )
-    assert "5" in why.because
-    assert why.because == "AUDIT-C score 5 (5 or more: increasing risk)"
+    assert why.because == "AUDIT-C score 5 (5 to 7), full AUDIT not complete"
 
 
 def test_missing_band_renders_as_not_answered() -> None:
-    _, why = reason(run(facts(scores={"audit": 16})), "audit-higher-risk")
-    assert why.because == "AUDIT score 16 (16 or more: not answered)"
+    _, why = reason(run(facts(scores={"phq9": 10})), "phq9-moderate")
+    assert why.because == "PHQ-9 score 10 (not answered; 10 or more)"
 
 
 def test_no_gp_because_uses_the_label() -> None:
@@ -1193,7 +1544,11 @@ ELIGIBILITY = [
     ("cervical-due", {"cervical_screening_last": "never"}, cervical_eligible),
     ("aaa-due", {"aaa_screening": "no"}, aaa_eligible),
     ("lung-check-age", {"smoking_status": "ex"}, lung_eligible),
-    ("health-check-age", {"long_term_conditions": ["none"]}, health_check_eligible),
+    (
+        "health-check-age",
+        {"long_term_conditions": ["none"], "health_check_recent": "no"},
+        health_check_eligible,
+    ),
 ]
 
 
@@ -1215,10 +1570,12 @@ def test_lung_check_never_for_people_who_never_smoked() -> None:
         assert "lung-check-age" not in fired(run(facts({"smoking_status": "never"}, age=age)))
 
 
-@pytest.mark.parametrize("condition", ["heart", "diabetes"])
-def test_health_check_excludes_heart_disease_and_diabetes(condition: str) -> None:
+@pytest.mark.parametrize("condition", ["heart", "diabetes", "stroke", "kidney"])
+def test_health_check_excludes_heart_disease_stroke_diabetes_and_kidney_disease(
+    condition: str,
+) -> None:
     for age in range(40, 75):
-        out = run(facts({"long_term_conditions": ["pain", condition]}, age=age))
+        out = run(facts({**NO_CHECK, "long_term_conditions": ["pain", condition]}, age=age))
         assert "health-check-age" not in fired(out)
 
 

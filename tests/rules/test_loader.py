@@ -93,7 +93,7 @@ def check_fails(path: Path, line: int | None, column: int | None = None) -> str:
 def test_bundled_rules_pass_check() -> None:
     result = Cli(None)("rules", "check", str(BUNDLED))
     assert "Error" not in result.stderr
-    assert re.search(r": ok: probation-health-rules v1, \d+ pathways, \d+ rules\.", result.stderr)
+    assert re.search(r": ok: probation-health-rules v2, \d+ pathways, \d+ rules\.", result.stderr)
 
 
 def test_rules_show() -> None:
@@ -124,7 +124,7 @@ def test_rules_show_json() -> None:
 
 
 def test_rules_show_json_of_an_edited_copy(tmp_path: Path) -> None:
-    path, _ = mutate(tmp_path, "version: 1\n", "version: 7\n")
+    path, _ = mutate(tmp_path, "version: 2\n", "version: 7\n")
     data = json.loads(Cli(None)("rules", "show", str(path), "--json").stdout)
     assert data["version"] == 7
     original = json.loads(Cli(None)("rules", "show", "--json").stdout)
@@ -132,11 +132,11 @@ def test_rules_show_json_of_an_edited_copy(tmp_path: Path) -> None:
 
 
 def test_rules_show_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
-    path, text = mutate(tmp_path, "version: 1\n", "version: 1\nversion: 2\n")
+    path, text = mutate(tmp_path, "version: 2\n", "version: 2\nversion: 3\n")
     result = Cli(None)("rules", "show", str(path), "--json", expect=2)
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"Error: {path}:{line_of(text, 'version: 2')}: the key 'version' appears twice"
+        f"Error: {path}:{line_of(text, 'version: 3')}: the key 'version' appears twice"
     ]
 
 
@@ -150,7 +150,7 @@ def test_rules_show_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
     ],
 )
 def test_python_tags_are_refused(tmp_path: Path, tag: str) -> None:
-    path, text = mutate(tmp_path, "version: 1\n", f"version: {tag}\n")
+    path, text = mutate(tmp_path, "version: 2\n", f"version: {tag}\n")
     message = check_fails(path, line_of(text, tag))
     assert "explicit tags" in message and "are not allowed" in message
 
@@ -178,7 +178,7 @@ ALIAS_BOMB = "".join(
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
-    path, text = mutate(tmp_path, "version: 1\n", "version: 1\n" + ALIAS_BOMB)
+    path, text = mutate(tmp_path, "version: 2\n", "version: 2\n" + ALIAS_BOMB)
     message = check_fails(path, line_of(text, "a: &a"))
     assert "anchors and aliases" in message
 
@@ -194,7 +194,7 @@ def test_merge_key_is_refused(tmp_path: Path) -> None:
 
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     path, text = mutate(
-        tmp_path, "version: 1\n", "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n"
+        tmp_path, "version: 2\n", "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n"
     )
     message = check_fails(path, line_of(text, "x: ["))
     assert "nested more than" in message
@@ -241,7 +241,7 @@ def test_unknown_key_in_a_rule(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
-    path, text = mutate(tmp_path, "version: 1\n", "version: 1\nauthor: me\n")
+    path, text = mutate(tmp_path, "version: 2\n", "version: 1\nauthor: me\n")
     message = check_fails(path, line_of(text, "author: me"))
     assert "unknown key 'author' in the top level" in message
 
@@ -439,6 +439,7 @@ def test_unknown_name_in_because(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ several problems ---
 INJECTING = [r["id"] for r in yaml.safe_load(SOURCE)["rules"]].index("injecting")
+FIRST_SOON = [r["urgency"] for r in yaml.safe_load(SOURCE)["rules"]].index("soon")
 
 
 def several_problems(tmp_path: Path) -> tuple[Path, str, list[tuple[int, str]]]:
@@ -474,7 +475,7 @@ def several_problems(tmp_path: Path) -> tuple[Path, str, list[tuple[int, str]]]:
         ),
         (
             line_of(text, "urgency: urgent"),
-            "rules.2.urgency must be 'emergency', 'same-day', 'soon' or 'routine' (found 'urgent')",
+            f"rules.{FIRST_SOON}.urgency must be 'emergency', 'same-day', 'soon' or 'routine' (found 'urgent')",
         ),
         (line_of(text, "  - id: injecting"), f"rules.{INJECTING}: because is required"),
     ]

@@ -135,14 +135,22 @@ def test_labels_option(caseload, tmp_path):
 # ------------------------------------------------------------------ stable columns -------
 def _next_version(tmp_path: Path) -> Path:
     text = (ROOT / "src" / "probhealth" / "data" / "probation-health.yaml").read_text()
-    assert "\nversion: 2\n" in text
-    text = text.replace("\nversion: 2\n", "\nversion: 3\n", 1)
+    assert "\nversion: 3\n" in text
+    text = text.replace("\nversion: 3\n", "\nversion: 4\n", 1)
     old = """      - id: head_injury
         text: Have you ever had a head injury that knocked you out or made you go to hospital?
         type: yesno
+      - id: head_injury_problems
+        text: Since then, do you still have problems, such as with memory, headaches or your temper?
+        type: yesno
+        show_if: answers.head_injury == "yes"
 """
     assert old in text
-    need = '  - domain: head-injury\n    severity: low\n    when: answers.head_injury == "yes"\n'
+    need = (
+        '  - domain: head-injury\n    severity: low\n    when: answers.head_injury == "yes"\n'
+        "  - domain: head-injury\n    severity: moderate\n"
+        '    when: answers.head_injury_problems == "yes"\n'
+    )
     assert need in text
     text = text.replace(need, "")
     text = text.replace(
@@ -152,7 +160,7 @@ def _next_version(tmp_path: Path) -> Path:
         type: yesno
 """,
     )
-    path = tmp_path / "v3.yaml"
+    path = tmp_path / "v4.yaml"
     path.write_text(text)
     return path
 
@@ -175,14 +183,12 @@ def test_columns_are_stable_across_versions(cli, tmp_path):
         header = next(csv.reader(fh))
     assert "head_injury" in header and "hearing_help" in header
     # The removed item keeps its place after its old neighbour; the new one sits where v2 has it.
-    assert (
-        header.index("head_injury") == header.index("hearing_help") + 1
-        or header.index("hearing_help") == header.index("head_injury") + 1
-    )
+    near = sorted(header.index(c) for c in ("head_injury", "head_injury_problems", "hearing_help"))
+    assert near == list(range(near[0], near[0] + 3))
     assert header.index("long_term_conditions__none") < header.index("head_injury")
     rows = {r["questionnaire_version"]: r for r in read_csv(out)}
-    assert rows["2"]["head_injury"] == "no" and rows["2"]["hearing_help"] == ""
-    assert rows["3"]["hearing_help"] == "yes" and rows["3"]["head_injury"] == ""
+    assert rows["3"]["head_injury"] == "no" and rows["3"]["hearing_help"] == ""
+    assert rows["4"]["hearing_help"] == "yes" and rows["4"]["head_injury"] == ""
 
 
 def test_merge_order_unit():
@@ -283,7 +289,7 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
         "X123456",
         given="Zebedee",
         family="Quasimodo",
-        dob="1983-07-19",
+        dob="1990-07-19",
         postcode="CB1 2AB",
         sex="male",
     )
@@ -300,7 +306,7 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
             "Zebedee",
             "Quasimodo",
             "X123456",
-            "1983-07-19",
+            "1990-07-19",
             "CB1 2AB",
             "Mill Road Surgery",
         ):
@@ -313,7 +319,7 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
     result = cli("export", "people", "--identifiable", "--out", str(out))
     assert "Identifiable export" in result.stderr
     text = out.read_text()
-    for secret in ("Zebedee", "Quasimodo", "X123456", "1983-07-19", "CB1 2AB"):
+    for secret in ("Zebedee", "Quasimodo", "X123456", "1990-07-19", "CB1 2AB"):
         assert secret in text
     con = sqlite3.connect(db_path)
     detail = con.execute(

@@ -30,6 +30,7 @@ LOW_MOOD = {  # PHQ-9 19 (moderately severe), GAD-7 high, no self-harm thoughts
     **{f"gad7_{i}": 2 for i in range(3, 8)},
     "repeat_medication": "yes",
     "medication_supply": "no",
+    "opioid_substitution": "no",
     "learning_difficulty": "yes",
     "mh_support": "no",
 }

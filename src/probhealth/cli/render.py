@@ -160,6 +160,18 @@ def scores_table(detail: Any) -> Table:
 def flags_table(flags: Sequence[Any]) -> Table:
     rows = []
     for f in flags:
+        if f.severity not in ("emergency", "same-day"):
+            # a notice (reading help, food) or information: never interrupts, so nothing to
+            # acknowledge; what to do is shown with it
+            todo = "; ".join(getattr(f, "actions", ()) or ())
+            rows.append(
+                [
+                    Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
+                    f"{f.title}: {todo}" if todo else f.title,
+                    Text("no acknowledgement needed", style="dim"),
+                ]
+            )
+            continue
         ack = (
             f"acknowledged by {f.acknowledged_by}, {clock.show(f.acknowledged_at)}"
             if f.acknowledged_at

@@ -337,7 +337,7 @@ def _check_literals(
             allowed_words = {
                 "barriers": taxonomy.BARRIER_TYPES,
                 "needs": taxonomy.NEED_DOMAINS,
-                "flag_severities": ("emergency", "same-day", "info"),
+                "flag_severities": ("emergency", "same-day", "info", "notice"),
             }[root]
             for lit in literals:
                 if lit not in allowed_words:

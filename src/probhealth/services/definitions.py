@@ -81,7 +81,7 @@ def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store])
         return bundled
     raise NotFound(
         f"No questionnaire {which!r} in this database.",
-        hint="Give a file path, or an id such as probation-health@2.",
+        hint="Give a file path, or an id such as probation-health@3.",
     )
 
 

@@ -276,6 +276,14 @@ def _chooser(
                 if t.reads
                 else rnd.choice(("never", "rarely"))
             )
+        if i == "suicide_attempt_ever":
+            return "yes" if (t.crisis or t.mood > 0.7) and rnd.random() < 0.4 else "no"
+        if i == "drugs_inject":
+            return "yes" if t.drugs and rnd.random() < 0.3 else "no"
+        if i == "opioid_substitution":
+            return "yes" if t.drugs and rnd.random() < 0.25 else "no"
+        if i == "domestic_abuse":
+            return "yes" if rnd.random() < 0.06 else "no"
         if i == "self_harm_recent":
             return "yes" if t.crisis and rnd.random() < 0.5 else "no"
         if i == "worker_concerns":
