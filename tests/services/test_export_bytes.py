@@ -203,3 +203,23 @@ def test_hostile_text_is_in_the_exports(base_db: Path, tmp_path: Path, monkeypat
     )
     answers = _export(base_db, tmp_path, "answers", {"identifiable": True}, portable=True)
     assert b"'=cmd|" in answers and b"nested" in answers
+
+
+@pytest.mark.parametrize("table", sorted(export.FAST))
+def test_sqlite_takes_the_fast_path(
+    base_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    """The comparison above means something only if SQLite really writes these tables."""
+    from probhealth.store import export_sqlite
+
+    real = export_sqlite._lines
+    used: list[str] = []
+
+    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
+        used.append(sql)
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(export_sqlite, "_lines", spy)
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    fast = _export(base_db, tmp_path, table, {}, portable=False)
+    assert len(used) == 1 and fast.count(b"\r\n") > 1
