@@ -1062,19 +1062,18 @@ def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
     def pseudonym(person_id: Any) -> str:  # _People.pseudonym, with OpenSSL's one-shot HMAC
         return "P" + hmac.digest(key, str(person_id).encode(), "sha256")[:8].hex()
 
-    shown = label = None
+    pair = None
     versions: dict[tuple[str, int], Questionnaire] = {}
     if o.table == "answers":
         versions = {(v.id, v.version): v for v in _versions(conn, f)}
-        shown, label = _answer_fallbacks(versions, p.identifiable, o.labels)
+        pair = _answer_fallback(versions, p.identifiable, o.labels)
     fx.prepare(
         conn,
         fx.Functions(
             cell=_field,
             iso=_iso,
             pseudonym=pseudonym,
-            shown=shown,
-            label=label,
+            pair=pair,
             reasons=_reasons if o.table == "suggestions" else None,
         ),
     )
@@ -1104,30 +1103,23 @@ def _reasons(reasons: str | None, key: str) -> str:
 
 def _item_rows(
     versions: dict[tuple[str, int], Questionnaire],
-) -> Iterator[tuple[str, int, str, int, str, str, str, str]]:
+) -> Iterator[tuple[str, int, str, int, str, str]]:
     for (qid, ver), v in versions.items():
         for item in v.items:
             try:
                 section: str | None = v.section(item.section_id).id
             except KeyError:  # pragma: no cover - a loaded questionnaire names real sections
                 section = None
-            yield (
-                qid,
-                ver,
-                item.id,
-                item.index,
-                item.type,
-                _field(qid),
-                _field(section),
-                _field(item.id),
-            )
+            fields = f"{_field(qid)},{ver},{_field(section)},{_field(item.id)}"
+            yield (qid, ver, item.id, item.index, item.type, fields)
 
 
 def _value_rows(
     versions: dict[tuple[str, int], Questionnaire], identifiable: bool
-) -> Iterator[tuple[str, int, str, str, str, str, str]]:
-    """Each option's fields, by the JSON text it may be stored as (the screening's compact
-    spelling and the demo's default one), worked out once as the builder would."""
+) -> Iterator[tuple[str, int, str, str, str, str]]:
+    """Each option's value and label fields, by the JSON text it may be stored as (the
+    screening's compact spelling and the demo's default one), worked out once as the builder
+    would, without and with --labels."""
     for (qid, ver), v in versions.items():
         for item in v.items:
             if item.type == "text" and not identifiable:
@@ -1136,27 +1128,24 @@ def _value_rows(
                 decoded = opt.value  # a str or an int
                 shown = _value(item, decoded, False, identifiable)
                 label = item.label_of(decoded)
-                fields = (
-                    _field(shown),
-                    _field(label if label is not None else shown),
-                    _field(label),
-                )
+                fields = f"{_field(shown)},{_field(label)}"
+                with_labels = f"{_field(label if label is not None else shown)},{_field(label)}"
                 for raw in {
                     json.dumps(decoded),
                     json.dumps(decoded, ensure_ascii=False, separators=(",", ":")),
                 }:
-                    yield (qid, ver, item.id, raw, *fields)
+                    yield (qid, ver, item.id, raw, fields, with_labels)
 
 
-def _answer_fallbacks(
+def _answer_fallback(
     versions: dict[tuple[str, int], Questionnaire], identifiable: bool, labels: bool
-) -> tuple[Callable[[str, int, str, str], str], Callable[[str, int, str, str], str]]:
+) -> Callable[[str, int, str, str], str]:
     """The value and label fields of an answer that is not an option's stored JSON: numbers,
     dates, lists, text, other spellings. Written as the builder writes them (``_answers``),
     and remembered (a bounded cache): the same few values come back again and again."""
-    cache: dict[tuple[str, int, str, str], tuple[str, str]] = {}
+    cache: dict[tuple[str, int, str, str], str] = {}
 
-    def fields(qid: str, qver: int, item_id: str, value: str) -> tuple[str, str]:
+    def pair(qid: str, qver: int, item_id: str, value: str) -> str:
         key = (qid, qver, item_id, value)
         hit = cache.get(key)
         if hit is not None:
@@ -1182,15 +1171,9 @@ def _answer_fallbacks(
             )
         if labels and label is not None:
             shown = label
-        found = (_field(shown), _field(label))
+        found = f"{_field(shown)},{_field(label)}"
         if len(cache) < 20_000:
             cache[key] = found
         return found
 
-    def shown(qid: str, qver: int, item_id: str, value: str) -> str:
-        return fields(qid, qver, item_id, value)[0]
-
-    def label(qid: str, qver: int, item_id: str, value: str) -> str:
-        return fields(qid, qver, item_id, value)[1]
-
-    return shown, label
+    return pair

@@ -12,7 +12,7 @@ byte (``tests/services/test_export_bytes.py`` compares the two on every table an
 - **Timestamps** as ISO text (``T`` and ``Z``), booleans as 0/1, months as ``YYYY-MM``.
 - **Answers**: item order, sections and option labels come from temporary tables filled once
   from the questionnaire versions (``ex_item``, ``ex_label``); a value SQL cannot render the
-  way Python does (a real, a boolean, a list, an object) calls ``ph_shown``/``ph_label``.
+  way Python does (a real, a boolean, a list, an object) calls ``ph_pair``.
 
 Temporary tables and functions live on the export's own connection and are dropped after it.
 """
@@ -84,8 +84,7 @@ class Functions:
     cell: Callable[[Any], str]
     iso: Callable[[Any], Any]
     pseudonym: Callable[[Any], str]
-    shown: Callable[[str, int, str, str], str] | None = None
-    label: Callable[[str, int, str, str], str] | None = None
+    pair: Callable[[str, int, str, str], str] | None = None
     reasons: Callable[[str, str], str] | None = None
 
 
@@ -96,9 +95,8 @@ def prepare(conn: Connection, fn: Functions) -> None:
     dbapi.create_function("ph_cell", 1, fn.cell, deterministic=True)
     dbapi.create_function("ph_iso", 1, fn.iso, deterministic=True)
     dbapi.create_function("ph_pseudonym", 1, fn.pseudonym, deterministic=True)
-    if fn.shown is not None and fn.label is not None:
-        dbapi.create_function("ph_shown", 4, fn.shown, deterministic=True)
-        dbapi.create_function("ph_label", 4, fn.label, deterministic=True)
+    if fn.pair is not None:
+        dbapi.create_function("ph_pair", 4, fn.pair, deterministic=True)
     if fn.reasons is not None:
         dbapi.create_function("ph_reasons", 2, fn.reasons, deterministic=True)
     drop(conn)
@@ -114,26 +112,24 @@ def fill_pseudonyms(conn: Connection) -> None:
 
 def fill_items(
     conn: Connection,
-    items: Iterable[tuple[str, int, str, int, str, str, str, str]],
-    values: Iterable[tuple[str, int, str, str, str, str, str]],
+    items: Iterable[tuple[str, int, str, int, str, str]],
+    values: Iterable[tuple[str, int, str, str, str, str]],
 ) -> None:
-    """Items (qid, version, item, index, type, and the questionnaire, section and item
-    fields) and option values (qid, version, item, stored JSON text, and the value field,
-    the value field with --labels and the label field)."""
+    """Items (qid, version, item, index, type, and the fields questionnaire_id to item_id as
+    one piece of a line) and option values (qid, version, item, stored JSON text, and the
+    value and label fields as one piece, without and with --labels)."""
     conn.exec_driver_sql(
         "CREATE TEMP TABLE ex_item (qid TEXT, qver INTEGER, item_id TEXT, idx INTEGER,"
-        " kind TEXT, qid_c TEXT, section_c TEXT, item_c TEXT,"
-        " PRIMARY KEY (qid, qver, item_id)) WITHOUT ROWID"
+        " kind TEXT, fields TEXT, PRIMARY KEY (qid, qver, item_id)) WITHOUT ROWID"
     )
     conn.exec_driver_sql(
         "CREATE TEMP TABLE ex_value (qid TEXT, qver INTEGER, item_id TEXT, raw TEXT,"
-        " shown_c TEXT, shown_label_c TEXT, label_c TEXT,"
-        " PRIMARY KEY (qid, qver, item_id, raw)) WITHOUT ROWID"
+        " fields TEXT, fields_labels TEXT, PRIMARY KEY (qid, qver, item_id, raw)) WITHOUT ROWID"
     )
     dbapi = conn.connection.driver_connection
     assert dbapi is not None
-    dbapi.executemany("INSERT INTO ex_item VALUES (?, ?, ?, ?, ?, ?, ?, ?)", items)
-    dbapi.executemany("INSERT OR IGNORE INTO ex_value VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+    dbapi.executemany("INSERT INTO ex_item VALUES (?, ?, ?, ?, ?, ?)", items)
+    dbapi.executemany("INSERT OR IGNORE INTO ex_value VALUES (?, ?, ?, ?, ?, ?)", values)
 
 
 def drop(conn: Connection) -> None:
@@ -347,7 +343,7 @@ def answers(conn: Connection, f: Filters, identifiable: bool, labels: bool) -> G
     Fields that depend only on the questionnaire (its id, the section, the item) and on an
     option (value, label) come ready-made from ex_item and ex_value, keyed by the stored JSON
     text; any other answer (numbers, dates, lists, text, other spellings) asks
-    ``ph_shown``/``ph_label``, which remember what they worked out."""
+    ``ph_pair``, which remembers what it worked out."""
     clauses, params = _filters(f, "s.started_at")
     if f.questionnaire:
         clauses.append("s.questionnaire_id = :questionnaire")
@@ -356,18 +352,16 @@ def answers(conn: Connection, f: Filters, identifiable: bool, labels: bool) -> G
     if not identifiable:
         clauses.append("(i.kind IS NULL OR i.kind != 'text')")
     args = "s.questionnaire_id, s.questionnaire_version, a.item_id, a.value"
-    shown = "m.shown_label_c" if labels else "m.shown_c"
     cells = [
         number("a.screening_id"),
         *_person(identifiable),
-        f"coalesce(i.qid_c, {cell('s.questionnaire_id')})",
-        number("s.questionnaire_version"),
-        "coalesce(i.section_c, '')",
-        f"coalesce(i.item_c, {cell('a.item_id')})",
-        "CASE WHEN a.declined OR a.value IS NULL THEN ''"
-        f" WHEN m.raw IS NOT NULL THEN {shown} ELSE ph_shown({args}) END",
-        "CASE WHEN a.declined OR a.value IS NULL THEN ''"
-        f" WHEN m.raw IS NOT NULL THEN m.label_c ELSE ph_label({args}) END",
+        # questionnaire_id, questionnaire_version, section, item_id
+        f"coalesce(i.fields, {cell('s.questionnaire_id')} || ',' || s.questionnaire_version"
+        f" || ',,' || {cell('a.item_id')})",
+        # value, label
+        "CASE WHEN a.declined OR a.value IS NULL THEN ','"
+        f" WHEN m.raw IS NOT NULL THEN m.{'fields_labels' if labels else 'fields'}"
+        f" ELSE ph_pair({args}) END",
         flag("a.declined"),
         iso_cell("a.answered_at"),
     ]
