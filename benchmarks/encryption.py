@@ -50,7 +50,7 @@ def paired(plain: list[str], enc: list[str], env: dict[str, str], n: int) -> tup
     return statistics.median(a), statistics.median(b)
 
 
-def answer_save_ms(db: Path, key_file: Path | None, n: int) -> float:
+def answer_save_ms(db: Path, key_file: Path | None, n: int, first: int) -> float:
     from probhealth import dbkey
     from probhealth.paths import resolve_db
     from probhealth.questionnaire import answers as A
@@ -61,7 +61,7 @@ def answer_save_ms(db: Path, key_file: Path | None, n: int) -> float:
     store = Store(resolve_db(str(db)), actor="bench", key=lambda: key)
     q = definitions.load_questionnaire()
     samples: list[float] = []
-    person = 0
+    person = first
     while len(samples) < n:
         person += 1
         crn = f"Y{person:06d}"
@@ -131,6 +131,7 @@ def main() -> int:
             args.repeat,
         )
         rows.append(("person show (command)", f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", b / a))
+        print(*rows[-1], flush=True)
         out = work / "s.csv"
         a, b = paired(
             cli("--db", str(plain), "export", "screenings", "--out", str(out), "--force"),
@@ -139,10 +140,11 @@ def main() -> int:
             max(3, args.repeat // 2),
         )
         rows.append(("export screenings (command)", f"{a:.2f} s", f"{b:.2f} s", b / a))
+        print(*rows[-1], flush=True)
         sa, sb = [], []
-        for _ in range(3):  # alternate, so a busy spell falls on both sides
-            sa.append(answer_save_ms(plain, None, args.answers // 3))
-            sb.append(answer_save_ms(enc, key, args.answers // 3))
+        for r in range(3):  # alternate, so a busy spell falls on both sides
+            sa.append(answer_save_ms(plain, None, args.answers // 3, r * 1000))
+            sb.append(answer_save_ms(enc, key, args.answers // 3, r * 1000))
         a, b = statistics.median(sa), statistics.median(sb)
         rows.append(("save one answer (median)", f"{a:.2f} ms", f"{b:.2f} ms", b / a))
         print(f"\n{'':<30} {'plain':>10} {'encrypted':>10} {'ratio':>7}")
