@@ -16,10 +16,9 @@ Which action needs which purpose:
 
 from __future__ import annotations
 
-from typing import Any
-
 from probhealth.errors import ConsentRequired, Remedy
 from probhealth.store import people as people_repo
+from probhealth.store.db import Session
 from probhealth.store.models import Consent, Person
 
 # What each purpose lets us do, as it reads after "consent to".
@@ -31,7 +30,7 @@ PURPOSE_WORDS = {
 }
 
 
-def state(session: Any, person: Person, purpose: str) -> str | None:
+def state(session: Session, person: Person, purpose: str) -> str | None:
     """The current decision for ``purpose`` (None: never asked)."""
     current = people_repo.current_consents(session, person.id).get(purpose)
     return current.status if current is not None else None
@@ -42,7 +41,7 @@ def state_words(status: str | None) -> str:
 
 
 def require(
-    session: Any,
+    session: Session,
     person: Person,
     purpose: str,
     action: str,

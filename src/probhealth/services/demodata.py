@@ -31,7 +31,7 @@ from probhealth.rules.model import Pathway, RuleSet
 from probhealth.services import suggest
 from probhealth.store import audit, bulk
 from probhealth.store import directory as dir_repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import (
     Answer,
     Barrier,
@@ -723,7 +723,7 @@ class _Directory:
         self._near: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     @classmethod
-    def load(cls, session: Any) -> _Directory:
+    def load(cls, session: Session) -> _Directory:
         found: dict[tuple[str, str], set[tuple[str, bool]]] = {}
         for pathway_id, area, service_id, data in dir_repo.pathway_areas(session):
             takes_self = bool(json.loads(data).get("self_referral"))

@@ -16,7 +16,7 @@ from probhealth.errors import BadInput
 from probhealth.services.people import require_person
 from probhealth.store import audit
 from probhealth.store import erasure as repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 
 REASONS = ("erasure-request", "entered-in-error", "duplicate-record", "retention-period", "other")
 NOT_SCRUBBED = (
@@ -62,7 +62,7 @@ def erase_person(store: Store, crn: str, *, reason: str) -> Erased:
     return Erased(shown_crn, removed, repo.scrub(store), bundles)
 
 
-def _erase_one(session: Any, actor: str, person_id: str, reason: str) -> dict[str, int]:
+def _erase_one(session: Session, actor: str, person_id: str, reason: str) -> dict[str, int]:
     """Delete one person and everything of theirs; the tombstone event holds only counts."""
     removed = repo.counts(session, person_id)
     repo.delete_person(session, person_id)

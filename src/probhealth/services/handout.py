@@ -34,7 +34,7 @@ from probhealth.store import directory as dir_repo
 from probhealth.store import goals as goals_repo
 from probhealth.store import needs as needs_repo
 from probhealth.store import referrals as ref_repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Person, Referral
 from probhealth.validation import postcode_district
 
@@ -105,7 +105,7 @@ class Handout:
 
 
 # ---------------------------------------------------------------- reading ---------------
-def _appointment(session: Any, referral: Referral) -> date | None:
+def _appointment(session: Session, referral: Referral) -> date | None:
     if referral.status != "appointment-booked" or referral.id is None:
         return None
     booked = [
@@ -116,7 +116,7 @@ def _appointment(session: Any, referral: Referral) -> date | None:
     return booked[-1] if booked else None
 
 
-def _service_for(session: Any, referral: Referral, person: Person) -> Service | None:
+def _service_for(session: Session, referral: Referral, person: Person) -> Service | None:
     if referral.service_id:
         row = dir_repo.get(session, referral.service_id)
         return from_json(json.loads(row.data)) if row else None
@@ -127,7 +127,7 @@ def _service_for(session: Any, referral: Referral, person: Person) -> Service | 
     return services[0] if services else None
 
 
-def _open_items(session: Any, person: Person, rules: RuleSet) -> list[_Item]:
+def _open_items(session: Session, person: Person, rules: RuleSet) -> list[_Item]:
     out = []
     for referral in ref_repo.open_for(session, person.id):
         if referral.status not in referral_states.OPEN or referral.status == "suggested":

@@ -22,7 +22,7 @@ from probhealth import atomicfile, clock, validation
 from probhealth.errors import BadInput, FileError
 from probhealth.services.people import name_warnings
 from probhealth.store import audit, bulk
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Person
 from probhealth.textsafe import search_key
 
@@ -149,7 +149,7 @@ def import_people(
     seen: dict[str, int] = {}
     rejected: list[tuple[int, dict[str, str], str]] = []
 
-    def process(session: Any, write: bool) -> None:
+    def process(session: Session, write: bool) -> None:
         pending: list[tuple[int, dict[str, Any]]] = []
 
         def flush() -> None:

@@ -38,7 +38,7 @@ from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
 from probhealth.store import referrals as ref_repo
 from probhealth.store import screenings as screening_repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Person, Referral
 
 RECIPIENTS = {"gp": "share-with-gp", "service": "share-with-services"}
@@ -179,7 +179,7 @@ def _write_and_audit(
 
 
 # ---------------------------------------------------------------- referral letter -------
-def _consent_line(session: Any, person: Person, purpose: str) -> str:
+def _consent_line(session: Session, person: Person, purpose: str) -> str:
     current = people_repo.current_consents(session, person.id).get(purpose)
     if current is None or current.status != "given":
         state = state_words(None if current is None else current.status)
@@ -199,7 +199,7 @@ def _consent_line(session: Any, person: Person, purpose: str) -> str:
 
 
 def _why(
-    session: Any, referral: Referral, rules: RuleSet, q: Questionnaire | None
+    session: Session, referral: Referral, rules: RuleSet, q: Questionnaire | None
 ) -> tuple[list[Line], set[str], set[tuple[str, str]], int]:
     """The reasons (rules), the scales they used, every name they used, and how many were left
     out for using sensitive items."""
@@ -224,7 +224,7 @@ def _why(
 
 
 def _screening_parts(
-    session: Any,
+    session: Session,
     referral: Referral,
     q: Questionnaire | None,
     scales: set[str],

@@ -16,7 +16,7 @@ from probhealth import clock, validation
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.store import audit
 from probhealth.store import people as repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Consent, Person
 from probhealth.textsafe import clean_note, mixed_script_warning, search_key
 
@@ -229,7 +229,7 @@ CLEARABLE = (
 )
 
 
-def require_person(session: Any, crn: str) -> Person:
+def require_person(session: Session, crn: str) -> Person:
     """The person with this CRN, or NotFound with a hint (inside a store session)."""
     row = repo.by_crn(session, validation.crn(crn))
     if row is None:

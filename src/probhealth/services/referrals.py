@@ -26,6 +26,7 @@ from probhealth.store import directory as dir_repo
 from probhealth.store import people as people_repo
 from probhealth.store import referrals as repo
 from probhealth.store import suggestions as suggestions_repo
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Person, Referral, ReferralEvent
 from probhealth.textsafe import clean_note
 
@@ -148,7 +149,7 @@ def _record(
 
 # ---------------------------------------------------------------- helpers ---------------
 def _require_route_consent(
-    session: Any,
+    session: Session,
     person: Person,
     pathway: Pathway | None,
     self_referral: bool,
@@ -191,7 +192,7 @@ def _follow_up(value: str | None, default_days: int, base: date) -> date:
 
 # ---------------------------------------------------------------- referrals -------------
 def refer(
-    store: Any,
+    store: Store,
     crn: str,
     pathway_id: str,
     rules: RuleSet,
@@ -330,7 +331,7 @@ def _check_reason(status: str, reason: str | None, note: str | None) -> None:
 
 
 def update(
-    store: Any,
+    store: Store,
     referral_id: int,
     rules: RuleSet,
     *,
@@ -449,7 +450,7 @@ def update(
         return _record(row, person, rules, list(repo.events(session, referral_id)))
 
 
-def show(store: Any, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
+def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
     with store.write() as session:
         row = repo.get(session, validation.record_id(referral_id, "referral"))
         if row is None:
@@ -467,7 +468,7 @@ def show(store: Any, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
 
 
 def listing(
-    store: Any,
+    store: Store,
     rules: RuleSet | None,
     *,
     crn: str | None = None,

@@ -18,13 +18,14 @@ from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import URGENT, FlagDef, Questionnaire
+from probhealth.rules.model import RuleSet
 from probhealth.services import consent, definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Barrier, Flag, Need, Person, Score, Screening
 from probhealth.textsafe import clean_name
 
@@ -253,7 +254,7 @@ def _flag_record(q: Questionnaire, row: Flag) -> FlagRecord:
     )
 
 
-def check_consent(session: Any, person: Person) -> None:
+def check_consent(session: Session, person: Person) -> None:
     """Screening is voluntary: it needs ``screening`` consent, given."""
     consent.require(session, person, "screening", f"Screening {person.crn}")
 
@@ -602,12 +603,12 @@ def finish(store: Store, active: Active) -> ScreeningDetail:
 
 
 def _complete(
-    session: Any,
+    session: Session,
     actor: str,
     screening: Screening,
     evaluation: Evaluation,
     now: datetime,
-    rules: Any = None,
+    rules: RuleSet | None = None,
 ) -> None:
     assert screening.id is not None
     repo.mark_hidden(session, screening.id, evaluation.ignored)
@@ -771,7 +772,12 @@ def parse_answers_file(
 
 
 def _new_screening(
-    session: Any, person: Person, q: Questionnaire, setting: str | None, actor: str, now: datetime
+    session: Session,
+    person: Person,
+    q: Questionnaire,
+    setting: str | None,
+    actor: str,
+    now: datetime,
 ) -> Screening:
     """Record the questionnaire version and add an in-progress screening for the person."""
     definitions.register_questionnaire(session, q)
@@ -859,7 +865,7 @@ def show(store: Store, screening_id: int, *, audit_view: bool = True) -> Screeni
         return _detail(session, screening_id)
 
 
-def _detail(session: Any, screening_id: int) -> ScreeningDetail:
+def _detail(session: Session, screening_id: int) -> ScreeningDetail:
     row = repo.screening(session, validation.record_id(screening_id, "screening"))
     if row is None:
         raise NotFound(

@@ -36,7 +36,7 @@ from probhealth.store import referrals as ref_repo
 from probhealth.store import screenings as scr_repo
 from probhealth.store import suggestions as suggestions_repo
 from probhealth.store.caseload import PersonRows, count_people, latest_screenings
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 from probhealth.store.models import Person, Screening
 from probhealth.store.models import Suggestion as SuggestionRow
 
@@ -206,7 +206,7 @@ class SuggestReport:
 
 # ---------------------------------------------------------------- one person ------------
 def person_needs(
-    session: Any,
+    session: Session,
     person: Person,
     answers: dict[str, Any],
     barriers: Iterable[str],
@@ -235,7 +235,7 @@ def area_keys(person: Person | PersonRecord) -> list[str]:
 
 
 def match_services(
-    session: Any, pathway_id: str, person: Person, needs: PersonNeeds, now_local: datetime
+    session: Session, pathway_id: str, person: Person, needs: PersonNeeds, now_local: datetime
 ) -> tuple[ServiceMatch, ...]:
     rows = dir_repo.find(session, pathways=[pathway_id], areas=area_keys(person))
     out = []
@@ -254,7 +254,7 @@ def match_services(
 
 
 def _current(
-    session: Any, person: Person
+    session: Session, person: Person
 ) -> tuple[list[str], list[str], dict[str, tuple[int, str]], list[str]]:
     barriers = list(needs_repo.open_barriers(session, person.id))
     needs = list(needs_repo.open_needs(session, person.id))
@@ -268,7 +268,7 @@ def _current(
 
 
 def _stored_facts(
-    session: Any, person: Person, row: Screening, today: date
+    session: Session, person: Person, row: Screening, today: date
 ) -> tuple[engine.Facts, Questionnaire, dict[str, Any]]:
     assert row.id is not None
     q = definitions.stored_questionnaire(session, row.questionnaire_id, row.questionnaire_version)
@@ -385,7 +385,7 @@ def at_completion(
 
 
 def snapshot(
-    session: Any,
+    session: Session,
     person: Person,
     row: Screening,
     evaluation: Evaluation,

@@ -34,7 +34,7 @@ from probhealth import bundle, clock, validation
 from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.store import audit, schema
 from probhealth.store import transfer as repo
-from probhealth.store.db import Store
+from probhealth.store.db import Session, Store
 
 OUTCOMES = ("added", "updated", "same", "kept_ours", "merged", "conflicts")
 
@@ -133,7 +133,7 @@ def build_payload(store: Store, person_ids: list[str]) -> tuple[dict[str, Any], 
     return payload, db_id, count
 
 
-def _audit_head(session: Any) -> str | None:
+def _audit_head(session: Session) -> str | None:
     """The source's audit head (ID:HASH) when the bundle was built: the receiving side can
     keep it as proof of how far the source's log reached."""
     head = audit.head(session)
@@ -229,7 +229,7 @@ def export(
     return Exported(path, len(person_ids), count, len(data), digest)
 
 
-def _new_seen(session: Any, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _new_seen(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     have = repo.seen(session, list({u for u, _ in pairs}))
     out = []
     for uid, digest in dict.fromkeys(pairs):
@@ -289,7 +289,7 @@ def _check_payload(payload: dict[str, Any], header: dict[str, Any]) -> None:
             )
 
 
-def _merge(session: Any, actor: str, payload: dict[str, Any], digest: str) -> Imported:
+def _merge(session: Session, actor: str, payload: dict[str, Any], digest: str) -> Imported:
     my_id = repo.database_id(session, create=True)
     assert my_id is not None
     source = str(payload["source"])
@@ -350,7 +350,7 @@ def _damaged() -> bundle.BundleRefused:
 
 
 def _merge_one(
-    session: Any,
+    session: Session,
     entity: repo.Entity,
     rec: dict[str, Any],
     cols: dict[str, Any],
@@ -474,7 +474,7 @@ def _latest_events(events: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
 
 
 def _merge_steps(
-    session: Any,
+    session: Session,
     entity: repo.Entity,
     rec: dict[str, Any],
     current: dict[str, Any],
@@ -525,7 +525,7 @@ def _hash_of(entity: repo.Entity, row: dict[str, Any], ids: repo.Identities, key
     return repo.content_hash(refs, data)
 
 
-def _owner(session: Any, entity: repo.Entity, row: dict[str, Any]) -> str:
+def _owner(session: Session, entity: repo.Entity, row: dict[str, Any]) -> str:
     """The person a record belongs to (walking up its parents)."""
     while "person_id" not in row:
         parent_col, parent = next(iter(entity.refs.items()))
@@ -587,7 +587,7 @@ def list_conflicts(store: Store) -> list[ConflictRow]:
 
 
 def _current(
-    session: Any, ids: repo.Identities, entity: repo.Entity, uid: str, theirs: dict[str, Any]
+    session: Session, ids: repo.Identities, entity: repo.Entity, uid: str, theirs: dict[str, Any]
 ) -> dict[str, Any] | None:
     if entity.name == "person":
         return repo.find_row(session, entity, uid, None, [])
