@@ -1,9 +1,15 @@
 """probhealth: guided health screening and referral follow-up for people on probation.
 
-The package is layered (see the README's "Architecture"): ``cli`` parses and renders,
-``expr``/``questionnaire``/``rules`` are pure, the service modules (``people``, ``screening``,
-``referrals``...) combine the core with ``store``, which alone talks to the database.
-Importing this package imports nothing heavy.
+Layers (data flows one way; see the README's "Architecture")::
+
+    cli/            parse, one call into a service, render (probhealth NOUN -> cli/NOUN.py)
+    services/       use cases, one module per noun (services/NOUN.py); definitions.py loads
+                    questionnaires, rules and service files
+    questionnaire/ rules/ directory/ expr.py   the pure core: no I/O
+    store/          SQL only here: tables, queries per noun (store/NOUN.py); db.py opens it
+
+Shared small modules (errors, clock, validation, paths, atomicfile...) sit at the top. Importing
+this package imports nothing heavy.
 """
 
 __version__ = "0.1.0"
