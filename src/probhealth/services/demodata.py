@@ -421,27 +421,7 @@ def _one(
             "updated_at": created,
         }
     )
-    consents = {
-        "screening": "declined" if rnd.random() < SCREENING_DECLINED else "given",
-        "share-with-services": "given" if rnd.random() < 0.7 else "declined",
-    }
-    consents["share-with-gp"] = consents["share-with-services"]  # one answer, both asked
-    if rnd.random() < 0.3:
-        consents["health-trainer"] = "given"
-    for purpose, status in consents.items():
-        rows[Consent].append(
-            {
-                "id": ids[Consent],
-                "person_id": pid,
-                "purpose": purpose,
-                "status": status,
-                "method": "verbal",
-                "note": None,
-                "recorded_by": "demo",
-                "recorded_at": created,
-            }
-        )
-        ids[Consent] += 1
+    consents = _consent_rows(rnd, rows, ids, pid, created)
     if consents["screening"] == "declined" or rnd.random() < 0.08:
         return 0, 0  # declined screening, or consented but not screened yet
     sid = ids[Screening]
@@ -476,6 +456,72 @@ def _one(
             "abandoned_at": None,
         }
     )
+    _screening_rows(rnd, rows, sid, ev, started)
+    _need_rows(rows, ids, pid, sid, ev, finished)
+    areas = (postcode.split()[0].casefold(), office.casefold())
+    made = _suggest_and_refer(
+        rnd,
+        rules,
+        ev,
+        pid,
+        sid,
+        dob,
+        sex,
+        released,
+        consents,
+        finished,
+        today,
+        rows,
+        ids,
+        directory,
+        areas,
+    )
+    if consents.get("health-trainer") == "given":
+        _goal_rows(rnd, rows, ids, pid, ev, screened_on, finished)
+    return 1, made
+
+
+def _consent_rows(
+    rnd: random.Random,
+    rows: dict[Any, list[dict[str, Any]]],
+    ids: dict[Any, int],
+    pid: str,
+    created: datetime,
+) -> dict[str, str]:
+    """Consent asked when the person was added (verbal): purpose -> given/declined."""
+    consents = {
+        "screening": "declined" if rnd.random() < SCREENING_DECLINED else "given",
+        "share-with-services": "given" if rnd.random() < 0.7 else "declined",
+    }
+    consents["share-with-gp"] = consents["share-with-services"]  # one answer, both asked
+    if rnd.random() < 0.3:
+        consents["health-trainer"] = "given"
+    for purpose, status in consents.items():
+        rows[Consent].append(
+            {
+                "id": ids[Consent],
+                "person_id": pid,
+                "purpose": purpose,
+                "status": status,
+                "method": "verbal",
+                "note": None,
+                "recorded_by": "demo",
+                "recorded_at": created,
+            }
+        )
+        ids[Consent] += 1
+    return consents
+
+
+def _screening_rows(
+    rnd: random.Random,
+    rows: dict[Any, list[dict[str, Any]]],
+    sid: int,
+    ev: Evaluation,
+    started: datetime,
+) -> None:
+    """The screening's answers (20 seconds apart), scores and flags (most urgent ones
+    acknowledged, as at a prompt)."""
     for n, (item_id, value) in enumerate(ev.answers.items()):
         declined = value is expr.DECLINED
         rows[Answer].append(
@@ -512,6 +558,17 @@ def _one(
                 "acknowledged_by": "demo" if ack else None,
             }
         )
+
+
+def _need_rows(
+    rows: dict[Any, list[dict[str, Any]]],
+    ids: dict[Any, int],
+    pid: str,
+    sid: int,
+    ev: Evaluation,
+    finished: datetime,
+) -> None:
+    """The needs and barriers the screening identified."""
     for need in ev.needs:
         rows[Need].append(
             {
@@ -545,59 +602,49 @@ def _one(
             }
         )
         ids[Barrier] += 1
-    areas = (postcode.split()[0].casefold(), office.casefold())
-    made = _suggest_and_refer(
-        rnd,
-        rules,
-        ev,
-        pid,
-        sid,
-        dob,
-        sex,
-        released,
-        consents,
-        finished,
-        today,
-        rows,
-        ids,
-        directory,
-        areas,
+
+
+def _goal_rows(
+    rnd: random.Random,
+    rows: dict[Any, list[dict[str, Any]]],
+    ids: dict[Any, int],
+    pid: str,
+    ev: Evaluation,
+    screened_on: date,
+    finished: datetime,
+) -> None:
+    """A health trainer's goal from the person's needs, reviewed two weeks on (60%)."""
+    gid = ids[Goal]
+    ids[Goal] += 1
+    has = {need.domain for need in ev.needs}
+    domain, text = next((g for g in GOALS if g[0] in has), GOALS[-1])
+    progress = rnd.choices(*zip(*GOAL_PROGRESS.items(), strict=True))[0]
+    reviewed = rnd.random() < 0.6
+    rows[Goal].append(
+        {
+            "id": gid,
+            "person_id": pid,
+            "text": text,
+            "domain": domain,
+            "target_date": screened_on + timedelta(days=42),
+            "status": progress if reviewed and progress in ("achieved", "dropped") else "active",
+            "created_by": "demo",
+            "created_at": finished,
+            "updated_at": finished,
+        }
     )
-    if consents.get("health-trainer") == "given":
-        gid = ids[Goal]
-        ids[Goal] += 1
-        has = {need.domain for need in ev.needs}
-        domain, text = next((g for g in GOALS if g[0] in has), GOALS[-1])
-        progress = rnd.choices(*zip(*GOAL_PROGRESS.items(), strict=True))[0]
-        reviewed = rnd.random() < 0.6
-        rows[Goal].append(
+    if reviewed:
+        rows[GoalReview].append(
             {
-                "id": gid,
-                "person_id": pid,
-                "text": text,
-                "domain": domain,
-                "target_date": screened_on + timedelta(days=42),
-                "status": progress
-                if reviewed and progress in ("achieved", "dropped")
-                else "active",
-                "created_by": "demo",
-                "created_at": finished,
-                "updated_at": finished,
+                "id": ids[GoalReview],
+                "goal_id": gid,
+                "progress": progress,
+                "note": None,
+                "reviewed_by": "demo",
+                "reviewed_at": finished + timedelta(days=14),
             }
         )
-        if reviewed:
-            rows[GoalReview].append(
-                {
-                    "id": ids[GoalReview],
-                    "goal_id": gid,
-                    "progress": progress,
-                    "note": None,
-                    "reviewed_by": "demo",
-                    "reviewed_at": finished + timedelta(days=14),
-                }
-            )
-            ids[GoalReview] += 1
-    return 1, made
+        ids[GoalReview] += 1
 
 
 def _suggest_and_refer(

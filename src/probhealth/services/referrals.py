@@ -216,14 +216,7 @@ def refer(
         raise BadInput(f"Unknown pathway {pathway_id!r}.", remedy=Remedy.of("show-rules"))
     if status not in ("agreed", "declined-by-person", "referred"):
         raise BadInput("A new referral starts as agreed, referred or declined-by-person.")
-    if self_referral is None:
-        # The pathway's usual route: the person contacts the service themselves unless the
-        # pathway shares information (a referral sent by the worker).
-        self_referral = pathway.self_referral and not pathway.shares_information
-    if self_referral and not pathway.self_referral:
-        raise BadInput(
-            f"{pathway.name} does not take self-referrals; leave out {{opt:self-referral}}."
-        )
+    self_referral = _route(pathway, self_referral)
     clean = clean_note(note, "Note") if note else None
     if status == "declined-by-person":
         _check_reason(status, reason, clean)
@@ -239,14 +232,7 @@ def refer(
     with store.write() as session:
         person = require_person(session, crn)
         if service_id is not None:
-            service = dir_repo.get(session, service_id)
-            if service is None:
-                raise NotFound(
-                    f"No service {service_id!r} in the directory.",
-                    remedy=Remedy.of("list-services", pathway=pathway.id),
-                )
-            if pathway.id not in json.loads(service.data).get("pathways", []):
-                raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
+            _check_service(session, service_id, pathway)
         if status != "declined-by-person":
             _require_route_consent(
                 session,
@@ -256,21 +242,10 @@ def refer(
                 f"Referring {person.crn} to {pathway.name}",
                 can_self_refer=pathway.self_referral and not self_referral,
             )
-        for existing in repo.open_for(session, person.id):
-            if existing.pathway_id == pathway.id and status != "declined-by-person":
-                raise BadInput(
-                    f"{person.crn} already has an open referral {existing.id} for {pathway.name} ({existing.status}).",
-                    remedy=Remedy.of("update-referral", id=existing.id),
-                )
+            _refuse_second_open(session, person, pathway)
         if reasons is None and urgency is None and screening_id is None:
             # Taken up by command: keep why the rules suggested it, as the guided flow does.
-            suggested = suggestions_repo.latest_suggestion(session, person.id, pathway.id)
-            if suggested is not None:
-                urgency, screening_id = suggested.urgency, suggested.screening_id
-                reasons = [
-                    {"rule": r["rule"], "because": r["because"]}
-                    for r in json.loads(suggested.reasons)
-                ]
+            reasons, urgency, screening_id = _why_suggested(session, person, pathway)
         closed = status in referral_states.CLOSED
         row = Referral(
             person_id=person.id,
@@ -290,23 +265,7 @@ def refer(
         )
         repo.add(session, row)
         assert row.id is not None
-        path = ["agreed", "referred"] if status == "referred" else [status]
-        previous = "suggested"
-        for step in path:
-            repo.add(
-                session,
-                ReferralEvent(
-                    referral_id=row.id,
-                    from_status=previous,
-                    to_status=step,
-                    note=clean,
-                    reason=reason if step == status else None,
-                    event_date=today,
-                    recorded_by=store.actor,
-                    recorded_at=now,
-                ),
-            )
-            previous = step
+        _first_steps(session, row.id, status, clean, reason, today, store.actor, now)
         audit.append(
             session,
             actor=store.actor,
@@ -316,6 +275,79 @@ def refer(
             detail={"pathway": pathway.id, "status": status, "self_referral": self_referral},
         )
         return _record(row, person, rules, list(repo.events(session, row.id)))
+
+
+def _route(pathway: Pathway, self_referral: bool | None) -> bool:
+    """Whether the person contacts the service themselves: as asked, else the pathway's usual
+    route (themselves, unless the pathway shares information: a referral the worker sends)."""
+    if self_referral is None:
+        return pathway.self_referral and not pathway.shares_information
+    if self_referral and not pathway.self_referral:
+        raise BadInput(
+            f"{pathway.name} does not take self-referrals; leave out {{opt:self-referral}}."
+        )
+    return self_referral
+
+
+def _check_service(session: Session, service_id: str, pathway: Pathway) -> None:
+    service = dir_repo.get(session, service_id)
+    if service is None:
+        raise NotFound(
+            f"No service {service_id!r} in the directory.",
+            remedy=Remedy.of("list-services", pathway=pathway.id),
+        )
+    if pathway.id not in json.loads(service.data).get("pathways", []):
+        raise BadInput(f"Service {service_id} does not offer {pathway.name}.")
+
+
+def _refuse_second_open(session: Session, person: Person, pathway: Pathway) -> None:
+    for existing in repo.open_for(session, person.id):
+        if existing.pathway_id == pathway.id:
+            raise BadInput(
+                f"{person.crn} already has an open referral {existing.id} for {pathway.name} ({existing.status}).",
+                remedy=Remedy.of("update-referral", id=existing.id),
+            )
+
+
+def _why_suggested(
+    session: Session, person: Person, pathway: Pathway
+) -> tuple[list[dict[str, str]] | None, str | None, int | None]:
+    """(reasons, urgency, screening) of the latest suggestion of the pathway, if any."""
+    suggested = suggestions_repo.latest_suggestion(session, person.id, pathway.id)
+    if suggested is None:
+        return None, None, None
+    reasons = [{"rule": r["rule"], "because": r["because"]} for r in json.loads(suggested.reasons)]
+    return reasons, suggested.urgency, suggested.screening_id
+
+
+def _first_steps(
+    session: Session,
+    referral_id: int,
+    status: str,
+    note: str | None,
+    reason: str | None,
+    today: date,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The history of a new referral: suggested -> its status (via agreed when referred)."""
+    path = ["agreed", "referred"] if status == "referred" else [status]
+    previous = "suggested"
+    for step in path:
+        repo.add(
+            session,
+            ReferralEvent(
+                referral_id=referral_id,
+                from_status=previous,
+                to_status=step,
+                note=note,
+                reason=reason if step == status else None,
+                event_date=today,
+                recorded_by=actor,
+                recorded_at=now,
+            ),
+        )
+        previous = step
 
 
 def _check_reason(status: str, reason: str | None, note: str | None) -> None:
@@ -351,11 +383,7 @@ def update(
     clean = clean_note(note, "Note") if note else None
     reason = reason.strip().lower() if reason else None
     today = clock.today()
-    when = validation.parse_date(event_date, "{opt:date}") or today
-    if when > today + timedelta(days=366) or when < today - timedelta(days=366):
-        raise BadInput("{opt:date} must be within a year of today.")
-    if status != "appointment-booked" and when > today:
-        raise BadInput("{opt:date} is in the future; only an appointment can be booked ahead.")
+    when = _event_day(event_date, status, today)
     now = clock.now()
     with store.write() as session:
         row = repo.get(session, validation.record_id(referral_id, "referral"))
@@ -363,39 +391,7 @@ def update(
             raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
         person = people_repo.by_id(session, row.person_id)
         assert person is not None
-        allowed = referral_states.allowed(row.status)
-        if status not in allowed:
-            nxt = ", ".join(allowed) if allowed else "none: it is closed"
-            raise BadInput(
-                f"Referral {referral_id} is {row.status}; it cannot move to {status}. Next steps allowed: {nxt}."
-            )
-        _check_reason(status, reason, clean)
-        if reason and status not in referral_states.REASONS:
-            raise BadInput(
-                f"{{opt:reason}} is for {', '.join(referral_states.REASONS)}; use {{opt:note}} for other steps."
-            )
-        if follow_up is not None and status in referral_states.CLOSED:
-            raise BadInput(
-                f"A {status} referral is closed and has no follow-up; leave out {{opt:follow-up}}."
-            )
-        if status == "completed":
-            if outcome not in referral_states.OUTCOMES:
-                raise BadInput(
-                    f"Completing a referral needs {{opt:outcome}}, one of: {', '.join(referral_states.OUTCOMES)}."
-                )
-        elif outcome is not None:
-            raise BadInput("{opt:outcome} is only for {opt:status} completed.")
-        if status in ("attended", "did-not-attend") and row.status == "appointment-booked":
-            booked = [
-                e.event_date
-                for e in repo.events(session, referral_id)
-                if e.to_status == "appointment-booked"
-            ]
-            if booked and when < booked[-1]:
-                raise BadInput(
-                    f"The appointment is on {booked[-1]}; record {status} on or after that day "
-                    "({opt:date}), or, if it moved, book the new date with {opt:status} appointment-booked."
-                )
+        _check_step(session, row, status, reason, clean, outcome, follow_up, when)
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
             _require_route_consent(
@@ -448,6 +444,63 @@ def update(
             detail={"from": previous, "to": status, "reason": reason, "outcome": outcome},
         )
         return _record(row, person, rules, list(repo.events(session, referral_id)))
+
+
+def _event_day(event_date: str | None, status: str, today: date) -> date:
+    """The day a step happened (default today): within a year, and ahead only for a booking."""
+    when = validation.parse_date(event_date, "{opt:date}") or today
+    if when > today + timedelta(days=366) or when < today - timedelta(days=366):
+        raise BadInput("{opt:date} must be within a year of today.")
+    if status != "appointment-booked" and when > today:
+        raise BadInput("{opt:date} is in the future; only an appointment can be booked ahead.")
+    return when
+
+
+def _check_step(
+    session: Session,
+    row: Referral,
+    status: str,
+    reason: str | None,
+    note: str | None,
+    outcome: str | None,
+    follow_up: str | None,
+    when: date,
+) -> None:
+    """Refuse a step the state machine does not allow, or one missing what it needs."""
+    allowed = referral_states.allowed(row.status)
+    if status not in allowed:
+        nxt = ", ".join(allowed) if allowed else "none: it is closed"
+        raise BadInput(
+            f"Referral {row.id} is {row.status}; it cannot move to {status}. Next steps allowed: {nxt}."
+        )
+    _check_reason(status, reason, note)
+    if reason and status not in referral_states.REASONS:
+        raise BadInput(
+            f"{{opt:reason}} is for {', '.join(referral_states.REASONS)}; use {{opt:note}} for other steps."
+        )
+    if follow_up is not None and status in referral_states.CLOSED:
+        raise BadInput(
+            f"A {status} referral is closed and has no follow-up; leave out {{opt:follow-up}}."
+        )
+    if status == "completed":
+        if outcome not in referral_states.OUTCOMES:
+            raise BadInput(
+                f"Completing a referral needs {{opt:outcome}}, one of: {', '.join(referral_states.OUTCOMES)}."
+            )
+    elif outcome is not None:
+        raise BadInput("{opt:outcome} is only for {opt:status} completed.")
+    if status in ("attended", "did-not-attend") and row.status == "appointment-booked":
+        assert row.id is not None
+        booked = [
+            e.event_date
+            for e in repo.events(session, row.id)
+            if e.to_status == "appointment-booked"
+        ]
+        if booked and when < booked[-1]:
+            raise BadInput(
+                f"The appointment is on {booked[-1]}; record {status} on or after that day "
+                "({opt:date}), or, if it moved, book the new date with {opt:status} appointment-booked."
+            )
 
 
 def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
