@@ -25,6 +25,7 @@ def test_the_demo_caseload_says_how_to_keep_working_on_it():
 
 def test_typed_db_is_repeated_and_the_environment_is_not(tmp_path):
     db = tmp_path / "my cases.db"
+    Cli(None)("--db", str(db), "init")
     typed = Cli(None)("--db", str(db), "suggest", "Q000001", expect=2)
     assert f"probhealth --db '{db}' person list" in typed.stderr
     from_env = Cli(db)("suggest", "Q000001", expect=2)
@@ -34,6 +35,7 @@ def test_typed_db_is_repeated_and_the_environment_is_not(tmp_path):
 def test_database_in_a_synced_folder_is_warned_about(tmp_path):
     synced = tmp_path / "OneDrive - Probation" / "cases.db"
     synced.parent.mkdir()
+    Cli(synced)("init")
     result = Cli(synced)("person", "list")
     assert "synced folder (onedrive)" in result.stderr
 
@@ -60,6 +62,7 @@ def test_identifiable_warning_only_when_something_was_exported(cli, tmp_path):
 
 def test_hints_do_not_leak_into_the_next_command(tmp_path):
     Cli(None)("demo", "--people", "1")
+    Cli(tmp_path / "other.db")("init")
     result = Cli(tmp_path / "other.db")("suggest", "Q000001", expect=2)
     assert "probhealth --demo" not in result.stderr
     assert Path(tmp_path / "other.db").exists()

@@ -33,7 +33,7 @@ def init(
     """Create the database if needed (safe to run again) and say where it is. Example: probhealth init"""
     from probhealth.services import maintenance
 
-    result = maintenance.init(app_context(ctx).store(encrypt=encrypt), encrypt=encrypt)
+    result = maintenance.init(app_context(ctx).store(encrypt=encrypt, create=True), encrypt=encrypt)
     if json_out:
         output.emit_json(result.to_json())
         return

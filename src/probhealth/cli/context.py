@@ -87,9 +87,13 @@ class AppContext:
     def target(self, *, demo: bool = False) -> DbTarget:
         return resolve_db(self.db_option, demo=demo)
 
-    def store(self, *, demo: bool = False, encrypt: bool = False) -> Store:
+    def store(self, *, demo: bool = False, encrypt: bool = False, create: bool = False) -> Store:
         """The store, opened (and migrated if needed) on first call. ``encrypt``: a new
-        database file is made encrypted (its key asked as for opening one)."""
+        database file is made encrypted (its key asked as for opening one).
+
+        Only ``init`` and the demo (``create``/``demo``) make a new database file: any other
+        command on a missing file is refused (a mistyped ``--db`` must not look like an empty
+        caseload), except the default location, which a worker at a terminal is asked about."""
         if self._store is not None and demo and not self.demo and self.shell:
             # The shell keeps one database open: fiction must never land in real records.
             raise BadInput(
@@ -100,6 +104,8 @@ class AppContext:
             from probhealth.store.db import Store
 
             target = self.target(demo=demo or self.demo)
+            if not (create or demo or self.demo):
+                self._refuse_missing(target)
             store = Store(
                 target, actor=self.actor, key=key_source(target, new=encrypt), encrypt=encrypt
             )
@@ -108,6 +114,27 @@ class AppContext:
             self._announce(store)
             self._hint_prefix(demo=demo or self.demo)
         return self._store
+
+    def _refuse_missing(self, target: DbTarget) -> None:
+        if target.path is None or target.path.exists():
+            return
+        if not target.explicit and interactive():
+            from probhealth.cli.asker import get_asker
+
+            if get_asker().confirm(
+                f"There is no database yet at {target.display}. Create it now?", default=False
+            ):
+                return
+        if self.typed_db is not None:
+            import shlex
+
+            command = f"probhealth --db {shlex.quote(self.typed_db)} init"
+        else:
+            command = "probhealth init"
+        raise BadInput(
+            f"No database at {target.display} — create one with `{command}`, "
+            "or check the path; nothing was created."
+        )
 
     def _announce(self, store: Store) -> None:
         from probhealth.cli import output
