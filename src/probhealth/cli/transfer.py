@@ -7,7 +7,6 @@ The passphrase never comes from a command-line argument: from a key file (``--ke
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -35,20 +34,9 @@ KeyFileOpt = Annotated[
 
 def _passphrase(key_file: Path | None, *, confirm: bool) -> bytes:
     if key_file is not None:
-        try:
-            info = key_file.stat()
-            if os.name != "nt" and info.st_mode & 0o077:
-                raise BadInput(
-                    f"The key file {key_file} can be read by other users.",
-                    hint=f"Fix it with: chmod 600 '{key_file}'",
-                )
-            text = key_file.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"Cannot read the key file {key_file}: {exc.strerror}.") from None
-        first = text.splitlines()[0].strip() if text.strip() else b""
-        if not first:
-            raise BadInput(f"The key file {key_file} is empty.")
-        return first
+        from probhealth.dbkey import read_key_file
+
+        return read_key_file(key_file)
     if not interactive():
         raise BadInput(
             "A bundle passphrase is needed: give {opt:key-file} FILE (or PROBHEALTH_TRANSFER_KEY_FILE)."
