@@ -430,7 +430,68 @@ class _Compiler:
 
     def compile(self) -> Questionnaire:
         m = self.m
-        items: list[Item] = []
+        sections, item_models = self._layout()
+        order = {im.id: n for n, (im, _, _) in enumerate(item_models)}
+        options, broken = self._all_options(item_models)  # show_if literal checks need them
+        scales, scale_ready = self._scales(item_models, order, options, broken)
+        scale_by_id = {s.id: s for s in scales}
+        items = self._items(item_models, scale_ready, options, scale_by_id, broken)
+
+        full = expr.Scope(
+            fields={
+                "answers": frozenset(order),
+                "scores": frozenset(scale_ready),
+                "bands": frozenset(scale_ready),
+                "person": PERSON_FIELDS,
+            }
+        )
+        flags, flag_ids = self._flags(m, full, options, scale_by_id)
+        with_flags = full.extend(flags=flag_ids)
+        needs: list[NeedRule] = []
+        for ni, nm in enumerate(m.needs):
+            if nm.domain not in taxonomy.NEED_DOMAINS:
+                self.report(
+                    ("needs", ni, "domain"),
+                    f"unknown need domain {nm.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
+                )
+            when = self._compile(
+                ("needs", ni, "when"), "when", nm.when, with_flags, options, scale_by_id
+            )
+            if when is not None:
+                needs.append(NeedRule(nm.domain, when, nm.severity, nm.note))
+        barriers: list[BarrierRule] = []
+        for bi, bm in enumerate(m.barriers):
+            if bm.type not in taxonomy.BARRIER_TYPES:
+                self.report(
+                    ("barriers", bi, "type"),
+                    f"unknown barrier type {bm.type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}",
+                )
+            when = self._compile(
+                ("barriers", bi, "when"), "when", bm.when, with_flags, options, scale_by_id
+            )
+            if when is not None:
+                barriers.append(BarrierRule(bm.type, when))
+
+        yamlfile.raise_problems(self.doc.name, self.problems)
+        return Questionnaire(
+            id=m.id,
+            version=m.version,
+            title=m.title,
+            description=m.description,
+            credits=tuple(m.credits),
+            content_hash=content_hash(self.doc.data),
+            source_text=self.source_text,
+            sections=tuple(sections),
+            items=tuple(items),
+            scales=tuple(scales),
+            flags=tuple(flags),
+            needs=tuple(needs),
+            barriers=tuple(barriers),
+        )
+
+    def _layout(self) -> tuple[list[Section], list[tuple[ItemModel, tuple[Any, ...], str]]]:
+        """Sections in file order and every item with where it is (a repeated id is reported)."""
+        m = self.m
         sections: list[Section] = []
         section_ids: set[str] = set()
         seen_ids: set[str] = set()
@@ -449,9 +510,12 @@ class _Compiler:
                 ids.append(item.id)
                 item_models.append((item, loc, section.id))
             sections.append(Section(section.id, section.title, section.intro, tuple(ids)))
-        order = {im.id: n for n, (im, _, _) in enumerate(item_models)}
+        return sections, item_models
 
-        # Options first: show_if literal checks need them.
+    def _all_options(
+        self, item_models: list[tuple[ItemModel, tuple[Any, ...], str]]
+    ) -> tuple[dict[str, tuple[Option, ...]], set[str]]:
+        """Each item's options, and the items whose options could not be worked out."""
         options: dict[str, tuple[Option, ...]] = {}
         broken: set[str] = set()  # items whose options could not be worked out
         self._option_sets()  # each set's problems are reported once, at the set
@@ -466,7 +530,17 @@ class _Compiler:
                 options[item.id] = ()
                 broken.add(item.id)
 
-        # Scales: which items, their range, where they become known.
+        return options, broken
+
+    def _scales(
+        self,
+        item_models: list[tuple[ItemModel, tuple[Any, ...], str]],
+        order: dict[str, int],
+        options: dict[str, tuple[Option, ...]],
+        broken: set[str],
+    ) -> tuple[list[Scale], dict[str, int]]:
+        """Scales: which items, their range, and the position where each becomes known."""
+        m = self.m
         scales: list[Scale] = []
         scale_ready: dict[str, int] = {}
         for ci, sm in enumerate(m.scales):
@@ -476,7 +550,18 @@ class _Compiler:
             known = [order[i] for i in sm.items if i in order]
             scale_ready[sm.id] = max(known, default=len(item_models))
             scales.append(self._scale(sm, ("scales", ci), order, options, item_models, broken))
-        scale_by_id = {s.id: s for s in scales}
+        return scales, scale_ready
+
+    def _items(
+        self,
+        item_models: list[tuple[ItemModel, tuple[Any, ...], str]],
+        scale_ready: dict[str, int],
+        options: dict[str, tuple[Option, ...]],
+        scale_by_id: dict[str, Scale],
+        broken: set[str],
+    ) -> list[Item]:
+        """Each item compiled: its show_if in the scope of what comes before it, its values checked."""
+        items: list[Item] = []
         item_by_pos = [im for im, _, _ in item_models]
 
         for n, (item, loc, section_id) in enumerate(item_models):
@@ -539,14 +624,16 @@ class _Compiler:
                 )
             )
 
-        full = expr.Scope(
-            fields={
-                "answers": frozenset(order),
-                "scores": frozenset(scale_ready),
-                "bands": frozenset(scale_ready),
-                "person": PERSON_FIELDS,
-            }
-        )
+        return items
+
+    def _flags(
+        self,
+        m: QuestionnaireModel,
+        full: expr.Scope,
+        options: dict[str, tuple[Option, ...]],
+        scale_by_id: dict[str, Scale],
+    ) -> tuple[list[FlagDef], list[str]]:
+        """Flags, their conditions in the scope of the whole questionnaire; and every flag id."""
         flags: list[FlagDef] = []
         flag_ids: list[str] = []
         for fi, fm in enumerate(m.flags):
@@ -559,48 +646,7 @@ class _Compiler:
                 flags.append(
                     FlagDef(fm.id, when, fm.severity, fm.title, fm.message, tuple(fm.actions))
                 )
-        with_flags = full.extend(flags=flag_ids)
-        needs: list[NeedRule] = []
-        for ni, nm in enumerate(m.needs):
-            if nm.domain not in taxonomy.NEED_DOMAINS:
-                self.report(
-                    ("needs", ni, "domain"),
-                    f"unknown need domain {nm.domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}",
-                )
-            when = self._compile(
-                ("needs", ni, "when"), "when", nm.when, with_flags, options, scale_by_id
-            )
-            if when is not None:
-                needs.append(NeedRule(nm.domain, when, nm.severity, nm.note))
-        barriers: list[BarrierRule] = []
-        for bi, bm in enumerate(m.barriers):
-            if bm.type not in taxonomy.BARRIER_TYPES:
-                self.report(
-                    ("barriers", bi, "type"),
-                    f"unknown barrier type {bm.type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}",
-                )
-            when = self._compile(
-                ("barriers", bi, "when"), "when", bm.when, with_flags, options, scale_by_id
-            )
-            if when is not None:
-                barriers.append(BarrierRule(bm.type, when))
-
-        yamlfile.raise_problems(self.doc.name, self.problems)
-        return Questionnaire(
-            id=m.id,
-            version=m.version,
-            title=m.title,
-            description=m.description,
-            credits=tuple(m.credits),
-            content_hash=content_hash(self.doc.data),
-            source_text=self.source_text,
-            sections=tuple(sections),
-            items=tuple(items),
-            scales=tuple(scales),
-            flags=tuple(flags),
-            needs=tuple(needs),
-            barriers=tuple(barriers),
-        )
+        return flags, flag_ids
 
     def _options(self, item: ItemModel, loc: tuple[Any, ...]) -> tuple[Option, ...]:
         """The item's options; raises the first problem with them (a FileError), or
