@@ -72,7 +72,7 @@ def find_questionnaire(which: str | None, *, store_factory: Callable[[], Store])
     store = store_factory()
     with store.read() as session:
         row = repo.latest_questionnaire_def(
-            session, qid, int(version_text) if version_text else None
+            session, qid=qid, version=int(version_text) if version_text else None
         )
         if row is not None:
             return from_stored_text(row.id, row.version, row.content_hash, row.source_text)
@@ -91,7 +91,7 @@ def from_stored_text(qid: str, version: int, content_hash: str, text: str) -> Qu
 
 
 def stored_questionnaire(session: Session, qid: str, version: int) -> Questionnaire:
-    row = repo.questionnaire_def(session, qid, version)
+    row = repo.questionnaire_def(session, qid=qid, version=version)
     if row is None:  # pragma: no cover - written in the same transaction as the screening
         raise NotFound(f"The questionnaire {qid} v{version} is missing from the database.")
     return from_stored_text(row.id, row.version, row.content_hash, row.source_text)
@@ -99,7 +99,7 @@ def stored_questionnaire(session: Session, qid: str, version: int) -> Questionna
 
 def register_questionnaire(session: Session, q: Questionnaire) -> None:
     """Store this questionnaire version (once); refuse a changed file under the same version."""
-    row = repo.questionnaire_def(session, q.id, q.version)
+    row = repo.questionnaire_def(session, qid=q.id, version=q.version)
     if row is None:
         repo.add_questionnaire_def(
             session,

@@ -313,7 +313,9 @@ def _why_suggested(
     session: Session, person: Person, pathway: Pathway
 ) -> tuple[list[dict[str, str]] | None, str | None, int | None]:
     """(reasons, urgency, screening) of the latest suggestion of the pathway, if any."""
-    suggested = suggestions_repo.latest_suggestion(session, person.id, pathway.id)
+    suggested = suggestions_repo.latest_suggestion(
+        session, person_id=person.id, pathway_id=pathway.id
+    )
     if suggested is None:
         return None, None, None
     reasons = [{"rule": r["rule"], "because": r["because"]} for r in json.loads(suggested.reasons)]

@@ -489,12 +489,12 @@ def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple
         _check_hold(screening, active, "this answer")
         changed = repo.upsert_answer(
             session,
-            active.screening_id,
-            item_id,
-            answer_parsing.to_storage(value),
-            declined,
-            store.actor,
-            now,
+            screening_id=active.screening_id,
+            item_id=item_id,
+            value=answer_parsing.to_storage(value),
+            declined=declined,
+            by=store.actor,
+            at=now,
         )
         for f in new_flags:
             repo.add(
@@ -544,7 +544,7 @@ def _acknowledge(store: Store, screening_id: int, flag_ids: Sequence[str]) -> No
     now = clock.now()
     with store.write() as session:
         for fid in flag_ids:
-            row = repo.flag(session, screening_id, fid)
+            row = repo.flag(session, screening_id=screening_id, flag_id=fid)
             if row is not None and row.acknowledged_at is None:
                 row.acknowledged_at = now
                 row.acknowledged_by = store.actor
@@ -611,11 +611,11 @@ def _complete(
     rules: RuleSet | None = None,
 ) -> None:
     assert screening.id is not None
-    repo.mark_hidden(session, screening.id, evaluation.ignored)
+    repo.mark_hidden(session, screening_id=screening.id, item_ids=evaluation.ignored)
     repo.replace_scores(
         session,
-        screening.id,
-        [
+        screening_id=screening.id,
+        scores=[
             Score(screening_id=screening.id, scale_id=r.id, value=r.value, band=r.band)
             for r in evaluation.scores.values()
             if r.value is not None
@@ -817,12 +817,12 @@ def run_answers_file(
         for item_id, value in answers.items():
             repo.upsert_answer(
                 session,
-                row.id,
-                item_id,
-                answer_parsing.to_storage(value),
-                value is expr.DECLINED,
-                store.actor,
-                now,
+                screening_id=row.id,
+                item_id=item_id,
+                value=answer_parsing.to_storage(value),
+                declined=value is expr.DECLINED,
+                by=store.actor,
+                at=now,
             )
         for f in evaluation.flags:
             repo.add(

@@ -426,7 +426,7 @@ def snapshot(
         for open_flag, group in ((False, outcome.suggestions), (True, outcome.already_open))
         for s in group
     ]
-    suggestions_repo.replace_suggestions(session, row.id, rows)
+    suggestions_repo.replace_suggestions(session, screening_id=row.id, rows=rows)
     return list(outcome.suggestions)
 
 

@@ -20,12 +20,12 @@ from probhealth.store.models import (
 
 
 # -- questionnaire versions --------------------------------------------------------------
-def questionnaire_def(session: Session, qid: str, version: int) -> QuestionnaireDef | None:
+def questionnaire_def(session: Session, *, qid: str, version: int) -> QuestionnaireDef | None:
     return session.get(QuestionnaireDef, (qid, version))
 
 
 def latest_questionnaire_def(
-    session: Session, qid: str, version: int | None = None
+    session: Session, *, qid: str, version: int | None = None
 ) -> QuestionnaireDef | None:
     stmt = select(QuestionnaireDef).where(col(QuestionnaireDef.id) == qid)
     if version is not None:
@@ -95,7 +95,7 @@ def answers(
     return {r[0]: (json.loads(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
 
 
-def mark_hidden(session: Session, screening_id: int, item_ids: Sequence[str]) -> None:
+def mark_hidden(session: Session, *, screening_id: int, item_ids: Sequence[str]) -> None:
     """Answers to questions the final answers no longer show: kept, but never used."""
     if item_ids:
         session.execute(
@@ -109,6 +109,7 @@ def mark_hidden(session: Session, screening_id: int, item_ids: Sequence[str]) ->
 
 def upsert_answer(
     session: Session,
+    *,
     screening_id: int,
     item_id: str,
     value: Any,
@@ -152,11 +153,11 @@ def flags(session: Session, screening_id: int) -> Sequence[Flag]:
     )
 
 
-def flag(session: Session, screening_id: int, flag_id: str) -> Flag | None:
+def flag(session: Session, *, screening_id: int, flag_id: str) -> Flag | None:
     return session.get(Flag, (screening_id, flag_id))
 
 
-def replace_scores(session: Session, screening_id: int, scores: list[Score]) -> None:
+def replace_scores(session: Session, *, screening_id: int, scores: list[Score]) -> None:
     session.execute(delete(Score).where(col(Score.screening_id) == screening_id))
     for s in scores:
         session.add(s)

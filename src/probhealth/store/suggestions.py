@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 from probhealth.store.models import Suggestion
 
 
-def latest_suggestion(session: Session, person_id: str, pathway_id: str) -> Suggestion | None:
+def latest_suggestion(session: Session, *, person_id: str, pathway_id: str) -> Suggestion | None:
     """What the rules last suggested for this person and pathway at a completed screening."""
     return session.execute(
         select(Suggestion)
@@ -20,7 +20,7 @@ def latest_suggestion(session: Session, person_id: str, pathway_id: str) -> Sugg
     ).scalar_one_or_none()
 
 
-def replace_suggestions(session: Session, screening_id: int, rows: Sequence[Suggestion]) -> None:
+def replace_suggestions(session: Session, *, screening_id: int, rows: Sequence[Suggestion]) -> None:
     session.execute(delete(Suggestion).where(col(Suggestion.screening_id) == screening_id))
     for row in rows:
         session.add(row)
