@@ -167,9 +167,68 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("admin", "db_app", "group"),
     "audit": ("audit", "app", "group"),
     "transfer": ("transfer", "app", "group"),
+    "today": ("caseload", "today", "command"),
     "demo": ("demo", "demo", "command"),
     "shell": ("shell", "shell", "command"),
 }
+
+
+def flag_line(f: Any) -> str:
+    """One open safety flag, as the worker sees it at the top of a command (no answers)."""
+    from probhealth import clock
+
+    return (
+        f"Open safety flag for {f.crn}: {f.title} ({f.severity}, raised {clock.show(f.raised_at)}, "
+        f"{f.why_open}; screening {f.screening_id})."
+    )
+
+
+def _flag_banner(ctx: Any, crn: Any) -> None:
+    """Open urgent safety flags of the person a command is about, in red on stderr, before
+    the command runs: a disclosed risk stays in sight (issue 13). Silent when there are none
+    or the CRN or database is wrong (the command itself says so)."""
+    from probhealth.cli.context import app_context
+
+    if not isinstance(crn, str) or not crn.strip():
+        return
+    try:
+        from probhealth.services import screening
+
+        flags = screening.open_flags(app_context(ctx).store(), crn)
+    except ProbhealthError:
+        return
+    for f in flags:
+        output.error(flag_line(f))
+
+
+def _with_flag_banner(fn: Any) -> Any:
+    """``fn`` (a command taking ``ctx`` and a ``crn``) that first shows the person's open
+    safety flags; other commands, and those that show flags themselves, unchanged."""
+    import functools
+    import inspect
+
+    if getattr(fn, "_flag_banner", False) or getattr(fn, "shows_flags", False):
+        return fn
+    params = inspect.signature(fn).parameters
+    if "crn" not in params or "ctx" not in params:
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _flag_banner(kwargs.get("ctx"), kwargs.get("crn"))
+        return fn(*args, **kwargs)
+
+    wrapper._flag_banner = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _banner_all(app: typer.Typer) -> None:
+    for info in app.registered_commands:
+        if info.callback is not None:
+            info.callback = _with_flag_banner(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _banner_all(group.typer_instance)
 
 
 def build_app(only: str | None = None) -> typer.Typer:
@@ -193,9 +252,10 @@ def build_app(only: str | None = None) -> typer.Typer:
             continue
         target = getattr(importlib.import_module(f"probhealth.cli.{module}"), attr)
         if kind == "group":
+            _banner_all(target)
             new.add_typer(target, name=name)
         else:
-            new.command(name)(target)
+            new.command(name)(_with_flag_banner(target))
     return new
 
 

@@ -118,16 +118,22 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, crn: CrnArg, json_out: JsonOpt = False) -> None:
-    """Show one person with their current consent. Example: probhealth person show X123456"""
+    """Show one person with their current consent and open safety flags. Example: probhealth person show X123456"""
     from probhealth.services.people import show_person
+    from probhealth.services.screening import open_flags
 
-    record = show_person(app_context(ctx).store(), crn)
+    store = app_context(ctx).store()
+    record = show_person(store, crn)
+    flags = open_flags(store, crn)
     if json_out:
-        output.emit_json(record.to_json())
+        output.emit_json(record.to_json() | {"open_flags": [f.to_json() for f in flags]})
         return
     from probhealth.cli import render
 
-    render.print_renderable(render.person_panel(record))
+    render.print_renderable(render.person_panel(record, render.open_flags(flags)))
+
+
+show.shows_flags = True  # type: ignore[attr-defined]
 
 
 @app.command("edit")

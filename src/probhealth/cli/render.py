@@ -116,6 +116,55 @@ def person_panel(p: PersonRecord, extra: Sequence[RenderableType] = ()) -> Panel
     return Panel(Group(*parts), title=Text(for_terminal(p.name)), expand=False)
 
 
+def open_flags(flags: Sequence[Any]) -> list[RenderableType]:
+    """Open safety flags, in red (nothing when there are none)."""
+    if not flags:
+        return []
+    lines = [Text("Open safety flags", style="bold red underline")]
+    for f in flags:
+        lines.append(
+            Text(
+                for_terminal(
+                    f"{f.title} ({f.severity}), raised {clock.show(f.raised_at)}: {f.why_open}"
+                    f" (screening {f.screening_id})"
+                ),
+                style="bold red",
+            )
+        )
+    return [Group(*lines)]
+
+
+def today(day: Any) -> RenderableType:
+    """``today``: open safety flags in red, then the follow-ups due."""
+    parts: list[Any] = []
+    if day.open_flags:
+        parts.append(
+            table(
+                "Open safety flags",
+                ["CRN", "Flag", "Severity", "Raised", "Open because", "Screening"],
+                [
+                    [
+                        f.crn,
+                        Text(for_terminal(f.title), style="bold red"),
+                        f.severity,
+                        clock.show(f.raised_at),
+                        f.why_open,
+                        f.screening_id,
+                    ]
+                    for f in day.open_flags
+                ],
+            )
+        )
+    else:
+        parts.append(Text("No open safety flags.", style="green"))
+    parts.append(Text(""))
+    if day.due:
+        parts.append(referrals_table(list(day.due), due=True))
+    else:
+        parts.append(Text("No follow-ups due today or overdue.", style="green"))
+    return Group(*parts)
+
+
 # ------------------------------------------------------------------ screenings ----------
 SEVERITY_STYLE = {
     "emergency": "bold red",
