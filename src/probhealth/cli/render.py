@@ -20,7 +20,18 @@ from probhealth.validation import CONSENT_PURPOSES, nhs_number_display
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from probhealth.directory.model import Service
+    from probhealth.questionnaire.model import Questionnaire
+    from probhealth.rules.model import RuleSet
     from probhealth.services.people import ConsentRecord, PersonRecord
+    from probhealth.services.referrals import ReferralRecord
+    from probhealth.services.screening import CouldApply, FlagRecord, ScreeningDetail
+    from probhealth.services.suggest import (
+        BatchSummary,
+        PathwaySuggestion,
+        ServiceMatch,
+        SuggestReport,
+    )
 
 DASH = "—"
 
@@ -177,7 +188,7 @@ SEVERITY_STYLE = {
 }
 
 
-def scores_table(detail: Any) -> Table:
+def scores_table(detail: ScreeningDetail) -> Table:
     rows = []
     for s in detail.scores:
         if s.value is None and getattr(s, "status", "") == "incomplete":
@@ -206,7 +217,7 @@ def scores_table(detail: Any) -> Table:
     return table("Scores", ["Scale", "Score", "Band", "Range"], rows)
 
 
-def flags_table(flags: Sequence[Any]) -> Table:
+def flags_table(flags: Sequence[FlagRecord]) -> Table:
     rows = []
     for f in flags:
         if f.severity not in ("emergency", "same-day"):
@@ -236,7 +247,7 @@ def flags_table(flags: Sequence[Any]) -> Table:
     return table("Safety flags", ["Severity", "Flag", "Acknowledged"], rows)
 
 
-def could_apply_table(could: Sequence[Any]) -> Table:
+def could_apply_table(could: Sequence[CouldApply]) -> Table:
     """Flags the answers could meet but do not prove: never silent."""
     rows = [
         [Text(c.severity, style=SEVERITY_STYLE.get(c.severity, "")), c.title, t(c.advice)]
@@ -245,7 +256,7 @@ def could_apply_table(could: Sequence[Any]) -> Table:
     return table("Could apply (partly answered)", ["Severity", "Flag", "Why"], rows)
 
 
-def screening_summary(detail: Any) -> Group:
+def screening_summary(detail: ScreeningDetail) -> Group:
     from probhealth import taxonomy
 
     head = fields(
@@ -294,7 +305,7 @@ def screening_summary(detail: Any) -> Group:
     return Group(*parts)
 
 
-def answers_table(detail: Any) -> Table:
+def answers_table(detail: ScreeningDetail) -> Table:
     return table(
         "Answers",
         ["Section", "Item", "Question", "Answer"],
@@ -310,7 +321,7 @@ def answers_table(detail: Any) -> Table:
     )
 
 
-def questionnaire_tree(q: Any) -> Group:
+def questionnaire_tree(q: Questionnaire) -> Group:
     from rich.tree import Tree
 
     root = Tree(Text(f"{for_terminal(q.title)} ({q.id} v{q.version})", style="bold"))
@@ -366,7 +377,7 @@ def urgency_text(urgency: str) -> Text:
     return Text(f" {urgency} ", style=URGENCY_STYLE.get(urgency, ""))
 
 
-def rules_tree(rules: Any) -> Group:
+def rules_tree(rules: RuleSet) -> Group:
     from rich.tree import Tree
 
     root = Tree(Text(f"{rules.id} v{rules.version} (for {rules.questionnaire})", style="bold"))
@@ -389,14 +400,14 @@ def rules_tree(rules: Any) -> Group:
     return Group(root)
 
 
-def hours_text(service: Any) -> str:
+def hours_text(service: Service) -> str:
     if not service.hours:
         return "hours not stated"
     text = "; ".join(str(w) for w in service.hours)
     return text + ("" if service.bank_holidays_open else " (closed bank holidays)")
 
 
-def services_table(rows: Sequence[tuple[Any, bool]]) -> Table:
+def services_table(rows: Sequence[tuple[Service, bool]]) -> Table:
     return table(
         None,
         ["ID", "Name", "Pathways", "Areas", "Open now", "Self-referral", "Phone"],
@@ -416,7 +427,7 @@ def services_table(rows: Sequence[tuple[Any, bool]]) -> Table:
     )
 
 
-def service_panel(s: Any) -> Panel:
+def service_panel(s: Service) -> Panel:
     body = fields(
         [
             ("ID", s.id),
@@ -444,7 +455,7 @@ def service_panel(s: Any) -> Panel:
     return Panel(body, title=title, expand=False)
 
 
-def _service_rows(matches: Sequence[Any]) -> Table:
+def _service_rows(matches: Sequence[ServiceMatch]) -> Table:
     tbl = Table(show_header=True, header_style="bold", expand=False, box=None, padding=(0, 1))
     for col in ("Service", "Phone", "Hours", "Open now", "Check"):
         tbl.add_column(col, overflow="fold")
@@ -462,7 +473,7 @@ def _service_rows(matches: Sequence[Any]) -> Table:
     return tbl
 
 
-def suggestion_panel(s: Any) -> Panel:
+def suggestion_panel(s: PathwaySuggestion) -> Panel:
     parts: list[Any] = []
     for r in s.reasons:
         line = Text("• ")
@@ -508,7 +519,7 @@ def suggestion_panel(s: Any) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left", border_style=border, expand=True)
 
 
-def suggestions(report: Any) -> Group:
+def suggestions(report: SuggestReport) -> Group:
     head = Text(
         f"Suggestions for {report.person.crn} from screening {report.screening_id} ({clock.show(report.screening_completed_at)}), rules {report.rules}",
         style="bold",
@@ -530,7 +541,7 @@ def suggestions(report: Any) -> Group:
     return Group(*parts)
 
 
-def batch_summary(summary: Any) -> Group:
+def batch_summary(summary: BatchSummary) -> Group:
     urgencies = ("emergency", "same-day", "soon", "routine")
     rows = [
         [
@@ -601,7 +612,7 @@ STATUS_STYLE = {
 }
 
 
-def referrals_table(rows: Sequence[Any], *, due: bool = False) -> Table:
+def referrals_table(rows: Sequence[ReferralRecord], *, due: bool = False) -> Table:
     def due_cell(r: Any) -> Text:
         if r.follow_up_due is None:
             return Text(DASH, style="dim")
@@ -631,7 +642,7 @@ def referrals_table(rows: Sequence[Any], *, due: bool = False) -> Table:
     )
 
 
-def referral_panel(r: Any) -> Panel:
+def referral_panel(r: ReferralRecord) -> Panel:
     head = fields(
         [
             ("Person", r.crn),
