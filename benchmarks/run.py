@@ -210,7 +210,7 @@ class Bench:
             "<=0.067x",
         )
 
-    def exports(self, db: Path, audit_db: Path | None) -> None:
+    def exports(self, db: Path, audit_db: Path | None, tables: set[str] | None = None) -> None:
         """Every export as a command against `sqlite3 -csv` and `sqlite-utils query --csv` of
         the equivalent query (same rows, joins and order; raw values, no pseudonyms or
         labels), run in turn. The audit table is exported from the import benchmark's
@@ -227,9 +227,19 @@ class Bench:
             print("  skipped: sqlite-utils not installed (pip install sqlite-utils)")
         out = self.work / "e.csv"
         for table, query in EXPORT_BASELINES.items():
+            if tables is not None and table not in tables:
+                continue
             source = audit_db if table == "audit" and audit_db is not None else db
             commands = {
-                "sqlite3": ["sqlite3", "-csv", "-readonly", str(source), query],
+                "sqlite3": [
+                    "sqlite3",
+                    "-csv",
+                    "-readonly",
+                    "-cmd",
+                    ".timeout 10000",
+                    str(source),
+                    query,
+                ],
                 "ours": cli("--db", str(source), "export", table, "--out", str(out), "--force"),
             }
             if utils is not None:
@@ -419,8 +429,10 @@ def main() -> int:
         type=Path,
         help="use small.db and big.db (and audit.db, if there) from this folder instead of building them",
     )
+    parser.add_argument("--tables", help="comma-separated tables for the export benches")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
+    tables = set(args.tables.split(",")) if args.tables else None
 
     def want(name: str) -> bool:
         return only is None or name in only
@@ -455,7 +467,7 @@ def main() -> int:
         if want("import"):
             audit_db = bench.import_people(import_n) or audit_db
         if want("exports"):
-            bench.exports(big, audit_db)
+            bench.exports(big, audit_db, tables)
         if want("memory"):
             bench.export_memory(small, big)
             bench.export_memory(small, big, "answers")

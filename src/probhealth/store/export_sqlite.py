@@ -33,18 +33,24 @@ BATCH = 2000
 TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value")
 _RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
 # A field csv.writer quotes: it holds the delimiter, the quote character or a line end.
-_QUOTED = '*[,"\r\n]*'
+_QUOTED = '*[,"\r]*'
 
 
 def _risky(x: str) -> str:
-    return f"(unicode({x}) IN ({_RISKY}) OR {x} GLOB '{_QUOTED}')"
+    return f"(unicode({x}) IN ({_RISKY}) OR instr({x}, char(10)))"
 
 
 def cell(x: str) -> str:
-    """A text column as the CSV field csv.writer writes after csvsafe: SQLite passes a plain
-    cell through and hands any that could start a formula, or needs quoting, to ``ph_cell``
-    (``x`` is evaluated up to three times: give it columns, not subqueries)."""
-    return f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell({x}) ELSE {x} END"
+    """A text column as the CSV field csv.writer writes after csvsafe. A cell whose first
+    character could start a formula, or with a line break, goes to Python (``ph_cell``,
+    csvsafe.neutralise then quoting); one with a comma, a quote or a carriage return is quoted
+    here (neutralise would not change it: its only line starts with a harmless character).
+    ``x`` is evaluated several times: give it columns, not subqueries."""
+    return (
+        f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell({x})"
+        f" WHEN {x} GLOB '{_QUOTED}' THEN '\"' || replace({x}, '\"', '\"\"') || '\"'"
+        f" ELSE {x} END"
+    )
 
 
 def number(x: str) -> str:
