@@ -527,3 +527,41 @@ def test_identifiable_export_keeps_file_private_and_untouched_db(caseload, tmp_p
     caseload("export", "people", "--out", str(out), "--identifiable")
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert file_sha(db_path) != before  # only the audit event was added
+
+
+# ------------------------------------------------------------- issue 12: sensitive items -
+def test_sensitive_items_never_appear_in_an_identifiable_export(cli, tmp_path):
+    add_person(cli, "X123456", sex="male", dob="1990-07-19")
+    cli("consent", "X123456", "--purpose", "screening", "--given")
+    answers = negative_file(tmp_path, domestic_abuse="yes", drugs_any="yes", dast10_8="yes")
+    cli("screen", "X123456", "--answers", str(answers))
+    for mode in ([], ["--identifiable"]):
+        tag = "ident" if mode else "pseudo"
+        screenings, rows = tmp_path / f"s-{tag}.csv", tmp_path / f"a-{tag}.csv"
+        cli("export", "screenings", *mode, "--out", str(screenings))
+        cli("export", "answers", *mode, "--out", str(rows))
+        (row,) = read_csv(screenings)
+        items = {r["item_id"] for r in read_csv(rows)}
+        # the columns stay (stable headers); the cells are empty when identifiable
+        assert {"domestic_abuse", "dast10_8"} <= set(row)
+        if mode:
+            assert row["domestic_abuse"] == "" and row["dast10_8"] == ""
+            assert not {"domestic_abuse", "dast10_8"} & items
+            assert row["flag_safeguarding"] == "1" and row["score_dast10"] != ""
+        else:  # pseudonymised exports keep them
+            assert row["domestic_abuse"] == "yes" and row["dast10_8"] == "yes"
+            assert {"domestic_abuse", "dast10_8"} <= items
+
+
+def test_band_cell_tells_a_declined_scale_from_one_not_asked(cli, tmp_path):
+    add_person(cli, "X123456", sex="male", dob="1990-07-19")
+    cli("consent", "X123456", "--purpose", "screening", "--given")
+    items = {f"phq9_{n}": 3 for n in range(1, 9)}
+    answers = negative_file(tmp_path, **items, phq9_9="prefer not to say")
+    cli("screen", "X123456", "--answers", str(answers))
+    out = tmp_path / "s.csv"
+    cli("export", "screenings", "--out", str(out))
+    (row,) = read_csv(out)
+    assert row["score_phq9"] == "" and row["band_phq9"] == "incomplete (at least 24)"
+    assert row["score_gad7"] == "" and row["band_gad7"] == "not-asked"  # GAD-2 was 0
+    assert row["score_phq2"] == "6" and row["band_phq2"] == "positive"

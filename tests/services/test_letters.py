@@ -186,6 +186,22 @@ def test_sensitive_items_never_appear(
     assert "Some reasons are not given here" in text
 
 
+def test_domestic_abuse_never_reaches_a_letter(screened: Any, rules: Any) -> None:
+    # issue 12: domestic_abuse and DAST-10 item 8 are sensitive in the bundled questionnaire;
+    # the safeguarding flag and the rule it raises use it, so both are left out.
+    store, run, refer = screened
+    run({"domestic_abuse": "yes"})
+    q = definitions.load_questionnaire()
+    assert {"domestic_abuse", "dast10_8"} <= letters.sensitive_items(q)
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    rid = referrals.refer(store, CRN, "safeguarding-referral", rules, self_referral=False).id
+    letter = letters.referral_letter(store, rid, rules)
+    text = letter.text()
+    for word in ("partner", "afraid", "threaten", "Domestic", "domestic"):
+        assert word not in text, word
+    assert letter.left_out >= 1
+
+
 def test_the_questionnaire_marks_items_sensitive() -> None:
     from probhealth.questionnaire.model import ItemModel
 

@@ -763,6 +763,39 @@ def _versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
     ]
 
 
+def sensitive_items(versions: Any) -> frozenset[str]:
+    """Items marked ``sensitive: true`` in any exported version (DAST-10 item 8, domestic
+    abuse): a later version's marking covers screenings of earlier versions too, as the
+    questionnaire's comment always promised. They never appear in an identifiable export."""
+    return frozenset(i.id for v in versions for i in v.items if i.sensitive)
+
+
+_ABSENT = object()
+
+
+def unscored_band(v: Questionnaire | None, scale_id: str, got: dict[str, Any]) -> str | None:
+    """The band cell of a scale with no score: ``incomplete (at least N)`` when an item was
+    declined (N is what the answered items prove), ``not-asked`` when the skip logic never
+    reached it, empty when the screening's version has no such scale."""
+    if v is None or not v.has_scale(scale_id):
+        return None
+    scale = v.scale(scale_id)
+    if not any(got.get(i, _ABSENT) is None for i in scale.items):
+        return "not-asked"
+    from probhealth.questionnaire.engine import item_score
+
+    least = 0
+    for item_id in scale.items:
+        item = v.item(item_id)
+        raw = got.get(item_id)
+        score = None if raw is None else item_score(item, raw, scale)
+        if score is None:
+            least += min((o.score for o in item.options if o.score is not None), default=0)
+        else:
+            least += score
+    return f"incomplete (at least {least})"
+
+
 def _value(item: Item, value: Any, labels: bool, identifiable: bool) -> Any:
     if item.type == "date":
         return value if identifiable else _month(value)
@@ -775,6 +808,8 @@ def _screenings(
     conn: Any, f: q.Filters, o: Options, p: _People
 ) -> tuple[list[str], Iterator[list[Any]]]:
     versions = _versions(conn, f)
+    by_version = {(v.id, v.version): v for v in versions}
+    hide = sensitive_items(versions) if p.identifiable else frozenset()
     items = [i for i in merged_items(versions) if p.identifiable or i.type != "text"]
     scales: list[str] = []
     flags: list[str] = []
@@ -872,6 +907,8 @@ def _screenings(
             got: dict[str, Any] = (
                 loads(raw) if isinstance(raw, str) else (raw or {})
             )  # PostgreSQL decodes it
+            if hide:  # sensitive items never appear in an identifiable export
+                got = {k: v for k, v in got.items() if k not in hide}
             declined = [k for k, v in got.items() if v is None]
             dob_day = _as_date(dob)
             row: list[Any] = [sid, p.pseudonym(pid)]
@@ -919,6 +956,8 @@ def _screenings(
             got_scores = {scale: (value, band) for _, scale, value, band in scores.take(sid)}
             for s in scales:
                 value, band = got_scores.get(s, (None, None))
+                if value is None:
+                    band = unscored_band(by_version.get((qid, qver)), s, got)
                 row += [value, band]
             got_flags = {fid: ack for _, fid, ack in raised.take(sid)}
             row += [1 if fl in got_flags else 0 for fl in flags]
@@ -932,6 +971,7 @@ def _answers(
     conn: Any, f: q.Filters, o: Options, p: _People
 ) -> tuple[list[str], Iterator[list[Any]]]:
     versions = {(v.id, v.version): v for v in _versions(conn, f)}
+    hide = sensitive_items(versions.values()) if p.identifiable else frozenset()
     header = (
         ["screening_id", "person"]
         + (["crn"] if p.identifiable else [])
@@ -963,6 +1003,8 @@ def _answers(
             item = v.item(item_id) if v is not None and v.has_item(item_id) else None
             if item is not None and item.type == "text" and not p.identifiable:
                 continue  # free text may identify someone
+            if item_id in hide:
+                continue  # sensitive: never in an identifiable export
             decoded = None if declined else _decode(value)
             shown: Any
             label: str | None
@@ -1081,7 +1123,8 @@ def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
         fx.fill_pseudonyms(conn)
     ident = p.identifiable
     if o.table == "answers":
-        fx.fill_items(conn, _item_rows(versions), _value_rows(versions, ident))
+        hide = sensitive_items(versions.values()) if ident else frozenset()
+        fx.fill_items(conn, _item_rows(versions, hide), _value_rows(versions, ident))
         return fx.answers(conn, f, ident, o.labels)
     table = {
         "consent": fx.consent,
@@ -1102,8 +1145,10 @@ def _reasons(reasons: str | None, key: str) -> str:
 
 
 def _item_rows(
-    versions: dict[tuple[str, int], Questionnaire],
+    versions: dict[tuple[str, int], Questionnaire], hide: frozenset[str] = frozenset()
 ) -> Iterator[tuple[str, int, str, int, str, str]]:
+    """Each item's fields; an item in ``hide`` (sensitive, identifiable export) has the kind
+    'sensitive', which the answers query leaves out."""
     for (qid, ver), v in versions.items():
         for item in v.items:
             try:
@@ -1111,7 +1156,8 @@ def _item_rows(
             except KeyError:  # pragma: no cover - a loaded questionnaire names real sections
                 section = None
             fields = f"{_field(qid)},{ver},{_field(section)},{_field(item.id)}"
-            yield (qid, ver, item.id, item.index, item.type, fields)
+            kind = "sensitive" if item.id in hide else item.type
+            yield (qid, ver, item.id, item.index, kind, fields)
 
 
 def _value_rows(

@@ -357,6 +357,8 @@ def answers(conn: Connection, f: Filters, identifiable: bool, labels: bool) -> G
     clauses.append("a.hidden = 0")
     if not identifiable:
         clauses.append("(i.kind IS NULL OR i.kind != 'text')")
+    else:  # items marked sensitive (kind 'sensitive' in ex_item) stay out
+        clauses.append("(i.kind IS NULL OR i.kind != 'sensitive')")
     args = "s.questionnaire_id, s.questionnaire_version, a.item_id, a.value"
     cells = [
         number("a.screening_id"),
