@@ -736,11 +736,71 @@ def test_appointment_with_explicit_follow_up(store, rules, fixed_clock) -> None:
     assert rec.follow_up_due == TODAY + timedelta(days=2)
 
 
-def test_appointment_without_a_date_uses_the_interval(store, rules, fixed_clock) -> None:
+def test_appointment_without_a_date_is_today_and_followed_up_tomorrow(
+    store, rules, fixed_clock
+) -> None:
+    # Issue 13 item 4: as the README says (it used to take the 14-day interval).
     add(store)
     rid = drive(store, rules, "accepted")
     rec = referrals.update(store, rid, rules, status="appointment-booked")
-    assert rec.follow_up_due == TODAY + timedelta(days=14)
+    assert rec.events[-1].event_date == TODAY
+    assert rec.follow_up_due == TODAY + timedelta(days=1)
+
+
+# ------------------------------------------------- issue 13 item 4: same day is same day --
+@pytest.mark.parametrize(
+    ("urgency", "days"), [("emergency", 0), ("same-day", 0), ("soon", 3), ("routine", 14)]
+)
+def test_follow_up_comes_from_the_urgency(store, rules, fixed_clock, urgency, days) -> None:
+    add(store)
+    rec = referrals.refer(store, CRN, "alcohol-service", rules, urgency=urgency)
+    assert rules.pathway("alcohol-service").follow_up_days == 14
+    assert rec.follow_up_due == TODAY + timedelta(days=days)
+
+
+def test_a_same_day_suggestion_taken_up_by_command_is_due_today(cli, monkeypatch, tmp_path):
+    # AUDIT 23 suggests the alcohol service (same day / emergency); referral list --due then
+    # shows it that day, not 14 days later.
+    from tests.cli.test_screen import negative_file
+
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    add_person(cli, sex="male")
+    cli("consent", CRN, "--purpose", "screening", "--given")
+    answers = negative_file(
+        tmp_path,
+        phq9_1=0,
+        phq9_2=0,
+        phq9_9=3,  # self-harm thoughts: an emergency flag
+    )
+    cli("screen", CRN, "--answers", str(answers))
+    suggested = json.loads(cli("suggest", CRN, "--json").stdout)["suggestions"]
+    urgent = next(s for s in suggested if s["urgency"] in ("emergency", "same-day"))
+    cli("consent", CRN, "--purpose", "share-with-services", "--given")
+    cli("consent", CRN, "--purpose", "share-with-gp", "--given")
+    rec = json.loads(cli("refer", CRN, urgent["pathway"], "--json").stdout)
+    assert rec["urgency"] == urgent["urgency"]
+    assert rec["follow_up_due"] == TODAY.isoformat()
+    due = json.loads(cli("referral", "list", "--due", "--json").stdout)
+    assert rec["id"] in {r["id"] for r in due}
+
+
+@pytest.mark.parametrize(
+    ("today", "next_day"),
+    [
+        ("2026-11-23T10:00:00", date(2026, 11, 24)),  # Monday -> Tuesday
+        ("2026-11-27T10:00:00", date(2026, 11, 30)),  # Friday -> Monday
+        ("2026-11-28T10:00:00", date(2026, 11, 30)),  # Saturday -> Monday
+    ],
+)
+def test_did_not_attend_is_followed_up_the_next_working_day(
+    store, rules, monkeypatch, today, next_day
+) -> None:
+    monkeypatch.setenv("PROBHEALTH_NOW", today)
+    add(store)
+    rid = drive(store, rules, "accepted")
+    referrals.update(store, rid, rules, status="appointment-booked")
+    rec = referrals.update(store, rid, rules, status="did-not-attend")
+    assert rec.follow_up_due == next_day
 
 
 @pytest.mark.parametrize("target", sorted(referral_states.CLOSED))

@@ -174,6 +174,30 @@ def _require_route_consent(
         )
 
 
+# "Soon" means within a few days: follow up after this many (policy, not a published figure;
+# UNVERIFIED, change it here) unless the pathway's own interval is shorter.
+SOON_DAYS = 3
+
+
+def default_follow_up_days(urgency: str | None, pathway: Pathway | None) -> int:
+    """Days until the follow-up when none is given: emergency and same-day today, soon within
+    a few days, routine (or not suggested) the pathway's interval."""
+    interval = pathway.follow_up_days if pathway is not None else 14
+    if urgency in ("emergency", "same-day"):
+        return 0
+    if urgency == "soon":
+        return min(SOON_DAYS, interval)
+    return interval
+
+
+def next_working_day(day: date) -> date:
+    """The next Monday-to-Friday after ``day`` (bank holidays are not known here)."""
+    nxt = day + timedelta(days=1)
+    while nxt.weekday() >= 5:
+        nxt += timedelta(days=1)
+    return nxt
+
+
 def _follow_up(value: str | None, default_days: int, base: date) -> date:
     """The follow-up as a number of days or a date; default: the pathway's interval."""
     if value is None:
@@ -223,9 +247,10 @@ def refer(
     elif reason is not None:
         raise BadInput("A reason is only recorded when the person declines.")
     today = clock.today()
+    # A follow-up given is checked now; the default waits for the urgency (below).
     due = (
         None
-        if status == "declined-by-person"
+        if status == "declined-by-person" or follow_up is None
         else _follow_up(follow_up, pathway.follow_up_days, today)
     )
     now = clock.now()
@@ -246,6 +271,9 @@ def refer(
         if reasons is None and urgency is None and screening_id is None:
             # Taken up by command: keep why the rules suggested it, as the guided flow does.
             reasons, urgency, screening_id = _why_suggested(session, person, pathway)
+        if due is None and status != "declined-by-person":
+            # Same day means same day: the suggestion's urgency sets the default.
+            due = today + timedelta(days=default_follow_up_days(urgency, pathway))
         closed = status in referral_states.CLOSED
         row = Referral(
             person_id=person.id,
@@ -412,8 +440,14 @@ def update(
             row.closed_at = now
             row.outcome = outcome
             row.closed_reason = reason
-        elif status == "appointment-booked" and event_date and follow_up is None:
-            row.follow_up_due = when + timedelta(days=1)  # check attendance the day after
+        elif status == "appointment-booked" and follow_up is None:
+            # Without a date the appointment is today; check attendance the day after.
+            row.follow_up_due = when + timedelta(days=1)
+        elif status == "did-not-attend" and follow_up is None:
+            row.follow_up_due = next_working_day(today)  # a missed appointment is chased at once
+        elif follow_up is None:
+            base = when if when <= today else today
+            row.follow_up_due = base + timedelta(days=default_follow_up_days(row.urgency, pathway))
         else:
             base = when if when <= today else today
             row.follow_up_due = _follow_up(
