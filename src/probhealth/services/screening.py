@@ -1023,7 +1023,7 @@ class OpenFlag:
         }
 
 
-def _open_flags(session: Any, person_id: str | None) -> list[OpenFlag]:
+def _open_flags(session: Session, person_id: str | None) -> list[OpenFlag]:
     return [
         OpenFlag(
             crn,
