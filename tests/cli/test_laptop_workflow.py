@@ -38,6 +38,7 @@ def test_readme_laptop_workflow(tmp_path, key_file, monkeypatch):
     office = Cli(tmp_path / "office" / "probhealth.db")
     laptop = Cli(tmp_path / "laptop" / "probhealth.db")
     env = {"PROBHEALTH_KEY_FILE": str(key_file), "PROBHEALTH_TRANSFER_KEY_FILE": str(bundle_key)}
+    office("init")  # the office's database exists already
     for crn in ("X100001", "X100002"):
         office("person", "add", "--crn", crn, "--given", "Ann", "--family", "Smithson",
                "--dob", "1990-01-31", "--sex", "female")  # fmt: skip

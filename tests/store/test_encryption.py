@@ -41,9 +41,13 @@ def _files(folder: Path) -> set[str]:
 
 
 def _fill(cli: Cli, env: dict[str, str]) -> None:
+    assert cli.db is not None
+    if not cli.db.exists():
+        cli("init", env=env)  # only init makes a database
     cli("person", "add", "--crn", CRN, "--given", "Ann", "--family", "Smithson",
         "--dob", "1990-01-31", "--sex", "female", env=env)  # fmt: skip
     cli("consent", CRN, "--purpose", "screening", "--given", "--method", "verbal", env=env)
+    cli("consent", CRN, "--purpose", "health-trainer", "--given", "--method", "verbal", env=env)
     cli("screen", CRN, "--answers", str(ANSWERS), "--json", env=env)
 
 
