@@ -88,8 +88,16 @@ class PtyScreen:
     def wait_for_prompt(self) -> None:
         """Wait until the next prompt is on screen (the answer before it is saved), without
         answering it; the next ``step`` answers it."""
-        self._shown = self.child.expect([SELECT, CHECKBOX, TEXT, CONFIRM, DONE, pexpect.EOF])
-        self.seen_text += ANSI.sub("", self.child.before or "")
+        while True:
+            kind = self.child.expect([SELECT, CHECKBOX, TEXT, CONFIRM, DONE, pexpect.EOF])
+            self.seen_text += ANSI.sub("", self.child.before or "")
+            if kind in (0, 1, 2) and not self._question():
+                # The instruction again with no question line before it: a late redraw of the
+                # prompt just answered (under load the terminal output arrives in bursts), not
+                # a new prompt. Wait for the screen to show the next question.
+                continue
+            self._shown = kind
+            return
 
     def step(self) -> str:
         """Answer one prompt; returns the kind handled ('done' at the end)."""
