@@ -116,8 +116,13 @@ class AppContext:
         return self._store
 
     def _refuse_missing(self, target: DbTarget) -> None:
-        if target.path is None or target.path.exists():
+        if target.path is None:
             return
+        try:
+            if target.path.exists():
+                return
+        except OSError:
+            return  # a name too long or otherwise unusable: opening it names the problem
         if not target.explicit and interactive():
             from probhealth.cli.asker import get_asker
 
