@@ -7,7 +7,9 @@ is migrated once and used as the template for the others, and a test that takes 
 emptied back to "just migrated" (every table's rows deleted, the rows migrations write put
 back, sequences reset) with any connection a previous test left open ended first. The login
 must be a superuser (emptying an append-only audit table, creating roles in tests); the one
-``scripts/pg-scratch`` makes is.
+``scripts/pg-scratch`` makes is. Tests use their databases as the superuser ``tester`` (made
+here if missing; the same password as the given login, if any), the tests' PROBHEALTH_USER,
+because on a server the audit user is the database login.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import uuid
 from typing import Any
 
 ENV = "PROBHEALTH_TEST_PG"
+LOGIN = "tester"
 
 
 def server_url() -> str | None:
@@ -34,6 +37,12 @@ def with_database(url: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def as_login(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=LOGIN).render_as_string(hide_password=False)
 
 
 def reachable(url: str) -> str | None:
@@ -64,6 +73,19 @@ class Pool:
         self._seed: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
         self._sequences: list[tuple[str, int | None]] = []
 
+    def _login(self) -> None:
+        """The tests' databases are used through a superuser login named ``tester``, the
+        tests' PROBHEALTH_USER, so the audit user (the login on a server) reads as on SQLite."""
+        import psycopg
+
+        with self._admin() as con:
+            if con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (LOGIN,)).fetchone():
+                return
+            try:
+                con.execute(f"CREATE ROLE {LOGIN} LOGIN SUPERUSER")
+            except psycopg.errors.DuplicateObject:
+                pass  # another worker made it just now
+
     def _admin(self) -> Any:
         import psycopg
 
@@ -74,6 +96,7 @@ class Pool:
         name = f"{self.prefix}_{len(self.names)}"
         with self._admin() as con:
             if not self._tables:
+                self._login()
                 con.execute(f'CREATE DATABASE "{template}"')
                 self.names.append(template)
                 self._migrate(template)
@@ -119,7 +142,7 @@ class Pool:
         else:
             name = self._new()
         self.in_use += 1
-        return with_database(self.admin_url, name)
+        return as_login(with_database(self.admin_url, name))
 
     def empty(self, url: str) -> None:
         from sqlalchemy.engine import make_url

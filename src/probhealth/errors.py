@@ -131,6 +131,16 @@ class Busy(ProbhealthError):
         )
 
 
+class ReadOnlyLogin(BadInput):
+    """A server database login that may read but not write (PostgreSQL: no privilege)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This database login can only read; nothing was saved.",
+            hint="Ask whoever runs the database for a login that may write, or use yours.",
+        )
+
+
 class StorageError(ProbhealthError):
     """The database cannot be used (damaged, foreign, newer, unsafe permissions, disk full)."""
 

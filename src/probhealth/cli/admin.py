@@ -57,6 +57,11 @@ def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             output.error(
                 f"Integrity check: {len(result.integrity)} problem(s): {result.integrity[0]}"
             )
+        elif result.server:
+            output.info(
+                "Integrity check: not run here on a server database (PostgreSQL's own: data "
+                "checksums, amcheck); schema and audit chain checked."
+            )
         else:
             output.ok("Integrity check: ok")
         from probhealth.cli.audit import show_chain

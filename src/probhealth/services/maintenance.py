@@ -55,6 +55,7 @@ class CheckResult:
     head: str
     integrity: tuple[str, ...]
     audit: Verification
+    server: bool = False  # a server database: SQLite's integrity check does not apply
 
     @property
     def audit_events(self) -> int:
@@ -74,6 +75,7 @@ class CheckResult:
             "schema": self.revision,
             "schema_expected": self.head,
             "integrity": "ok" if not self.integrity else list(self.integrity),
+            "integrity_checked": not self.server,
             "audit_events": self.audit_events,
             "audit_head": None if self.audit.head is None else self.audit.head.short(),
             "audit_problems": [
@@ -92,12 +94,23 @@ class CheckResult:
 def check(store: Store) -> CheckResult:
     problems = tuple(m.integrity_check(store))
     chain = verify(store)
-    return CheckResult(store.target.display, m.schema_revision(store), schema.HEAD, problems, chain)
+    return CheckResult(
+        store.target.display,
+        m.schema_revision(store),
+        schema.HEAD,
+        problems,
+        chain,
+        server=not store.is_sqlite,
+    )
 
 
 def backup(store: Store, out: Path | None) -> tuple[Path, int]:
     if store.target.path is None:
-        raise BadInput("db backup works on SQLite files; for PostgreSQL use pg_dump.")
+        raise BadInput(
+            "db backup copies SQLite files; back up a PostgreSQL database with pg_dump.",
+            hint="For example: pg_dump --format=custom --file=probhealth.dump DBNAME "
+            "(a dump holds every record: keep it as safe as the database).",
+        )
     if out is None:
         stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
         out = store.target.path.with_name(f"{store.target.path.stem}-backup-{stamp}.db")

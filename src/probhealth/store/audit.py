@@ -264,7 +264,7 @@ def append_many(
         prev_hash = digest
     from probhealth.store.bulk import insert_rows
 
-    insert_rows(session, AuditEvent, rows)
+    insert_rows(session, AuditEvent, rows, own_ids=True)
     session.info[HEAD_KEY] = (prev_id, prev_hash)
     return len(rows)
 

@@ -36,10 +36,14 @@ def last_crn(session: Session, *, prefix: str) -> str | None:
     return str(top) if top else None
 
 
-def insert_rows(session: Session, model: Any, rows: Iterable[dict[str, Any]]) -> int:
+def insert_rows(
+    session: Session, model: Any, rows: Iterable[dict[str, Any]], *, own_ids: bool = False
+) -> int:
     """One executemany on the driver's cursor. The statement is compiled once and each column's
     bind processor (e.g. UTC timestamps) is applied column by column, skipping SQLAlchemy's
-    per-row parameter machinery; the rows join the session's transaction."""
+    per-row parameter machinery; the rows join the session's transaction. ``own_ids``: the
+    table's ids are always given by the caller (the audit chain), never drawn from its
+    sequence, so the sequence is left alone (moving it needs a privilege workers lack)."""
     batch = list(rows)
     if not batch:
         return 0
@@ -78,7 +82,8 @@ def insert_rows(session: Session, model: Any, rows: Iterable[dict[str, Any]]) ->
             )
     finally:
         cursor.close()
-    _advance_sequence(conn, table, columns)
+    if not own_ids:
+        _advance_sequence(conn, table, columns)
     return len(batch)
 
 

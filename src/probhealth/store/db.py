@@ -44,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session as Session  # re-exported: services type their sessions with it
 
 from probhealth.dbkey import Key
-from probhealth.errors import Busy, DatabaseRefused, Remedy, StorageError
+from probhealth.errors import Busy, DatabaseRefused, ReadOnlyLogin, Remedy, StorageError
 from probhealth.paths import DbTarget
 from probhealth.store import anchor, filesafety, schema
 
@@ -333,6 +333,28 @@ def _quick_check(con: Any, target: DbTarget, tables: set[str]) -> None:
             )
 
 
+def _server_error(sqlstate: str | None, text: str, target: DbTarget) -> Exception | None:
+    """A server that cannot be reached or refuses the login, in words. Never the driver's
+    own text (it can quote the connection string), only ``target.display``, which hides a
+    password given in the URL."""
+    if sqlstate in ("28P01", "28000") or "password authentication failed" in text:
+        return StorageError(
+            f"The database server refused the login for {target.display}.",
+            hint="Check the login, and its password in PGPASSFILE (~/.pgpass) or the URL.",
+        )
+    if sqlstate == "3D000" or ("database" in text and "does not exist" in text):
+        return StorageError(
+            f"There is no database {target.display}.",
+            hint="Check the database name in the URL, or create it (README: PostgreSQL).",
+        )
+    if sqlstate is None and ("connection" in text or "could not" in text or "timeout" in text):
+        return StorageError(
+            f"Cannot reach the database server for {target.display}.",
+            hint="Check the host and port in the URL, and that the server is running.",
+        )
+    return None
+
+
 def storage_warning(path: Path) -> str | None:
     """A warning when the file sits where SQLite locking is unreliable (reliability row 5)."""
     from probhealth.store.location import location_warning
@@ -358,6 +380,14 @@ def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
     text = str(getattr(exc, "orig", exc)).lower()
     if _is_busy(exc):
         return Busy()
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if sqlstate == "42501":
+        # PostgreSQL insufficient_privilege: a login granted SELECT only (README: roles).
+        return ReadOnlyLogin()
+    if not target.url.startswith("sqlite"):
+        server = _server_error(sqlstate, text, target)
+        if server is not None:
+            return server
     if "disk is full" in text or "database or disk is full" in text:
         return StorageError(
             "The disk is full: this change was not saved.", hint="Free some space and try again."
@@ -390,7 +420,8 @@ class Store:
         encrypt: bool = False,
     ) -> None:
         self.target = target
-        self.actor = actor
+        self.label = actor  # --as / PROBHEALTH_USER / the login name of the computer
+        self.login: str | None = None  # on a server: the database login (session_user)
         self.key_source = key
         self.encrypt = encrypt  # a new file is made encrypted
         self.key: Key | None = None  # set when the open file is encrypted
@@ -401,6 +432,20 @@ class Store:
         self.migrated_from: str | None = None
         self.backup_path: Path | None = None
         self._identity: tuple[int, int] | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who is writing, for the audit log and "recorded by". On a server database it is the
+        database login (``session_user``), which the server vouches for; ``--as`` can add a
+        display name after it but never claim another login: ``alice (Alice Jones)``."""
+        if self.is_sqlite:
+            return self.label
+        if self.login is None:
+            self.engine()
+        login = self.login or "unknown"
+        if self.label in (login, _os_login()):
+            return login
+        return f"{login} ({self.label})"
 
     # -- opening ---------------------------------------------------------------------------
     @property
@@ -433,6 +478,10 @@ class Store:
         try:
             if not local_file:
                 revision = self._server_revision()
+                if not self.is_sqlite:
+                    with engine.connect() as conn:
+                        self.login = str(conn.exec_driver_sql("SELECT session_user").scalar())
+                        conn.rollback()
             if revision != schema.HEAD:
                 self.migrate()
             elif local_file:
@@ -655,6 +704,15 @@ class Store:
                 for stream in conn.info.pop("probhealth_streams", []):
                     stream.close()  # unfinished cursors close before the connection does
                 conn.rollback()
+
+
+def _os_login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or ""
 
 
 def _file_identity(target: DbTarget) -> tuple[int, int] | None:
