@@ -5,8 +5,8 @@ on a SQLite file and on a PostgreSQL database, then every table exported, pseudo
 identifiable, from each. Ids come from each database's own sequences, times from the fixed
 clock, person ids (random UUIDs) from one counter, and both are given the same pseudonym key,
 so the files must be equal byte for byte. Exports write an audit event each, so the audit
-table is exported last and compared too, all but the time the database was created (event 1,
-db.init) and the chain hashes over it.
+table is exported last and compared too, all but when and by whom the database was created
+(event 1, db.init) and the chain hashes over that.
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ def _build(cli: Cli, home: Path) -> None:
 
 
 def _without_creation(data: bytes) -> bytes:
-    """The audit export with the time of event 1 (db.init, when the database was created)
-    and the chain hashes, which cover that time, taken out; every other byte stays."""
+    """The audit export with the time and user of event 1 (db.init, when and by whom the
+    database was created) and the chain hashes, which cover them, taken out; every other
+    byte stays."""
     rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
     header = rows[0]
     at, prev, digest = header.index("at"), header.index("prev_hash"), header.index("hash")
     assert rows[1][header.index("action")] == "db.init"
-    rows[1][at] = ""
+    rows[1][at] = rows[1][header.index("actor")] = ""  # on a server: the login that made it
     for row in rows[1:]:
         row[prev] = row[digest] = ""
     out = io.StringIO(newline="")
