@@ -431,6 +431,37 @@ def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_ctrl_c_midway_through_sqlites_lines_leaves_nothing(caseload, tmp_path, monkeypatch):
+    """The SQLite fast path (answers) interrupted between two writes: no file, no temporary."""
+    import contextlib
+
+    import probhealth.services.export as export_module
+
+    real = export_module.atomicfile.atomic_text
+
+    class Interrupted:
+        def __init__(self, fh):  # type: ignore[no-untyped-def]
+            self.fh = fh
+            self.written = 0
+
+        def write(self, text):  # type: ignore[no-untyped-def]
+            self.written += len(text)
+            if self.written > 1000:
+                raise KeyboardInterrupt
+            return self.fh.write(text)
+
+    @contextlib.contextmanager
+    def interrupted(*args, **kw):  # type: ignore[no-untyped-def]
+        with real(*args, **kw) as fh:
+            yield Interrupted(fh)
+
+    monkeypatch.setattr(export_module.atomicfile, "atomic_text", interrupted)
+    out = tmp_path / "a.csv"
+    caseload("export", "answers", "--out", str(out), expect=None)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="names fds through /proc")
 def test_the_file_and_its_folder_are_synced_before_it_counts_as_written(
     caseload, tmp_path, monkeypatch
