@@ -6,6 +6,16 @@ typo in a file fails at load time. Labels are what a worker sees.
 
 from __future__ import annotations
 
+from typing import Literal
+
+# Safety flag severities. notice: not a risk (reading help, food); shown at the end with its
+# adjustment, never stopping the screening like a safety flag.
+Severity = Literal["emergency", "same-day", "info", "notice"]
+SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2, "notice": 3}
+# Urgent: the screening stops until the worker acknowledges the flag, and one left
+# unacknowledged is shown wherever it cannot be missed.
+URGENT: tuple[Severity, ...] = ("emergency", "same-day")
+
 NEED_DOMAINS: dict[str, str] = {
     "mental-health": "Mental health",
     "self-harm-risk": "Risk of suicide or self-harm",

@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 
 from probhealth.errors import ConsentRequired
-from probhealth.questionnaire.model import URGENT
 from probhealth.services import definitions, followup, guided, people, referrals, screening
+from probhealth.taxonomy import URGENT
 from tests.services.test_guided import FakeUI
 
 CRN = "X123456"

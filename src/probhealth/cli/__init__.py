@@ -192,9 +192,9 @@ def _flag_banner(ctx: Any, crn: Any) -> None:
     if not isinstance(crn, str) or not crn.strip():
         return
     try:
-        from probhealth.services import screening
+        from probhealth.services.flags import open_flags
 
-        flags = screening.open_flags(app_context(ctx).store(), crn)
+        flags = open_flags(app_context(ctx).store(), crn)
     except ProbhealthError:
         return
     for f in flags:

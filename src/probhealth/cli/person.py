@@ -119,8 +119,8 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, crn: CrnArg, json_out: JsonOpt = False) -> None:
     """Show one person with their current consent and open safety flags. Example: probhealth person show X123456"""
+    from probhealth.services.flags import open_flags
     from probhealth.services.people import show_person
-    from probhealth.services.screening import open_flags
 
     store = app_context(ctx).store()
     record = show_person(store, crn)

@@ -28,7 +28,8 @@ from datetime import date
 from typing import Any
 
 from probhealth import expr
-from probhealth.questionnaire.model import SEVERITY_ORDER, FlagDef, Item, Questionnaire, Scale
+from probhealth.questionnaire.model import FlagDef, Item, Questionnaire, Scale
+from probhealth.taxonomy import SEVERITY_ORDER
 
 
 @dataclass(frozen=True)

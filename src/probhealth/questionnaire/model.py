@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from probhealth import expr, taxonomy, yamlfile
 from probhealth.errors import FileError
+from probhealth.taxonomy import Severity
 from probhealth.validation import SEXES
 
 Id = Annotated[
@@ -44,13 +45,6 @@ Word = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
-# notice: not a risk (reading help, food); shown at the end with its adjustment, never
-# stopping the screening like a safety flag.
-Severity = Literal["emergency", "same-day", "info", "notice"]
-SEVERITY_ORDER = {"emergency": 0, "same-day": 1, "info": 2, "notice": 3}
-# Urgent: the screening stops until the worker acknowledges the flag, and one left
-# unacknowledged is shown wherever it cannot be missed.
-URGENT: tuple[Severity, ...] = ("emergency", "same-day")
 PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
 CHECK_KIND = "questionnaire"  # files with problems name the check that lists them all
 

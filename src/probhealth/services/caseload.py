@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from probhealth import clock
-from probhealth.services import referrals, screening
+from probhealth.services import flags, referrals
 
 if TYPE_CHECKING:
     from probhealth.rules.model import RuleSet
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Today:
     day: date
-    open_flags: tuple[screening.OpenFlag, ...]
+    open_flags: tuple[flags.OpenFlag, ...]
     due: tuple[referrals.ReferralRecord, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -33,6 +33,6 @@ class Today:
 def today(store: Store, rules: RuleSet | None) -> Today:
     return Today(
         clock.today(),
-        tuple(screening.open_flags(store)),
+        tuple(flags.open_flags(store)),
         tuple(referrals.listing(store, rules, due=True)),
     )

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from probhealth import clock, expr, referral_states
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
-from probhealth.questionnaire.model import URGENT, Item, Questionnaire
+from probhealth.questionnaire.model import Item, Questionnaire
 from probhealth.rules.model import Pathway, RuleSet
 from probhealth.services import suggest
 from probhealth.store import audit, bulk
@@ -47,6 +47,7 @@ from probhealth.store.models import (
     Screening,
     Suggestion,
 )
+from probhealth.taxonomy import URGENT
 from probhealth.textsafe import search_key
 
 # Every table demo data fills, parents before children (the order rows are inserted in).

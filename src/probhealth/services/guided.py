@@ -18,9 +18,10 @@ from typing import Any, Protocol
 from probhealth import expr
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Progress
-from probhealth.questionnaire.model import URGENT, FlagDef, Item, Section
+from probhealth.questionnaire.model import FlagDef, Item, Section
 from probhealth.services import screening
 from probhealth.store.db import Store
+from probhealth.taxonomy import URGENT
 
 BACK = "back"
 DECLINE = "decline"

@@ -17,7 +17,7 @@ from probhealth import clock, expr, validation
 from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
-from probhealth.questionnaire.model import URGENT, FlagDef, Questionnaire
+from probhealth.questionnaire.model import FlagDef, Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import consent, definitions, suggest
 from probhealth.services.people import PersonRecord, require_person, to_record
@@ -27,6 +27,7 @@ from probhealth.store import people as people_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Session, Store
 from probhealth.store.models import Barrier, Flag, Need, Person, Score, Screening
+from probhealth.taxonomy import URGENT
 from probhealth.textsafe import clean_name
 
 
@@ -988,60 +989,3 @@ def load_answers_data(path: Path) -> Any:
     from probhealth import yamlfile
 
     return yamlfile.load(path).data
-
-
-# ---------------------------------------------------------------- open safety flags -----
-@dataclass(frozen=True)
-class OpenFlag:
-    """An urgent safety flag still open: nobody acknowledged it, or it was acknowledged and
-    no action (a referral decision) has been recorded for the person since it was raised."""
-
-    crn: str
-    screening_id: int
-    flag_id: str
-    severity: str
-    title: str
-    raised_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-
-    @property
-    def why_open(self) -> str:
-        return "not acknowledged" if self.acknowledged_at is None else "no action recorded"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "crn": self.crn,
-            "screening": self.screening_id,
-            "id": self.flag_id,
-            "severity": self.severity,
-            "title": self.title,
-            "raised_at": clock.iso_utc(self.raised_at),
-            "acknowledged_at": clock.iso_utc(self.acknowledged_at),
-            "acknowledged_by": self.acknowledged_by,
-            "open_because": self.why_open,
-        }
-
-
-def _open_flags(session: Session, person_id: str | None) -> list[OpenFlag]:
-    return [
-        OpenFlag(
-            crn,
-            s.id or 0,
-            f.flag_id,
-            f.severity,
-            f.title,
-            f.raised_at,
-            f.acknowledged_at,
-            f.acknowledged_by,
-        )
-        for f, s, crn in repo.open_flags(session, URGENT, person_id)
-    ]
-
-
-def open_flags(store: Store, crn: str | None = None) -> list[OpenFlag]:
-    """Open urgent safety flags for one person, or across the caseload (``crn`` None).
-    Read only: shown wherever the person comes up, so a disclosed risk is never out of sight."""
-    with store.read() as session:
-        person_id = require_person(session, crn).id if crn else None
-        return _open_flags(session, person_id)
