@@ -17,9 +17,10 @@ def test_crn():
 
 def test_dob_age_bounds():
     today = date(2026, 11, 23)
-    assert validation.date_of_birth("2016-11-23", today=today) == date(2016, 11, 23)  # exactly 10
-    with pytest.raises(BadInput):
-        validation.date_of_birth("2016-11-24", today=today)  # 9
+    # Adult probation (issue 13): 18 or over.
+    assert validation.date_of_birth("2008-11-23", today=today) == date(2008, 11, 23)  # exactly 18
+    with pytest.raises(BadInput, match="adult probation"):
+        validation.date_of_birth("2008-11-24", today=today)  # 17
     assert validation.date_of_birth("1906-11-24", today=today)  # 119
     with pytest.raises(BadInput):
         validation.date_of_birth("1905-11-22", today=today)  # 121
@@ -38,7 +39,9 @@ def test_postcodes():
 def test_release_date_bounds():
     today = date(2026, 11, 23)
     assert validation.release_date("2026-11-01", today=today)
-    with pytest.raises(BadInput):
-        validation.release_date("2028-01-01", today=today)
+    assert validation.release_date("2026-11-23", today=today)  # released today
+    for future in ("2026-11-24", "2028-01-01"):  # issue 13: refused as the screening does
+        with pytest.raises(BadInput, match="in the future"):
+            validation.release_date(future, today=today)
     with pytest.raises(BadInput):
         validation.release_date("1980-01-01", dob=date(1990, 1, 1), today=today)

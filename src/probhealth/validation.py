@@ -17,7 +17,9 @@ SEXES = ("female", "male", "intersex", "not-stated")
 CONSENT_PURPOSES = ("screening", "share-with-gp", "share-with-services", "health-trainer")
 CONSENT_STATUSES = ("given", "declined", "withdrawn")
 CONSENT_METHODS = ("verbal", "written")
-MIN_AGE, MAX_AGE = 10, 120
+# Probation here is adult probation: people are 18 or over (younger people are supervised by
+# youth justice services, not this tool).
+MIN_AGE, MAX_AGE = 18, 120
 
 _CRN = re.compile(r"[A-Z][0-9]{6}")
 _POSTCODE_FULL = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})")
@@ -35,10 +37,16 @@ def crn(value: str) -> str:
 
 
 def iso_date(value: str, field: str) -> date:
+    """A date as YYYY-MM-DD or as people write it in the UK, DD/MM/YYYY (never MM/DD)."""
     text = value.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise BadInput(f"{field} must be a date written YYYY-MM-DD, e.g. 1990-01-31.")
+    uk = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if uk is None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise BadInput(
+            f"{field} must be a date written YYYY-MM-DD or DD/MM/YYYY, e.g. 1990-01-31 or 31/01/1990."
+        )
     try:
+        if uk is not None:
+            return date(int(uk.group(3)), int(uk.group(2)), int(uk.group(1)))
         return date.fromisoformat(text)
     except ValueError:
         raise BadInput(f"{field} {text} is not a real date; check the day and month.") from None
@@ -50,7 +58,12 @@ def date_of_birth(value: str | date, today: date | None = None) -> date:
     if dob > today:
         raise BadInput("Date of birth is in the future; check it.")
     age = clock.age_on(dob, today)
-    if not MIN_AGE <= age <= MAX_AGE:
+    if age < MIN_AGE:
+        raise BadInput(
+            f"Date of birth gives an age of {age}; this tool is for adult probation "
+            f"({MIN_AGE} or over). Check the date."
+        )
+    if age > MAX_AGE:
         raise BadInput(
             f"Date of birth gives an age of {age}; it must be between {MIN_AGE} and {MAX_AGE}."
         )
@@ -62,8 +75,12 @@ def release_date(value: str | date, *, dob: date | None = None, today: date | No
     today = today or clock.today()
     if dob is not None and day <= dob:
         raise BadInput("Release date is before the date of birth; check it.")
-    if day > clock.add_days(today, 366):
-        raise BadInput("Release date is more than a year ahead; check it.")
+    if day > today:
+        # The date of the last release from custody, as the screening asks it: not a plan.
+        raise BadInput(
+            "Release date is in the future; it is the date they were last released from "
+            "custody. Record it once they are out."
+        )
     return day
 
 

@@ -73,11 +73,13 @@ def test_duplicate_crn_is_refused_in_one_line(cli, db_path):
     [
         ("--crn", "123", "one letter followed by six digits"),
         ("--crn", "XX12345", "one letter followed by six digits"),
-        ("--dob", "31/01/1990", "YYYY-MM-DD"),
+        ("--dob", "01/31/1990", "not a real date"),  # never read as MM/DD
         ("--dob", "1990-02-30", "not a real date"),
         ("--dob", "2999-01-01", "in the future"),
-        ("--dob", "1850-01-01", "between 10 and 120"),
-        ("--dob", "2024-01-01", "between 10 and 120"),
+        ("--dob", "1850-01-01", "between 18 and 120"),
+        ("--dob", "2024-01-01", "adult probation (18 or over)"),
+        ("--dob", "2010-06-01", "adult probation (18 or over)"),
+        ("--release-date", "2999-01-01", "Release date is in the future"),
         ("--sex", "f", "Sex must be one of"),
         ("--given", "An\u202en", "invisible or control character"),
         ("--given", "Ann\u200b", "invisible or control character"),
@@ -213,3 +215,15 @@ def test_markup_in_names_is_shown_literally(cli):
     shown = cli("person", "show", "X123456").stdout
     assert "[bold]Ann[/]" in shown
     assert "\x1b" not in shown
+
+
+def test_dates_as_people_write_them(cli):
+    # Issue 13 item 10: DD/MM/YYYY is read day first; YYYY-MM-DD still works.
+    cli(
+        "person", "add", "--crn", "X123456", "--given", "Ann", "--family", "Smith",
+        "--dob", "31/01/1990", "--sex", "female", "--release-date", "2/3/2026",
+    )  # fmt: skip
+    shown = json.loads(cli("person", "show", "X123456", "--json").stdout)
+    assert shown["dob"] == "1990-01-31" and shown["release_date"] == "2026-03-02"
+    cli("person", "edit", "X123456", "--dob", "1990-01-30")
+    assert json.loads(cli("person", "show", "X123456", "--json").stdout)["dob"] == "1990-01-30"

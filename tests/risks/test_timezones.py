@@ -229,9 +229,9 @@ def test_today_is_the_london_date(tz, db_path, tmp_path):
     s = Session(db_path, tmp_path, tz)
     base = ["--given", "Len", "--family", "Ward", "--dob", "1961-07-01", "--sex", "male"]
     add = s.at(LATE_JUNE, "person", "add", "--crn", "Y000065", *base, "--json")
-    # A release date up to 366 days ahead is accepted: 2027-07-02 is exactly that from 1 July.
-    edge = s.at(LATE_JUNE, "person", "edit", "Y000065", "--release-date", "2027-07-02")
-    beyond = s.at(LATE_JUNE, "person", "edit", "Y000065", "--release-date", "2027-07-03")
+    # A release date is never in the future (issue 13): 1 July is today in London, 2 July is not.
+    edge = s.at(LATE_JUNE, "person", "edit", "Y000065", "--release-date", "2026-07-01")
+    beyond = s.at(LATE_JUNE, "person", "edit", "Y000065", "--release-date", "2026-07-02")
     show = s.at(LATE_JUNE, "person", "show", "Y000065", "--json")
     s.at(LATE_JUNE, "consent", "Y000065", "--purpose", "screening", "--given")
     as_64 = _answers_for(tmp_path / "as-64.yaml", 64, "male", LONDON_TODAY)
@@ -251,7 +251,7 @@ def test_today_is_the_london_date(tz, db_path, tmp_path):
     _ok(r[edge])
     assert r[beyond]["code"] == 2 and "--release-date" not in r[beyond]["stdout"]
     assert _json(r[show])["age"] == 65
-    assert _json(r[show])["release_date"] == "2027-07-02"
+    assert _json(r[show])["release_date"] == "2026-07-01"
 
     assert r[wrong]["code"] == 2, r[wrong]
     assert "aaa_screening" in r[wrong]["stderr"]

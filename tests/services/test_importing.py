@@ -34,7 +34,7 @@ GOOD = "A000001,Ann,Smith,1990-01-31,female,CB1 2AB,Cambridge,English,no,,"
 BAD_ROWS = [
     ("123,Ann,Smith,1990-01-31,female,,,,,,", "crn", "one letter"),
     ("A000002,,Smith,1990-01-31,female,,,,,,", "given_name", "required"),
-    ("A000003,Ann,Smith,31/01/1990,female,,,,,,", "dob", "YYYY-MM-DD"),
+    ("A000003,Ann,Smith,01/31/1990,female,,,,,,", "dob", "not a real date"),
     ("A000004,Ann,Smith,2999-01-01,female,,,,,,", "dob", "future"),
     ("A000005,Ann,Smith,1990-01-31,f,,,,,,", "sex", "Sex must be"),
     ("A000006,Ann,Smith,1990-01-31,female,NOTAPOSTCODE,,,,,", "postcode", "UK postcode"),
@@ -68,7 +68,7 @@ def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db_path, tmp
     from probhealth.services.importing import BATCH
 
     good = [f"A{n:06d},Ann,Smith,1990-01-31,female,,,,,," for n in range(1, BATCH + 2)]
-    path = write(tmp_path, [HEADER, *good, "B000001,Bob,Jones,31/01/1990,male,,,,,,"])
+    path = write(tmp_path, [HEADER, *good, "B000001,Bob,Jones,01/31/1990,male,,,,,,"])
     before = file_sha(db_path)
     report = json.loads(cli("import", "people", str(path), "--json", expect=2).stdout)
     assert report["imported"] == 0 and report["bad"] == 1
