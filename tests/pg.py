@@ -144,6 +144,14 @@ class Pool:
         self.in_use += 1
         return as_login(with_database(self.admin_url, name))
 
+    def new_empty(self) -> str:
+        """A new database with nothing in it (no schema), dropped at the end of the session."""
+        name = f"{self.prefix}_e{len(self.names)}"
+        with self._admin() as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return as_login(with_database(self.admin_url, name))
+
     def empty(self, url: str) -> None:
         from sqlalchemy.engine import make_url
 

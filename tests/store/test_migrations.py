@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from probhealth.paths import resolve_db
 from probhealth.store import schema
 from probhealth.store.db import Store
-from tests.helpers import connect
+from tests.helpers import connect, query
 
 
 def test_head_constant_matches_scripts():
@@ -107,3 +109,39 @@ def test_upgrade_from_0001_keeps_data_and_takes_a_backup(tmp_path):
     assert backup.execute("select count(*) from person").fetchone()[0] == 1
     backup.close()
     assert oct(upgraded.backup_path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("revision", [None, *schema.KNOWN[:-1]])
+def test_postgresql_migrates_from_empty_and_from_every_earlier_revision(db, pg_pool, revision):
+    """On PostgreSQL: a database built at each earlier revision, with a person in it, is
+    brought to HEAD on first use and keeps the person; an empty one gets the whole schema and
+    its db.init event; the audit chain verifies."""
+    from probhealth.services.audit import verify
+    from probhealth.store import migrate
+
+    url = pg_pool.new_empty()
+    if revision is not None:
+        old = Store(resolve_db(url), actor="t")
+        engine = old._create_engine()
+        old._engine = engine
+        old._write_engine = engine.execution_options(probhealth_write=True)
+        migrate.upgrade(old, revision)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO person (id, crn, given_name, family_name, name_key, dob, sex,"
+                " needs_interpreter, created_at, updated_at) VALUES ('p1', 'A000001', 'Old',"
+                " 'Record', 'old record', '1980-01-01', 'male', false, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        old.close()
+    store = Store(resolve_db(url), actor="t")
+    store.engine()
+    assert store.migrated_from == revision
+    assert store.backup_path is None  # a server database: its backups are pg_dump's
+    assert not verify(store).problems
+    store.close()
+    assert query(url, "select version_num from alembic_version") == [(schema.HEAD,)]
+    people = query(url, "select crn from person")
+    assert people == ([] if revision is None else [("A000001",)])
+    assert query(url, "select action from audit_event where id = 1") == [("db.init",)]
