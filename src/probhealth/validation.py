@@ -146,6 +146,32 @@ def nhs_number_display(digits: str) -> str:
 # A postal address on one line ("12 Mill Road, Cambridge"); the postcode has its own field.
 ADDRESS_MAX = 200
 
+# Where the person is and what stage they are at (issue 12): pathways differ between England
+# and Wales, and a CSTR assessment belongs to the pre-sentence stage.
+NATIONS = ("england", "wales")
+STAGES = (
+    "pre-sentence",
+    "community-order",
+    "suspended-sentence",
+    "licence",
+    "post-sentence-supervision",
+)
+
+
+def nation(value: object) -> str:
+    word = str(value).strip().casefold()
+    if word not in NATIONS:
+        raise BadInput(f"Nation must be one of: {', '.join(NATIONS)} (got {value!r}).")
+    return word
+
+
+def stage(value: object) -> str:
+    word = str(value).strip().casefold()
+    if word not in STAGES:
+        raise BadInput(f"Stage must be one of: {', '.join(STAGES)} (got {value!r}).")
+    return word
+
+
 PERSON_COLUMNS = (
     "crn",
     "given_name",
@@ -160,6 +186,8 @@ PERSON_COLUMNS = (
     "release_date",
     "nhs_number",
     "address",
+    "nation",
+    "stage",
 )
 REQUIRED_PERSON_COLUMNS = ("crn", "given_name", "family_name", "dob", "sex")
 
@@ -192,6 +220,8 @@ def person_fields(
         "release_date": None,
         "nhs_number": None,
         "address": None,
+        "nation": None,
+        "stage": None,
     }
     errors: list[tuple[str, str]] = []
     for column, check in _PERSON_CHECKS:
@@ -233,6 +263,8 @@ _PERSON_CHECKS: tuple[tuple[str, Any], ...] = (
     ("release_date", None),
     ("nhs_number", nhs_number),
     ("address", lambda v: short_text(v, "Address", ADDRESS_MAX)),
+    ("nation", nation),
+    ("stage", stage),
 )
 
 

@@ -47,6 +47,8 @@ def facts(
     age: int | None = 30,
     sex: str = "male",
     days: int | None = None,
+    nation: str | None = None,
+    stage: str | None = None,
     barriers: tuple[str, ...] = (),
     needs: tuple[str, ...] = (),
     open_referrals: tuple[str, ...] = (),
@@ -58,7 +60,13 @@ def facts(
         bands=bands or {},
         flags=frozenset(flags),
         flag_severities=frozenset(severities),
-        person={"age": age, "sex": sex, "days_since_release": days},
+        person={
+            "age": age,
+            "sex": sex,
+            "days_since_release": days,
+            "nation": nation,
+            "stage": stage,
+        },
         barriers=frozenset(barriers),
         needs=frozenset(needs),
         open_referrals=frozenset(open_referrals),
@@ -110,6 +118,7 @@ def F(name: str, f: Facts, *also: str) -> Fire:
 
 HEART = {"long_term_conditions": ["heart"]}  # keeps the NHS Health Check rule out of the way
 NO_CHECK = {"health_check_recent": "no"}  # no NHS Health Check in the last 5 years
+PRE = "pre-sentence"  # CSTR assessments belong to the pre-sentence stage
 
 CASES: tuple[Case, ...] = (
     # ---- safety
@@ -358,6 +367,47 @@ CASES: tuple[Case, ...] = (
             ),
         ),
     ),
+    # Wales: local primary mental health support instead of NHS Talking Therapies
+    Case(
+        "wales-primary-mental-health",
+        "primary-mental-health-wales",
+        "soon",
+        fire=(
+            F(
+                "phq9-10",
+                facts(scores={"phq9": 10}, nation="wales"),
+                "wales-primary-mental-health-mild",
+            ),
+            F(
+                "gad7-8",
+                facts(scores={"gad7": 8}, nation="wales"),
+                "wales-primary-mental-health-mild",
+            ),
+        ),
+        quiet=(
+            ("england", facts(scores={"phq9": 12}, nation="england")),
+            ("phq9-9", facts(scores={"phq9": 9}, nation="wales")),
+            ("age-17", facts(scores={"phq9": 12}, nation="wales", age=17)),
+        ),
+    ),
+    Case(
+        "wales-primary-mental-health-mild",
+        "primary-mental-health-wales",
+        "routine",
+        fire=(F("gad7-5", facts(scores={"gad7": 5}, nation="wales")),),
+        quiet=(
+            ("england", facts(scores={"gad7": 6})),
+            (
+                "emergency",
+                facts(
+                    scores={"phq9": 7},
+                    nation="wales",
+                    flags=("self_harm_thoughts",),
+                    severities=("emergency",),
+                ),
+            ),
+        ),
+    ),
     Case(
         "phq9-severe",
         "mental-health-assessment",
@@ -365,7 +415,7 @@ CASES: tuple[Case, ...] = (
         fire=(
             F(
                 "phq9-20",
-                facts(scores={"phq9": 20}),
+                facts(scores={"phq9": 20}, stage="pre-sentence"),
                 "phq9-moderate",
                 "phq9-mild",
                 "cstr-mental-health",
@@ -381,7 +431,7 @@ CASES: tuple[Case, ...] = (
         fire=(
             F(
                 "gad7-15",
-                facts(scores={"gad7": 15}),
+                facts(scores={"gad7": 15}, stage="pre-sentence"),
                 "gad7-caseness",
                 "gad7-mild",
                 "cstr-mental-health",
@@ -410,7 +460,7 @@ CASES: tuple[Case, ...] = (
         fire=(
             F(
                 "phq9-15-no-help",
-                facts({"mh_support": "no"}, scores={"phq9": 15}),
+                facts({"mh_support": "no"}, scores={"phq9": 15}, stage="pre-sentence"),
                 "phq9-moderate",
                 "phq9-mild",
                 "cstr-mental-health",
@@ -627,7 +677,11 @@ CASES: tuple[Case, ...] = (
         fire=(
             F(
                 "flag",
-                facts(flags=("alcohol_dependence_risk",), severities=("same-day",)),
+                facts(
+                    flags=("alcohol_dependence_risk",),
+                    severities=("same-day",),
+                    stage="pre-sentence",
+                ),
                 "cstr-alcohol",
                 "alcohol-dependence-gp",
             ),
@@ -1015,10 +1069,12 @@ CASES: tuple[Case, ...] = (
         "cstr-drugs",
         "cstr-assessment",
         "routine",
-        fire=(F("dast-6-age-18", facts(scores={"dast10": 6}, age=18), "dast-moderate"),),
+        fire=(F("dast-6-age-18", facts(scores={"dast10": 6}, age=18, stage=PRE), "dast-moderate"),),
         quiet=(
-            ("dast-5", facts(scores={"dast10": 5})),
-            ("age-17", facts(scores={"dast10": 6}, age=17)),
+            ("dast-5", facts(scores={"dast10": 5}, stage=PRE)),
+            ("age-17", facts(scores={"dast10": 6}, age=17, stage=PRE)),
+            ("licence", facts(scores={"dast10": 9}, stage="licence")),
+            ("stage-unknown", facts(scores={"dast10": 9})),
         ),
     ),
     Case(
@@ -1026,17 +1082,22 @@ CASES: tuple[Case, ...] = (
         "cstr-assessment",
         "routine",
         fire=(
-            F("audit-20-age-18", facts(scores={"audit": 20}, age=18), "audit-higher-risk"),
+            F(
+                "audit-20-age-18",
+                facts(scores={"audit": 20}, age=18, stage=PRE),
+                "audit-higher-risk",
+            ),
             F(
                 "dependence-flag",
-                facts(flags=("alcohol_dependence_risk",), severities=("same-day",)),
+                facts(flags=("alcohol_dependence_risk",), severities=("same-day",), stage=PRE),
                 "alcohol-dependence",
                 "alcohol-dependence-gp",
             ),
         ),
         quiet=(
-            ("audit-19", facts(scores={"audit": 19})),
-            ("age-17", facts(scores={"audit": 20}, age=17)),
+            ("audit-19", facts(scores={"audit": 19}, stage=PRE)),
+            ("age-17", facts(scores={"audit": 20}, age=17, stage=PRE)),
+            ("community-order", facts(scores={"audit": 25}, stage="community-order")),
         ),
     ),
     Case(
@@ -1046,21 +1107,22 @@ CASES: tuple[Case, ...] = (
         fire=(
             F(
                 "phq9-15-age-18",
-                facts(scores={"phq9": 15}, age=18),
+                facts(scores={"phq9": 15}, age=18, stage=PRE),
                 "phq9-moderate",
                 "phq9-mild",
             ),
             F(
                 "gad7-15",
-                facts(scores={"gad7": 15}),
+                facts(scores={"gad7": 15}, stage=PRE),
                 "gad7-caseness",
                 "gad7-mild",
                 "gad7-severe",
             ),
         ),
         quiet=(
-            ("both-14", facts(scores={"phq9": 14, "gad7": 14})),
-            ("age-17", facts(scores={"phq9": 15, "gad7": 15}, age=17)),
+            ("both-14", facts(scores={"phq9": 14, "gad7": 14}, stage=PRE)),
+            ("age-17", facts(scores={"phq9": 15, "gad7": 15}, age=17, stage=PRE)),
+            ("licence", facts(scores={"phq9": 20}, stage="licence")),
         ),
     ),
     # ---- learning, food, pregnancy, barriers, reading
@@ -1161,8 +1223,8 @@ def test_every_rule_has_a_case() -> None:
 
 
 def test_bundled_file_shape() -> None:
-    assert len(RULES.rules) == 60
-    assert len({p.id for p in RULES.pathways}) == 33
+    assert len(RULES.rules) == 62
+    assert len({p.id for p in RULES.pathways}) == 34
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.rule) for c in CASES])
@@ -1619,6 +1681,39 @@ def test_reconnect_because_shows_the_days() -> None:
     ],
 )
 def test_adults_only(rule: str, scores: dict[str, int]) -> None:
-    # Talking Therapies: 18+; CSTRs: adults 18+ (instruments.md)
+    # Talking Therapies: 18+; CSTRs: adults 18+ (instruments.md), at the pre-sentence stage
     for age in range(10, 90):
-        assert (rule in fired(run(facts(scores=scores, age=age)))) == (age >= 18), age
+        out = run(facts(scores=scores, age=age, stage=PRE))
+        assert (rule in fired(out)) == (age >= 18), age
+
+
+@pytest.mark.parametrize(
+    ("rule", "answers", "scores", "days"),
+    [
+        ("health-check-age", {"health_check_recent": "no"}, {}, None),
+        ("phq9-moderate", {}, {"phq9": 12}, None),
+        ("phq9-mild", {}, {"phq9": 6}, None),
+        ("gad7-caseness", {}, {"gad7": 9}, None),
+        ("reconnect-window", {}, {}, 10),
+        ("reconnect-before-release", {}, {}, -10),
+        ("cervical-due-under-50", {"cervical_screening_last": "3-5-years"}, {}, None),
+    ],
+)
+def test_england_only_pathways_are_not_suggested_in_wales(
+    rule: str, answers: dict[str, Any], scores: dict[str, int], days: int | None
+) -> None:
+    # NHS Health Check, NHS Talking Therapies and RECONNECT are England only; Wales recalls
+    # HPV-negative cervical screening at 5 years since 2022 (instruments.md) [WLS].
+    base = {"answers": answers, "scores": scores, "days": days, "age": 45, "needs": ("drugs",)}
+    assert rule in fired(run(facts(**base, nation="england")))  # type: ignore[arg-type]
+    assert rule in fired(run(facts(**base)))  # type: ignore[arg-type]  # england by default
+    assert rule not in fired(run(facts(**base, nation="wales")))  # type: ignore[arg-type]
+
+
+def test_cstr_only_at_the_pre_sentence_stage() -> None:
+    import probhealth.validation as v
+
+    for stage in (*v.STAGES, None):
+        out = fired(run(facts(scores={"dast10": 8, "phq9": 20, "audit": 25}, stage=stage)))
+        got = {"cstr-drugs", "cstr-mental-health", "cstr-alcohol"} & out
+        assert bool(got) == (stage == "pre-sentence"), stage

@@ -547,3 +547,19 @@ def test_rules_check_lists_every_problem(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[1:] == [
         f"{path}:{line}: {message}" for line, message in expected
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "word"),
+    [
+        ('person.nation == "wales"', 'person.nation == "Wales"', "'Wales' is not a nation"),
+        ('person.stage == "pre-sentence"', 'person.stage == "presentence"', "is not a stage"),
+    ],
+)
+def test_a_nation_or_stage_that_is_not_one_is_refused(
+    tmp_path: Path, old: str, new: str, word: str
+) -> None:
+    # issue 12: a typo would otherwise never fire (Wales would get England's pathways)
+    path, text = mutate(tmp_path, old, new)
+    message = check_fails(path, line_of(text, new))
+    assert word in message

@@ -58,6 +58,17 @@ def add(
         str | None,
         typer.Option("--address", help="Postal address on one line, without the postcode."),
     ] = None,
+    nation: Annotated[
+        str | None,
+        typer.Option("--nation", help="england or wales (pathways differ). Default: england."),
+    ] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="pre-sentence, community-order, suspended-sentence, licence or post-sentence-supervision.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
@@ -80,6 +91,8 @@ def add(
             release_date=release_date,
             nhs_number=nhs_number,
             address=address,
+            nation=nation,
+            stage=stage,
         ),
     )
     for warning in record.warnings:
@@ -164,11 +177,19 @@ def edit(
     address: Annotated[
         str | None, typer.Option("--address", help="Postal address on one line, no postcode.")
     ] = None,
+    nation: Annotated[str | None, typer.Option("--nation", help="england or wales.")] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="pre-sentence, community-order, suspended-sentence, licence or post-sentence-supervision.",
+        ),
+    ] = None,
     clear: Annotated[
         list[str] | None,
         typer.Option(
             "--clear",
-            help="Empty a field: postcode, office, language, communication_needs, release_date, nhs_number, address.",
+            help="Empty a field: postcode, office, language, communication_needs, release_date, nhs_number, address, nation, stage.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -190,6 +211,8 @@ def edit(
         "communication_needs": communication_needs,
         "nhs_number": nhs_number,
         "address": address,
+        "nation": nation,
+        "stage": stage,
     }
     record = edit_person(
         app_context(ctx).store(), crn, changes, tuple(c.replace("-", "_") for c in clear or ())

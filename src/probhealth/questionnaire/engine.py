@@ -39,6 +39,8 @@ class PersonFacts:
     age: int | None = None
     sex: str | None = None
     release_date: date | None = None
+    nation: str | None = None  # england | wales (issue 12)
+    stage: str | None = None  # pre-sentence, community-order, ...
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,8 @@ def evaluate(
         "age": person.age if person.age is not None else expr.MISSING,
         "sex": person.sex or expr.MISSING,
         "days_since_release": expr.MISSING,
+        "nation": person.nation or expr.MISSING,
+        "stage": person.stage or expr.MISSING,
     }
     env = expr.Env(
         {"answers": effective, "scores": scores, "bands": bands, "person": person_root}, today=today

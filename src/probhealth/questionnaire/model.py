@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from probhealth import expr, taxonomy, yamlfile
 from probhealth.errors import FileError
 from probhealth.taxonomy import Severity
-from probhealth.validation import SEXES
+from probhealth.validation import NATIONS, SEXES, STAGES
 
 Id = Annotated[
     str,
@@ -45,7 +45,7 @@ Word = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 ItemType = Literal["single", "multi", "yesno", "integer", "date", "text"]
-PERSON_FIELDS = frozenset({"age", "sex", "days_since_release"})
+PERSON_FIELDS = frozenset({"age", "sex", "days_since_release", "nation", "stage"})
 CHECK_KIND = "questionnaire"  # files with problems name the check that lists them all
 
 
@@ -864,6 +864,15 @@ class _Compiler:
                         self.problems.append(
                             self._expr_error(
                                 loc, field, col, f"{lit!r} is not a sex value ({', '.join(SEXES)})"
+                            )
+                        )
+            elif root == "person" and attr in ("nation", "stage"):
+                choices: tuple[str, ...] = NATIONS if attr == "nation" else STAGES
+                for lit in literals:
+                    if lit not in choices:
+                        self.problems.append(
+                            self._expr_error(
+                                loc, field, col, f"{lit!r} is not a {attr} ({', '.join(choices)})"
                             )
                         )
         return compiled

@@ -159,7 +159,9 @@ def rules_scope(q: Questionnaire | None) -> expr.Scope:
     base = (
         q.scope()
         if q is not None
-        else expr.Scope(fields={"person": frozenset({"age", "sex", "days_since_release"})})
+        else expr.Scope(
+            fields={"person": frozenset({"age", "sex", "days_since_release", "nation", "stage"})}
+        )
     )
     return expr.Scope(fields=base.fields, collections=RULE_COLLECTIONS, functions=RULE_FUNCTIONS)
 
@@ -342,6 +344,13 @@ def _check_literals(
             for lit in literals:
                 if lit not in allowed_words:
                     bad(col, f"{lit!r} is not one of the {root} ({', '.join(allowed_words)})")
+        elif root == "person" and attr in ("nation", "stage"):
+            from probhealth.validation import NATIONS, STAGES
+
+            choices: tuple[str, ...] = NATIONS if attr == "nation" else STAGES
+            for lit in literals:
+                if lit not in choices:
+                    bad(col, f"{lit!r} is not a {attr} ({', '.join(choices)})")
         elif root == "referrals.open":
             for lit in literals:
                 if lit not in pathways:

@@ -392,6 +392,7 @@ def _people(
             "nhs_number",
             "address",
         ]
+    header += ["nation", "stage"]  # issue 12: new columns, last so the others keep their place
 
     def body() -> Iterator[list[Any]]:
         for (
@@ -410,6 +411,8 @@ def _people(
             created,
             nhs,
             address,
+            nation,
+            stage,
         ) in q.people(conn, f):
             dob = _as_date(dob)
             row = [
@@ -425,6 +428,7 @@ def _people(
             ]
             if p.identifiable:
                 row += [crn, given, family, _iso(dob), postcode, comm, _iso(release), nhs, address]
+            row += [nation, stage]
             yield row
 
     return header, body()

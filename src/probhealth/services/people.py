@@ -65,6 +65,8 @@ class PersonRecord:
     warnings: tuple[str, ...] = ()
     nhs_number: str | None = None
     address: str | None = None
+    nation: str | None = None
+    stage: str | None = None
 
     @property
     def age(self) -> int:
@@ -95,6 +97,8 @@ class PersonRecord:
             "release_date": self.release_date.isoformat() if self.release_date else None,
             "nhs_number": self.nhs_number,
             "address": self.address,
+            "nation": self.nation,
+            "stage": self.stage,
             "created_at": clock.iso_utc(self.created_at),
             "updated_at": clock.iso_utc(self.updated_at),
             "consent": {p: c.to_json() for p, c in sorted(self.consent.items())},
@@ -128,6 +132,8 @@ def to_record(row: Person, consents: dict[str, Consent] | None = None) -> Person
         release_date=row.release_date,
         nhs_number=row.nhs_number,
         address=row.address,
+        nation=row.nation,
+        stage=row.stage,
         created_at=row.created_at,
         updated_at=row.updated_at,
         consent={k: _consent_record(v) for k, v in (consents or {}).items()},
@@ -151,6 +157,8 @@ class PersonInput:
     release_date: str | date | None = None
     nhs_number: str | None = None
     address: str | None = None
+    nation: str | None = None
+    stage: str | None = None
 
     def clean(self, *, today: date | None = None) -> dict[str, Any]:
         """Every field validated with the shared rules; the first problem is raised."""
@@ -169,6 +177,8 @@ class PersonInput:
                 "release_date": self.release_date,
                 "nhs_number": self.nhs_number,
                 "address": self.address,
+                "nation": self.nation,
+                "stage": self.stage,
             },
             today=today,
         )
@@ -226,6 +236,8 @@ CLEARABLE = (
     "release_date",
     "nhs_number",
     "address",
+    "nation",
+    "stage",
 )
 
 
@@ -263,6 +275,8 @@ def edit_person(
             release_date=row.release_date,
             nhs_number=row.nhs_number,
             address=row.address,
+            nation=row.nation,
+            stage=row.stage,
         )
         given = {k: v for k, v in changes.items() if v is not None}
         merged = PersonInput(**(asdict(current) | given | dict.fromkeys(clear)))

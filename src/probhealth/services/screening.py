@@ -227,6 +227,8 @@ def person_facts(person: Person | PersonRecord) -> PersonFacts:
         age=clock.age_on(person.dob, clock.today()),
         sex=person.sex,
         release_date=person.release_date,
+        nation=suggest.effective_nation(person.nation),
+        stage=person.stage,
     )
 
 

@@ -42,8 +42,25 @@ from probhealth.store.models import Suggestion as SuggestionRow
 
 
 # ---------------------------------------------------------------- facts -----------------
+def effective_nation(stored: str | None) -> str:
+    """The person's nation: their record, else ``PROBHEALTH_NATION`` (england or wales),
+    else england (issue 12)."""
+    if stored:
+        return stored
+    import os
+
+    env = (os.environ.get("PROBHEALTH_NATION") or "").strip().casefold()
+    return env if env in validation.NATIONS else "england"
+
+
 def _person_root(
-    dob: date, sex: str, release_date: date | None, answers: dict[str, Any], today: date
+    dob: date,
+    sex: str,
+    release_date: date | None,
+    answers: dict[str, Any],
+    today: date,
+    nation: str | None = None,
+    stage: str | None = None,
 ) -> dict[str, Any]:
     given = answers.get("release_date")
     release = given if isinstance(given, date) else release_date
@@ -51,6 +68,8 @@ def _person_root(
         "age": clock.age_on(dob, today),
         "sex": sex,
         "days_since_release": (today - release).days if release else None,
+        "nation": effective_nation(nation),
+        "stage": stage,
     }
 
 
@@ -64,7 +83,9 @@ def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> e
             answers[item_id] = date.fromisoformat(value)
         else:
             answers[item_id] = value
-    person = _person_root(rows.dob, rows.sex, rows.release_date, answers, today)
+    person = _person_root(
+        rows.dob, rows.sex, rows.release_date, answers, today, rows.nation, rows.stage
+    )
     scores: dict[str, Any] = {k: v for k, (v, _) in rows.scores.items()}
     uncertain: frozenset[str] = frozenset()
     if q is not None:  # partly answered scales and flags that could apply
@@ -96,6 +117,8 @@ def facts_from_evaluation(
     open_referrals: Iterable[str],
     consents: Iterable[str],
     today: date,
+    nation: str | None = None,
+    stage: str | None = None,
 ) -> engine.Facts:
     """The facts of a screening just completed (in memory, before anything is read back)."""
     answers = {**evaluation.implied, **evaluation.answers}
@@ -108,7 +131,7 @@ def facts_from_evaluation(
         bands={k: r.band for k, r in evaluation.scores.items() if r.band is not None},
         flags=frozenset(f.id for f in evaluation.flags),
         flag_severities=frozenset(f.severity for f in evaluation.flags),
-        person=_person_root(dob, sex, release_date, answers, today),
+        person=_person_root(dob, sex, release_date, answers, today, nation, stage),
         barriers=frozenset(barriers),
         needs=frozenset(needs),
         open_referrals=frozenset(open_referrals),
@@ -284,6 +307,8 @@ def _stored_facts(
         row.id,
         row.questionnaire_id,
         row.questionnaire_version,
+        nation=person.nation,
+        stage=person.stage,
     )
     rows.answers = scr_repo.answers(session, row.id, include_hidden=False)
     rows.scores = {s.scale_id: (s.value, s.band) for s in scr_repo.scores(session, row.id)}
@@ -367,6 +392,8 @@ def at_completion(
     open_referrals: Iterable[str],
     consents: Iterable[str],
     today: date,
+    nation: str | None = None,
+    stage: str | None = None,
 ) -> engine.Outcome:
     """What the rules suggest for a screening just completed: the one builder behind a real
     screening's snapshot and the demo generator's, so they cannot drift apart."""
@@ -380,6 +407,8 @@ def at_completion(
         open_referrals=open_referrals,
         consents=consents,
         today=today,
+        nation=nation,
+        stage=stage,
     )
     return engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
 
@@ -406,6 +435,8 @@ def snapshot(
         open_referrals=open_refs,
         consents=consents,
         today=today,
+        nation=person.nation,
+        stage=person.stage,
     )
     now = clock.now()
     rows = [

@@ -52,6 +52,8 @@ class PersonRows:
     needs: set[str] = field(default_factory=set)
     open_referrals: set[str] = field(default_factory=set)
     consents: dict[str, str] = field(default_factory=dict)
+    nation: str | None = None  # issue 12
+    stage: str | None = None
 
 
 def _latest() -> Any:
@@ -103,6 +105,8 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
             col(Screening.id),
             col(Screening.questionnaire_id),
             col(Screening.questionnaire_version),
+            col(Person.nation),
+            col(Person.stage),
         )
         .join(latest, latest.c.pid == col(Person.id))
         .join(Screening, col(Screening.id) == latest.c.sid)
@@ -174,6 +178,8 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
             row[7],
             row[8],
             row[9],
+            nation=row[10],
+            stage=row[11],
         )
         pid = rows.person_id
         for _, packed_answers in streams["answers"].take(pid):

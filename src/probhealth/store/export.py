@@ -80,6 +80,8 @@ PERSON_COLS = (
     col(Person.created_at),
     col(Person.nhs_number),
     col(Person.address),
+    col(Person.nation),
+    col(Person.stage),
 )
 
 

@@ -78,6 +78,8 @@ class Person(SQLModel, table=True):
     release_date: date | None = None
     nhs_number: str | None = None  # 10 digits, Modulus 11 checked; identifiable exports only
     address: str | None = None  # one line, without the postcode; identifiable exports only
+    nation: str | None = None  # england | wales (issue 12); empty: PROBHEALTH_NATION, else england
+    stage: str | None = None  # pre-sentence | community-order | ... (validation.STAGES)
     created_at: datetime = ts()
     updated_at: datetime = ts()
 
