@@ -141,3 +141,172 @@ def test_exports_and_bundles_carry_the_head(cli, busy_log, tmp_path):
     assert "Audit head after this export:" in result.stderr
     head = result.stderr.split("Audit head after this export: ")[1].split(".")[0]
     assert _verify(cli, "--expect-head", head)["ok"]
+
+
+# ---------------------------------------------------------------- item 2: record digests ----
+def _records(cli, expect: int = 0) -> dict:  # type: ignore[no-untyped-def]
+    data = json.loads(cli("audit", "verify", "--records", "--json", expect=expect).stdout)
+    return data["records"]
+
+
+@pytest.fixture
+def worked(cli, tmp_path):  # type: ignore[no-untyped-def]
+    """A caseload after a day's work through probhealth: screening, flags, referral, goal,
+    an acknowledged flag, an erased person, an import."""
+    from tests.cli.test_audit import person as _person  # noqa: F401 - same steps, inlined below
+    from tests.cli.test_screen import negative_file
+
+    root = Path(__file__).resolve().parents[2]
+    cli("services", "load", str(root / "examples" / "services-fictional.yaml"))
+    add_person(cli, "X123456", given="Zebedee", family="Quasimodo", dob="1983-07-19", sex="male")
+    add_person(cli, "X654321")
+    cli("consent", "X123456", "--purpose", "screening", "--given")
+    cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+    cli(
+        "screen",
+        "X123456",
+        "--answers",
+        str(negative_file(tmp_path, gp_registered="no", phq9_1=1, phq9_2=0, phq9_9=3)),
+    )
+    cli("refer", "X123456", "gp-registration")
+    cli("referral", "update", "1", "--status", "referred")
+    cli("goal", "add", "X123456", "Register with a GP")
+    cli("barrier", "add", "X123456", "transport")
+    cli("person", "edit", "X123456", "--office", "Ilfracombe")
+    cli("person", "erase", "X654321", "--reason", "duplicate-record", "--yes")
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "crn,given_name,family_name,dob,sex\nA000001,Ann,One,1990-01-01,female\n"
+        "A000002,Bob,Two,1980-02-02,male\n"
+    )
+    cli("import", "people", str(people))
+    return cli
+
+
+def test_a_days_work_leaves_every_record_matching_its_last_event(worked, db_path):
+    records = _records(worked)
+    assert records["ok"] and records["records_checked"] > 20
+    with closing(sqlite3.connect(db_path)) as con:
+        carried = con.execute(
+            "SELECT records FROM audit_event WHERE records IS NOT NULL"
+        ).fetchall()
+    text = " ".join(r[0] for r in carried)
+    for secret in ("Zebedee", "Quasimodo", "1983-07-19", "X123456"):
+        assert secret not in text  # digests only, never values
+
+
+@pytest.mark.parametrize(
+    ("sql", "table", "words"),
+    [
+        (
+            "UPDATE answer SET value = '\"yes\"' WHERE rowid = (SELECT min(rowid) FROM answer)",
+            "answer",
+            "changed outside",
+        ),
+        ("UPDATE person SET dob = '1983-07-20' WHERE crn = 'X123456'", "person", "changed outside"),
+        ("UPDATE referral SET status = 'closed' WHERE id = 1", "referral", "changed outside"),
+        (
+            "UPDATE flag SET acknowledged_by = 'mallory', acknowledged_at = '2026-01-01 00:00:00' "
+            "WHERE rowid = (SELECT min(rowid) FROM flag)",
+            "flag",
+            "changed outside",
+        ),
+        ("DELETE FROM goal", "goal", "deleted outside"),
+        ("INSERT INTO meta (key, value) VALUES ('planted', 'x')", "meta", "added outside"),
+    ],
+    ids=["answer", "dob", "referral-closed", "flag-acknowledged", "deleted", "added"],
+)
+def test_a_change_made_outside_probhealth_is_named_by_table_and_id(
+    worked, db_path, sql, table, words
+):
+    with closing(sqlite3.connect(db_path)) as con:
+        con.execute("PRAGMA foreign_keys = OFF")
+        assert con.execute(sql).rowcount >= 1
+        con.commit()
+    records = _records(worked, expect=1)
+    assert [p["table"] for p in records["problems"]] == [table], records
+    assert words in records["problems"][0]["reason"]
+    text = worked("audit", "verify", "--records", expect=1).stderr
+    assert f"Record {table} " in text and "1983-07-20" not in text and "mallory" not in text
+    assert json.loads(worked("db", "check", "--json", expect=1).stdout)["records"]["ok"] is False
+
+
+def test_a_person_deleted_outside_probhealth_is_named(worked, db_path):
+    with closing(sqlite3.connect(db_path)) as con:
+        pid = con.execute("SELECT id FROM person WHERE crn = 'A000001'").fetchone()[0]
+        con.execute("DELETE FROM person WHERE crn = 'A000001'")
+        con.commit()
+    problems = _records(worked, expect=1)["problems"]
+    assert (
+        problems == [{"table": "person", "id": pid, "reason": problems[0]["reason"]}]
+        and "deleted outside" in problems[0]["reason"]
+    )
+
+
+def test_records_written_before_digests_began_get_a_baseline(tmp_path):
+    from probhealth.paths import resolve_db
+    from probhealth.store import migrate
+    from probhealth.store.db import Store, prepare_sqlite_file
+    from tests.helpers import Cli
+
+    path = tmp_path / "old.db"
+    store = Store(resolve_db(str(path)), actor="t")
+    prepare_sqlite_file(store.target)
+    engine = store._create_engine()
+    store._engine = engine
+    store._write_engine = engine.execution_options(probhealth_write=True)
+    migrate.upgrade(store, "0007")
+    store.close()
+    cli = Cli(path)
+    # the old database gets a person the way 0007 wrote them (no digests), then upgrades
+    with closing(sqlite3.connect(path)) as con:
+        con.execute(
+            "INSERT INTO person (id, crn, given_name, family_name, name_key, dob, sex, "
+            "needs_interpreter, created_at, updated_at) VALUES ('p1', 'A000001', 'Old', "
+            "'Record', 'old record', '1980-01-01', 'male', 0, '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')"
+        )
+        con.commit()
+    records = _records(cli)
+    assert records["ok"] and records["records_checked"] >= 1
+    with closing(sqlite3.connect(path)) as con:
+        assert (
+            con.execute(
+                "SELECT count(*) FROM audit_event WHERE action = 'record.baseline'"
+            ).fetchone()[0]
+            == 1
+        )
+        con.execute("UPDATE person SET dob = '1980-01-02'")
+        con.commit()
+    assert _records(cli, expect=1)["problems"][0]["id"] == "p1"
+
+
+# ------------------------------------------------------------ item 3: bad audit rows ----
+BAD_ROWS = [
+    ("UPDATE audit_event SET at = 'not a time' WHERE id = {n}", "time is not a time"),
+    ("UPDATE audit_event SET detail = x'00ff10' WHERE id = {n}", "detail is not readable text"),
+    (
+        "UPDATE audit_event SET actor = CAST(x'ff6d616c6c6f7279' AS TEXT) WHERE id = {n}",
+        "user is not readable text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "words"), BAD_ROWS, ids=["time", "blob-detail", "non-utf8-actor"])
+def test_a_bad_audit_row_is_named_and_the_checkers_carry_on(cli, busy_log, sql, words):
+    _sql(busy_log, sql.format(n=3), "UPDATE audit_event SET action = 'person.gone' WHERE id = 5")
+    data = _verify(cli, expect=1)
+    reasons = {p["event"]: p["reason"] for p in data["problems"]}
+    assert words in reasons[3]
+    assert 5 in reasons and "changed" in reasons[5]  # the walk went on past the bad row
+    text = cli("audit", "verify", expect=1).stderr
+    assert "Internal error" not in text and "event 3" in text and "event 5" in text
+    check = cli("db", "check", "--json", expect=1)
+    assert json.loads(check.stdout)["audit_chain"]["first_broken_event"] == 3
+    assert "Internal error" not in cli("db", "check", expect=1).stderr
+    listed = cli("audit", "list")
+    assert "Internal error" not in listed.stderr
+    assert f"Event 3 is not as probhealth wrote it: its {words}" in listed.stderr
+    rows = json.loads(cli("audit", "list", "--json").stdout)
+    assert [r["id"] for r in rows][:6] == [1, 2, 3, 4, 5, 6]
+    assert words in rows[2]["problem"] and rows[3]["problem"] is None

@@ -64,9 +64,10 @@ def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             )
         else:
             output.ok("Integrity check: ok")
-        from probhealth.cli.audit import show_chain
+        from probhealth.cli.audit import show_chain, show_records
 
         show_chain(result.audit)
+        show_records(result.records)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -40,6 +40,9 @@ def list_(
     if json_out:
         output.emit_json([e.to_json() for e in rows])
         return
+    for e in rows:
+        if e.problem:
+            output.warn(f"Event {e.id} is not as probhealth wrote it: {e.problem}.")
     from probhealth.cli import render
 
     render.print_renderable(
@@ -49,7 +52,7 @@ def list_(
             [
                 [
                     str(e.id),
-                    clock.show(e.at),
+                    "(not a time)" if e.at is None else clock.show(e.at),
                     e.actor,
                     e.action,
                     f"{e.entity} {e.entity_id or ''}".strip(),
@@ -71,20 +74,52 @@ def verify(
             help="A head noted earlier (ID:HASH as printed here); the log must still hold it.",
         ),
     ] = None,
+    records: Annotated[
+        bool,
+        typer.Option(
+            "--records",
+            help="Also check every record against the digest its last event recorded.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Check the hash chain, its first event and its end (the anchor file beside the database,
-    and --expect-head); prints the head to note. Exits 1 naming each problem found."""
+    and --expect-head); prints the head to note. With --records, also finds records changed,
+    added or deleted outside probhealth. Exits 1 naming each problem found."""
     from probhealth.services import audit as auditlog
 
     expect = auditlog.parse_head(expect_head) if expect_head is not None else None
-    result = auditlog.verify(app_context(ctx).store(), expect=expect)
+    store = app_context(ctx).store()
+    result = auditlog.verify(store, expect=expect)
+    checked = auditlog.verify_records(store) if records else None
     if json_out:
-        output.emit_json(result.to_json())
+        data = result.to_json()
+        if checked is not None:
+            data["records"] = checked.to_json()
+            data["ok"] = result.ok and checked.ok
+        output.emit_json(data)
     else:
         show_chain(result)
-    if not result.ok:
+        if checked is not None:
+            show_records(checked)
+    if not result.ok or (checked is not None and not checked.ok):
         raise typer.Exit(1)
+
+
+def show_records(checked: object, *, most: int = 20) -> None:
+    """The record-digest lines of ``audit verify --records`` and ``db check``."""
+    from probhealth.services.audit import RecordCheck
+
+    assert isinstance(checked, RecordCheck)
+    if not checked.available:
+        output.info("Records: not checked (a server database records no digests).")
+        return
+    for problem in checked.problems[:most]:
+        output.error(f"Record {problem.table} {problem.id}: {problem.reason}.")
+    if len(checked.problems) > most:
+        output.error(f"... and {len(checked.problems) - most} more (see --json).")
+    if checked.ok:
+        output.ok(f"Records: {checked.checked} checked, each matches its last audit event.")
 
 
 def show_chain(result: object) -> None:

@@ -14,29 +14,66 @@ from probhealth.store import maintenance as m
 from probhealth.store.anchor import Head
 from probhealth.store.db import Store
 
+UNREADABLE = "(unreadable)"
+
 
 @dataclass(frozen=True)
 class Event:
     id: int
-    at: datetime
+    at: datetime | None  # None: the stored time is not a time
     actor: str
     action: str
     entity: str
     entity_id: str | None
     detail: str
+    problem: str | None = None  # what in this row is not as probhealth writes it
 
     def to_json(self) -> dict[str, Any]:
         import json
 
+        try:
+            detail: Any = json.loads(self.detail)
+        except ValueError:
+            detail = None
         return {
             "id": self.id,
-            "at": clock.iso_utc(self.at),
+            "at": None if self.at is None else clock.iso_utc(self.at),
             "actor": self.actor,
             "action": self.action,
             "entity": self.entity,
             "entity_id": self.entity_id,
-            "detail": json.loads(self.detail),
+            "detail": detail,
+            "problem": self.problem,
         }
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    """One stored row, each unreadable part replaced by a mark and named in ``problem``."""
+    at = audit.instant_of(row[1])
+    texts = [audit.text_of(v) for v in row[2:7]]
+    bad = [] if at is not None else ["time is not a time"]
+    names = ("user", "action", "record", "record id", "detail")
+    for name, raw, value in zip(names, row[2:7], texts, strict=True):
+        if value is None and not (name == "record id" and raw is None):
+            bad.append(f"{name} is not readable text")
+    if texts[4] is not None:
+        import json
+
+        try:
+            json.loads(texts[4])
+        except ValueError:
+            bad.append("detail is not JSON")
+    actor, action, entity, entity_id, detail = (UNREADABLE if v is None else v for v in texts)
+    return Event(
+        int(row[0]),
+        at,
+        actor,
+        action,
+        entity,
+        None if row[5] is None else entity_id,
+        detail,
+        ("its " + " and its ".join(bad)) if bad else None,
+    )
 
 
 def events(
@@ -53,9 +90,7 @@ def events(
         after = datetime.combine(day, time(0, 0), tzinfo=clock.london())
     with store.write() as session:
         rows = audit.listing(session, since=after, actor=user, action=action, limit=limit)
-        out = [
-            Event(r.id or 0, r.at, r.actor, r.action, r.entity, r.entity_id, r.detail) for r in rows
-        ]
+        out = [_event(r) for r in rows]
         # Reading the audit log is itself recorded (REDCap, DHIS2).
         audit.append(
             session,
@@ -178,3 +213,90 @@ def verify(store: Store, *, expect: Head | None = None) -> Verification:
 
 def _rows(store: Store) -> Iterator[Any]:
     yield from m.audit_rows(store)
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    table: str
+    id: str  # the record's key (internal ids and field names, never a value)
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "id": self.id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    checked: int
+    problems: tuple[RecordProblem, ...]
+    available: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records_checked": self.checked,
+            "available": self.available,
+            "ok": self.ok,
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+def _key(raw: str) -> str:
+    """A record id as people read it: ``a`` or ``a/b`` for a two-part key."""
+    import json
+
+    try:
+        parts = json.loads(raw)
+    except ValueError:
+        return raw
+    return "/".join(str(p) for p in parts) if isinstance(parts, list) else raw
+
+
+def verify_records(store: Store) -> RecordCheck:
+    """Recompute the digest of every current record and compare it with the digest its last
+    audit event recorded. Names table and id of each record changed, added or deleted by
+    something other than probhealth; never a value."""
+    if not store.is_sqlite:
+        return RecordCheck(0, (), available=False)
+    last, unreadable = m.record_digests(store)
+    problems = [
+        RecordProblem("audit_event", str(e), "its record digests cannot be read")
+        for e in unreadable
+    ]
+    checked = 0
+    for table, key, digest in m.current_digests(store):
+        checked += 1
+        known = last.pop((table, key), None)
+        if known is None:
+            problems.append(
+                RecordProblem(
+                    table, _key(key), "no audit event records it: added outside probhealth"
+                )
+            )
+        elif known[0] is None:
+            problems.append(
+                RecordProblem(
+                    table,
+                    _key(key),
+                    f"event {known[1]} recorded it deleted: put back outside probhealth",
+                )
+            )
+        elif known[0] != digest:
+            problems.append(
+                RecordProblem(
+                    table, _key(key), f"changed outside probhealth since event {known[1]}"
+                )
+            )
+    for (table, key), (gone, event_id) in sorted(last.items()):
+        if gone is not None:
+            problems.append(
+                RecordProblem(
+                    table,
+                    _key(key),
+                    f"deleted outside probhealth (event {event_id} recorded it)",
+                )
+            )
+    return RecordCheck(checked, tuple(problems))

@@ -344,7 +344,7 @@ def run(
 def _audit_export(store: Store, o: Options, rows: int, columns: int) -> str:
     """Records the export; returns the audit head it made (ID:HASH), which the export carries."""
     with store.write() as session:
-        event = audit.append(
+        audit.append(
             session,
             actor=store.actor,
             action="export.identifiable" if o.identifiable else "export",
@@ -360,7 +360,8 @@ def _audit_export(store: Store, o: Options, rows: int, columns: int) -> str:
                 ),
             },
         )
-    return f"{event.id}:{event.hash[:16]}"
+    assert store.last_head is not None
+    return store.last_head.short()
 
 
 Builder = Callable[[Any, q.Filters, Options, _People], tuple[list[str], Iterator[list[Any]]]]

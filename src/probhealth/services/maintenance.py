@@ -8,7 +8,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock
 from probhealth.errors import BadInput, Remedy
-from probhealth.services.audit import Verification, verify
+from probhealth.services.audit import RecordCheck, Verification, verify, verify_records
 from probhealth.store import audit as audit_store
 from probhealth.store import maintenance as m
 from probhealth.store import schema
@@ -55,6 +55,7 @@ class CheckResult:
     head: str
     integrity: tuple[str, ...]
     audit: Verification
+    records: RecordCheck
     server: bool = False  # a server database: SQLite's integrity check does not apply
 
     @property
@@ -67,7 +68,12 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.integrity and self.audit_break is None and self.revision == self.head
+        return (
+            not self.integrity
+            and self.audit_break is None
+            and self.records.ok
+            and self.revision == self.head
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +93,7 @@ class CheckResult:
                 "first_broken_event": self.audit_break.event_id,
                 "reason": self.audit_break.reason,
             },
+            "records": self.records.to_json(),
             "ok": self.ok,
         }
 
@@ -94,12 +101,14 @@ class CheckResult:
 def check(store: Store) -> CheckResult:
     problems = tuple(m.integrity_check(store))
     chain = verify(store)
+    records = verify_records(store)
     return CheckResult(
         store.target.display,
         m.schema_revision(store),
         schema.HEAD,
         problems,
         chain,
+        records,
         server=not store.is_sqlite,
     )
 

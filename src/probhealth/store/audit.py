@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from probhealth import clock
@@ -37,8 +38,11 @@ def _canonical(
     entity_id: str | None,
     detail: str,
     prev_hash: str,
+    records: str | None = None,
 ) -> bytes:
     payload = [event_id, clock.iso_utc(at), actor, action, entity, entity_id, detail, prev_hash]
+    if records is not None:  # events before record digests began hash as they always did
+        payload.append(records)
     return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
 
 
@@ -51,10 +55,24 @@ def event_hash(
     entity_id: str | None,
     detail: str,
     prev_hash: str,
+    records: str | None = None,
 ) -> str:
     return hashlib.sha256(
-        _canonical(event_id, at, actor, action, entity, entity_id, detail, prev_hash)
+        _canonical(event_id, at, actor, action, entity, entity_id, detail, prev_hash, records)
     ).hexdigest()
+
+
+# A write transaction of ``Store.write`` collects its events and chains them at its end, so
+# the last one can carry the digests of the records the transaction changed (``finish``).
+DEFER_KEY = "probhealth_audit_deferred"
+_PENDING_KEY = "probhealth_audit_pending"
+_Pending = tuple[datetime, str, str, str, str | None, str]
+
+
+def _detail_json(detail: Mapping[str, Any] | None) -> str:
+    if not detail:
+        return "{}"
+    return json.dumps(dict(detail), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
 def append(
@@ -65,35 +83,118 @@ def append(
     entity: str,
     entity_id: str | int | None = None,
     detail: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add one event to the chain (inside the caller's write transaction)."""
-    last = session.execute(
-        select(col(AuditEvent.id), col(AuditEvent.hash))
-        .order_by(col(AuditEvent.id).desc())
-        .limit(1)
-    ).first()
-    prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
-    event_id = int(prev_id) + 1
     at = clock.now().replace(microsecond=0)
-    detail_json = json.dumps(
-        dict(detail or {}), sort_keys=True, ensure_ascii=True, separators=(",", ":")
-    )
     eid = None if entity_id is None else str(entity_id)
-    event = AuditEvent(
-        id=event_id,
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=eid,
-        detail=detail_json,
-        prev_hash=prev_hash,
-        hash=event_hash(event_id, at, actor, action, entity, eid, detail_json, prev_hash),
+    event = (at, actor, action, entity, eid, _detail_json(detail))
+    if session.info.get(DEFER_KEY):
+        session.info.setdefault(_PENDING_KEY, []).append(event)
+    else:
+        _insert(session, [event], {})
+
+
+def append_many(
+    session: Session,
+    *,
+    actor: str,
+    events: Sequence[tuple[str, str, str | None, Mapping[str, Any] | None]],
+) -> int:
+    """Append many events (action, entity, entity id, detail), chained exactly as ``append``
+    would chain them one by one."""
+    if not events:
+        return 0
+    at = clock.now().replace(microsecond=0)
+    rows = [(at, actor, a, e, i, _detail_json(d)) for a, e, i, d in events]
+    if session.info.get(DEFER_KEY):
+        session.info.setdefault(_PENDING_KEY, []).extend(rows)
+    else:
+        _insert(session, rows, {})
+    return len(rows)
+
+
+def finish(session: Session, *, actor: str, records: dict[str, dict[str, str | None]]) -> None:
+    """Chain and insert the transaction's events; the last carries the digests of the records
+    it touched (more than ``digests.CHUNK`` go on ``record.digest`` events after it)."""
+    pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
+    if not pending and not records:
+        return
+    _insert(session, pending, records, actor=actor)
+
+
+def _insert(
+    session: Session,
+    events: list[_Pending],
+    records: dict[str, dict[str, str | None]],
+    *,
+    actor: str | None = None,
+) -> None:
+    from probhealth.store import digests
+    from probhealth.store.bulk import insert_rows
+
+    pieces = digests.chunks(records)
+    attached: list[str | None] = [None] * len(events)
+    if pieces and events:
+        attached[-1] = digests.encode(pieces.pop(0))
+    at = clock.now().replace(microsecond=0)
+    for piece in pieces:
+        count = sum(len(v) for v in piece.values())
+        events.append(
+            (at, actor or "probhealth", "record.digest", "records", None, f'{{"records":{count}}}')
+        )
+        attached.append(digests.encode(piece))
+    last = head(session)
+    prev_id, prev_hash = (last.event, last.hash) if last else (0, GENESIS)
+    rows = []
+    for (when, who, action, entity, eid, detail), recs in zip(events, attached, strict=True):
+        prev_id += 1
+        digest = event_hash(prev_id, when, who, action, entity, eid, detail, prev_hash, recs)
+        rows.append(
+            {
+                "id": prev_id,
+                "at": when,
+                "actor": who,
+                "action": action,
+                "entity": entity,
+                "entity_id": eid,
+                "detail": detail,
+                "prev_hash": prev_hash,
+                "hash": digest,
+                "records": recs,
+            }
+        )
+        prev_hash = digest
+    insert_rows(session, AuditEvent, rows, own_ids=True)
+    session.info[HEAD_KEY] = (prev_id, prev_hash)
+
+
+def append_raw(
+    conn: Connection, *, actor: str, action: str, entity: str, detail: str, records: str | None
+) -> Head:
+    """One event through a plain connection (migrations, which have no session)."""
+    last = conn.exec_driver_sql("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1").first()
+    prev_id, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+    at = clock.now().replace(microsecond=0)
+    digest = event_hash(prev_id + 1, at, actor, action, entity, None, detail, prev_hash, records)
+    conn.execute(
+        text(
+            "INSERT INTO audit_event (id, at, actor, action, entity, entity_id, detail, "
+            "prev_hash, hash, records) VALUES (:id, :at, :actor, :action, :entity, NULL, "
+            ":detail, :prev, :hash, :records)"
+        ),
+        {
+            "id": prev_id + 1,
+            "at": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "detail": detail,
+            "prev": prev_hash,
+            "hash": digest,
+            "records": records,
+        },
     )
-    session.add(event)
-    session.flush()
-    session.info[HEAD_KEY] = (event_id, event.hash)
-    return event
+    return Head(prev_id + 1, digest)
 
 
 def head(session: Session) -> Head | None:
@@ -155,7 +256,7 @@ def _instant(value: Any) -> datetime | None:
 
 def walk(rows: Iterable[Sequence[Any]], *, want: Iterable[int] = ()) -> Walk:
     """Check a stream of raw events in id order (id, at, actor, action, entity, entity id,
-    detail, prev hash, hash), as stored: text may arrive as bytes, a time as text. A row that
+    detail, prev hash, hash, record digests), as stored: text may arrive as bytes, a time as text. A row that
     cannot even be read is named and the walk carries on from the hash it claims."""
     wanted = set(want)
     result = Walk()
@@ -177,6 +278,8 @@ def walk(rows: Iterable[Sequence[Any]], *, want: Iterable[int] = ()) -> Walk:
             _text(row[i]) for i in (2, 3, 4, 6, 7, 8)
         )
         entity_id = None if row[5] is None else _text(row[5])
+        raw_records = row[9] if len(row) > 9 else None
+        records = None if raw_records is None else _text(raw_records)
         if event_id == 1:
             result.first_action = action
         bad = [
@@ -189,6 +292,7 @@ def walk(rows: Iterable[Sequence[Any]], *, want: Iterable[int] = ()) -> Walk:
                 ("record id is not readable text", row[5] is None or entity_id is not None),
                 ("detail is not readable text", detail is not None),
                 ("hashes are not readable text", prev_hash is not None and stored_hash),
+                ("record digests are not readable text", raw_records is None or records),
             )
             if not ok
         ]
@@ -202,7 +306,9 @@ def walk(rows: Iterable[Sequence[Any]], *, want: Iterable[int] = ()) -> Walk:
             assert at is not None and actor is not None and action is not None
             assert entity is not None and detail is not None and prev_hash is not None
             if (
-                event_hash(event_id, at, actor, action, entity, entity_id, detail, prev_hash)
+                event_hash(
+                    event_id, at, actor, action, entity, entity_id, detail, prev_hash, records
+                )
                 != stored_hash
             ):
                 result.problems.append(
@@ -222,53 +328,6 @@ def verify_rows(rows: Iterable[Sequence[Any]]) -> tuple[int, ChainBreak | None]:
     return result.events, result.broken
 
 
-def append_many(
-    session: Session,
-    *,
-    actor: str,
-    events: Sequence[tuple[str, str, str | None, Mapping[str, Any] | None]],
-) -> int:
-    """Append many events (action, entity, entity id, detail) with one bulk insert, chained
-    exactly as ``append`` would chain them one by one."""
-    if not events:
-        return 0
-    last = session.execute(
-        select(col(AuditEvent.id), col(AuditEvent.hash))
-        .order_by(col(AuditEvent.id).desc())
-        .limit(1)
-    ).first()
-    prev_id, prev_hash = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-    at = clock.now().replace(microsecond=0)
-    rows = []
-    for action, entity, entity_id, detail in events:
-        prev_id += 1
-        detail_json = (
-            json.dumps(dict(detail), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-            if detail
-            else "{}"
-        )
-        digest = event_hash(prev_id, at, actor, action, entity, entity_id, detail_json, prev_hash)
-        rows.append(
-            {
-                "id": prev_id,
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "detail": detail_json,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
-    from probhealth.store.bulk import insert_rows
-
-    insert_rows(session, AuditEvent, rows, own_ids=True)
-    session.info[HEAD_KEY] = (prev_id, prev_hash)
-    return len(rows)
-
-
 def listing(
     session: Session,
     *,
@@ -276,16 +335,40 @@ def listing(
     actor: str | None = None,
     action: str | None = None,
     limit: int | None = None,
-) -> list[AuditEvent]:
-    """Events in order (the newest ``limit`` of them when limited)."""
-    stmt = select(AuditEvent)
+) -> list[tuple[Any, ...]]:
+    """Events in order (the newest ``limit`` of them when limited), as stored: (id, at, actor,
+    action, entity, entity id, detail), text as bytes on SQLite, so a row that is not what
+    probhealth writes is returned for the caller to name instead of failing in the driver."""
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    names = ("at", "actor", "action", "entity", "entity_id", "detail")
+    cols = ", ".join(["id", *(f"CAST({c} AS BLOB)" if sqlite else c for c in names)])
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if since is not None:
-        stmt = stmt.where(col(AuditEvent.at) >= since)
+        where.append("at >= :since")
+        utc = since.astimezone(UTC).replace(tzinfo=None)
+        params["since"] = utc.strftime("%Y-%m-%d %H:%M:%S") if sqlite else utc
     if actor:
-        stmt = stmt.where(col(AuditEvent.actor) == actor)
+        where.append("actor = :actor")
+        params["actor"] = actor
     if action:
-        stmt = stmt.where(col(AuditEvent.action).startswith(action, autoescape=True))
+        where.append("substr(action, 1, length(:action)) = :action")
+        params["action"] = action
+    sql = f"SELECT {cols} FROM audit_event"  # noqa: S608 - fixed column names
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     if limit:
-        stmt = stmt.order_by(col(AuditEvent.id).desc()).limit(limit)
-        return list(reversed(session.execute(stmt).scalars().all()))
-    return list(session.execute(stmt.order_by(col(AuditEvent.id))).scalars().all())
+        sql += f" ORDER BY id DESC LIMIT {int(limit)}"
+        return list(reversed([tuple(r) for r in conn.execute(text(sql), params)]))
+    return [tuple(r) for r in conn.execute(text(sql + " ORDER BY id"), params)]
+
+
+def text_of(value: Any) -> str | None:
+    """A stored text value, or None when it is not text."""
+    return _text(value)
+
+
+def instant_of(value: Any) -> datetime | None:
+    """A stored time, or None when it is not a time."""
+    return _instant(value)

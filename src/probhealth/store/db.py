@@ -432,6 +432,7 @@ class Store:
         self.migrated_from: str | None = None
         self.backup_path: Path | None = None
         self._identity: tuple[int, int] | None = None
+        self.last_head: anchor.Head | None = None  # the audit head after the last write
 
     @property
     def actor(self) -> str:
@@ -648,11 +649,15 @@ class Store:
         session = self._begin_write()
         try:
             yield session
+            self._finish_audit(session)
             head = self._head_to_anchor(session)
             session.commit()
+            info = session.info.get(anchor.HEAD_KEY)
+            if info is not None:
+                self.last_head = anchor.Head(*info)
             if head is not None and self.target.path is not None:
                 anchor.advance(self.target.path, head)
-        except DBAPIError as exc:
+        except (DBAPIError, sqlite3.Error) as exc:  # bulk inserts use the driver's cursor
             session.rollback()
             raise map_db_error(exc, self.target) from None
         except BaseException:
@@ -660,6 +665,18 @@ class Store:
             raise
         finally:
             session.close()
+
+    def _finish_audit(self, session: Session) -> None:
+        """Chain the transaction's audit events; the last carries the digests of the records
+        the transaction touched (store/digests.py)."""
+        from probhealth.store import audit, digests
+
+        session.flush()
+        conn = session.connection()
+        if session.info.pop("probhealth_rolled_back", False) and self.target.path is not None:
+            digests.install(conn)  # the rollback took the temporary triggers with it
+        records = digests.collect(conn)
+        audit.finish(session, actor=self.actor, records=records)
 
     def _head_to_anchor(self, session: Session) -> anchor.Head | None:
         """The head this transaction's events make, if the anchor file may move to it."""
@@ -681,8 +698,14 @@ class Store:
         assert self._write_engine is not None
         for attempt in range(WRITE_ATTEMPTS):
             session = Session(self._write_engine, expire_on_commit=False, autoflush=True)
+            session.info["probhealth_audit_deferred"] = True  # store/audit.py DEFER_KEY
+            event.listen(session, "after_rollback", _forget_pending)
             try:
-                session.connection()  # emits BEGIN IMMEDIATE; waits up to busy_timeout
+                conn = session.connection()  # emits BEGIN IMMEDIATE; waits up to busy_timeout
+                if self.target.path is not None:
+                    from probhealth.store import digests
+
+                    digests.install(conn)  # note every record this transaction touches
                 return session
             except OperationalError as exc:
                 session.close()
@@ -713,6 +736,13 @@ def _os_login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or ""
+
+
+def _forget_pending(session: Session) -> None:
+    """A service rolled its transaction back (all or nothing): its audit events go too, as
+    they did when each event was flushed at once."""
+    session.info.pop("probhealth_audit_pending", None)
+    session.info["probhealth_rolled_back"] = True
 
 
 def _file_identity(target: DbTarget) -> tuple[int, int] | None:

@@ -73,12 +73,26 @@ def upgrade(
 
 
 def _first_event(conn: Connection, actor: str) -> anchor.Head | None:
-    """``db.init`` as event 1 of a new database (none if events exist already). Plain SQL
-    with the columns every revision has, so a database built at an old revision gets it too."""
-    from probhealth.store import audit
+    """``db.init`` as event 1 of a new database (none if events exist already), carrying the
+    digests of the rows the migrations themselves wrote. Plain SQL, so a database built at
+    an old revision (without record digests) gets it too."""
+    from probhealth.store import audit, digests
 
     if conn.exec_driver_sql("SELECT 1 FROM audit_event LIMIT 1").first() is not None:
         return None
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(conn).get_columns("audit_event")}
+    if "records" in columns:
+        records = digests.baseline(conn) if conn.dialect.name == "sqlite" else {}
+        return audit.append_raw(
+            conn,
+            actor=actor,
+            action=audit.FIRST_ACTION,
+            entity="database",
+            detail="{}",
+            records=digests.encode(records) if records else None,
+        )
     at = clock.now().replace(microsecond=0)
     digest = audit.event_hash(
         1, at, actor, audit.FIRST_ACTION, "database", None, "{}", audit.GENESIS

@@ -114,6 +114,9 @@ class AuditEvent(SQLModel, table=True):
     detail: str = "{}"  # JSON: counts, field names, codes; never values about a person
     prev_hash: str
     hash: str
+    # JSON {table: {record id: digest of its content after this event, or null if deleted}}
+    # for the records the event's transaction changed; never values (store/digests.py).
+    records: str | None = None
 
 
 if TYPE_CHECKING:  # the real classes, for type checkers; at run time __getattr__ loads them
