@@ -22,9 +22,23 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=2)
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
+    from rich.segment import Segment
+
+    class FilteredConsole(Console):
+        """Every piece of text passes ``for_terminal`` on its way out (issue 14 item 9): a
+        renderer that forgot the filter (a table cell built as ``Text(value)``) cannot send
+        ESC, C1, bidi or zero-width characters from stored data to the terminal. Rich's own
+        control segments (cursor moves of a progress bar) and styles are not text; they pass."""
+
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control or segment.text.isprintable():
+                    yield segment
+                else:
+                    yield Segment(for_terminal(segment.text), segment.style, segment.control)
 
     # Messages on stderr are never wrapped, so each stays one line for logs and scripts.
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    return FilteredConsole(stderr=stderr, highlight=False, soft_wrap=stderr)
 
 
 def err() -> Console:

@@ -57,8 +57,16 @@ def table(
     for col in columns:
         tbl.add_column(col, overflow="fold")
     for row in rows:
-        tbl.add_row(*(cell if isinstance(cell, Text) else t(cell) for cell in row))
+        tbl.add_row(*(safe(cell) if isinstance(cell, Text) else t(cell) for cell in row))
     return tbl
+
+
+def safe(text: Text) -> Text:
+    """A ``Text`` built elsewhere, passed through the terminal filter (its style kept)."""
+    plain = text.plain
+    if plain.isprintable() or for_terminal(plain) == plain:
+        return text
+    return Text(for_terminal(plain), style=text.style)
 
 
 def print_renderable(renderable: RenderableType) -> None:
@@ -70,7 +78,7 @@ def fields(pairs: Sequence[tuple[str, object]]) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in pairs:
-        grid.add_row(Text(label), value if isinstance(value, Text) else t(value))
+        grid.add_row(Text(label), safe(value) if isinstance(value, Text) else t(value))
     return grid
 
 
@@ -316,7 +324,7 @@ def answers_table(detail: ScreeningDetail) -> Table:
                 a.section,
                 a.item_id,
                 a.text,
-                Text(a.label, style="dim" if a.declined or a.implied else ""),
+                t(a.label, style="dim" if a.declined or a.implied else ""),
             ]
             for a in detail.answers
         ),

@@ -92,7 +92,24 @@ def answers(
     if not include_hidden:
         stmt = stmt.where(col(Answer.hidden).is_(False))
     rows = session.execute(stmt).all()
-    return {r[0]: (json.loads(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+    return {r[0]: (_decode(r[1], screening_id, r[0]), bool(r[2])) for r in rows}
+
+
+def _decode(raw: Any, screening_id: int, item_id: str) -> Any:
+    """A stored answer; one that is not what probhealth writes (not JSON) stops the command
+    with one line naming it, rather than being read as no answer (a risk is never dropped)."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError):
+        from probhealth.errors import Remedy, StorageError
+
+        raise StorageError(
+            f"The stored answer to {item_id} in screening {screening_id} is damaged "
+            "(not as probhealth wrote it); nothing was changed.",
+            remedy=Remedy.of("restore-or-check-db"),
+        ) from None
 
 
 def mark_hidden(session: Session, *, screening_id: int, item_ids: Sequence[str]) -> None:
