@@ -657,9 +657,12 @@ class Store:
                 self.last_head = anchor.Head(*info)
             if head is not None and self.target.path is not None:
                 anchor.advance(self.target.path, head)
-        except (DBAPIError, sqlite3.Error) as exc:  # bulk inserts use the driver's cursor
+        except Exception as exc:
             session.rollback()
-            raise map_db_error(exc, self.target) from None
+            # Bulk inserts use the driver's cursor: its own errors arrive unwrapped.
+            if isinstance(exc, DBAPIError) or _driver_error(exc):
+                raise map_db_error(exc, self.target) from None
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -736,6 +739,11 @@ def _os_login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or ""
+
+
+def _driver_error(exc: BaseException) -> bool:
+    """An error raised by the SQLite driver itself (sqlite3 or SQLCipher's sqlcipher3)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlcipher3")
 
 
 def _forget_pending(session: Session) -> None:
