@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -96,12 +98,78 @@ def write_bytes(target: Path, data: bytes, *, force: bool = False) -> Path:
     return target.expanduser()
 
 
+# Our temporary files: ".NAME.XXXXXXXX.partial" (tempfile.mkstemp's eight random characters).
+_PARTIAL = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial$")
+_swept: list[Path] = []
+
+
+def _lock(fd: int, *, wait: bool) -> bool:
+    """An exclusive advisory lock on an open temporary file: held while it is written, and
+    released by the kernel when the writer dies, so a lock that can be taken marks a file
+    nobody is writing any more. False where locks are not available."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        return False
+    return True
+
+
+def sweep_partials(folder: Path) -> list[Path]:
+    """Remove the temporary files that interrupted writes of ours left in ``folder`` (a
+    killed identifiable export leaves one full of personal data). Only our own naming, our
+    own regular 0600 files, untouched for two seconds, and only those no running write holds
+    locked."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        if not _PARTIAL.match(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not entry.is_file(follow_symlinks=False) or info.st_mode & 0o077:
+                continue
+            if uid is not None and info.st_uid != uid:
+                continue
+            if time.time() - info.st_mtime < 2:  # may be a new write not locked yet
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if _lock(fd, wait=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    _swept.extend(removed)
+    return removed
+
+
+def take_swept() -> list[Path]:
+    """The stale temporary files removed since the last call (for the front end to say)."""
+    out = list(_swept)
+    _swept.clear()
+    return out
+
+
 @contextlib.contextmanager
 def _atomic(target: Path, *, force: bool, binary: bool) -> Iterator[Any]:
     path = check_target(target, force=force)
+    sweep_partials(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        _lock(fd, wait=True)  # marks it in use until written, or until this process dies
         os.fchmod(fd, 0o600)
         opened = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
         with opened as fh:

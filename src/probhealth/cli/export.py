@@ -86,6 +86,12 @@ def export(
     with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
         result = service.run(store, options, progress=lambda done, total: advance(done, total or 0))
     where = "standard output" if result.target == "-" else result.target
+    swept = atomicfile.take_swept()
+    if swept:
+        output.info(
+            f"Removed {output.count(len(swept), 'unfinished export file')} that an interrupted "
+            f"export left in {swept[0].parent}."
+        )
     output.ok(
         f"Exported {output.count(result.rows, 'row')} of {options.table} ({result.columns} columns) to {where}"
         + ("" if identifiable else ", pseudonymised")
