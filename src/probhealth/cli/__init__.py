@@ -22,12 +22,25 @@ from probhealth.cli.context import AppContext
 from probhealth.errors import BadInput, ProbhealthError
 
 
+def _say_notices(ctx: Any) -> None:
+    """What the store asks to be said after a command (a view the full disk kept out of the
+    audit log)."""
+    obj = ctx.find_root().obj
+    store = obj.opened if isinstance(obj, AppContext) else None
+    if store is not None and store.notices:
+        for notice in dict.fromkeys(store.notices):
+            output.warn(notice)
+        store.notices.clear()
+
+
 class ProbhealthGroup(TyperGroup):
     """Maps domain errors to one line on stderr and their exit code; hides everything else."""
 
     def invoke(self, ctx: Any) -> Any:  # typer.Context; typed loosely as TyperGroup does
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _say_notices(ctx)
+            return result
         except ProbhealthError as exc:
             from probhealth.cli.remedies import explain
 

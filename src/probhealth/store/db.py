@@ -433,6 +433,7 @@ class Store:
         self.backup_path: Path | None = None
         self._identity: tuple[int, int] | None = None
         self.last_head: anchor.Head | None = None  # the audit head after the last write
+        self.notices: list[str] = []  # things the front end should say after the command
 
     @property
     def actor(self) -> str:
@@ -661,6 +662,12 @@ class Store:
             session.rollback()
             # Bulk inserts use the driver's cursor: its own errors arrive unwrapped.
             if isinstance(exc, DBAPIError) or _driver_error(exc):
+                if _disk_full(exc) and session.info.get("probhealth_view"):
+                    # A view changed no record: only recording it failed. What was read is
+                    # still true, so the caller shows it, and the front end says the disk is
+                    # full and that this view is missing from the audit log.
+                    self.notices.append(VIEW_NOT_AUDITED)
+                    return
                 raise map_db_error(exc, self.target) from None
             raise
         except BaseException:
@@ -679,6 +686,8 @@ class Store:
         if session.info.pop("probhealth_rolled_back", False) and self.target.path is not None:
             digests.install(conn)  # the rollback took the temporary triggers with it
         records = digests.collect(conn)
+        # Nothing but audit events to write (a view), as far as the triggers can tell.
+        session.info["probhealth_view"] = not records and digests.tracking(conn)
         audit.finish(session, actor=self.actor, records=records)
 
     def _head_to_anchor(self, session: Session) -> anchor.Head | None:
@@ -739,6 +748,17 @@ def _os_login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or ""
+
+
+VIEW_NOT_AUDITED = (
+    "The disk is full: what is shown was read, but this view could not be recorded in the "
+    "audit log, and no change can be saved until some space is freed."
+)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "disk is full" in text or "database or disk is full" in text
 
 
 def _driver_error(exc: BaseException) -> bool:

@@ -134,6 +134,11 @@ def digest(table: Table, values: Sequence[Any]) -> str:
     return sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def tracking(conn: Connection) -> bool:
+    """Whether this connection notes the records it touches (``install`` ran on it)."""
+    return conn.dialect.name == "sqlite" and _INFO_KEY in conn.info
+
+
 def collect(conn: Connection) -> dict[str, dict[str, str | None]]:
     """Digests of the records this transaction touched ({table: {id: digest or None}}), and
     the note of them cleared. Empty when nothing was touched or tracking is off."""
