@@ -19,9 +19,14 @@ from probhealth.store import erasure as repo
 from probhealth.store.db import Session, Store
 
 REASONS = ("erasure-request", "entered-in-error", "duplicate-record", "retention-period", "other")
+# Measured (issue 14 item 11): while another connection holds a read snapshot, SQLite may not
+# write the scrubbed pages back over the old ones, so the erased text stays in the database
+# file itself (the -wal holds the new pages); the next probhealth command after that read
+# ends checkpoints them in, whether or not the other program is still open.
 NOT_SCRUBBED = (
-    "Another program is reading this database, so the erased details stay in its log file "
-    "(the -wal file beside it) until that program closes. Close probhealth everywhere else to finish."
+    "Another program is reading this database, so the erased details stay in the database "
+    "file itself until that program finishes reading and probhealth runs again (any "
+    "probhealth command then completes the erasure)."
 )
 
 
@@ -29,7 +34,7 @@ NOT_SCRUBBED = (
 class Erased:
     crn: str
     counts: dict[str, int]
-    scrubbed: bool = True  # False: another open connection kept old pages in the -wal file
+    scrubbed: bool = True  # False: another reader kept the old pages in the main file
     # Transfer bundles that carried their records elsewhere: (sent at, bundle hash).
     bundles: tuple[tuple[str, str], ...] = ()
 

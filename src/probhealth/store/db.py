@@ -490,12 +490,22 @@ class Store:
                 # Take the pool's first connection now: the read-only look may have left an
                 # empty -wal/-shm, and SQLite removes them when this connection closes.
                 engine.connect().close()
+                self._finish_scrub()
         except UnicodeDecodeError as exc:
             self.close()
             raise map_db_error(exc, self.target) from None
         except BaseException:
             self.close()
             raise
+
+    def _finish_scrub(self) -> None:
+        """An erasure that another reader kept from scrubbing the file is finished now."""
+        from probhealth.store import erasure
+
+        try:
+            erasure.finish_scrub(self)
+        except (StorageError, DBAPIError):
+            pass  # busy or full: the erasure stays pending, the next command tries again
 
     @property
     def encrypted(self) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, union_all
 from sqlmodel import Session, col
 
 from probhealth.referral_states import OPEN
+from probhealth.store import audit
 from probhealth.store.db import Store
 from probhealth.store.models import (
     Answer,
@@ -20,6 +21,7 @@ from probhealth.store.models import (
     Flag,
     Goal,
     GoalReview,
+    Meta,
     Need,
     Person,
     Referral,
@@ -120,11 +122,39 @@ def scrub(store: Store) -> bool:
     """After a commit that deleted data: move the WAL into the main file and truncate it.
 
     False when another connection's open read kept the checkpoint from finishing within the
-    busy timeout: the deleted text then stays in the -wal file until the last connection
-    closes (SQLite checkpoints and removes the WAL then).
+    busy timeout: the old pages, deleted text included, then stay in the main file (the
+    scrubbed ones wait in the -wal) until a later checkpoint, which the next probhealth
+    command after that read ends performs.
     """
     if not store.is_sqlite:
         return True
     with store.raw() as conn:
         busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return busy is None or busy[0] == 0
+    done = busy is None or busy[0] == 0
+    if not done:
+        # Remembered in the database, so the next probhealth command finishes the job.
+        with store.write() as session:
+            session.merge(Meta(key=SCRUB_PENDING, value="1"))
+    return done
+
+
+SCRUB_PENDING = "scrub_pending"  # meta key: an erasure's checkpoint is still to be done
+
+
+def finish_scrub(store: Store) -> bool:
+    """If an earlier erasure could not scrub the file, try the checkpoint again now (called
+    when a command opens the database). True when a pending scrub was completed."""
+    if not store.is_sqlite:
+        return False
+    with store.raw() as conn:
+        pending = conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = ?", (SCRUB_PENDING,)).first()
+    if pending is None:
+        return False
+    with store.raw() as conn:  # a fresh transaction: a read snapshot would block the checkpoint
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy is not None and busy[0] != 0:
+        return False  # still being read: the next command tries again
+    with store.write() as session:
+        session.execute(delete(Meta).where(col(Meta.key) == SCRUB_PENDING))
+        audit.append(session, actor=store.actor, action="erase.scrubbed", entity="database")
+    return True
