@@ -162,6 +162,7 @@ def worked(cli, tmp_path):  # type: ignore[no-untyped-def]
     add_person(cli, "X654321")
     cli("consent", "X123456", "--purpose", "screening", "--given")
     cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+    cli("consent", "X123456", "--purpose", "health-trainer", "--given")
     cli(
         "screen",
         "X123456",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
 
 import pytest
 
@@ -13,44 +12,19 @@ from tests.helpers import add_person
 
 
 @pytest.fixture
-def full_disk(cli, db_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """A database whose every connection is capped at its current size, with no free page
-    and no room left in its pages for one more person (SQLite's tkt2920 technique)."""
-    import probhealth.store.db as db
+def full_disk(cli, monkeypatch):  # type: ignore[no-untyped-def]
+    """Two people, then a disk with no room for one more audit event: writing any event
+    fails as SQLite fails on a full disk (the tkt2920 cap is exercised in test_damaged)."""
+    from probhealth.store import audit
 
     add_person(cli, "X123456", given="Ann")
-    with closing(sqlite3.connect(db_path)) as con:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        pages = con.execute("PRAGMA page_count").fetchone()[0]
-    connect = db._sqlite_on_connect
+    add_person(cli, "X654321", given="Bea")
 
-    def capped(dbapi_conn, record):  # type: ignore[no-untyped-def]
-        connect(dbapi_conn, record)
-        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+    def full(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(db, "_sqlite_on_connect", capped)
-    for n in range(1, 3000):  # fill what room is left in the pages
-        result = cli(
-            "person",
-            "add",
-            "--crn",
-            f"B{n:06d}",
-            "--given",
-            "Filler" + "x" * 60,
-            "--family",
-            "Person",
-            "--dob",
-            "1970-01-01",
-            "--sex",
-            "male",
-            expect=None,
-        )
-        if result.exit_code != 0:
-            assert "disk is full" in result.stderr
-            break
-    else:
-        pytest.fail("the disk never filled")
-    return n
+    monkeypatch.setattr(audit, "_insert", full)
+    return 2
 
 
 def test_a_view_on_a_full_disk_shows_what_it_read_and_says_why_it_is_unaudited(cli, full_disk):

@@ -67,6 +67,7 @@ def hostile(cli, db_path, tmp_path):  # type: ignore[no-untyped-def]
     add_person(cli, "X123456", sex="male", office="Cambridge")
     cli("consent", "X123456", "--purpose", "screening", "--given", "--note", "spoken to")
     cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+    cli("consent", "X123456", "--purpose", "health-trainer", "--given")
     answers = negative_file(tmp_path, gp_registered="no", phq9_1=1, phq9_2=0, phq9_9=3)
     cli("screen", "X123456", "--answers", str(answers))
     cli("refer", "X123456", "gp-registration", "--note", "called the practice")

@@ -255,6 +255,20 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             problems.append(
                 condition_error(doc, (*loc, "because"), "because", exc.column, exc.message)
             )
+        if because is not None and q is not None:
+            # A reason is shown and stored; it must never copy what a person typed (issue 14
+            # item 8: a GP practice's name in every suggestion's reason).
+            for space, name in because.names:
+                if space == "answers" and q.item(name).type == "text":
+                    problems.append(
+                        doc.error(
+                            (*loc, "because"),
+                            f"{{answers.{name}}} would copy free text into the reason; "
+                            "name the fact instead (e.g. 'no GP practice given')",
+                        )
+                    )
+                    because = None
+                    break
         if when is not None and because is not None:
             rules.append(Rule(r.id, when, r.suggest, r.urgency, because))
     used = {r.suggest for r in m.rules}

@@ -541,7 +541,9 @@ def _suggestions(
         "pathway",
         "urgency",
         "rules_fired",
-        "because",
+        # The rendered reasons quote exact values ("Aged 65", "Released 14 days ago"): only
+        # identifiable exports carry them; the rule ids name the evidence (issue 14 item 8).
+        *(["because"] if p.identifiable else []),
         "already_open",
         "rules_id",
         "rules_version",
@@ -571,7 +573,7 @@ def _suggestions(
                 pathway,
                 urgency,
                 ";".join(r.get("rule", "") for r in parsed),
-                "; ".join(r.get("because", "") for r in parsed),
+                *(["; ".join(r.get("because", "") for r in parsed)] if p.identifiable else []),
                 bool(already),
                 rid,
                 rver,

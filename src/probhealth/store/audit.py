@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
@@ -165,6 +165,11 @@ def _insert(
         )
         prev_hash = digest
     insert_rows(session, AuditEvent, rows, own_ids=True)
+
+    if len(rows) > 50:  # imports: the driver's executemany, without per-row overhead
+        insert_rows(session, AuditEvent, rows)
+    else:
+        session.execute(insert(AuditEvent), rows)
     session.info[HEAD_KEY] = (prev_id, prev_hash)
 
 

@@ -278,7 +278,7 @@ def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[l
         cell("g.pathway_id"),
         cell("g.urgency"),
         "ph_reasons(g.reasons, 'rule')",
-        "ph_reasons(g.reasons, 'because')",
+        *(["ph_reasons(g.reasons, 'because')"] if identifiable else []),
         flag("g.already_open"),
         cell("g.rules_id"),
         number("g.rules_version"),
