@@ -158,7 +158,7 @@ def worked(cli, tmp_path):  # type: ignore[no-untyped-def]
 
     root = Path(__file__).resolve().parents[2]
     cli("services", "load", str(root / "examples" / "services-fictional.yaml"))
-    add_person(cli, "X123456", given="Zebedee", family="Quasimodo", dob="1983-07-19", sex="male")
+    add_person(cli, "X123456", given="Zebedee", family="Quasimodo", dob="1990-07-19", sex="male")
     add_person(cli, "X654321")
     cli("consent", "X123456", "--purpose", "screening", "--given")
     cli("consent", "X123456", "--purpose", "share-with-services", "--given")
@@ -192,7 +192,7 @@ def test_a_days_work_leaves_every_record_matching_its_last_event(worked, db_path
             "SELECT records FROM audit_event WHERE records IS NOT NULL"
         ).fetchall()
     text = " ".join(r[0] for r in carried)
-    for secret in ("Zebedee", "Quasimodo", "1983-07-19", "X123456"):
+    for secret in ("Zebedee", "Quasimodo", "1990-07-19", "X123456"):
         assert secret not in text  # digests only, never values
 
 
@@ -204,7 +204,7 @@ def test_a_days_work_leaves_every_record_matching_its_last_event(worked, db_path
             "answer",
             "changed outside",
         ),
-        ("UPDATE person SET dob = '1983-07-20' WHERE crn = 'X123456'", "person", "changed outside"),
+        ("UPDATE person SET dob = '1990-07-20' WHERE crn = 'X123456'", "person", "changed outside"),
         ("UPDATE referral SET status = 'closed' WHERE id = 1", "referral", "changed outside"),
         (
             "UPDATE flag SET acknowledged_by = 'mallory', acknowledged_at = '2026-01-01 00:00:00' "
@@ -228,7 +228,7 @@ def test_a_change_made_outside_probhealth_is_named_by_table_and_id(
     assert [p["table"] for p in records["problems"]] == [table], records
     assert words in records["problems"][0]["reason"]
     text = worked("audit", "verify", "--records", expect=1).stderr
-    assert f"Record {table} " in text and "1983-07-20" not in text and "mallory" not in text
+    assert f"Record {table} " in text and "1990-07-20" not in text and "mallory" not in text
     assert json.loads(worked("db", "check", "--json", expect=1).stdout)["records"]["ok"] is False
 
 
