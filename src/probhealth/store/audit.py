@@ -164,10 +164,8 @@ def _insert(
             }
         )
         prev_hash = digest
-    insert_rows(session, AuditEvent, rows, own_ids=True)
-
     if len(rows) > 50:  # imports: the driver's executemany, without per-row overhead
-        insert_rows(session, AuditEvent, rows)
+        insert_rows(session, AuditEvent, rows, own_ids=True)
     else:
         session.execute(insert(AuditEvent), rows)
     session.info[HEAD_KEY] = (prev_id, prev_hash)
