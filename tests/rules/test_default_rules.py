@@ -121,6 +121,43 @@ NO_CHECK = {"health_check_recent": "no"}  # no NHS Health Check in the last 5 ye
 PRE = "pre-sentence"  # CSTR assessments belong to the pre-sentence stage
 
 CASES: tuple[Case, ...] = (
+    # ---- housing and money (issue 13): needs that had no route
+    Case(
+        "rough-sleeping",
+        "housing-options",
+        "same-day",
+        fire=(F("rough", facts({"housing": "rough-sleeping"})),),
+        quiet=(
+            (
+                "sofa",
+                facts(
+                    {"housing": "sofa-surfing"},
+                ),
+            ),
+            ("own", facts({"housing": "own"})),
+        ),
+    ),
+    Case(
+        "no-settled-home",
+        "housing-options",
+        "soon",
+        fire=(
+            F("sofa-surfing", facts({"housing": "sofa-surfing"})),
+            F("temporary", facts({"housing": "temporary"})),
+            F("need-recorded", facts(needs=("housing",))),
+        ),
+        quiet=(("own", facts({"housing": "own"})), ("family", facts({"housing": "family"}))),
+    ),
+    Case(
+        "money-worries",
+        "money-advice",
+        "routine",
+        fire=(
+            F("answer", facts({"money_worries": "yes"})),
+            F("need-recorded", facts(needs=("money",))),
+        ),
+        quiet=(("no", facts({"money_worries": "no"})), ("nothing", facts())),
+    ),
     # ---- safety
     Case(
         "emergency-flag",
@@ -1054,7 +1091,11 @@ CASES: tuple[Case, ...] = (
         "reconnect",
         "soon",
         fire=(
-            F("day-minus-84", facts(days=-84, needs=("mental-health", "housing"))),
+            F(
+                "day-minus-84",
+                facts(days=-84, needs=("mental-health", "housing")),
+                "no-settled-home",
+            ),
             F("day-minus-1", facts(days=-1, needs=("drugs",))),
         ),
         quiet=(
@@ -1185,6 +1226,8 @@ CASES: tuple[Case, ...] = (
                     barriers=("previous-poor-treatment",),
                     needs=("drugs", "housing", "money"),
                 ),
+                "no-settled-home",
+                "money-worries",
             ),
         ),
         quiet=(
@@ -1223,8 +1266,8 @@ def test_every_rule_has_a_case() -> None:
 
 
 def test_bundled_file_shape() -> None:
-    assert len(RULES.rules) == 62
-    assert len({p.id for p in RULES.pathways}) == 34
+    assert len(RULES.rules) == 65
+    assert len({p.id for p in RULES.pathways}) == 36
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.rule) for c in CASES])

@@ -8,7 +8,7 @@ import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import MAX_ID, app_context
-from probhealth.taxonomy import BARRIER_TYPES, NEED_STATUSES
+from probhealth.taxonomy import BARRIER_TYPES, NEED_DOMAINS, NEED_SEVERITIES, NEED_STATUSES
 
 need_app = typer.Typer(
     help="A person's health needs (from screenings or recorded by you).", no_args_is_help=True
@@ -52,6 +52,32 @@ def need_list(
             ],
         )
     )
+
+
+@need_app.command("add")
+def need_add(
+    ctx: typer.Context,
+    crn: CrnArg,
+    domain: Annotated[
+        str,
+        typer.Argument(
+            metavar="DOMAIN", help=f"One of: {', '.join(NEED_DOMAINS)}.", show_default=False
+        ),
+    ],
+    severity: Annotated[
+        str, typer.Option("--severity", help=f"One of: {', '.join(NEED_SEVERITIES)}.")
+    ] = "moderate",
+    note: Annotated[str | None, typer.Option("--note", help="A short note.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a need the screening did not find. Example: probhealth need add X123456 housing --severity high"""
+    from probhealth.services import needs
+
+    record = needs.add_need(app_context(ctx).store(), crn, domain, severity=severity, note=note)
+    if json_out:
+        output.emit_json(record.to_json())
+    else:
+        output.ok(f"Recorded need {record.id}: {record.domain} ({record.severity}).")
 
 
 @need_app.command("update")

@@ -147,6 +147,58 @@ def update_need(store: Store, need_id: int, *, status: str, note: str | None = N
         return need_record(row)
 
 
+def add_need(
+    store: Store,
+    crn: str,
+    domain: str,
+    *,
+    severity: str = "moderate",
+    note: str | None = None,
+) -> NeedRecord:
+    """A need the worker records that the screening did not find; rules that look at the
+    person's needs (``"housing" in needs``) then suggest a route for it."""
+    kind = domain.strip().lower()
+    if kind not in taxonomy.NEED_DOMAINS:
+        raise BadInput(
+            f"Unknown need domain {domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}."
+        )
+    level = severity.strip().lower()
+    if level not in taxonomy.NEED_SEVERITIES:
+        raise BadInput(f"{{opt:severity}} must be one of: {', '.join(taxonomy.NEED_SEVERITIES)}.")
+    clean = clean_note(note, "Note") if note else None
+    now = clock.now()
+    with store.write() as session:
+        person = require_person(session, crn)
+        if kind in needs_repo.open_needs(session, person.id):
+            raise Conflict(
+                f"{person.crn} already has an open {kind} need.",
+                remedy=Remedy.of("list-needs", crn=person.crn),
+            )
+        row = repo.add(
+            session,
+            Need(
+                person_id=person.id,
+                domain=kind,
+                severity=level,
+                status="identified",
+                source="worker",
+                note=clean,
+                created_by=store.actor,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        audit.append(
+            session,
+            actor=store.actor,
+            action="need.add",
+            entity="need",
+            entity_id=row.id,
+            detail={"domain": kind, "severity": level},
+        )
+        return need_record(row)
+
+
 def add_barrier(
     store: Store, crn: str, barrier_type: str, note: str | None = None
 ) -> BarrierRecord:
