@@ -5,15 +5,15 @@ Records written before this revision get one baseline: ``record.baseline`` event
 the digest of every existing record, so ``audit verify --records`` covers them from now on.
 A plain ADD COLUMN (not a batch copy): the append-only triggers stay in place.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
