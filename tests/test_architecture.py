@@ -36,6 +36,9 @@ LAZY_CIRCLES = {
     # Migrations (Alembic) load only when a database is new or behind; a migration's backup
     # opens its copy through db.connect_file, the one place a database file is opened.
     ("probhealth.store.db", "probhealth.store.migrate"),
+    # An erasure another reader kept from scrubbing the file is finished by the next command
+    # that opens the database (store.erasure needs the Store it finishes on).
+    ("probhealth.store.db", "probhealth.store.erasure"),
 }
 DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
 DATABASE_HOME = ("probhealth.store",)

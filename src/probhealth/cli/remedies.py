@@ -65,6 +65,10 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
     "encrypt-db": lambda a: "Encrypt it with: probhealth db encrypt",
     "rekey-db": lambda a: "Change its key with: probhealth db rekey",
     "backup-db": lambda a: "Copy it with: probhealth db backup",
+    "pg-dump": lambda a: (
+        "For example: pg_dump --format=custom --file=probhealth.dump DBNAME "
+        "(a dump holds every record: keep it as safe as the database)."
+    ),
     "restore-or-check-db": lambda a: "Restore it from a backup, or run `probhealth db check`.",
     # A definition file with several problems: the check command lists them all.
     "check-definition": lambda a: (

@@ -117,8 +117,7 @@ def backup(store: Store, out: Path | None) -> tuple[Path, int]:
     if store.target.path is None:
         raise BadInput(
             "db backup copies SQLite files; back up a PostgreSQL database with pg_dump.",
-            hint="For example: pg_dump --format=custom --file=probhealth.dump DBNAME "
-            "(a dump holds every record: keep it as safe as the database).",
+            remedy=Remedy.of("pg-dump"),
         )
     if out is None:
         stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
