@@ -51,7 +51,7 @@ def _writer(worker: int, people: int) -> None:
     for n in range(people):
         crn = _crn(worker, n)
         run("person", "add", "--crn", crn, "--given", "Many", "--family", f"Writer{worker}",
-            "--dob", "1985-03-04", "--sex", "male", "--office", f"Office{worker % 4}")  # fmt: skip
+            "--dob", "1995-03-04", "--sex", "male", "--office", f"Office{worker % 4}")  # fmt: skip
         for purpose in CONSENTS:
             run("consent", crn, "--purpose", purpose, "--given", "--method", "verbal")
         run("screen", crn, "--answers", str(ANSWERS), "--json")

@@ -353,8 +353,14 @@ def listing(
         utc = since.astimezone(UTC).replace(tzinfo=None)
         params["since"] = utc.strftime("%Y-%m-%d %H:%M:%S") if sqlite else utc
     if actor:
-        where.append("actor = :actor")
-        params["actor"] = actor
+        # On a server the user is "login (display name)": either part finds it.
+        where.append(
+            "(actor = :actor"
+            " OR substr(actor, 1, length(:as_login)) = :as_login"
+            " OR (length(actor) >= length(:as_shown)"
+            " AND substr(actor, length(actor) - length(:as_shown) + 1) = :as_shown))"
+        )
+        params.update(actor=actor, as_login=f"{actor} (", as_shown=f" ({actor})")
     if action:
         where.append("substr(action, 1, length(:action)) = :action")
         params["action"] = action
