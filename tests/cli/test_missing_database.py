@@ -88,3 +88,14 @@ def test_a_typed_path_is_never_created_even_at_a_terminal(tmp_path, monkeypatch)
     typo = tmp_path / "typo.db"
     Cli(None)("--db", str(typo), "person", "list", expect=2)
     assert not typo.exists()
+
+
+def test_json_errors_are_a_json_object_on_stdout_too(tmp_path):
+    # Issue 13 item 11: with --json, an error is the line on stderr and a JSON object on stdout.
+    missing = tmp_path / "gone.db"
+    result = Cli(missing)("person", "list", "--json", expect=2)
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_code"] == 2 and error["message"].startswith("No database at")
+    assert result.stderr.startswith("Error: No database at")
+    plain = Cli(missing)("person", "list", expect=2)
+    assert plain.stdout == ""

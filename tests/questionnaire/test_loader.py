@@ -126,7 +126,7 @@ def test_show_json_of_a_copy(tmp_path: Path) -> None:
 def test_show_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
     path, _ = mutate(tmp_path, "version: 3\n", "version: 3\nversion: 4\n")
     result = Cli(None)("questionnaire", "show", str(path), "--json", expect=2)
-    assert result.stdout == ""
+    assert "appears twice" in json.loads(result.stdout)["error"]["message"]  # issue 13
     assert len(result.stderr.splitlines()) == 1
     assert "appears twice" in result.stderr
 

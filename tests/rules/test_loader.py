@@ -134,7 +134,7 @@ def test_rules_show_json_of_an_edited_copy(tmp_path: Path) -> None:
 def test_rules_show_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
     path, text = mutate(tmp_path, "version: 2\n", "version: 2\nversion: 3\n")
     result = Cli(None)("rules", "show", str(path), "--json", expect=2)
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"]["exit_code"] == 2  # issue 13: JSON error too
     assert result.stderr.splitlines() == [
         f"Error: {path}:{line_of(text, 'version: 3')}: the key 'version' appears twice"
     ]

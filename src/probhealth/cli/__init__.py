@@ -37,6 +37,7 @@ class ProbhealthGroup(TyperGroup):
     """Maps domain errors to one line on stderr and their exit code; hides everything else."""
 
     def invoke(self, ctx: Any) -> Any:  # typer.Context; typed loosely as TyperGroup does
+        wants_json = _wants_json(ctx)  # read now: invoking consumes the arguments
         try:
             result = super().invoke(ctx)
             _say_notices(ctx)
@@ -45,7 +46,19 @@ class ProbhealthGroup(TyperGroup):
             from probhealth.cli.remedies import explain
 
             # One line: what is wrong, then what to do.
-            output.error(f"Error: {explain(exc)}")
+            line = explain(exc)
+            output.error(f"Error: {line}")
+            if wants_json:
+                # --json promised JSON on stdout: an error object, so a script reads it too.
+                output.emit_json(
+                    {
+                        "error": {
+                            "message": line,
+                            "exit_code": exc.exit_code,
+                            "kind": type(exc).__name__,
+                        }
+                    }
+                )
             ctx.exit(exc.exit_code)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
@@ -71,6 +84,13 @@ class ProbhealthGroup(TyperGroup):
                 output.error(f"Error: {message} See: {where} --help")
                 ctx.exit(2)
             raise internal_error(exc) from None
+
+
+def _wants_json(ctx: Any) -> bool:
+    """Whether the command line being run asked for ``--json``."""
+    protected: list[str] = list(getattr(ctx, "_protected_args", None) or [])
+    rest: list[str] = list(getattr(ctx, "args", None) or [])
+    return "--json" in protected + rest
 
 
 def internal_error(exc: BaseException) -> BaseException:
