@@ -311,3 +311,40 @@ def test_a_bad_audit_row_is_named_and_the_checkers_carry_on(cli, busy_log, sql, 
     rows = json.loads(cli("audit", "list", "--json").stdout)
     assert [r["id"] for r in rows][:6] == [1, 2, 3, 4, 5, 6]
     assert words in rows[2]["problem"] and rows[3]["problem"] is None
+
+
+def test_a_log_older_than_the_anchor_verifies_with_a_note(tmp_path):
+    """A database from before db.init existed (its event 1 is what it first recorded) is not
+    reported as broken once upgraded: migration 0009 marks it with record.baseline, and the
+    chain still checks its start. Without that mark the same log is a missing start."""
+    from datetime import UTC, datetime
+
+    from probhealth.paths import resolve_db
+    from probhealth.store import audit, migrate
+    from probhealth.store.db import Store, prepare_sqlite_file
+    from tests.helpers import Cli
+
+    path = tmp_path / "old.db"
+    store = Store(resolve_db(str(path)), actor="t")
+    prepare_sqlite_file(store.target)
+    engine = store._create_engine()
+    store._engine = engine
+    store._write_engine = engine.execution_options(probhealth_write=True)
+    migrate.upgrade(store, "0008")
+    store.close()
+    at = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    digest = audit.event_hash(1, at, "old", "person.add", "person", "p1", "{}", audit.GENESIS)
+    _sql(
+        path,
+        "DELETE FROM audit_event",
+        "INSERT INTO audit_event (id, at, actor, action, entity, entity_id, detail, prev_hash, "
+        f"hash) VALUES (1, '2026-01-01 09:00:00.000000', 'old', 'person.add', 'person', 'p1', "
+        f"'{{}}', '{audit.GENESIS}', '{digest}')",
+    )
+    path.with_name(path.name + ".audit-head").unlink(missing_ok=True)
+    cli = Cli(path)
+    data = _verify(cli)  # opening upgrades it to 0009, which writes record.baseline
+    assert data["ok"] is True and "older than the audit anchor" in data["start_note"]
+    assert "Start of the log" in cli("audit", "verify").stdout + cli("audit", "verify").stderr
+    _sql(path, "DELETE FROM audit_event WHERE action = 'record.baseline'")
+    assert any("not db.init" in p["reason"] for p in _verify(cli, expect=1)["problems"])

@@ -140,3 +140,5 @@ def show_chain(result: object) -> None:
         )
     if result.anchor_note:
         output.info(f"Not compared with an anchor: {result.anchor_note}.")
+    if result.start_note:
+        output.info(f"Start of the log: {result.start_note}.")

@@ -109,6 +109,7 @@ class Verification:
     head: Head | None  # the last event (None for an empty log)
     anchor: Head | None  # what the anchor file beside the database says
     anchor_note: str | None  # why there is no anchor to compare with, if there is none
+    start_note: str | None = None  # a log begun before db.init existed: how its start is known
 
     @property
     def ok(self) -> bool:
@@ -133,6 +134,7 @@ class Verification:
             "head_hash": None if self.head is None else self.head.hash,
             "anchor": None if self.anchor is None else self.anchor.short(),
             "anchor_note": self.anchor_note,
+            "start_note": self.start_note,
         }
 
 
@@ -170,11 +172,23 @@ def verify(store: Store, *, expect: Head | None = None) -> Verification:
             "a server database has no anchor file: note the head and give it when you verify again"
         )
     marks = [h for h in (anchored, expect) if h is not None]
+    start_note: str | None = None
     walked = audit.walk(_rows(store), want=[h.event for h in marks])
     problems = list(walked.problems)
     if walked.events == 0:
         problems.append(
             audit.ChainBreak(1, f"the log is empty: event 1 ({audit.FIRST_ACTION}) is missing")
+        )
+    elif (
+        walked.first_action is not None
+        and walked.first_action != audit.FIRST_ACTION
+        and m.has_audit_action(store, audit.BASELINE_ACTION)
+    ):
+        # A database older than the anchor (upgraded across migration 0009): its event 1 was
+        # never db.init. Its start is still checked by the chain (event 1 links to the genesis).
+        start_note = (
+            f"the log began before probhealth wrote {audit.FIRST_ACTION} (the database is older "
+            "than the audit anchor), so its start is checked by the chain alone"
         )
     elif walked.first_action is not None and walked.first_action != audit.FIRST_ACTION:
         problems.append(
@@ -208,7 +222,7 @@ def verify(store: Store, *, expect: Head | None = None) -> Verification:
                 )
             )
     head = Head(walked.head_id, walked.head_hash) if walked.events else None
-    return Verification(walked.events, tuple(problems), head, anchored, note)
+    return Verification(walked.events, tuple(problems), head, anchored, note, start_note)
 
 
 def _rows(store: Store) -> Iterator[Any]:

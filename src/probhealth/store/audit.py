@@ -27,6 +27,9 @@ from probhealth.store.models import AuditEvent
 
 GENESIS = "0" * 64
 FIRST_ACTION = "db.init"  # event 1 of every database (written by the migration that creates it)
+# Written by migration 0009 into a database that already had events: a log begun before
+# db.init existed, whose event 1 is whatever that database first recorded.
+BASELINE_ACTION = "record.baseline"
 
 
 def _canonical(

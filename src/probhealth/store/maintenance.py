@@ -41,6 +41,17 @@ AUDIT_COLUMNS = (
 )
 
 
+def has_audit_action(store: Store, action: str) -> bool:
+    """Whether any audit event has this action (one indexed-or-not probe; stops at the first)."""
+    from sqlalchemy import text
+
+    with store.raw() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM audit_event WHERE action = :action LIMIT 1"), {"action": action}
+        ).first()
+    return found is not None
+
+
 def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
     """Every audit event in id order, as stored, streamed in batches from the cursor.
 
