@@ -27,6 +27,7 @@ def full_disk(cli, monkeypatch):  # type: ignore[no-untyped-def]
     return 2
 
 
+@pytest.mark.sqlite_only("fills the disk under the SQLite file; a server has its own disk")
 def test_a_view_on_a_full_disk_shows_what_it_read_and_says_why_it_is_unaudited(cli, full_disk):
     listed = cli("person", "list", "--json")
     crns = [p["crn"] for p in json.loads(listed.stdout)]
