@@ -54,6 +54,7 @@ EXTRA = "probhealth[encrypted]"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
 WRITE_ATTEMPTS = 3
+SCRUB_PENDING = "scrub_pending"  # meta key: an erasure's checkpoint is still to be done
 # quick_check on open: the whole file up to this size (about 2 ms per MiB here); above it,
 # only these tables (with their indexes), which every command reads or writes.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
@@ -499,10 +500,19 @@ class Store:
             raise
 
     def _finish_scrub(self) -> None:
-        """An erasure that another reader kept from scrubbing the file is finished now."""
-        from probhealth.store import erasure
-
+        """An erasure that another reader kept from scrubbing the file is finished now. The
+        erasure module (and the tables it loads) is imported only when one is pending."""
+        if not self.is_sqlite:
+            return
         try:
+            with self.raw() as conn:
+                pending = conn.exec_driver_sql(
+                    "SELECT 1 FROM meta WHERE key = ?", (SCRUB_PENDING,)
+                ).first()
+            if pending is None:
+                return
+            from probhealth.store import erasure
+
             erasure.finish_scrub(self)
         except (StorageError, DBAPIError):
             pass  # busy or full: the erasure stays pending, the next command tries again

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from probhealth.referral_states import OPEN
 from probhealth.store import audit
-from probhealth.store.db import Store
+from probhealth.store.db import SCRUB_PENDING, Store
 from probhealth.store.models import (
     Answer,
     Barrier,
@@ -136,9 +136,6 @@ def scrub(store: Store) -> bool:
         with store.write() as session:
             session.merge(Meta(key=SCRUB_PENDING, value="1"))
     return done
-
-
-SCRUB_PENDING = "scrub_pending"  # meta key: an erasure's checkpoint is still to be done
 
 
 def finish_scrub(store: Store) -> bool:
