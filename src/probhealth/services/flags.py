@@ -12,7 +12,7 @@ from typing import Any
 
 from probhealth import clock
 from probhealth.services.people import require_person
-from probhealth.store import screenings as repo
+from probhealth.store import flags as repo
 from probhealth.store.db import Session, Store
 from probhealth.taxonomy import URGENT
 
@@ -50,19 +50,7 @@ class OpenFlag:
 
 
 def _open_flags(session: Session, person_id: str | None) -> list[OpenFlag]:
-    return [
-        OpenFlag(
-            crn,
-            s.id or 0,
-            f.flag_id,
-            f.severity,
-            f.title,
-            f.raised_at,
-            f.acknowledged_at,
-            f.acknowledged_by,
-        )
-        for f, s, crn in repo.open_flags(session, URGENT, person_id)
-    ]
+    return [OpenFlag(row[7], *row[:7]) for row in repo.open_flags(session, URGENT, person_id)]
 
 
 def open_flags(store: Store, crn: str | None = None) -> list[OpenFlag]:

@@ -190,31 +190,3 @@ def scores(session: Session, screening_id: int) -> Sequence[Score]:
 
 
 # -- open safety flags -------------------------------------------------------------------
-def open_flags(
-    session: Session, severities: Sequence[str], person_id: str | None = None
-) -> list[tuple[Flag, Screening, str]]:
-    """Flags of ``severities`` still open: not acknowledged, or acknowledged with no action
-    recorded since (no referral decision for the person made on or after it was raised).
-    Each with its screening and the person's CRN, most urgent first, then oldest."""
-    from sqlalchemy import and_, exists, not_, or_
-
-    from probhealth.store.models import Person, Referral
-
-    acted = exists().where(
-        and_(
-            col(Referral.person_id) == col(Screening.person_id),
-            col(Referral.created_at) >= col(Flag.raised_at),
-        )
-    )
-    stmt = (
-        select(Flag, Screening, col(Person.crn))
-        .join(Screening, col(Screening.id) == col(Flag.screening_id))
-        .join(Person, col(Person.id) == col(Screening.person_id))
-        .where(col(Flag.severity).in_(list(severities)))
-        .where(or_(col(Flag.acknowledged_at).is_(None), not_(acted)))
-    )
-    if person_id is not None:
-        stmt = stmt.where(col(Screening.person_id) == person_id)
-    rows = session.execute(stmt.order_by(col(Flag.raised_at), col(Flag.flag_id))).all()
-    order = {s: i for i, s in enumerate(severities)}
-    return sorted(((f, s, crn) for f, s, crn in rows), key=lambda r: order.get(r[0].severity, 99))
