@@ -351,7 +351,7 @@ def test_history_through_the_cli(cli, monkeypatch) -> None:
         ("referred", "2026-11-24", "--date is in the future"),
         ("referred", "2025-11-01", "--date must be within a year"),
         ("appointment-booked", "2027-12-01", "--date must be within a year"),
-        ("referred", "23/11/2026", "--date"),
+        ("referred", "31/02/2026", "--date"),  # day first is read (issue 13); no 31 February
     ],
 )
 def test_bad_event_dates_are_refused(store, rules, db_path, fixed_clock, status, day, message):
