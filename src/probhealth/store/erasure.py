@@ -139,14 +139,9 @@ def scrub(store: Store) -> bool:
 
 
 def finish_scrub(store: Store) -> bool:
-    """If an earlier erasure could not scrub the file, try the checkpoint again now (called
-    when a command opens the database). True when a pending scrub was completed."""
-    if not store.is_sqlite:
-        return False
-    with store.raw() as conn:
-        pending = conn.exec_driver_sql("SELECT 1 FROM meta WHERE key = ?", (SCRUB_PENDING,)).first()
-    if pending is None:
-        return False
+    """An earlier erasure could not scrub the file: try the checkpoint again now. Called by
+    ``Store`` on open, only when its ``SCRUB_PENDING`` mark is there (it looks first, so this
+    module loads only then). True when the pending scrub was completed."""
     with store.raw() as conn:  # a fresh transaction: a read snapshot would block the checkpoint
         busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy is not None and busy[0] != 0:
