@@ -10,10 +10,7 @@ clock, duplicates, and goals. A refused call must write nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +20,7 @@ from probhealth.cli.remedies import explain
 from probhealth.errors import BadInput, ConsentRequired, NotFound
 from probhealth.services import goals, people, referrals
 from probhealth.services.definitions import load_rules
-from tests.helpers import add_person, file_sha, raises_saying
+from tests.helpers import DbHandle, add_person, count, fingerprint, raises_saying
 
 CRN = "X123456"
 NOW = "2026-11-23T10:00:00"  # a Monday; GMT, so London's date is the UTC date
@@ -76,9 +73,8 @@ def add(store: Any, crn: str = CRN, *, consent: str | None = "given", trainer: b
     return crn
 
 
-def counts(db_path: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(db_path)) as con:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+def counts(db: DbHandle) -> dict[str, int]:
+    return {t: count(db, t) for t in TABLES}
 
 
 def insert_suggested(store: Any, crn: str, pathway: str = "gp-registration") -> int:
@@ -142,7 +138,7 @@ SPARE_PATHWAYS = ("gp-registration", "dentist", "naloxone", "reconnect", "vaccin
 
 
 @pytest.mark.parametrize("frm", referral_states.STATUSES)
-def test_every_transition(store, rules, db_path, frm: str) -> None:
+def test_every_transition(store, rules, db, frm: str) -> None:
     """All (frm, to) pairs: refused ones on one referral (it must not move), each allowed one
     on a fresh referral driven to ``frm``. Failures are collected so every bad pair shows."""
     add(store)
@@ -173,7 +169,7 @@ def test_every_transition(store, rules, db_path, frm: str) -> None:
             ):
                 problems.append(f"{pair}: open={rec.is_open} next={rec.next_steps}")
             continue
-        before_counts = counts(db_path)
+        before_counts = counts(db)
         try:
             referrals.update(store, rid, rules, status=to, **args)
         except ConsentRequired as exc:
@@ -190,7 +186,7 @@ def test_every_transition(store, rules, db_path, frm: str) -> None:
         else:
             problems.append(f"{pair}: allowed, but the state machine forbids it")
             break  # the referral has moved on; later pairs would be meaningless
-        if counts(db_path) != before_counts:
+        if counts(db) != before_counts:
             problems.append(f"{pair}: something was written on refusal")
     assert problems == []
     assert status_of(store, rules, rid) == frm
@@ -240,24 +236,24 @@ def test_an_id_too_big_for_the_database_through_the_cli(cli) -> None:
     assert wrong == []
 
 
-def test_refused_transitions_through_the_cli(cli, db_path) -> None:
+def test_refused_transitions_through_the_cli(cli, db) -> None:
     add_person(cli)
     rid = json.loads(cli("refer", CRN, "dentist", "--json").stdout)["id"]
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("referral", "update", str(rid), "--status", "completed", expect=2)
     assert result.stderr.splitlines() == [
         f"Error: Referral {rid} is agreed; it cannot move to completed. "
         "Next steps allowed: referred, withdrawn."
     ]
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     cli("referral", "update", str(rid), "--status", "withdrawn", "--reason", "moved-area")
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("referral", "update", str(rid), "--status", "referred", expect=2)
     assert result.stderr.splitlines() == [
         f"Error: Referral {rid} is withdrawn; it cannot move to referred. "
         "Next steps allowed: none: it is closed."
     ]
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     shown = json.loads(cli("referral", "show", str(rid), "--json").stdout)
     assert (shown["status"], shown["next_steps"]) == ("withdrawn", [])
 
@@ -354,53 +350,53 @@ def test_history_through_the_cli(cli, monkeypatch) -> None:
         ("referred", "31/02/2026", "--date"),  # day first is read (issue 13); no 31 February
     ],
 )
-def test_bad_event_dates_are_refused(store, rules, db_path, fixed_clock, status, day, message):
+def test_bad_event_dates_are_refused(store, rules, db, fixed_clock, status, day, message):
     add(store)
     rid = drive(store, rules, "accepted" if status == "appointment-booked" else "agreed")
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, message):
         referrals.update(store, rid, rules, status=status, event_date=day)
-    assert counts(db_path)["referral_event"] == before["referral_event"]
+    assert counts(db)["referral_event"] == before["referral_event"]
 
 
-def test_attendance_cannot_come_before_the_appointment(store, rules, db_path, fixed_clock):
+def test_attendance_cannot_come_before_the_appointment(store, rules, db, fixed_clock):
     add(store)
     rid = drive(store, rules, "accepted")
     referrals.update(store, rid, rules, status="appointment-booked", event_date="2026-11-25")
-    before = counts(db_path)
+    before = counts(db)
     for status in ("attended", "did-not-attend"):
         with raises_saying(BadInput, "The appointment is on 2026-11-25"):
             referrals.update(store, rid, rules, status=status)  # today, 2026-11-23
-    assert counts(db_path) == before
+    assert counts(db) == before
     # It moved earlier: book the new date, then attendance that day is accepted.
     referrals.update(store, rid, rules, status="appointment-booked", event_date="2026-11-23")
     assert referrals.update(store, rid, rules, status="attended").status == "attended"
 
 
 # ------------------------------------------------------------------ (c) consent gate ---
-def test_worker_referral_without_consent_is_refused(store, rules, db_path) -> None:
+def test_worker_referral_without_consent_is_refused(store, rules, db) -> None:
     add(store, consent=None)
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired) as info:
         referrals.refer(store, CRN, "gp-registration", rules, self_referral=False)
     text = explain(info.value)
     assert CONSENT_HINT.format(crn=CRN) in text
     assert "--self-referral" in text  # gp-registration could be a self-referral instead
     assert info.value.exit_code == 2
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 @pytest.mark.parametrize("consent", [None, "declined", "withdrawn"])
-def test_pathway_that_cannot_self_refer_needs_consent(store, rules, db_path, consent) -> None:
+def test_pathway_that_cannot_self_refer_needs_consent(store, rules, db, consent) -> None:
     add(store, consent=consent)
     assert rules.pathway("reconnect").self_referral is False
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired) as info:
         referrals.refer(store, CRN, "reconnect", rules)  # default route: a worker referral
     text = explain(info.value)
     assert CONSENT_HINT.format(crn=CRN) in text
     assert "--self-referral" not in text  # not offered where it is impossible
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 def test_pathway_that_cannot_self_refer_refuses_self_referral(store, rules) -> None:
@@ -440,94 +436,94 @@ def test_declining_needs_no_consent(store, rules) -> None:
     assert rec.follow_up_due is None
 
 
-def test_consent_for_another_purpose_does_not_count(store, rules, db_path) -> None:
+def test_consent_for_another_purpose_does_not_count(store, rules, db) -> None:
     add(store, consent=None)
     for purpose in ("share-with-gp", "screening", "health-trainer"):
         people.record_consent(store, CRN, purpose=purpose, status="given")
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired):
         referrals.refer(store, CRN, "reconnect", rules)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 @pytest.mark.parametrize("later", ["withdrawn", "declined"])
 def test_sending_after_consent_is_withdrawn_is_refused(
-    store, rules, db_path, fixed_clock, later
+    store, rules, db, fixed_clock, later
 ) -> None:
     # The clock is fixed, so "given" and the later decision share one instant: the later
     # record must still win.
     add(store)
     rid = drive(store, rules, "agreed")
     people.record_consent(store, CRN, purpose="share-with-services", status=later)
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired) as info:
         referrals.update(store, rid, rules, status="referred")
     assert CONSENT_HINT.format(crn=CRN) in explain(info.value)
-    assert counts(db_path) == before
+    assert counts(db) == before
     assert status_of(store, rules, rid) == "agreed"
     # Steps that share nothing are still allowed; giving consent again reopens the way.
     people.record_consent(store, CRN, purpose="share-with-services", status="given")
     assert referrals.update(store, rid, rules, status="referred").status == "referred"
 
 
-def test_resending_after_rejection_checks_consent_again(store, rules, db_path) -> None:
+def test_resending_after_rejection_checks_consent_again(store, rules, db) -> None:
     add(store)
     rid = drive(store, rules, "rejected-by-service")
     people.record_consent(store, CRN, purpose="share-with-services", status="withdrawn")
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired):
         referrals.update(store, rid, rules, status="referred")
-    assert counts(db_path) == before
+    assert counts(db) == before
     assert (
         referrals.update(store, rid, rules, status="withdrawn", reason="person-withdrew-consent")
     ).status == "withdrawn"
 
 
-def test_refer_as_already_referred_needs_consent(store, rules, db_path) -> None:
+def test_refer_as_already_referred_needs_consent(store, rules, db) -> None:
     add(store, consent="withdrawn")
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(ConsentRequired):
         referrals.refer(store, CRN, "reconnect", rules, status="referred")
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
-def test_consent_gate_through_the_cli(cli, db_path) -> None:
+def test_consent_gate_through_the_cli(cli, db) -> None:
     add_person(cli)
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("refer", CRN, "reconnect", expect=2)
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Error: Referring X123456 to RECONNECT")
     assert CONSENT_HINT.format(crn=CRN) in lines[0]
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     # A worker referral to a self-referral pathway: offered the other route.
     result = cli("refer", CRN, "gp-registration", "--worker-referral", expect=2)
     assert "(or make it a --self-referral)" in result.stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     result = cli("refer", CRN, "gp-registration", "--self-referral", "--referred", "--json")
     assert json.loads(result.stdout)["status"] == "referred"
 
 
-def test_consent_withdrawn_then_send_through_the_cli(cli, db_path) -> None:
+def test_consent_withdrawn_then_send_through_the_cli(cli, db) -> None:
     add_person(cli)
     cli("consent", CRN, "--purpose", "share-with-services", "--given")
     rid = json.loads(cli("refer", CRN, "reconnect", "--json").stdout)["id"]
     cli("consent", CRN, "--purpose", "share-with-services", "--withdrawn")
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("referral", "update", str(rid), "--status", "referred", expect=2)
     assert f"Sending referral {rid}" in result.stderr
     assert CONSENT_HINT.format(crn=CRN) in result.stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 # ------------------------------------------------------------------ (d) reasons --------
 @pytest.mark.parametrize("status", sorted(referral_states.REASONS))
-def test_coded_reason_is_required(store, rules, db_path, status) -> None:
+def test_coded_reason_is_required(store, rules, db, status) -> None:
     add(store)
     frm = {"withdrawn": "agreed", "declined-by-person": "suggested"}.get(status, "referred")
     rid = drive(store, rules, frm)
     codes = referral_states.REASONS[status]
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(BadInput) as info:
         referrals.update(store, rid, rules, status=status)
     said = f"Moving to {status} needs --reason, one of: {', '.join(codes)}."
@@ -536,7 +532,7 @@ def test_coded_reason_is_required(store, rules, db_path, status) -> None:
         referrals.update(store, rid, rules, status=status, reason="bored")
     with raises_saying(BadInput, "Reason 'other' needs a --note"):
         referrals.update(store, rid, rules, status=status, reason="other")
-    assert counts(db_path) == before
+    assert counts(db) == before
     assert status_of(store, rules, rid) == frm
     rec = referrals.update(store, rid, rules, status=status, reason="other", note="see notes")
     assert rec.status == status
@@ -564,23 +560,23 @@ def test_reason_from_another_step_is_refused(store, rules) -> None:
         referrals.update(store, rid, rules, status="withdrawn", reason="service-full")
 
 
-def test_reason_on_a_step_without_reasons_is_refused(store, rules, db_path) -> None:
+def test_reason_on_a_step_without_reasons_is_refused(store, rules, db) -> None:
     add(store)
     rid = drive(store, rules, "referred")
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, "--reason is for withdrawn, declined-by-person"):
         referrals.update(store, rid, rules, status="accepted", reason="lost-contact")
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
-def test_declining_at_creation_needs_a_reason(store, rules, db_path) -> None:
+def test_declining_at_creation_needs_a_reason(store, rules, db) -> None:
     add(store)
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, "Moving to declined-by-person needs --reason"):
         referrals.refer(store, CRN, "dentist", rules, status="declined-by-person")
     with raises_saying(BadInput, "Reason 'other' needs a --note"):
         referrals.refer(store, CRN, "dentist", rules, status="declined-by-person", reason="other")
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 @pytest.mark.parametrize("outcome", referral_states.OUTCOMES)
@@ -593,40 +589,40 @@ def test_completing_records_the_outcome(store, rules, outcome) -> None:
 
 
 @pytest.mark.parametrize("outcome", [None, "great", ""])
-def test_completing_needs_a_known_outcome(store, rules, db_path, outcome) -> None:
+def test_completing_needs_a_known_outcome(store, rules, db, outcome) -> None:
     add(store)
     rid = drive(store, rules, "accepted")
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, "Completing a referral needs --outcome, one of: achieved"):
         referrals.update(store, rid, rules, status="completed", outcome=outcome)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 @pytest.mark.parametrize(
     ("frm", "to"), [("referred", "accepted"), ("agreed", "withdrawn"), ("accepted", "attended")]
 )
-def test_outcome_on_another_step_is_refused(store, rules, db_path, frm, to) -> None:
+def test_outcome_on_another_step_is_refused(store, rules, db, frm, to) -> None:
     add(store)
     rid = drive(store, rules, frm)
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(BadInput) as info:
         referrals.update(store, rid, rules, status=to, outcome="achieved", **STEP_ARGS.get(to, {}))
     if to in referral_states.NEXT[frm]:
         assert "--outcome is only for --status completed." in explain(info.value)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
-def test_reasons_through_the_cli(cli, db_path) -> None:
+def test_reasons_through_the_cli(cli, db) -> None:
     add_person(cli)
     rid = json.loads(cli("refer", CRN, "dentist", "--json").stdout)["id"]
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("referral", "update", str(rid), "--status", "withdrawn", expect=2)
     assert "needs --reason, one of: needs-met-elsewhere" in result.stderr
     result = cli(
         "referral", "update", str(rid), "--status", "referred", "--outcome", "achieved", expect=2
     )
     assert "--outcome is only for --status completed." in result.stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     result = cli(
         "referral", "update", str(rid), "--status", "withdrawn", "--reason", "moved-area", "--json"
     )
@@ -671,23 +667,23 @@ def test_follow_up_option(store, rules, fixed_clock, value, due) -> None:
         ("-3", "--follow-up"),
     ],
 )
-def test_bad_follow_up_is_refused(store, rules, db_path, fixed_clock, value, message) -> None:
+def test_bad_follow_up_is_refused(store, rules, db, fixed_clock, value, message) -> None:
     add(store)
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, message):
         referrals.refer(store, CRN, "gp-registration", rules, follow_up=value)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
-def test_follow_up_with_other_digit_characters_is_refused(store, rules, db_path) -> None:
+def test_follow_up_with_other_digit_characters_is_refused(store, rules, db) -> None:
     # str.isdigit() is true for "²", but int("²") fails: this must be bad input (exit 2),
     # not an internal error.
     add(store)
-    before = counts(db_path)
+    before = counts(db)
     for value in ("½", "²", "3²"):
         with raises_saying(BadInput, "--follow-up"):
             referrals.refer(store, CRN, "gp-registration", rules, follow_up=value)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 def test_follow_up_with_other_digit_characters_through_the_cli(cli) -> None:
@@ -946,10 +942,10 @@ def test_due_list_through_the_cli(cli, monkeypatch) -> None:
 
 
 # ------------------------------------------------------------------ (g) duplicates -----
-def test_second_open_referral_for_a_pathway_is_refused(store, rules, db_path) -> None:
+def test_second_open_referral_for_a_pathway_is_refused(store, rules, db) -> None:
     add(store)
     first = drive(store, rules, "accepted")
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(BadInput) as info:
         referrals.refer(store, CRN, "gp-registration", rules)
     assert f"already has an open referral {first} for Register with a GP (accepted)" in str(
@@ -960,7 +956,7 @@ def test_second_open_referral_for_a_pathway_is_refused(store, rules, db_path) ->
         referrals.refer(store, CRN, " GP-Registration ", rules, self_referral=True)
     with raises_saying(BadInput, "already has an open referral"):
         referrals.refer(store, CRN, "gp-registration", rules, status="referred")
-    assert counts(db_path) == before
+    assert counts(db) == before
     # Another pathway, or another person, is fine; so is a new one once the first is closed.
     referrals.refer(store, CRN, "dentist", rules)
     add(store, "B000002")
@@ -970,19 +966,19 @@ def test_second_open_referral_for_a_pathway_is_refused(store, rules, db_path) ->
     assert again.id != first and again.status == "agreed"
 
 
-def test_duplicate_through_the_cli(cli, db_path) -> None:
+def test_duplicate_through_the_cli(cli, db) -> None:
     add_person(cli)
     cli("refer", CRN, "dentist")
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("refer", CRN, "dentist", expect=2)
     assert "already has an open referral 1" in result.stderr
     assert len(result.stderr.splitlines()) == 1
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
-def test_refer_refuses_unknown_things(store, rules, db_path) -> None:
+def test_refer_refuses_unknown_things(store, rules, db) -> None:
     add(store)
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, "Unknown pathway 'gp'"):
         referrals.refer(store, CRN, "gp", rules)
     with raises_saying(NotFound, "No person with CRN Q999999"):
@@ -991,7 +987,7 @@ def test_refer_refuses_unknown_things(store, rules, db_path) -> None:
         referrals.refer(store, CRN, "gp-registration", rules, service_id="nowhere")
     with raises_saying(BadInput, "starts as agreed, referred or declined-by-person"):
         referrals.refer(store, CRN, "gp-registration", rules, status="completed")
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 def test_refer_to_a_service_that_offers_the_pathway(cli, tmp_path) -> None:
@@ -1054,12 +1050,12 @@ def test_achieved_and_dropped_close_the_goal(store, progress) -> None:
         ("", {}, "The goal is empty"),
     ],
 )
-def test_bad_goals_are_refused(store, db_path, fixed_clock, text, options, message) -> None:
+def test_bad_goals_are_refused(store, db, fixed_clock, text, options, message) -> None:
     add(store)
-    before = counts(db_path)
+    before = counts(db)
     with raises_saying(BadInput, message):
         goals.add(store, CRN, text, **options)
-    assert counts(db_path) == before
+    assert counts(db) == before
 
 
 def test_goal_target_today_is_allowed(store, fixed_clock) -> None:
@@ -1067,17 +1063,17 @@ def test_goal_target_today_is_allowed(store, fixed_clock) -> None:
     assert goals.add(store, CRN, "Call the surgery", target_date="2026-11-23").target_date == TODAY
 
 
-def test_bad_reviews_are_refused(store, db_path) -> None:
+def test_bad_reviews_are_refused(store, db) -> None:
     add(store)
     goal = goals.add(store, CRN, "Walk daily")
-    before = counts(db_path)
+    before = counts(db)
     with pytest.raises(
         BadInput, match="'progress' must be one of: achieved, partly, not-yet, dropped"
     ):
         goals.review(store, goal.id, progress="done")
     with raises_saying(NotFound, "No goal 99"):
         goals.review(store, 99, progress="partly")
-    assert counts(db_path) == before
+    assert counts(db) == before
     with pytest.raises(NotFound):
         goals.add(store, "Q999999", "Walk daily")
 
@@ -1097,7 +1093,7 @@ def test_goals_list_with_and_without_all(store) -> None:
     ]
 
 
-def test_goals_through_the_cli(cli, db_path, monkeypatch) -> None:
+def test_goals_through_the_cli(cli, db, monkeypatch) -> None:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     add_person(cli)
     cli("consent", CRN, "--purpose", "health-trainer", "--given")
@@ -1116,10 +1112,10 @@ def test_goals_through_the_cli(cli, db_path, monkeypatch) -> None:
     )
     assert goal["status"] == "active" and goal["target_date"] == "2026-12-15"
     other = json.loads(cli("goal", "add", CRN, "See a dentist", "--json").stdout)
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("goal", "review", str(goal["id"]), "--progress", "meh", expect=2)
     assert "--progress must be one of" in result.stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     result = cli("goal", "review", str(goal["id"]), "--progress", "partly", "--note", "went once")
     assert "goal is active" in result.stderr
     reviewed = json.loads(
