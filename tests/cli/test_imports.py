@@ -8,7 +8,18 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "sqlmodel", "questionary", "alembic", "prompt_toolkit", "fpdf", "jinja2")
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "questionary",
+    "alembic",
+    "prompt_toolkit",
+    "fpdf",
+    "jinja2",
+    "matplotlib",
+    "numpy",
+    "PIL",
+)
 
 PROBE = """
 import io, json, sys
@@ -34,6 +45,7 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
         ["db", "--help"],
         ["handout", "--help"],
         ["letter", "--help"],
+        ["report", "--help"],
     ],
 )
 def test_no_heavy_imports(argv, tmp_path):

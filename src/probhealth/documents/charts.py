@@ -1,42 +1,72 @@
-"""Charts for the health needs report as inline SVG, drawn from the protected tables only.
+"""Charts for the health needs report, drawn by matplotlib from the protected tables only.
 
-No plotting library: a bar or line chart of a few dozen marks is a few lines of SVG, and drawing
-it here keeps the HTML report one self-contained, deterministic file that opens offline. Every
-chart has a title, axis labels, the value printed beside each bar and a text alternative
-(``<title>`` and ``<desc>``); the table under each chart gives the same figures.
+A chart is described first (:class:`BarChart`, :class:`LineChart`: labels, values and the text
+printed beside each bar, all taken from a protected table), then drawn: :func:`svg` for the
+HTML report (inline, deterministic: the same data gives the same bytes, no date, no creator,
+ids salted by the chart's id so several charts share one page), :func:`png` for the PDF.
+matplotlib is imported here only, when a chart is drawn, with no GUI backend (a bare
+:class:`~matplotlib.figure.Figure` printed to SVG or Agg), so ``--help`` and every other
+command never load it.
 
-Disclosure control is the table's: a cell the table shows as ``<5`` or ``*`` is drawn with no
-bar, only that text; a percentage the table withholds (``None``) is drawn as "no %". Nothing
-here reads a raw count. Colours are the Okabe-Ito set (safe for colour-blind readers); series
-also differ by dash pattern and marker shape, so a greyscale print still tells them apart.
-Text is escaped: labels come from rules and directory files and must not inject markup.
+Every chart has a title, axis labels, the value printed beside each bar and a text
+alternative (``<title>`` and ``<desc>``, ``role="img"``); the table under each chart gives
+the same figures. Disclosure control is the table's: a cell the table shows as ``<5`` or
+``*`` is drawn with no bar, only that text; a percentage the table withholds is drawn as "no
+%". Nothing here reads a raw count.
+
+Colours are Okabe-Ito (safe for colour-blind readers). Bars are one light colour with a black
+edge and black interval whiskers, so they read in greyscale; lines differ by dash pattern and
+marker shape as well as colour. Labels are untrusted text (rules and directory files): math
+parsing is off and matplotlib escapes text in SVG; the ``<title>`` and ``<desc>`` added here
+are escaped too.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING, Any
 
-WIDTH = 720
-LABEL_W = 250  # the label column of a bar chart
-PLOT_W = 360  # bar area; the value label follows the bar
-FONT = 13
-CHAR_W = 6.9  # an average glyph width at FONT px, for wrapping labels
-BAR = "#4a7fb8"  # mid blue: 4:1 against white, a black interval still shows on it
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+WIDTH_IN = 7.5  # inches; 720 px in a browser at 96 dpi
+FONT_PT = 9.5
+LABEL_CHARS = 34  # a label column of about 2.4 inches, wrapped
+BAR = "#56B4E9"  # Okabe-Ito sky blue: light grey in greyscale, a black whisker shows on it
+EDGE = "#000000"
 INK = "#1b1b1b"
 MUTED = "#4a4f55"
 GRID = "#d0d4d8"
-CI_INK = "#000000"
 # Okabe-Ito, darkest first; with dashes and markers, series stay apart in greyscale.
 SERIES = (
-    ("#0072B2", "", "circle"),
-    ("#D55E00", "6 3", "square"),
-    ("#009E73", "2 3", "triangle"),
-    ("#CC79A7", "9 3 2 3", "diamond"),
-    ("#000000", "1 0", "cross"),
+    ("#0072B2", "-", "o"),
+    ("#D55E00", "--", "s"),
+    ("#009E73", ":", "^"),
+    ("#CC79A7", "-.", "D"),
+    ("#000000", (0, (1, 1)), "X"),
 )
+RC: dict[Any, Any] = {
+    "svg.fonttype": "none",  # text stays text: selectable, searchable, read by screen readers
+    "svg.image_inline": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "font.size": FONT_PT,
+    "text.parse_math": False,  # a "$" in a pathway name is a dollar sign
+    "text.usetex": False,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "text.color": INK,
+    "hatch.linewidth": 0.8,
+}
+NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
 @dataclass(frozen=True)
@@ -48,28 +78,46 @@ class Bar:
     heading: bool = False  # a group's name on a line of its own (no bar)
 
 
+@dataclass(frozen=True)
+class BarChart:
+    chart_id: str
+    title: str
+    axis_label: str
+    bars: Sequence[Bar]
+    percent: bool = False
+    compact: bool = False  # thinner rows, for a long chart that should fit on one page
+    summary: str = ""
+
+    @property
+    def description(self) -> str:
+        return self.summary or _describe(self.bars, self.axis_label)
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]  # one per x label; None: not shown (withheld)
+
+
+@dataclass(frozen=True)
+class LineChart:
+    chart_id: str
+    title: str
+    axis_label: str
+    x_labels: Sequence[str]
+    series: Sequence[Series]
+    summary: str = ""
+
+    @property
+    def description(self) -> str:
+        return self.summary or _describe_lines(self.x_labels, self.series, self.axis_label)
+
+
+Chart = BarChart | LineChart
+
+
 def _e(text: object) -> str:
     return escape(str(text), quote=True)
-
-
-def wrap(text: str, width_px: float, max_lines: int = 3) -> list[str]:
-    """``text`` broken into lines of about ``width_px`` (the last line ends with … if cut)."""
-    per_line = max(8, int(width_px / CHAR_W))
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        trial = f"{current} {word}".strip()
-        if len(trial) <= per_line or not current:
-            current = trial
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][: per_line - 1].rstrip() + "…"
-    return [line if len(line) <= per_line else line[: per_line - 1] + "…" for line in lines]
 
 
 def nice_max(top: float) -> float:
@@ -97,171 +145,215 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def bar_chart(
-    chart_id: str,
-    title: str,
-    axis_label: str,
-    bars: Sequence[Bar],
-    *,
-    percent: bool = False,
-    summary: str = "",
-    compact: bool = False,
-) -> str:
-    """A horizontal bar chart as an ``<svg>`` element (escaped, self-contained); ``compact``:
-    thinner rows, for a long chart that should still fit on one printed page."""
-    top = 100.0 if percent else nice_max(max([5.0, *(b.value or 0 for b in bars)]))
-    if percent:
+def wrap(text: str, chars: int = LABEL_CHARS, max_lines: int = 3) -> str:
+    """``text`` broken into lines of about ``chars`` (the last line ends with … if cut)."""
+    lines = textwrap.wrap(text, chars, break_long_words=True) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: chars - 1].rstrip() + "…"
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ drawing ---------------
+def figure(chart: Chart) -> Figure:
+    """The chart as a matplotlib figure (no GUI: printed to SVG or PNG by the caller)."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(RC):
+        if isinstance(chart, LineChart):
+            return _line_figure(chart)
+        return _bar_figure(chart)
+
+
+def _bar_figure(chart: BarChart) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    bars = list(chart.bars)
+    values = [b.value or 0.0 for b in bars]
+    if chart.percent:
         peak = max((max(b.value or 0, b.ci[1] if b.ci else 0) for b in bars), default=0)
         top = min(100.0, nice_max(peak)) if peak > 0 else 100.0
-    x0 = LABEL_W + 10
-    y = 12
-    rows: list[str] = []
-    for b in bars:
-        if b.heading:
-            y += 6
-            rows.append(f'<text class="grp" x="0" y="{y + 14:.1f}">{_e(b.label)}</text>')
-            y += 22
-            continue
-        lines = wrap(b.label, LABEL_W - 10)
-        h = max(16 if compact else 24, 16 * len(lines) + 6)
-        bar_h = 11 if compact else 16
-        mid = y + h / 2
-        first = mid - 8 * (len(lines) - 1)
-        spans = "".join(
-            f'<tspan x="{LABEL_W}" y="{first + 16 * k + 4.5:.1f}">{_e(line)}</tspan>'
-            for k, line in enumerate(lines)
+    else:
+        top = nice_max(max([5.0, *values]))
+    row_in = 0.22 if chart.compact else 0.30
+    lines = [wrap(b.label).count("\n") + 1 for b in bars]
+    rows_in = sum(max(row_in, 0.16 * n + 0.06) for n in lines)
+    head_in, foot_in = 0.42, 0.62
+    height = max(1.6, rows_in + head_in + foot_in)
+    fig = Figure(figsize=(WIDTH_IN, height))
+    ax = fig.add_axes(
+        (0.36, foot_in / height, 0.44, 1 - (head_in + foot_in) / height),
+    )
+    # Each row's y is the middle of its share of the height, so tall (wrapped) rows get room.
+    ys: list[float] = []
+    y = 0.0
+    for n in lines:
+        h = max(row_in, 0.16 * n + 0.06)
+        ys.append(y + h / 2)
+        y += h
+    ax.set_ylim(y, 0)
+    ax.set_xlim(0, top)
+    thick = 0.13 if chart.compact else 0.18
+    for i, (b, yi) in enumerate(zip(bars, ys, strict=True)):
+        ax.text(
+            -0.02,
+            yi,
+            wrap(b.label),
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontweight="bold" if b.heading else "normal",
+            fontsize=FONT_PT + (0.5 if b.heading else 0),
+            color=INK,
+            gid=f"row-{i}-label",
+            clip_on=False,
         )
-        rows.append(f'<text class="lab" text-anchor="end">{spans}</text>')
-        end = float(x0)
+        if b.heading:
+            continue
+        end = 0.0
         if b.value is not None and b.value > 0:
-            w = PLOT_W * min(b.value, top) / top
-            end = x0 + w
-            rows.append(
-                f'<rect class="bar" x="{x0}" y="{mid - bar_h / 2:.1f}" width="{w:.1f}" '
-                f'height="{bar_h}" '
-                f'fill="{BAR}"/>'
+            drawn = min(b.value, top)
+            ax.barh(
+                yi,
+                drawn,
+                height=thick,
+                color=BAR,
+                edgecolor=EDGE,
+                linewidth=0.6,
+                gid=f"row-{i}-bar",
             )
+            end = drawn
         if b.ci is not None:
-            lo, hi = (x0 + PLOT_W * min(v, top) / top for v in b.ci)
-            rows.append(
-                f'<path class="ci" d="M{lo:.1f} {mid:.1f}H{hi:.1f}M{lo:.1f} {mid - 5:.1f}'
-                f'V{mid + 5:.1f}M{hi:.1f} {mid - 5:.1f}V{mid + 5:.1f}" stroke="{CI_INK}" '
-                'stroke-width="1.5" fill="none"/>'
+            lo, hi = (min(v, top) for v in b.ci)
+            # One line with a cap at each end: the interval, drawn in black over the bar.
+            ax.plot(
+                [lo, hi],
+                [yi, yi],
+                color=EDGE,
+                linewidth=1.2,
+                marker="|",
+                markersize=7,
+                markeredgewidth=1.2,
+                gid=f"row-{i}-ci",
             )
             end = max(end, hi)
-        rows.append(f'<text class="val" x="{end + 6:.1f}" y="{mid + 4.5:.1f}">{_e(b.text)}</text>')
-        y += h + (2 if compact else 4)
-    bottom = y + 4
-    grid = []
-    for v in ticks(top):
-        x = x0 + PLOT_W * v / top
-        grid.append(
-            f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{bottom}" stroke="{GRID}"/>'
-            f'<text class="tick" x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">'
-            f"{_e(_num(v))}{'%' if percent else ''}</text>"
+        ax.text(
+            end + top * 0.012,
+            yi,
+            b.text,
+            ha="left",
+            va="center",
+            color=INK,
+            fontstyle="normal" if b.value else "italic",
+            gid=f"row-{i}-value",
+            clip_on=False,
         )
-    height = bottom + 44
-    return _svg(
-        chart_id,
-        title,
-        summary or _describe(bars, axis_label),
-        height,
-        [
-            *grid,
-            f'<line x1="{x0}" y1="6" x2="{x0}" y2="{bottom}" stroke="{INK}"/>',
-            *rows,
-            f'<text class="axis" x="{x0 + PLOT_W / 2:.1f}" y="{bottom + 36}" '
-            f'text-anchor="middle">{_e(axis_label)}</text>',
-        ],
+    ax.set_xticks(ticks(top))
+    suffix = "%" if chart.percent else ""
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{_num(v)}{suffix}"))
+    ax.set_yticks([])
+    ax.grid(axis="x", color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel(chart.axis_label, fontweight="bold")
+    fig.suptitle(chart.title, x=0.02, ha="left", fontweight="bold", fontsize=FONT_PT + 2)
+    return fig
+
+
+def _line_figure(chart: LineChart) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    n = len(chart.x_labels)
+    peak = max((v for s in chart.series for v in s.values if v is not None), default=0)
+    top = min(100.0, nice_max(peak)) if peak > 0 else 100.0
+    fig = Figure(figsize=(WIDTH_IN, 3.9))
+    ax = fig.add_axes((0.11, 0.30, 0.86, 0.58))
+    xs = list(range(n))
+    for k, s in enumerate(chart.series):
+        colour, dash, marker = SERIES[k % len(SERIES)]
+        ys = [math.nan if v is None else float(v) for v in s.values]
+        ax.plot(
+            xs,
+            ys,
+            color=colour,
+            linestyle=dash,
+            marker=marker,
+            markersize=5,
+            linewidth=1.8,
+            label=s.name,
+            gid=f"series-{k}",
+        )
+    ax.set_xlim(-0.5, max(n - 0.5, 0.5))
+    ax.set_ylim(0, top)
+    ax.set_yticks(ticks(top))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{_num(v)}%"))
+    step = max(1, math.ceil(n / 8))
+    shown = [i for i in xs if (n - 1 - i) % step == 0]  # counted back from the latest month
+    ax.set_xticks(shown, [chart.x_labels[i] for i in shown])
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_ylabel(chart.axis_label, fontweight="bold")
+    ax.set_xlabel("Month", fontweight="bold")
+    if chart.series:
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.22),
+            ncol=min(3, len(chart.series)),
+            frameon=False,
+            handlelength=3,
+        )
+    fig.suptitle(chart.title, x=0.02, ha="left", fontweight="bold", fontsize=FONT_PT + 2)
+    return fig
+
+
+# ------------------------------------------------------------------ output ----------------
+def svg(chart: Chart) -> str:
+    """The chart as an ``<svg>`` element for inline HTML: deterministic, ids prefixed with the
+    chart's id (unique on the page), a ``<title>`` and ``<desc>`` as its text alternative."""
+    import matplotlib as mpl
+
+    fig = figure(chart)
+    buf = io.StringIO()
+    with mpl.rc_context({**RC, "svg.hashsalt": chart.chart_id}):
+        fig.savefig(buf, format="svg", metadata=NO_METADATA)
+    return _inline(buf.getvalue(), chart)
+
+
+def png(chart: Chart, dpi: int = 200) -> bytes:
+    """The chart as a PNG (for the PDF report)."""
+    import matplotlib as mpl
+
+    fig = figure(chart)
+    buf = io.BytesIO()
+    with mpl.rc_context(RC):
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _inline(text: str, chart: Chart) -> str:
+    cid = re.sub(r"[^A-Za-z0-9_-]", "-", chart.chart_id)
+    body = text[text.index("<svg") :]
+    body = re.sub(r'\bid="([^"]+)"', rf'id="{cid}-\1"', body)
+    body = re.sub(r"url\(#([^)]+)\)", rf"url(#{cid}-\1)", body)
+    body = re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{cid}-\1"', body)
+    head, rest = body.split(">", 1)
+    return (
+        f'{head} class="chart" id="{cid}" role="img" aria-labelledby="{cid}-t {cid}-d">'
+        f'<title id="{cid}-t">{_e(chart.title)}</title>'
+        f'<desc id="{cid}-d">{_e(chart.description)}</desc>' + rest.strip()
     )
 
 
+# ------------------------------------------------------------------ text alternatives -----
 def _describe(bars: Sequence[Bar], axis_label: str) -> str:
     shown = "; ".join(f"{b.label} —" if b.heading else f"{b.label}: {b.text}" for b in bars)
     shown = shown.replace(" —; ", " — ")
     return f"{axis_label}. {shown}." if bars else f"{axis_label}: nothing to show."
-
-
-@dataclass(frozen=True)
-class Series:
-    name: str
-    values: Sequence[float | None]  # one per x label; None: not shown (withheld)
-
-
-def line_chart(
-    chart_id: str,
-    title: str,
-    axis_label: str,
-    x_labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    summary: str = "",
-) -> str:
-    """A line chart of percentages by month (gaps where a value is withheld)."""
-    x0, x1, y0, y1 = 64, WIDTH - 20, 12, 268
-    peak = max((v for s in series for v in s.values if v is not None), default=0)
-    top = min(100.0, nice_max(peak)) if peak > 0 else 100.0
-    n = len(x_labels)
-
-    def px(i: int) -> float:
-        return x0 + (x1 - x0) * (i + 0.5) / max(n, 1)
-
-    def py(v: float) -> float:
-        return y1 - (y1 - y0) * min(v, top) / top
-
-    parts: list[str] = []
-    for v in ticks(top):
-        parts.append(
-            f'<line x1="{x0}" y1="{py(v):.1f}" x2="{x1}" y2="{py(v):.1f}" stroke="{GRID}"/>'
-            f'<text class="tick" x="{x0 - 6}" y="{py(v) + 4:.1f}" text-anchor="end">'
-            f"{_e(_num(v))}%</text>"
-        )
-    step = max(1, math.ceil(n / 8))
-    for i, label in enumerate(x_labels):
-        if (n - 1 - i) % step == 0:  # counted back from the latest month, always labelled
-            parts.append(
-                f'<text class="tick" x="{px(i):.1f}" y="{y1 + 16}" text-anchor="middle">'
-                f"{_e(label)}</text>"
-            )
-    parts.append(f'<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="{INK}"/>')
-    for k, s in enumerate(series):
-        colour, dash, marker = SERIES[k % len(SERIES)]
-        runs: list[list[tuple[float, float]]] = [[]]
-        for i, point in enumerate(s.values):
-            if point is None:
-                runs.append([])
-            else:
-                runs[-1].append((px(i), py(point)))
-        for run in runs:
-            if len(run) > 1:
-                d = "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in run)
-                parts.append(
-                    f'<path class="line" d="{d}" fill="none" stroke="{colour}" '
-                    f'stroke-width="2"{_dash(dash)}/>'
-                )
-            for x, y in run:
-                parts.append(_marker(marker, x, y, colour))
-    # Legend, under the plot: a line sample with its marker, then the name.
-    ly = y1 + 40.0
-    lx = float(x0)
-    for k, s in enumerate(series):
-        colour, dash, marker = SERIES[k % len(SERIES)]
-        width = 44 + CHAR_W * len(s.name) + 18
-        if lx + width > WIDTH:
-            lx, ly = float(x0), ly + 20
-        parts.append(
-            f'<path d="M{lx} {ly}h30" stroke="{colour}" stroke-width="2"'
-            f"{_dash(dash)}/>"
-            + _marker(marker, lx + 15, ly, colour)
-            + f'<text class="lab" x="{lx + 36}" y="{ly + 4.5}">{_e(s.name)}</text>'
-        )
-        lx += width
-    parts.append(
-        f'<text class="axis" transform="translate(14 {(y0 + y1) / 2:.0f}) rotate(-90)" '
-        f'text-anchor="middle">{_e(axis_label)}</text>'
-    )
-    desc = summary or _describe_lines(x_labels, series, axis_label)
-    return _svg(chart_id, title, desc, ly + 20, parts)
 
 
 def _describe_lines(x_labels: Sequence[str], series: Sequence[Series], axis_label: str) -> str:
@@ -278,40 +370,3 @@ def _describe_lines(x_labels: Sequence[str], series: Sequence[Series], axis_labe
         else:
             out.append(f"{s.name}: no percentage shown")
     return f"{axis_label}, {x_labels[0]} to {x_labels[-1]}. " + "; ".join(out) + "."
-
-
-def _dash(pattern: str) -> str:
-    return f' stroke-dasharray="{pattern}"' if pattern else ""
-
-
-def _marker(kind: str, x: float, y: float, colour: str) -> str:
-    if kind == "square":
-        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{colour}"/>'
-    if kind == "triangle":
-        return (
-            f'<path d="M{x:.1f} {y - 4.5:.1f}L{x + 4.5:.1f} {y + 3.5:.1f}'
-            f'L{x - 4.5:.1f} {y + 3.5:.1f}Z" fill="{colour}"/>'
-        )
-    if kind == "diamond":
-        return (
-            f'<path d="M{x:.1f} {y - 5:.1f}L{x + 5:.1f} {y:.1f}L{x:.1f} {y + 5:.1f}'
-            f'L{x - 5:.1f} {y:.1f}Z" fill="{colour}"/>'
-        )
-    if kind == "cross":
-        return (
-            f'<path d="M{x - 4:.1f} {y - 4:.1f}L{x + 4:.1f} {y + 4:.1f}M{x - 4:.1f} '
-            f'{y + 4:.1f}L{x + 4:.1f} {y - 4:.1f}" stroke="{colour}" stroke-width="2"/>'
-        )
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>'
-
-
-def _svg(chart_id: str, title: str, desc: str, height: float, parts: Sequence[str]) -> str:
-    cid = _e(chart_id)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{cid}" '
-        f'viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
-        f'aria-labelledby="{cid}-t {cid}-d">'
-        f'<title id="{cid}-t">{_e(title)}</title><desc id="{cid}-d">{_e(desc)}</desc>'
-        + "".join(parts)
-        + "</svg>"
-    )

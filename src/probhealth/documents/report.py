@@ -1,5 +1,5 @@
 """The health needs report as one self-contained HTML file: CSS inline, charts inline as SVG
-(:mod:`probhealth.documents.charts`), no script, no font, image or link fetched from anywhere,
+(:mod:`probhealth.documents.charts`, drawn by matplotlib), no script, no font, image or link fetched from anywhere,
 so it opens offline and can be emailed. A Content-Security-Policy forbids any fetch as well.
 
 Accessible: headings per section and table, each chart a labelled image with a text
@@ -57,8 +57,14 @@ def cell(value: Any, kind: str) -> str:
     return str(value)
 
 
-def chart_for(table: Any) -> str | None:
-    """The SVG chart of a protected table, or None if it has none."""
+def chart_svg(table: Any) -> str | None:
+    """The chart of a protected table as inline SVG, or None if it has none."""
+    chart = chart_for(table)
+    return charts.svg(chart) if chart else None
+
+
+def chart_for(table: Any) -> charts.Chart | None:
+    """The chart of a protected table (what to draw, from its shown cells), or None."""
     if table.chart is None or not table.rows:
         return None
     label_key, value_key = table.chart
@@ -75,7 +81,7 @@ def chart_for(table: Any) -> str | None:
             for k in TREND_SERIES
             if k in columns
         ]
-        return charts.line_chart(
+        return charts.LineChart(
             chart_id, table.title, axis, [str(r.get(label_key)) for r in table.rows], series
         )
     if table.id == "funnel":
@@ -103,7 +109,7 @@ def chart_for(table: Any) -> str | None:
                 count = r.get(count_of.get(value_key, ""))
                 shown = count if isinstance(count, str) else "no % (under 10 people)"
                 bars.append(charts.Bar(str(r.get(label_key)), None, shown))
-        return charts.bar_chart(chart_id, table.title, axis, bars, percent=True)
+        return charts.BarChart(chart_id, table.title, axis, bars, percent=True)
     bars = []
     for r in table.rows:
         v = r.get(value_key)
@@ -111,13 +117,13 @@ def chart_for(table: Any) -> str | None:
             bars.append(charts.Bar(str(r.get(label_key)), float(v), f"{v:,}"))
         else:
             bars.append(charts.Bar(str(r.get(label_key)), None, cell(v, value_col.kind)))
-    return charts.bar_chart(chart_id, table.title, axis, bars)
+    return charts.BarChart(chart_id, table.title, axis, bars)
 
 
 FUNNEL_PATHWAYS = 5  # so the chart fits on one printed page
 
 
-def _funnel_chart(table: Any, chart_id: str) -> str:
+def _funnel_chart(table: Any, chart_id: str) -> charts.BarChart:
     """The funnel of the pathways suggested most, one group of bars each, from the protected
     rows (a total over all pathways would be a new figure to protect, so none is drawn)."""
     steps = [c for c in table.columns if c.kind == "count"]
@@ -131,7 +137,7 @@ def _funnel_chart(table: Any, chart_id: str) -> str:
             else:
                 bars.append(charts.Bar(c.label, None, cell(v, c.kind)))
     shown = min(len(table.rows), FUNNEL_PATHWAYS)
-    return charts.bar_chart(
+    return charts.BarChart(
         chart_id,
         f"Referral funnel of the {shown} pathways suggested most",
         "People suggested, then referrals reaching each step",
@@ -163,8 +169,8 @@ def render_report_html(report: Any, generated: str) -> str:
     sections: list[dict[str, Any]] = []
     for tbl in report.tables:
         if not sections or sections[-1]["name"] != tbl.section:
-            sections.append({"name": tbl.section, "id": slug(tbl.section), "tables": []})
-        svg = chart_for(tbl)
+            sections.append({"name": tbl.section, "id": f"part-{slug(tbl.section)}", "tables": []})
+        svg = chart_svg(tbl)
         sections[-1]["tables"].append(
             {
                 "t": tbl,
