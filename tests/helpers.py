@@ -113,10 +113,9 @@ def query(db: DbHandle | Path | str, sql: str, *params: object) -> list[tuple[ob
     a statement that changes data is committed."""
     db = handle(db)
     if db.path is not None:
-        import sqlite3
         from contextlib import closing
 
-        with closing(sqlite3.connect(db.path)) as con, con:
+        with closing(connect(db.path)) as con, con:
             return [tuple(r) for r in con.execute(sql, params)]
     import psycopg
 
@@ -125,6 +124,45 @@ def query(db: DbHandle | Path | str, sql: str, *params: object) -> list[tuple[ob
     with psycopg.connect(libpq(db.url)) as con:
         cur = con.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
         return [tuple(r) for r in cur] if cur.description else []
+
+
+def tamper(db: DbHandle | Path | str, *statements: str) -> None:
+    """Change the database behind probhealth's back, as someone with the file or a superuser
+    login could: the statements run, and are committed, with the audit table's append-only
+    guard off (SQLite: its triggers dropped for good; PostgreSQL: triggers not fired for this
+    one session, as for a replica)."""
+    db = handle(db)
+    if db.path is not None:
+        for verb in ("update", "delete"):
+            query(db, f"DROP TRIGGER IF EXISTS audit_event_no_{verb}")
+        for sql in statements:
+            query(db, sql)
+        return
+    import psycopg
+
+    from tests.pg import libpq
+
+    with psycopg.connect(libpq(db.url)) as con:
+        con.execute("SET session_replication_role = replica")
+        for sql in statements:
+            con.execute(sql)  # type: ignore[arg-type]
+
+
+def refused(db: DbHandle | Path | str, sql: str, *params: object) -> str:
+    """The error the database gives for a statement it must refuse (nothing is changed)."""
+    db = handle(db)
+    try:
+        query(db, sql, *params)
+    except Exception as exc:  # sqlite3.DatabaseError or psycopg.Error: the database refused
+        if not type(exc).__module__.startswith(("sqlite3", "sqlcipher3", "psycopg")):
+            raise
+        return str(exc)
+    raise AssertionError(f"the database accepted: {sql}")
+
+
+# The order rows were written in: SQLite's rowid; on PostgreSQL the writing transaction's id,
+# then the row's place in the table (rows are only appended in these tests).
+INSERT_ORDER = {"sqlite": "rowid", "postgresql": "xmin::text::bigint, ctid"}
 
 
 def count(db: DbHandle | Path | str, table: str) -> int:

@@ -5,13 +5,12 @@ of a person is recorded, without names or health values; it is append-only and c
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_screen import negative_file
-from tests.helpers import add_person
+from tests.helpers import INSERT_ORDER, DbHandle, add_person, count, query, refused, tamper
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = (
@@ -25,12 +24,8 @@ SECRETS = (
 )
 
 
-def actions(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return [r[0] for r in con.execute("select action from audit_event order by id")]
-    finally:
-        con.close()
+def actions(db: DbHandle) -> list[str]:
+    return [str(r[0]) for r in query(db, "select action from audit_event order by id")]
 
 
 @pytest.fixture
@@ -101,21 +96,23 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize(("argv", "action"), COMMANDS, ids=[a for _, a in COMMANDS])
-def test_every_command_leaves_an_audit_event(cli, db_path, person, tmp_path, argv, action):
-    before = len(actions(db_path))
+def test_every_command_leaves_an_audit_event(cli, db, person, tmp_path, argv, action):
+    if action == "db.backup" and db.backend == "postgresql":
+        pytest.skip("SQLite only: db backup copies SQLite files (on a server it explains pg_dump)")
+    before = len(actions(db))
     cli(*[a.replace("{tmp}", str(tmp_path)) for a in argv])
-    new = actions(db_path)[before:]
+    new = actions(db)[before:]
     assert action in new, new
 
 
-def test_screen_referral_goal_and_erase_steps_are_audited(cli, db_path, person):
+def test_screen_referral_goal_and_erase_steps_are_audited(cli, db, person):
     cli("refer", person, "dentist", "--self-referral")
     cli("referral", "update", "1", "--status", "referred")
     cli("referral", "show", "1")
     cli("goal", "add", person, "See a dentist")
     cli("goal", "review", "1", "--progress", "partly")
     cli("person", "erase", person, "--reason", "erasure-request", "--yes")
-    got = actions(db_path)
+    got = actions(db)
     for action in (
         "screening.import",
         "screening.complete",
@@ -129,38 +126,30 @@ def test_screen_referral_goal_and_erase_steps_are_audited(cli, db_path, person):
         assert action in got, action
 
 
-def test_audit_rows_hold_no_names_or_health_values(cli, db_path, person):
+def test_audit_rows_hold_no_names_or_health_values(cli, db, person):
     cli("person", "show", person)
     cli("export", "people", "--identifiable", "--out", "-")
     cli("refer", person, "gp-registration", "--note", "very private note")
-    con = sqlite3.connect(db_path)
     rows = " ".join(
         str(r)
-        for r in con.execute("select actor, action, entity, entity_id, detail from audit_event")
+        for r in query(db, "select actor, action, entity, entity_id, detail from audit_event")
     )
-    con.close()
     for secret in SECRETS:
         assert secret not in rows, secret
 
 
-def test_append_only_at_the_database_level(cli, db_path, person):
-    con = sqlite3.connect(db_path)
+def test_append_only_at_the_database_level(cli, db, person):
     for sql in (
         "update audit_event set actor = 'x' where id = 1",
         "delete from audit_event where id = 1",
     ):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            con.execute(sql)
-    con.close()
+        assert "audit_event is append-only" in refused(db, sql)
+    assert count(db, "audit_event") > 1
 
 
-def test_verify_names_the_first_altered_event(cli, db_path, person):
+def test_verify_names_the_first_altered_event(cli, db, person):
     assert "chain ok" in cli("audit", "verify").stderr
-    con = sqlite3.connect(db_path)
-    con.execute("drop trigger audit_event_no_update")
-    con.execute("update audit_event set actor = 'mallory' where id = 3")
-    con.commit()
-    con.close()
+    tamper(db, "update audit_event set actor = 'mallory' where id = 3")
     result = cli("audit", "verify", "--json", expect=1)
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["first_broken_event"] == 3
@@ -168,12 +157,8 @@ def test_verify_names_the_first_altered_event(cli, db_path, person):
     assert cli("db", "check", "--json", expect=1)
 
 
-def test_verify_detects_a_deleted_event(cli, db_path, person):
-    con = sqlite3.connect(db_path)
-    con.execute("drop trigger audit_event_no_delete")
-    con.execute("delete from audit_event where id = 4")
-    con.commit()
-    con.close()
+def test_verify_detects_a_deleted_event(cli, db, person):
+    tamper(db, "delete from audit_event where id = 4")
     data = json.loads(cli("audit", "verify", "--json", expect=1).stdout)
     assert data["first_broken_event"] == 4 and "missing" in data["reason"]
 
@@ -189,13 +174,13 @@ def test_audit_list_filters(cli, person):
     assert "YYYY-MM-DD" in cli("audit", "list", "--since", "last week", expect=2).stderr
 
 
-def test_event_ids_stay_monotonic_when_the_clock_steps_back(cli, db_path, person, monkeypatch):
+def test_event_ids_stay_monotonic_when_the_clock_steps_back(cli, db, person, monkeypatch):
     monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-23T12:00:00Z")
     cli("person", "show", person)
     monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-23T11:00:00Z")
     cli("person", "show", person)
-    con = sqlite3.connect(db_path)
-    ids = [r[0] for r in con.execute("select id from audit_event order by rowid")]
-    con.close()
+    ids = [
+        r[0] for r in query(db, f"select id from audit_event order by {INSERT_ORDER[db.backend]}")
+    ]
     assert ids == sorted(ids) == list(range(1, len(ids) + 1))
     assert "chain ok" in cli("audit", "verify").stderr

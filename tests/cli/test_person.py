@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
-from tests.helpers import add_person, file_sha
+from tests.helpers import add_person, count, fingerprint
 
 
-def count(db, table: str) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    finally:
-        con.close()
-
-
-def test_add_then_show_json(cli, db_path):
+def test_add_then_show_json(cli):
     cli(
         "person",
         "add",
@@ -45,9 +36,9 @@ def test_add_then_show_json(cli, db_path):
     assert data["consent"] == {}
 
 
-def test_duplicate_crn_is_refused_in_one_line(cli, db_path):
+def test_duplicate_crn_is_refused_in_one_line(cli, db):
     add_person(cli)
-    before = count(db_path, "person")
+    before = count(db, "person")
     result = cli(
         "person",
         "add",
@@ -65,7 +56,7 @@ def test_duplicate_crn_is_refused_in_one_line(cli, db_path):
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "already exists" in lines[0]
-    assert count(db_path, "person") == before
+    assert count(db, "person") == before
 
 
 @pytest.mark.parametrize(
@@ -89,7 +80,7 @@ def test_duplicate_crn_is_refused_in_one_line(cli, db_path):
         ("--release-date", "yesterday", "YYYY-MM-DD"),
     ],
 )
-def test_bad_input_exits_2_and_writes_nothing(cli, db_path, option, value, message):
+def test_bad_input_exits_2_and_writes_nothing(cli, db, option, value, message):
     values = {
         "--crn": "X123456",
         "--given": "Ann",
@@ -99,11 +90,11 @@ def test_bad_input_exits_2_and_writes_nothing(cli, db_path, option, value, messa
     }
     values[option] = value
     args = ["person", "add"] + [x for pair in values.items() for x in pair]
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli(*args, expect=2)
     assert message in result.stderr
     assert len([x for x in result.stderr.splitlines() if x.strip()]) == 1
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 def test_normalises_crn_postcode_and_name(cli):
@@ -173,10 +164,10 @@ def test_edit_changes_and_clears_fields(cli):
     assert data["needs_interpreter"] is True and data["language"] == "Polish"
 
 
-def test_edit_refuses_bad_values_and_unknown_person(cli, db_path):
+def test_edit_refuses_bad_values_and_unknown_person(cli, db):
     add_person(cli)
     add_person(cli, "B111111", given="Bob", family="Jones")
-    before = file_sha(db_path)
+    before = fingerprint(db)
     assert (
         "already has CRN" in cli("person", "edit", "X123456", "--crn", "B111111", expect=2).stderr
     )
@@ -184,7 +175,7 @@ def test_edit_refuses_bad_values_and_unknown_person(cli, db_path):
         "No person with CRN" in cli("person", "edit", "Q999999", "--office", "x", expect=2).stderr
     )
     assert "Cannot clear" in cli("person", "edit", "X123456", "--clear", "dob", expect=2).stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 def test_show_unknown_person(cli):
