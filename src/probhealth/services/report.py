@@ -13,7 +13,7 @@ only. Nothing identifying is in them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -125,67 +125,107 @@ def _small(value: Any, threshold: int) -> bool:
     return isinstance(value, int) and 0 < value < threshold
 
 
-def protect(table: Table, threshold: int) -> Table:
-    """Suppress small counts (and a complementary count where a total would reveal one), then
-    fill in percentages and intervals from the raw counts where they may be shown."""
-    raw = [dict(r) for r in table.rows]
-    count_keys = [c.key for c in table.columns if c.kind == "count"]
-    hidden: set[tuple[int, str]] = set()
-    for i, row in enumerate(raw):
-        for k in count_keys:
-            if _small(row.get(k), threshold):
-                hidden.add((i, k))
+SAME = "_same"  # a raw row's field: {column: the count's name wherever else it is published}
+Cell = tuple[Any, ...]  # a published count: (table id, row, column) or a shared name
 
-    def groups() -> Iterable[list[tuple[int, str]]]:
+
+def _name(table: Table, i: int, row: dict[str, Any], key: str) -> Cell:
+    """The count a cell shows. Two cells with one name are the same count in two tables (a
+    pathway's suggestions in the funnel and in "no local service"): hidden in one, hidden in
+    both."""
+    same = row.get(SAME) or {}
+    return ("=", *same[key]) if key in same else (table.id, i, key)
+
+
+def protect(table: Table, threshold: int) -> Table:
+    """Disclosure control of one table on its own (see :func:`protect_all`)."""
+    protect_all([table], threshold)
+    return table
+
+
+def protect_all(tables: Sequence[Table], threshold: int) -> list[Table]:
+    """One suppression pass over every table of a report, so a count hidden in one table is
+    hidden wherever it appears, or wherever published totals would give it back.
+
+    Primary: a count from 1 to ``threshold - 1`` is hidden. Secondary, until nothing changes:
+    for every group of counts that adds up to a total (a row's parts and its total; a column
+    whose rows add up to a total published in another table, or across tables as the
+    funnel's pathways and the offices add up to the same referrals), one hidden count is the
+    total less the rest, and two or more that add up to less than the threshold narrow to a
+    few (1 + 1 = 2 can only be 1 and 1); a hidden total with every part shown is their sum.
+    Each way one more count is hidden, the smallest non-zero one. Cells that show the same count in two tables share a name
+    (:data:`SAME`), so a count hidden in one is hidden in the other, and the groups of both
+    tables guard it. Then percentages and intervals are filled in from the raw counts where
+    they may be shown."""
+    raws = [[dict(r) for r in t.rows] for t in tables]
+    value: dict[Cell, int] = {}
+    for t, raw in zip(tables, raws, strict=True):
+        count_keys = [c.key for c in t.columns if c.kind == "count"]
         for i, row in enumerate(raw):
-            for total, parts in table.row_sums:
-                if isinstance(row.get(total), int) and not _small(row.get(total), threshold):
-                    yield [(i, p) for p in parts]
-        for k in table.col_sums:
-            yield [(i, k) for i in range(len(raw))]
+            for k in count_keys:
+                v = row.get(k)
+                if isinstance(v, int) and not isinstance(v, bool):
+                    name = _name(t, i, row, k)
+                    value[name] = max(value.get(name, 0), v)
+    hidden: set[Cell] = {name for name, v in value.items() if _small(v, threshold)}
+
+    groups: list[tuple[Cell | None, list[Cell]]] = []
+    for t, raw in zip(tables, raws, strict=True):
+        for i, row in enumerate(raw):
+            for total, parts in t.row_sums:
+                groups.append((_name(t, i, row, total), [_name(t, i, row, p) for p in parts]))
+        for k in t.col_sums:
+            # The rows of a column add up to a total published elsewhere (or worked out
+            # from another table's rows): assume the reader knows it.
+            groups.append((None, [_name(t, i, row, k) for i, row in enumerate(raw)]))
 
     changed = True
     while changed:
         changed = False
-        for cells in groups():
-            inside = [c for c in cells if c in hidden]
-            # One hidden count in a group with a shown total is the total less the rest; two
-            # or more that add up to less than the threshold narrow to a few (1 + 1 = 2 can
-            # only be 1 and 1). Either way hide one more.
-            if not inside or (len(inside) > 1 and sum(raw[i][k] for i, k in inside) >= threshold):
+        for whole, pieces in groups:
+            if whole is not None and whole not in value:
                 continue
-            rest = [c for c in cells if c not in hidden and isinstance(raw[c[0]].get(c[1]), int)]
+            members = [p for p in dict.fromkeys(pieces) if p in value]
+            inside = [p for p in members if p in hidden]
+            if whole is not None and whole in hidden:
+                # A hidden total is the sum of its parts: with every part shown, hide one.
+                if inside:
+                    continue
+            elif not inside or (len(inside) > 1 and sum(value[p] for p in inside) >= threshold):
+                continue
+            rest = [p for p in members if p not in hidden]
             if not rest:
                 continue
-            pick = min(rest, key=lambda c: (raw[c[0]][c[1]] == 0, raw[c[0]][c[1]]))
+            pick = min(rest, key=lambda p: (value[p] == 0, value[p]))
             hidden.add(pick)
             changed = True
-    keys = {c.key for c in table.columns}
-    rows = []
-    for i, row in enumerate(raw):
-        # Only the table's columns leave: a denominator kept for a percentage (people screened
-        # at an office, say) is a count that was never protected.
-        out = {k: v for k, v in row.items() if k in keys}
-        for k in count_keys:
-            if (i, k) in hidden:
+
+    for t, raw in zip(tables, raws, strict=True):
+        keys = {c.key for c in t.columns}
+        count_keys = [c.key for c in t.columns if c.kind == "count"]
+        rows = []
+        for i, row in enumerate(raw):
+            shut = {k for k in count_keys if _name(t, i, row, k) in hidden}
+            # Only the table's columns leave: a denominator kept for a percentage (people
+            # screened at an office, say) is a count that was never protected.
+            out = {k: v for k, v in row.items() if k in keys}
+            for k in shut:
                 out[k] = f"<{threshold}" if _small(row.get(k), threshold) else HIDDEN
-        for key, num, den in table.pcts:
-            out[key] = _pct(row, i, num, den, hidden)
-        for key, num, den in table.cis:
-            shown = _pct(row, i, num, den, hidden)
-            out[key] = None if shown is None else list(wilson(row[num], row[den]))
-        rows.append(out)
-    table.rows = rows
-    return table
+            for key, num, den in t.pcts:
+                out[key] = _pct(row, num, den, shut)
+            for key, num, den in t.cis:
+                shown = _pct(row, num, den, shut)
+                out[key] = None if shown is None else list(wilson(row[num], row[den]))
+            rows.append(out)
+        t.rows = rows
+    return list(tables)
 
 
-def _pct(
-    row: dict[str, Any], i: int, num: str, den: str, hidden: set[tuple[int, str]]
-) -> float | None:
+def _pct(row: dict[str, Any], num: str, den: str, shut: set[str]) -> float | None:
     n, d = row.get(num), row.get(den)
     if not isinstance(n, int) or not isinstance(d, int) or d < MIN_DENOMINATOR:
         return None
-    if (i, num) in hidden or (i, den) in hidden:
+    if num in shut or den in shut:
         return None
     return round(100 * n / d, 1)
 
@@ -237,8 +277,7 @@ def build(store: Store, rules: RuleSet, o: Options) -> Report:
         raw = q.aggregate(conn, scope)
     names = {p.id: p.name for p in rules.pathways}
     tables = _tables(raw, names, o, frozenset(p.id for p in rules.pathways if p.adjustment))
-    for t in tables:
-        protect(t, o.threshold)
+    protect_all(tables, o.threshold)
     reach = tables[0].rows[0]
     headlines = {
         k: reach[k] for k in ("people", "screened", "screened_pct", "declined", "declined_pct")
@@ -275,7 +314,14 @@ def _tables(
                 Column("declined", "Declined screening"),
                 Column("declined_pct", "% declined", "pct"),
             ],
-            [{"people": people, "screened": screened, "declined": declined}],
+            [
+                {
+                    "people": people,
+                    "screened": screened,
+                    "declined": declined,
+                    SAME: {"people": ("people",), "screened": ("screened",)},
+                }
+            ],
             note="People on the caseload; screened: a screening completed in the period.",
             pcts=[
                 ("screened_pct", "screened", "people"),
@@ -321,6 +367,7 @@ def _tables(
                 "high": levels.get(3, 0),
                 "people": sum(levels.values()),
                 "screened": screened,
+                SAME: {"people": ("need", domain)},
             }
         )
     out.append(
@@ -362,6 +409,11 @@ def _tables(
             row[f"d:{off}"] = den[off]
         # The offices add up to the domain's total in the needs table: guard against it.
         row["people"] = sum(row[f"n:{off}"] for off in offices)
+        # The same counts as the needs table's people, and as the headlines by office.
+        row[SAME] = {
+            "people": ("need", domain),
+            **{f"n:{off}": ("need-office", domain, off) for off in offices},
+        }
         rows.append(row)
     out.append(
         Table(
@@ -407,7 +459,14 @@ def _tables(
                 Column("all_three", "All three"),
                 Column("screened", "Screened"),
             ],
-            [{"two_plus": two_plus, "all_three": co.get(3, 0), "screened": screened}],
+            [
+                {
+                    "two_plus": two_plus,
+                    "all_three": co.get(3, 0),
+                    "screened": screened,
+                    SAME: {"screened": ("screened",), "two_plus": ("two-plus",)},
+                }
+            ],
             pcts=[("two_plus_pct", "two_plus", "screened")],
             cis=[("ci", "two_plus", "screened")],
         )
@@ -510,7 +569,7 @@ def _tables(
     suggested = {p: _i(n) for p, n in raw["suggested"]}
     funnel = {row[0]: [_i(v) for v in row[1:]] for row in raw["funnel"]}
     waits = {p: (_i(n), med, p90) for p, n, med, p90 in raw["waits"]}
-    order_p = sorted(set(suggested) | set(funnel), key=lambda p: -suggested.get(p, 0))
+    order_p = sorted(set(suggested) | set(funnel), key=lambda p: (-suggested.get(p, 0), p))
     f_rows, o_rows = [], []
     order_p = [p for p in order_p if p not in adjustments]
     for p in order_p:
@@ -526,6 +585,11 @@ def _tables(
                 "appointment": f[4],
                 "attended": f[5],
                 "completed": f[6],
+                SAME: {
+                    "suggested": ("suggested", p),
+                    "agreed": ("agreed", p),
+                    "completed": ("completed", p),
+                },
             }
         )
         n_wait, med, p90 = waits.get(p, (0, None, None))
@@ -543,6 +607,7 @@ def _tables(
                 "waits": n_wait,
                 "median_days": _i(med) if n_wait >= MIN_DENOMINATOR else None,
                 "p90_days": _i(p90) if n_wait >= MIN_DENOMINATOR else None,
+                SAME: {"completed": ("completed", p)},
             }
         )
     out.append(
@@ -565,6 +630,9 @@ def _tables(
             "referrals made in the period that ever reached that step. Completed can exceed "
             "attended: some pathways end without an appointment (a crisis call, a naloxone kit, "
             "a food voucher).",
+            # Over the pathways, referrals agreed and completed add up to the totals that the
+            # headlines by office and by month also add up to.
+            col_sums=["agreed", "completed"],
             chart=("pathway", "suggested"),
         )
     )
@@ -629,6 +697,7 @@ def _tables(
                     "suggested": _i(n),
                     "no_local": _i(nl),
                     "no_service": _i(ns),
+                    SAME: {"suggested": ("suggested", p)},  # the funnel's count
                 }
                 for p, n, nl, ns in sorted(raw["no_local"], key=lambda r: (-_i(r[2]), r[0]))
                 if _i(nl)
@@ -752,6 +821,21 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
                 "no_gp": nogp,
                 "agreed": agreed,
                 "completed": completed,
+                # By office, the three needs are the counts of needs by office.
+                **(
+                    {
+                        SAME: {
+                            k: ("need-office", domain, str(g))
+                            for k, domain in (
+                                ("mh", "mental-health"),
+                                ("alcohol", "alcohol"),
+                                ("drugs", "drugs"),
+                            )
+                        }
+                    }
+                    if by == "office"
+                    else {}
+                ),
             }
         )
     return Table(
