@@ -145,3 +145,52 @@ def test_rules_env_override(cli, screened, tmp_path, monkeypatch):
     )
     data = json.loads(cli("suggest", screened, "--rules", str(custom), "--json").stdout)
     assert {s["pathway"]: s["urgency"] for s in data["suggestions"]}["gp-registration"] == "routine"
+
+
+def test_suggest_all_counts_emergencies_and_open_referrals(cli, tmp_path):
+    """Issue 13 item 8: two emergency flags raised and referred at once (crisis support) were
+    "0 with an emergency", and the already-open column was always "—" because a pathway whose
+    referrals were all open had no row."""
+    for crn in ("X100001", "X100002"):
+        add_person(cli, crn, sex="male")
+        cli("consent", crn, "--purpose", "screening", "--given")
+        path = negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=3)
+        sid = json.loads(cli("screen", crn, "--answers", str(path), "--json").stdout)["id"]
+        cli("screening", "ack", str(sid), "--yes")
+        cli("refer", crn, "crisis-support", "--self-referral")
+    summary = json.loads(cli("suggest", "--all", "--json").stdout)
+    assert summary["already_open"] == {"crisis-support": 2}
+    assert summary["emergency_people"] == 2 and summary["emergency_not_referred"] == 0
+    human = cli("suggest", "--all").stdout
+    assert "2 with an emergency (0 with no referral open for it)" in human
+    row = next(line for line in human.splitlines() if "crisis-support" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[0] == "crisis-support" and cells[-1] == "2"
+
+
+@pytest.fixture
+def narrow(monkeypatch):  # type: ignore[no-untyped-def]
+    """Output at 80 columns, the width rich gives a pipe (the suite runs at 200)."""
+    from probhealth.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    output.console.cache_clear()
+    yield
+    output.console.cache_clear()
+
+
+def test_piped_tables_never_cut_an_id(cli, tmp_path, narrow):
+    """Issue 13 item 11: at 80 columns (a pipe), ``mental-health-assessment`` was folded into
+    three lines of the ``suggest --all`` table; id columns never wrap now."""
+    add_person(cli, "X100001", sex="male")
+    cli("consent", "X100001", "--purpose", "screening", "--given")
+    path = negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=3)
+    cli("screen", "X100001", "--answers", str(path))
+    human = cli("suggest", "--all").stdout
+    assert max(len(line) for line in human.splitlines()) <= 80
+    assert "mental-health-assessment" in human and "crisis-support" in human
+    cli("services", "load", str(SERVICES))
+    service = "nat-nhs-111-mental-health"
+    cli("refer", "X100001", "crisis-support", "--service", service, "--self-referral")
+    listed = cli("referral", "list").stdout
+    assert service in listed and "X100001" in listed

@@ -1,4 +1,5 @@
-"""``probhealth today``: the caseload at a glance — open safety flags, follow-ups due."""
+"""``probhealth today``: the caseload at a glance — open safety flags, follow-ups due and
+overdue, goals due, people not yet screened."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from probhealth.cli.context import app_context
 
 def today(
     ctx: typer.Context,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            help="Rows shown in each section (0: all); the counts are always whole.",
+            min=0,
+            show_default=True,
+        ),
+    ] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
-    """The day's work across the caseload: open safety flags (not acknowledged, or no action recorded since), then referral follow-ups due today or overdue. Example: probhealth today"""
+    """The day's work across the caseload: open safety flags (not acknowledged, or no action recorded since), referral follow-ups overdue and due today, health goals due, and people not yet screened. Each section shows its count and its first rows. Example: probhealth today"""
     from probhealth.services import caseload
     from probhealth.services.definitions import load_rules
 
-    day = caseload.today(app_context(ctx).store(), load_rules())
+    day = caseload.today(app_context(ctx).store(), load_rules(), limit=limit or None)
     if json_out:
         output.emit_json(day.to_json())
         return

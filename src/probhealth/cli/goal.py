@@ -60,36 +60,45 @@ def review(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+    crn: Annotated[
+        str | None,
+        typer.Argument(
+            help="Case reference number (none: the whole caseload).", show_default=False
+        ),
+    ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Include achieved and dropped goals.")
     ] = False,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due", help="Only active goals whose target date is today or past, oldest first."
+        ),
+    ] = False,
+    office: Annotated[
+        str | None,
+        typer.Option("--office", help="Across the caseload: only people of this office."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """A person's goals. Example: probhealth goal list X123456"""
-    from probhealth import clock
+    """A person's goals, or the whole caseload's (a health trainer's day: --due).
+
+    Example: probhealth goal list X123456
+    Example: probhealth goal list --due
+    """
+    from probhealth.errors import BadInput
     from probhealth.services import goals
 
-    rows = goals.list_for(app_context(ctx).store(), crn, include_closed=all_)
+    store = app_context(ctx).store()
+    if crn is not None and office is not None:
+        raise BadInput("--office is for the whole caseload; give a CRN or --office, not both.")
+    if crn is not None:
+        rows = goals.list_for(store, crn, include_closed=all_, due=due)
+    else:
+        rows = goals.caseload(store, due=due, include_closed=all_, office=office)
     if json_out:
         output.emit_json([r.to_json() for r in rows])
         return
     from probhealth.cli import render
 
-    render.print_renderable(
-        render.table(
-            "Goals",
-            ["ID", "Goal", "Domain", "Target", "Status", "Last review"],
-            [
-                [
-                    str(g.id),
-                    g.text,
-                    g.domain,
-                    g.target_date.isoformat() if g.target_date else None,
-                    g.status,
-                    f"{g.reviews[-1][0]} ({clock.show(g.reviews[-1][3])})" if g.reviews else None,
-                ]
-                for g in rows
-            ],
-        )
-    )
+    render.print_renderable(render.goals_table(rows, caseload=crn is None, due=due))

@@ -167,14 +167,34 @@ def list_(
         str | None,
         typer.Option("--status", help="Only these statuses (comma-separated), or open / closed."),
     ] = None,
+    office: Annotated[
+        str | None, typer.Option("--office", help="Only people of this office (any letter case).")
+    ] = None,
+    worker: Annotated[
+        str | None,
+        typer.Option(
+            "--worker", help="Only referrals this worker made (the name the audit log records)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List referrals. Example: probhealth referral list --due"""
+    """List referrals; with --json each carries its history, as referral show does.
+
+    Example: probhealth referral list --due
+    Example: probhealth referral list --due --office Cambridge --worker asmith
+    """
     from probhealth.services import referrals
     from probhealth.services.definitions import load_rules
 
     rows = referrals.listing(
-        app_context(ctx).store(), load_rules(), crn=crn, due=due, status=status
+        app_context(ctx).store(),
+        load_rules(),
+        crn=crn,
+        due=due,
+        status=status,
+        office=office,
+        worker=worker,
+        history=json_out,
     )
     if json_out:
         output.emit_json([r.to_json() for r in rows])

@@ -4,7 +4,7 @@ never parsed as markup). Functions take records and return rich renderables or p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from probhealth.directory.model import Service
     from probhealth.questionnaire.model import Questionnaire
     from probhealth.rules.model import RuleSet
+    from probhealth.services.goals import GoalRecord
     from probhealth.services.people import ConsentRecord, PersonRecord
     from probhealth.services.referrals import ReferralRecord
     from probhealth.services.screening import CouldApply, FlagRecord, ScreeningDetail
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     )
 
 DASH = "—"
+ID_COLUMNS = frozenset({"ID", "CRN", "Service", "Screening"})
 
 
 def t(value: object, style: str = "") -> Text:
@@ -49,13 +51,16 @@ def table(
     rows: Iterable[Sequence[object]],
     *,
     caption: str | None = None,
+    ids: Collection[str] = (),
 ) -> Table:
+    """A table of records. Id columns (``ID_COLUMNS`` and ``ids``) never wrap, so a narrow or
+    piped output (80 columns) never cuts an id in two: the other columns give way."""
     rows = list(rows)
     if not rows and caption is None:
         caption = "Nothing found."  # an empty grid alone looks like a fault
     tbl = Table(title=title, caption=caption, show_lines=False, header_style="bold", expand=False)
     for col in columns:
-        tbl.add_column(col, overflow="fold")
+        tbl.add_column(col, overflow="fold", no_wrap=col in ID_COLUMNS or col in ids)
     for row in rows:
         tbl.add_row(*(safe(cell) if isinstance(cell, Text) else t(cell) for cell in row))
     return tbl
@@ -155,10 +160,27 @@ def open_flags(flags: Sequence[Any]) -> list[RenderableType]:
     return [Group(*lines)]
 
 
+def _more(section: Any, what: str, command: str) -> list[RenderableType]:
+    if not section.more:
+        return []
+    return [Text(f"and {section.more:,} more {what}: {command}", style="dim")]
+
+
 def today(day: Any) -> RenderableType:
-    """``today``: open safety flags in red, then the follow-ups due."""
-    parts: list[Any] = []
-    if day.open_flags:
+    """``today``: a line of counts, then open safety flags in red, follow-ups overdue and due
+    today, goals due, and people not yet screened; each capped, with "and N more"."""
+    flags_n, late_n, due_n = day.open_flags.total, day.overdue.total, day.due_today.total
+    goals_n, unscreened_n = day.goals_due.total, day.not_screened.total
+    parts: list[Any] = [
+        Text(
+            f"{day.day.isoformat()}: {count(flags_n, 'open safety flag')}, "
+            f"{count(late_n, 'follow-up')} overdue, {due_n:,} due today, "
+            f"{count(goals_n, 'goal')} due, {count(unscreened_n, 'person', 'people')} not yet screened.",
+            style="bold red" if flags_n else "bold",
+        ),
+        Text(""),
+    ]
+    if flags_n:
         parts.append(
             table(
                 "Open safety flags",
@@ -172,17 +194,52 @@ def today(day: Any) -> RenderableType:
                         f.why_open,
                         f.screening_id,
                     ]
-                    for f in day.open_flags
+                    for f in day.open_flags.rows
                 ],
             )
         )
+        parts += _more(day.open_flags, "open flags", "probhealth today --limit 0")
     else:
         parts.append(Text("No open safety flags.", style="green"))
     parts.append(Text(""))
-    if day.due:
-        parts.append(referrals_table(list(day.due), due=True))
+    for section, title, none in (
+        (day.overdue, "Follow-ups overdue", "No follow-ups overdue."),
+        (day.due_today, "Follow-ups due today", "No follow-ups due today."),
+    ):
+        if section.total:
+            tbl = referrals_table(list(section.rows), due=True)
+            tbl.title, tbl.caption = title, count(section.total, "referral")
+            parts.append(tbl)
+            parts += _more(section, "referrals", "probhealth referral list --due")
+        else:
+            parts.append(Text(none, style="green"))
+    parts.append(Text(""))
+    if goals_n:
+        parts.append(goals_table(list(day.goals_due.rows), caseload=True, due=True))
+        parts += _more(day.goals_due, "goals", "probhealth goal list --due")
     else:
-        parts.append(Text("No follow-ups due today or overdue.", style="green"))
+        parts.append(Text("No goals due.", style="green"))
+    parts.append(Text(""))
+    if unscreened_n:
+        tbl = table(
+            "Not yet screened",
+            ["CRN", "Name", "Office", "Added", "Screening"],
+            [
+                [
+                    u.crn,
+                    u.name,
+                    u.office,
+                    clock.show(u.added_at),
+                    "in progress" if u.in_progress else "not started",
+                ]
+                for u in day.not_screened.rows
+            ],
+            caption=count(unscreened_n, "person", "people"),
+        )
+        parts.append(tbl)
+        parts += _more(day.not_screened, "people", "probhealth today --limit 0")
+    else:
+        parts.append(Text("Everyone has been screened.", style="green"))
     return Group(*parts)
 
 
@@ -553,24 +610,30 @@ def suggestions(report: SuggestReport) -> Group:
 
 def batch_summary(summary: BatchSummary) -> Group:
     urgencies = ("emergency", "same-day", "soon", "routine")
-    rows = [
-        [
-            p,
-            *[str(c.get(u, 0) or "") for u in urgencies],
-            str(sum(c.values())),
-            str(summary.already_open.get(p, 0) or ""),
-        ]
-        for p, c in sorted(summary.by_pathway.items(), key=lambda kv: -sum(kv[1].values()))
-    ]
+    rows = []
+    for p in summary.pathways:
+        c: dict[str, int] = dict(summary.by_pathway.get(p, {}))
+        rows.append(
+            [
+                p,
+                *[str(c.get(u, 0) or "") for u in urgencies],
+                str(sum(c.values()) or ""),
+                str(summary.already_open.get(p, 0) or ""),
+            ]
+        )
     tbl = table(
         "Suggested pathways",
-        ["Pathway", *urgencies, "Total suggested", "Also: referral already open"],
+        ["Pathway", *urgencies, "Suggested", "Already open"],
         rows,
+        ids=("Pathway",),
     )
+    emergency = f"{summary.emergency_people:,} with an emergency"
+    if summary.emergency_people:
+        emergency += f" ({summary.emergency_not_referred:,} with no referral open for it)"
     head = Text(
         f"{count(summary.people, 'person', 'people')} with a completed screening; {summary.with_suggestions:,} with suggestions; "
-        f"{summary.emergency_people} with an emergency.",
-        style="bold",
+        f"{emergency}.",
+        style="bold red" if summary.emergency_not_referred else "bold",
     )
     return Group(head, tbl)
 
@@ -649,6 +712,37 @@ def referrals_table(rows: Sequence[ReferralRecord], *, due: bool = False) -> Tab
             for r in rows
         ],
         caption=f"{len(rows)} referral{'s' if len(rows) != 1 else ''}",
+    )
+
+
+def goals_table(rows: Sequence[GoalRecord], *, caseload: bool = False, due: bool = False) -> Table:
+    """Goals; across the caseload with the CRN, and a target date past shown as late."""
+    today = clock.today()
+
+    def target(g: GoalRecord) -> Text | None:
+        if g.target_date is None:
+            return None
+        days = (today - g.target_date).days if g.status == "active" else -1
+        late = f" ({count(days, 'day')} late)" if days > 0 else " (today)" if days == 0 else ""
+        style = "bold red" if days > 0 else "yellow" if days == 0 else ""
+        return Text(g.target_date.isoformat() + late, style=style)
+
+    return table(
+        "Goals due" if due else "Goals",
+        [*(["CRN"] if caseload else []), "ID", "Goal", "Domain", "Target", "Status", "Last review"],
+        [
+            [
+                *([g.crn] if caseload else []),
+                str(g.id),
+                g.text,
+                g.domain,
+                target(g),
+                g.status,
+                f"{g.reviews[-1][0]} ({clock.show(g.reviews[-1][3])})" if g.reviews else None,
+            ]
+            for g in rows
+        ],
+        caption=count(len(rows), "goal"),
     )
 
 

@@ -59,3 +59,8 @@ def open_flags(store: Store, crn: str | None = None) -> list[OpenFlag]:
     with store.read() as session:
         person_id = require_person(session, crn).id if crn else None
         return _open_flags(session, person_id)
+
+
+def caseload_flags(session: Session) -> list[OpenFlag]:
+    """Every open urgent flag across the caseload, in a transaction already open (``today``)."""
+    return _open_flags(session, None)

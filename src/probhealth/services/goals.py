@@ -5,6 +5,7 @@ Working with a health trainer is voluntary: adding or reviewing a goal needs the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from probhealth.textsafe import clean_note
 from probhealth.validation import parse_date
 
 if TYPE_CHECKING:
-    from probhealth.store.db import Store
+    from probhealth.store.db import Session, Store
 
 GOAL_PROGRESS = ("achieved", "partly", "not-yet", "dropped")
 
@@ -150,12 +151,16 @@ def review(store: Store, goal_id: int, *, progress: str, note: str | None = None
         return _goal_record(row, person, list(goals_repo.reviews(session, goal_id)))
 
 
-def list_for(store: Store, crn: str, *, include_closed: bool = False) -> list[GoalRecord]:
+def list_for(
+    store: Store, crn: str, *, include_closed: bool = False, due: bool = False
+) -> list[GoalRecord]:
+    today = clock.today()
     with store.write() as session:
         person = require_person(session, crn)
         out = [
             _goal_record(g, person, list(goals_repo.reviews(session, g.id or 0)))
             for g in goals_repo.goals_for(session, person.id, include_closed=include_closed)
+            if not due or (g.status == "active" and g.target_date and g.target_date <= today)
         ]
         audit.append(
             session,
@@ -166,3 +171,49 @@ def list_for(store: Store, crn: str, *, include_closed: bool = False) -> list[Go
             detail={"results": len(out)},
         )
         return out
+
+
+def caseload(
+    store: Store,
+    *,
+    due: bool = False,
+    include_closed: bool = False,
+    office: str | None = None,
+) -> list[GoalRecord]:
+    """Goals across the caseload (a health trainer's day): with ``due``, the active goals whose
+    target date is today or past, oldest first."""
+    if office is not None and (not office.strip() or not office.isprintable()):
+        raise BadInput("{opt:office} needs an office name.")
+    with store.write() as session:
+        if due:
+            out = due_goals(session, office=office)
+        else:
+            rows = goals_repo.caseload_goals(session, include_closed=include_closed, office=office)
+            out = _with_reviews(session, rows)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="goal.list",
+            entity="goal",
+            detail={"results": len(out), "due": due, "office_filter": office is not None},
+        )
+        return out
+
+
+def _with_reviews(session: Session, rows: Sequence[tuple[Goal, Person]]) -> list[GoalRecord]:
+    reviews = goals_repo.reviews_for(session, [g.id or 0 for g, _ in rows])
+    return [_goal_record(g, p, reviews.get(g.id or 0, [])) for g, p in rows]
+
+
+def due_goals(
+    session: Session, *, limit: int | None = None, office: str | None = None
+) -> list[GoalRecord]:
+    """Active goals whose target date is today or past, oldest target first (``today``)."""
+    rows = goals_repo.caseload_goals(
+        session, due_on_or_before=clock.today(), office=office, limit=limit
+    )
+    return _with_reviews(session, rows)
+
+
+def count_due(session: Session) -> int:
+    return goals_repo.count_due(session, clock.today())

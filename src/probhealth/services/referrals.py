@@ -12,6 +12,7 @@ a follow-up date, so nothing is forgotten; a closed one never falls due.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -145,6 +146,13 @@ def _record(
             for e in events or ()
         ),
     )
+
+
+def to_records(
+    rows: Sequence[tuple[Referral, Person]], rules: RuleSet | None
+) -> list[ReferralRecord]:
+    """Records of rows read elsewhere (the ``today`` view), without their history."""
+    return [_record(r, p, rules) for r, p in rows]
 
 
 # ---------------------------------------------------------------- helpers ---------------
@@ -556,6 +564,15 @@ def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecor
         return _record(row, person, rules, list(repo.events(session, referral_id)))
 
 
+def _filter_text(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    clean = value.strip()
+    if not clean or not clean.isprintable() or len(clean) > 100:
+        raise BadInput(f"{option} needs a name (printable, at most 100 characters).")
+    return clean
+
+
 def listing(
     store: Store,
     rules: RuleSet | None,
@@ -563,7 +580,14 @@ def listing(
     crn: str | None = None,
     due: bool = False,
     status: str | None = None,
+    office: str | None = None,
+    worker: str | None = None,
+    history: bool = False,
 ) -> list[ReferralRecord]:
+    """Referrals, filtered by person, follow-up due, status, the person's office and the
+    worker who made them; with ``history`` each carries its events, as ``show`` does."""
+    office = _filter_text(office, "{opt:office}")
+    worker = _filter_text(worker, "{opt:worker}")
     statuses = None
     if status is not None:
         wanted = [s.strip().lower() for s in status.split(",") if s.strip()]
@@ -592,13 +616,21 @@ def listing(
             person_id=person_id,
             statuses=statuses,
             due_on_or_before=clock.today() if due else None,
+            office=office,
+            worker=worker,
         )
-        records = [_record(r, p, rules) for r, p in rows]
+        events = repo.events_for(session, [r.id or 0 for r, _ in rows]) if history else {}
+        records = [_record(r, p, rules, events.get(r.id or 0, [])) for r, p in rows]
         audit.append(
             session,
             actor=store.actor,
             action="referral.list",
             entity="referral",
-            detail={"results": len(records), "due": due},
+            detail={
+                "results": len(records),
+                "due": due,
+                "office_filter": office is not None,
+                "worker_filter": worker is not None,
+            },
         )
         return records

@@ -468,13 +468,29 @@ class BatchSummary:
     with_suggestions: int
     by_pathway: dict[str, Counter[str]]
     already_open: Counter[str]
-    emergency_people: int
+    emergency_people: int  # an emergency flag or an emergency pathway, referred or not
+    emergency_not_referred: int = 0  # of those, an emergency pathway with no referral open
+
+    @property
+    def pathways(self) -> list[str]:
+        """Every pathway in either column (suggested, or already open), most suggested first:
+        a pathway whose referrals are all open is a row too."""
+        names = set(self.by_pathway) | set(self.already_open)
+        return sorted(
+            names,
+            key=lambda p: (
+                -sum(self.by_pathway.get(p, Counter()).values()),
+                -self.already_open.get(p, 0),
+                p,
+            ),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "people": self.people,
             "with_suggestions": self.with_suggestions,
             "emergency_people": self.emergency_people,
+            "emergency_not_referred": self.emergency_not_referred,
             "pathways": {p: dict(c) for p, c in sorted(self.by_pathway.items())},
             "already_open": dict(self.already_open),
         }
@@ -492,7 +508,7 @@ def suggest_all(
     questionnaires: dict[tuple[str, int], Questionnaire | None] = {}
     by_pathway: dict[str, Counter[str]] = {}
     already: Counter[str] = Counter()
-    people = with_any = emergency = 0
+    people = with_any = emergency = emergency_unmet = 0
     with store.raw() as conn:
         total = count_people(conn, office)
         with store.read() as session:
@@ -508,8 +524,16 @@ def suggest_all(
                 people += 1
                 if outcome.suggestions:
                     with_any += 1
-                if any(s.urgency == "emergency" for s in outcome.suggestions):
+                # An emergency counts whether or not a referral is already open (the crisis
+                # referral made at the flag moves the pathway to already_open).
+                unmet = any(s.urgency == "emergency" for s in outcome.suggestions)
+                if (
+                    unmet
+                    or "emergency" in facts.flag_severities
+                    or any(s.urgency == "emergency" for s in outcome.already_open)
+                ):
                     emergency += 1
+                    emergency_unmet += unmet
                 for s in outcome.suggestions:
                     by_pathway.setdefault(s.pathway.id, Counter())[s.urgency] += 1
                 for s in outcome.already_open:
@@ -524,7 +548,7 @@ def suggest_all(
             entity="person",
             detail={"people": people, "office_filter": bool(office)},
         )
-    return BatchSummary(people, with_any, by_pathway, already, emergency)
+    return BatchSummary(people, with_any, by_pathway, already, emergency, emergency_unmet)
 
 
 def urgency_rank(urgency: str) -> int:

@@ -203,3 +203,58 @@ def read_only(conn: Connection, office: str | None = None) -> Iterator[int]:
     """The same rows, only read and decoded (the benchmark's baseline for ``suggest --all``)."""
     for rows in latest_screenings(conn, office):
         yield len(rows.answers)
+
+
+# ---------------------------------------------------------------- the day (``today``) ----
+def _completed_people() -> Any:
+    return select(col(Screening.person_id)).where(col(Screening.status) == "completed")
+
+
+def count_not_screened(session: Any) -> int:
+    """People with no completed screening."""
+    stmt = select(func.count()).where(col(Person.id).not_in(_completed_people()))
+    return int(session.execute(stmt).scalar_one())
+
+
+def not_screened(session: Any, limit: int | None) -> list[tuple[Person, bool]]:
+    """People with no completed screening, longest on the caseload first, each with whether a
+    screening is under way."""
+    started = select(col(Screening.person_id)).where(col(Screening.status) == "in-progress")
+    stmt = (
+        select(Person, col(Person.id).in_(started))
+        .where(col(Person.id).not_in(_completed_people()))
+        .order_by(col(Person.created_at), col(Person.crn))
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(p, bool(underway)) for p, underway in session.execute(stmt).all()]
+
+
+def count_follow_ups(session: Any, today: date) -> tuple[int, int]:
+    """Open referrals whose follow-up is due today, and those overdue."""
+    due = col(Referral.follow_up_due)
+    stmt = select(func.count().filter(due == today), func.count().filter(due < today)).where(
+        col(Referral.status).in_(sorted(OPEN)), due.is_not(None), due <= today
+    )
+    on_day, late = session.execute(stmt).one()
+    return int(on_day or 0), int(late or 0)
+
+
+def follow_ups(
+    session: Any, *, before: date | None = None, on: date | None = None, limit: int | None
+) -> list[tuple[Referral, Person]]:
+    """Open referrals due on a day, or before it (overdue), oldest first."""
+    due = col(Referral.follow_up_due)
+    stmt = (
+        select(Referral, Person)
+        .join(Person, col(Person.id) == col(Referral.person_id))
+        .where(col(Referral.status).in_(sorted(OPEN)), due.is_not(None))
+        .order_by(due, col(Referral.id))
+    )
+    if before is not None:
+        stmt = stmt.where(due < before)
+    if on is not None:
+        stmt = stmt.where(due == on)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(r, p) for r, p in session.execute(stmt).all()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from probhealth.referral_states import OPEN
@@ -32,6 +32,27 @@ def events(session: Session, referral_id: int) -> Sequence[ReferralEvent]:
         .scalars()
         .all()
     )
+
+
+def events_for(session: Session, referral_ids: Sequence[int]) -> dict[int, list[ReferralEvent]]:
+    """The history of many referrals at once, oldest event first (a few queries, not one per
+    referral)."""
+    out: dict[int, list[ReferralEvent]] = {}
+    ids = sorted(set(referral_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = (
+            session.execute(
+                select(ReferralEvent)
+                .where(col(ReferralEvent.referral_id).in_(chunk))
+                .order_by(col(ReferralEvent.referral_id), col(ReferralEvent.id))
+            )
+            .scalars()
+            .all()
+        )
+        for e in rows:
+            out.setdefault(e.referral_id, []).append(e)
+    return out
 
 
 def declined(session: Session, person_id: str) -> dict[str, tuple[date, str | None]]:
@@ -64,10 +85,16 @@ def listing(
     person_id: str | None = None,
     statuses: Sequence[str] | None = None,
     due_on_or_before: date | None = None,
+    office: str | None = None,
+    worker: str | None = None,
 ) -> Sequence[tuple[Referral, Person]]:
     stmt = select(Referral, Person).join(Person, col(Person.id) == col(Referral.person_id))
     if person_id:
         stmt = stmt.where(col(Referral.person_id) == person_id)
+    if office:  # the person's office, as ``suggest --all`` matches it (any letter case)
+        stmt = stmt.where(func.lower(col(Person.office)) == office.lower())
+    if worker:  # who made the referral (any letter case)
+        stmt = stmt.where(func.lower(col(Referral.created_by)) == worker.lower())
     if statuses:
         stmt = stmt.where(col(Referral.status).in_(list(statuses)))
     if due_on_or_before is not None:
