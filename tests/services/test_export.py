@@ -578,7 +578,8 @@ def test_sensitive_items_never_appear_in_an_identifiable_export(cli, tmp_path):
         if mode:
             assert row["domestic_abuse"] == "" and row["dast10_8"] == ""
             assert not {"domestic_abuse", "dast10_8"} & items
-            assert row["flag_safeguarding"] == "1" and row["score_dast10"] != ""
+            # raised only by the domestic abuse answer: shown as not raised (hazard H23)
+            assert row["flag_safeguarding"] == "0" and row["score_dast10"] != ""
         else:  # pseudonymised exports keep them
             assert row["domestic_abuse"] == "yes" and row["dast10_8"] == "yes"
             assert {"domestic_abuse", "dast10_8"} <= items

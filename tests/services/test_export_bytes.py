@@ -223,3 +223,32 @@ def test_sqlite_takes_the_fast_path(
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     fast = _export(base_db, tmp_path, table, {}, portable=False)
     assert len(used) == 1 and fast.count(b"\r\n") > 1
+
+
+@pytest.mark.parametrize("table", sorted(export.WITHHOLDING & export.FAST))
+def test_both_paths_leave_out_the_same_sensitive_rows(
+    base_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    """Hazard H23: the demo caseload has domestic abuse disclosures, so the identifiable cases
+    above compare rows left out as sensitive; both paths count the same rows."""
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    counts = []
+    for portable in (True, False):
+        db = tmp_path / f"{portable}.db"
+        shutil.copyfile(base_db, db)
+        db.chmod(0o600)
+        store = Store(resolve_db(str(db)), actor="tester")
+        try:
+            options = export.Options(
+                table=table, out=tmp_path / "x.csv", force=True, identifiable=True
+            )
+            result = export.run(store, options, portable=portable)
+        finally:
+            store.close()
+        counts.append((result.rows, result.withheld_rows, result.withheld_cells))
+    assert counts[0] == counts[1]
+    if table != "audit":
+        assert counts[0][1] > 0, "the demo caseload has rows to leave out"

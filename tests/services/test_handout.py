@@ -156,6 +156,23 @@ def test_include_chooses_what_goes_on_it(loaded: Any, rules: Any) -> None:
         handout.build(loaded, CRN, rules, include=["dentist"])
 
 
+def test_domestic_abuse_support_goes_on_only_when_chosen(loaded: Any, rules: Any) -> None:
+    """Hazard H23: a sheet about domestic abuse found by the abuser is a danger. The pathway
+    is marked sensitive: left off unless the worker names it after asking if it is safe."""
+    referrals.refer(loaded, CRN, "stop-smoking", rules, self_referral=True)
+    referrals.refer(loaded, CRN, "domestic-abuse-support", rules, self_referral=True)
+    (choice,) = [c for c in handout.choices(loaded, CRN, rules) if c.sensitive]
+    assert choice.key == "domestic-abuse-support"
+    default = handout.build(loaded, CRN, rules)
+    text = default.text()
+    assert "Stop smoking" in text
+    for word in ("Domestic", "domestic", "0808 2000 247", "Men's Advice"):
+        assert word not in text, word
+    assert default.left_out_sensitive == ("domestic-abuse-support",)
+    chosen = handout.build(loaded, CRN, rules, include=["domestic-abuse-support"])
+    assert "0808 2000 247" in chosen.text() and chosen.left_out_sensitive == ()
+
+
 def test_large_print_and_interpreter_are_honoured(loaded: Any, rules: Any, tmp_path: Path) -> None:
     people.edit_person(loaded, CRN, {"language": "Polish", "needs_interpreter": True})
     h = handout.produce(loaded, CRN, rules, out=tmp_path / "big.html", large_print=True)

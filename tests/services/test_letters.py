@@ -202,6 +202,37 @@ def test_domestic_abuse_never_reaches_a_letter(screened: Any, rules: Any) -> Non
     assert letter.left_out >= 1
 
 
+@pytest.mark.parametrize("pathway", ["domestic-abuse-support", "safeguarding-referral"])
+@pytest.mark.parametrize("to", ["gp", "service"])
+def test_a_letter_never_names_a_pathway_there_because_of_domestic_abuse(
+    screened: Any, rules: Any, pathway: str, to: str
+) -> None:
+    """Hazard H23: a referral made only because of the domestic abuse answer (the pathway
+    marked sensitive, or the safeguarding referral its flag raised) gives no name or reason."""
+    store, run, _ = screened
+    run({"domestic_abuse": "yes", "worker_concerns": ["none"]})
+    for purpose in ("share-with-services", "share-with-gp"):
+        people.record_consent(store, CRN, purpose=purpose, status="given")
+    rid = referrals.refer(store, CRN, pathway, rules, self_referral=False).id
+    letter = letters.referral_letter(store, rid, rules, to=to)
+    text = letter.text()
+    for word in ("Domestic", "domestic", "partner", "afraid", "Safeguarding", "safeguarding"):
+        assert word not in text, word
+    assert pathway not in json.dumps(letter.to_json())
+    assert "Referral" in text and letter.left_out >= 1
+
+
+def test_a_safeguarding_letter_from_the_worker_s_concern_names_it(
+    screened: Any, rules: Any
+) -> None:
+    store, run, _ = screened
+    run({"domestic_abuse": "no", "worker_concerns": ["others"]})
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    rid = referrals.refer(store, CRN, "safeguarding-referral", rules, self_referral=False).id
+    text = letters.referral_letter(store, rid, rules).text()
+    assert "Referral: Safeguarding (local procedure)" in text
+
+
 def test_the_questionnaire_marks_items_sensitive() -> None:
     from probhealth.questionnaire.model import ItemModel
 

@@ -75,19 +75,29 @@ def handout(
     chosen = list(include) if include else None
     if chosen is None and not json_out and interactive():
         options = service.choices(store, crn, rules)
-        if len(options) > 1:
+        if len(options) > 1 or any(c.sensitive for c in options):
             from probhealth.cli.asker import get_asker
 
             chosen = get_asker().checkbox(
                 "What should go on the handout? (the person chooses)",
-                [(c.key, c.label) for c in options],
-                checked=[c.key for c in options],
-                instruction="(space to untick, Enter when done)",
+                [
+                    (c.key, c.label + (" (only if it is safe)" if c.sensitive else ""))
+                    for c in options
+                ],
+                checked=[c.key for c in options if not c.sensitive],
+                instruction="(space to tick or untick, Enter when done)",
             )
     result = service.produce(
         store, crn, rules, out=target, force=force, include=chosen, large_print=large_print
     )
     _warn_sender(result.sender_missing)
+    for pathway_id in result.left_out_sensitive:
+        pathway = rules.pathway(pathway_id)
+        output.warn(
+            f"Not on the handout: {pathway.name if pathway else pathway_id}. A sheet found by "
+            "the person who hurts them could put them in danger. Ask if it is safe, then add it "
+            f"with --include {pathway_id}."
+        )
     if json_out:
         output.emit_json(result.to_json())
         return

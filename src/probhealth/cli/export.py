@@ -99,6 +99,19 @@ def export(
     )
     if result.audit_head:
         output.info(f"Audit head after this export: {result.audit_head}.")
+    if result.withheld_rows or result.withheld_cells:
+        left = [
+            output.count(n, word)
+            for n, word in (
+                (result.withheld_rows, "row"),
+                (result.withheld_cells, "flag" if options.table == "screenings" else "reason"),
+            )
+            if n
+        ]
+        output.warn(
+            f"Left out as sensitive: {' and '.join(left)}, there only because of a sensitive "
+            "answer such as domestic abuse. The pseudonymised export keeps them."
+        )
     if identifiable:
         output.warn(
             "Identifiable export: names, CRNs, dates of birth, postcodes and notes are included. "

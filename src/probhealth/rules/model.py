@@ -73,6 +73,9 @@ class PathwayModel(_Strict):
     needs_consent: list[
         Literal["screening", "share-with-gp", "share-with-services", "health-trainer"]
     ] = []
+    # Suggested only because of a sensitive disclosure (domestic abuse): never in an
+    # identifiable export, and never named in a letter (issue 12, hazard H23).
+    sensitive: bool = False
 
 
 class RuleModel(_Strict):
@@ -116,6 +119,7 @@ class Pathway:
     adjustment: bool
     shares_with: str = "services"
     needs_consent: tuple[str, ...] = ()
+    sensitive: bool = False
 
     @property
     def share_purpose(self) -> str:
@@ -225,6 +229,7 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             p.adjustment,
             p.shares_with,
             tuple(p.needs_consent),
+            p.sensitive,
         )
     scope = rules_scope(q)
     rules: list[Rule] = []

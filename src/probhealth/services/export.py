@@ -97,6 +97,10 @@ class Result:
     target: str
     identifiable: bool
     audit_head: str | None = None  # ID:HASH of the export's own audit event
+    # Identifiable exports only (hazard H23): rows left out because they exist only because
+    # of a sensitive answer, and cells (a flag, a reason) left out of rows that were kept.
+    withheld_rows: int = 0
+    withheld_cells: int = 0
 
 
 def age_band(age: int) -> str:
@@ -126,6 +130,9 @@ class _People:
         self.identifiable = identifiable
         self.today = today
         self._cache: dict[str, str] = {}
+        self.withheld: Any = None  # sensitive.Withheld, for an identifiable export
+        self.left_rows = 0
+        self.left_cells = 0
 
     def pseudonym(self, person_id: str | None) -> str:
         if person_id is None:
@@ -286,6 +293,11 @@ def run(
     rows = columns = 0
     with store.raw() as conn:
         people = _People(q.pseudonym_key(conn), o.identifiable, clock.today())
+        if o.identifiable and o.table in WITHHOLDING:
+            from probhealth.services import definitions, sensitive
+
+            versions = {(v.id, v.version): v for v in _versions(conn, q.Filters())}
+            people.withheld = sensitive.withheld(conn, versions, definitions.load_rules())
         total = q.count(conn, o.table, f)
         built = BUILDERS[o.table](conn, f, o, people)
         header, body = built[0], built[1]
@@ -304,8 +316,11 @@ def run(
             if batches is not None:
                 # SQLite wrote every line (store/export_sqlite.py): they go straight through.
                 for batch in batches:
-                    fh.write("".join([r[0] for r in batch]))
-                    rows += len(batch)
+                    lines = [r[0] for r in batch]
+                    fh.write("".join(lines))
+                    left = lines.count("") if people.withheld else 0  # withheld: no line
+                    people.left_rows += left
+                    rows += len(batch) - left
                     if progress is not None:
                         progress(rows, total)
             for row in body if batches is None else ():
@@ -338,7 +353,16 @@ def run(
             head = _audit_export(store, o, rows, columns)
     if progress is not None:
         progress(rows, total)
-    return Result(o.table, rows, columns, str(o.out) if o.out else "-", o.identifiable, head)
+    return Result(
+        o.table,
+        rows,
+        columns,
+        str(o.out) if o.out else "-",
+        o.identifiable,
+        head,
+        people.left_rows,
+        people.left_cells,
+    )
 
 
 def _audit_export(store: Store, o: Options, rows: int, columns: int) -> str:
@@ -481,9 +505,13 @@ def _needs(
     ] + (["note"] if p.identifiable else [])
 
     def body() -> Iterator[list[Any]]:
+        left = p.withheld.needs if p.withheld else frozenset()
         for nid, pid, crn, sid, domain, severity, status, source, note, created, updated in q.needs(
             conn, f
         ):
+            if nid in left:  # recorded only because of a sensitive answer
+                p.left_rows += 1
+                continue
             row = [
                 nid,
                 p.pseudonym(pid),
@@ -549,6 +577,7 @@ def _suggestions(
         "rules_version",
         "created_at",
     ]
+    withheld = p.withheld
 
     def body() -> Iterator[list[Any]]:
         for (
@@ -564,7 +593,13 @@ def _suggestions(
             rver,
             created,
         ) in q.suggestions(conn, f):
+            if withheld and sid in withheld.suggestions:  # only because of a sensitive answer
+                p.left_rows += 1
+                continue
             parsed = json.loads(reasons or "[]")
+            if withheld and sid in withheld.strip:
+                p.left_cells += 1
+                parsed = [r for r in parsed if r.get("rule") not in withheld.strip[sid]]
             yield [
                 sid,
                 p.pseudonym(pid),
@@ -605,6 +640,8 @@ def _referrals(
         *steps,
     ]
 
+    left = p.withheld.referrals if p.withheld else frozenset()
+
     def body() -> Iterator[list[Any]]:
         events = _Peek((r[1], r[6], r[9]) for r in q.referral_events(conn, f))
         for (
@@ -624,6 +661,9 @@ def _referrals(
             created,
             closed,
         ) in q.referrals(conn, f):
+            if rid in left:  # only because of a sensitive answer
+                p.left_rows += 1
+                continue
             dates: dict[str, Any] = {}
             for _, to_status, event_date in events.take(rid):
                 dates[to_status] = event_date  # the latest time each step happened
@@ -666,9 +706,13 @@ def _referral_events(
     ] + (["note"] if p.identifiable else [])
 
     def body() -> Iterator[list[Any]]:
+        left = p.withheld.referrals if p.withheld else frozenset()
         for eid, rid, pid, crn, pathway, frm, to, reason, note, day, by, at in q.referral_events(
             conn, f
         ):
+            if rid in left:  # a referral made only because of a sensitive answer
+                p.left_rows += 1
+                continue
             row = [
                 eid,
                 rid,
@@ -751,8 +795,13 @@ def _audit(
         "hash",
     ]
 
+    left = {str(r) for r in p.withheld.referrals} if p.withheld else set()
+
     def body() -> Iterator[list[Any]]:
         for eid, at, actor, action, entity, entity_id, detail, prev, digest in q.audit(conn, f):
+            if entity == "referral" and entity_id in left:  # names a sensitive referral
+                p.left_rows += 1
+                continue
             if entity == "person" and entity_id and not p.identifiable:
                 entity_id = p.pseudonym(entity_id)
             yield [eid, _iso(at), actor, action, entity, entity_id, detail, prev, digest]
@@ -855,6 +904,7 @@ def _screenings(
     header += [f"flag_{fl}" for fl in flags]
     header.append("flags_unacknowledged")
     labels, ident = o.labels, p.identifiable
+    sensitive_flags = p.withheld.flags if p.withheld else None
     # Columns that can hold free or person-typed text (the rest: numbers, ids, option values).
     free = {
         "crn",
@@ -967,6 +1017,10 @@ def _screenings(
                     band = unscored_band(by_version.get((qid, qver)), s, got)
                 row += [value, band]
             got_flags = {fid: ack for _, fid, ack in raised.take(sid)}
+            if sensitive_flags and sid in sensitive_flags:  # raised only by a sensitive answer
+                for fid in sensitive_flags[sid]:
+                    p.left_cells += got_flags.pop(fid, _ABSENT) is not _ABSENT
+
             row += [1 if fl in got_flags else 0 for fl in flags]
             append(sum(1 for ack in got_flags.values() if ack is None))
             yield row
@@ -1080,6 +1134,10 @@ BUILDERS: dict[str, Builder] = {
 # computed by SQLite (store/export_sqlite.py). Python runs once per person (pseudonyms), once
 # per questionnaire item and option (order, section, label), and only for the rare cell SQL
 # cannot render as Python would (a formula-like text, a list or a real in an answer).
+# Tables an identifiable export may leave rows or cells out of (hazard H23).
+WITHHOLDING = frozenset(
+    {"screenings", "needs", "suggestions", "referrals", "referral-events", "audit"}
+)
 FAST = frozenset(
     {"consent", "answers", "needs", "barriers", "suggestions", "referral-events", "audit"}
 )
@@ -1129,6 +1187,27 @@ def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
     if o.table != "audit":
         fx.fill_pseudonyms(conn)
     ident = p.identifiable
+    w = p.withheld
+    if w:  # rows left out as sensitive: keyed as the query matches them (ids as text)
+        keys = {
+            "needs": w.needs,
+            "suggestions": w.suggestions,
+            "referral-events": w.referrals,
+            "audit": w.referrals,
+        }.get(o.table, frozenset())
+        strip = (
+            {
+                gid: (
+                    _reasons(_kept(reasons, rules), "rule"),
+                    _reasons(_kept(reasons, rules), "because"),
+                )
+                for gid, (reasons, rules) in _stripped(conn, w.strip).items()
+            }
+            if o.table == "suggestions"
+            else {}
+        )
+        p.left_cells += len(strip)
+        fx.fill_withheld(conn, (str(k) for k in keys), strip)
     if o.table == "answers":
         hide = sensitive_items(versions.values()) if ident else frozenset()
         fx.fill_items(conn, _item_rows(versions, hide), _value_rows(versions, ident))
@@ -1141,7 +1220,17 @@ def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
         "referral-events": fx.referral_events,
         "audit": fx.audit,
     }[o.table]
-    return table(conn, f, ident)
+    return table(conn, f, ident, withheld=bool(w))
+
+
+def _kept(reasons: str | None, rules: frozenset[str]) -> str:
+    """The reasons JSON without the reasons of ``rules``."""
+    return json.dumps([r for r in json.loads(reasons or "[]") if r.get("rule") not in rules])
+
+
+def _stripped(conn: Any, strip: Any) -> dict[int, tuple[str | None, frozenset[str]]]:
+    """The reasons JSON of each suggestion some of whose reasons are left out."""
+    return {gid: (reasons, strip[gid]) for gid, reasons in q.suggestion_reasons(conn, strip)}
 
 
 @lru_cache(maxsize=4096)

@@ -4,7 +4,9 @@ who to contact.
 
 A handout may be seen by others, so it carries no scores, diagnoses or answers: only what each
 kind of help is (the pathway's ``for_person`` text), the service's details, dates, and the
-person's own goals. The person chooses what goes on it (``include``). Its own sentences are
+person's own goals. The person chooses what goes on it (``include``). A pathway marked
+``sensitive`` (domestic abuse support) goes on only when named in ``include``: a sheet about
+domestic abuse found by the person who hurts them could put them in danger (hazard H23). Its own sentences are
 short and use common words; a test measures their reading ease on every pathway.
 
 Every handout produced is recorded in the audit log: who, which person, which referrals, the
@@ -61,9 +63,10 @@ class Choice:
 
     key: str  # the pathway id, or "goals"
     label: str
+    sensitive: bool = False  # on the handout only when chosen: ask if it is safe
 
-    def to_json(self) -> dict[str, str]:
-        return {"key": self.key, "label": self.label}
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "sensitive": self.sensitive}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class Handout:
     goal_ids: tuple[int, ...]
     adjustments: tuple[str, ...]
     sender_missing: tuple[str, ...]
+    left_out_sensitive: tuple[str, ...] = ()  # sensitive pathways not chosen (ids)
     format: str | None = None
     path: Path | None = None
     sha256: str | None = None
@@ -97,6 +101,7 @@ class Handout:
             "referrals": list(self.referral_ids),
             "goals": list(self.goal_ids),
             "adjustments": list(self.adjustments),
+            "left_out_sensitive": list(self.left_out_sensitive),
             "format": self.format,
             "file": str(self.path) if self.path else None,
             "sha256": self.sha256,
@@ -149,7 +154,14 @@ def choices(store: Store, crn: str, rules: RuleSet) -> list[Choice]:
         person = require_person(session, crn)
         items = _open_items(session, person, rules)
         goals = list(goals_repo.goals_for(session, person.id, include_closed=False))
-        out = [Choice(i.referral.pathway_id, i.pathway.name if i.pathway else "") for i in items]
+        out = [
+            Choice(
+                i.referral.pathway_id,
+                i.pathway.name if i.pathway else "",
+                bool(i.pathway and i.pathway.sensitive),
+            )
+            for i in items
+        ]
         if goals:
             out.append(Choice("goals", "Health goals"))
     return out
@@ -317,6 +329,8 @@ def build(
                 )
             items = [i for i in items if i.referral.pathway_id in wanted]
             goals = goals if "goals" in wanted else []
+        private = [i for i in items if i.pathway and i.pathway.sensitive and include is None]
+        items = [i for i in items if i not in private]
         sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
         adjustments = []
         if large_print or _wants_large_print(person, barriers):
@@ -380,6 +394,7 @@ def build(
             goal_ids=tuple(g.id or 0 for g in goals),
             adjustments=tuple(adjustments),
             sender_missing=sender.missing,
+            left_out_sensitive=tuple(dict.fromkeys(i.referral.pathway_id for i in private)),
         )
 
 

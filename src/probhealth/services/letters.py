@@ -29,7 +29,7 @@ from probhealth.documents import Document, Line, Section, format_for, render
 from probhealth.errors import BadInput, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
-from probhealth.services import definitions, office
+from probhealth.services import definitions, office, sensitive
 from probhealth.services.consent import state_words
 from probhealth.services.handout import day_words, record_produced
 from probhealth.services.people import require_person
@@ -328,14 +328,22 @@ def referral_letter(
                 q = definitions.stored_questionnaire(
                     session, screening.questionnaire_id, screening.questionnaire_version
                 )
+        # A pathway there only because of a sensitive answer (domestic abuse support, or a
+        # safeguarding referral the domestic abuse answer raised) is never named (hazard H23).
+        private = sensitive.referral_is_sensitive(session, referral, rules, q)
         sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
         service = None
         if referral.service_id:
             row = dir_repo.get(session, referral.service_id)
             service = row.name if row else None
         recipient = "The GP practice" if to == "gp" else (service or f"The {pathway_name} team")
+        if private:
+            recipient = "The GP practice" if to == "gp" else "The service"
         barriers = needs_repo.open_barriers(session, person.id)
         why, scales, names, left_reasons = _why(session, referral, rules, q)
+        if private:  # every reason is the sensitive answer's: none is given
+            left_reasons += len(why)
+            why = []
         parts = _screening_parts(session, referral, q, scales, names)
         scores, flags, extra, medicine, left_flags = parts
         events = list(ref_repo.events(session, referral.id or 0))
@@ -345,7 +353,8 @@ def referral_letter(
         ]
         reason_lines = [
             Line(
-                f"{person.given_name} agreed to this referral ({pathway_name})."
+                f"{person.given_name} agreed to this referral"
+                + ("." if private else f" ({pathway_name}).")
                 + (f" Urgency: {referral.urgency}." if referral.urgency else ""),
                 prose=False,
             ),
@@ -382,7 +391,7 @@ def referral_letter(
         sections.append(Section("Consent", (Line(consent, prose=False),)))
         document = Document(
             kind="letter",
-            title=f"Referral: {pathway_name}",
+            title="Referral" if private else f"Referral: {pathway_name}",
             intro=(
                 Line(
                     f"I am writing about {person.given_name} {person.family_name}, who is under "

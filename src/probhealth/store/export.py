@@ -410,3 +410,121 @@ def count(conn: Connection, table: str, f: Filters) -> int | None:
             ).scalar_one()
         )
     return None
+
+
+@dataclass(frozen=True)
+class SensitiveCandidates:
+    """What may exist because of a sensitive answer (issue 12, hazard H23): the screenings
+    whose flags, needs or suggestion reasons could come from one, with their answers and the
+    person's facts, and the suggestions, referrals and needs that could depend on them."""
+
+    screenings: list[
+        Any
+    ]  # (id, qid, version, started, completed, dob, sex, release, nation, stage)
+    answers: list[Any]  # (screening id, item, value JSON, declined), hidden answers too
+    suggestions: list[Any]  # (id, screening id, pathway, reasons JSON)
+    referrals: list[Any]  # (id, screening id, pathway, reasons JSON)
+    needs: list[Any]  # (id, screening id, domain), from screenings only
+
+
+def sensitive_candidates(
+    conn: Connection,
+    flag_ids: frozenset[str],
+    need_domains: frozenset[str],
+    rule_ids: frozenset[str],
+    pathway_ids: frozenset[str],
+) -> SensitiveCandidates:
+    """Candidate screenings: a flag or need that a sensitive item can raise, or a suggestion or
+    referral whose reasons name a rule that reads one (a superset: the caller checks each).
+    Only candidates are read, so a caseload with no sensitive disclosure costs four lookups."""
+    from sqlalchemy import false, or_, union
+
+    def naming(reasons: Any) -> Any:
+        return or_(*(reasons.contains(f'"{r}"', autoescape=True) for r in sorted(rule_ids)))
+
+    parts: list[Any] = [
+        select(col(Flag.screening_id).label("sid")).where(col(Flag.flag_id).in_(sorted(flag_ids))),
+        select(col(Need.screening_id).label("sid")).where(
+            col(Need.source) == "screening",
+            col(Need.screening_id).is_not(None),
+            col(Need.domain).in_(sorted(need_domains)),
+        ),
+    ]
+    if rule_ids:
+        for table in (Suggestion, Referral):
+            parts.append(
+                select(col(table.screening_id).label("sid")).where(
+                    col(table.screening_id).is_not(None),
+                    naming(col(table.reasons)),
+                )
+            )
+    sids = union(*parts).subquery()
+    candidate = select(sids.c.sid)
+    screenings = conn.execute(
+        select(
+            col(Screening.id),
+            col(Screening.questionnaire_id),
+            col(Screening.questionnaire_version),
+            col(Screening.started_at),
+            col(Screening.completed_at),
+            col(Person.dob),
+            col(Person.sex),
+            col(Person.release_date),
+            col(Person.nation),
+            col(Person.stage),
+        )
+        .join(Person, col(Person.id) == col(Screening.person_id))
+        .where(col(Screening.id).in_(candidate))
+        .order_by(col(Screening.id))
+    ).all()
+    answers = conn.execute(
+        select(
+            col(Answer.screening_id), col(Answer.item_id), col(Answer.value), col(Answer.declined)
+        ).where(col(Answer.screening_id).in_(candidate))
+    ).all()
+    of_pathway = col(Suggestion.pathway_id).in_(sorted(pathway_ids)) if pathway_ids else false()
+    suggestions = conn.execute(
+        select(
+            col(Suggestion.id),
+            col(Suggestion.screening_id),
+            col(Suggestion.pathway_id),
+            col(Suggestion.reasons),
+        )
+        .where(or_(col(Suggestion.screening_id).in_(candidate), of_pathway))
+        .order_by(col(Suggestion.id))
+    ).all()
+    ref_pathway = col(Referral.pathway_id).in_(sorted(pathway_ids)) if pathway_ids else false()
+    referrals = conn.execute(
+        select(
+            col(Referral.id),
+            col(Referral.screening_id),
+            col(Referral.pathway_id),
+            col(Referral.reasons),
+        )
+        .where(or_(col(Referral.screening_id).in_(candidate), ref_pathway))
+        .order_by(col(Referral.id))
+    ).all()
+    needs = conn.execute(
+        select(col(Need.id), col(Need.screening_id), col(Need.domain))
+        .where(col(Need.source) == "screening", col(Need.screening_id).in_(candidate))
+        .order_by(col(Need.id))
+    ).all()
+    return SensitiveCandidates(
+        [tuple(r) for r in screenings],
+        [tuple(r) for r in answers],
+        [tuple(r) for r in suggestions],
+        [tuple(r) for r in referrals],
+        [tuple(r) for r in needs],
+    )
+
+
+def suggestion_reasons(conn: Connection, ids: Any) -> list[tuple[int, str | None]]:
+    """(id, reasons JSON) of the given suggestions."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(col(Suggestion.id), col(Suggestion.reasons)).where(
+            col(Suggestion.id).in_(sorted(ids))
+        )
+    ).all()
+    return [(int(r[0] or 0), r[1]) for r in rows]

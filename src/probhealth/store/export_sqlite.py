@@ -30,7 +30,7 @@ from probhealth import csvsafe
 from probhealth.store.export import Filters
 
 BATCH = 2000
-TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value")
+TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value", "ex_withheld", "ex_strip")
 _RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
 # A field csv.writer quotes: it holds the delimiter, the quote character or a line end.
 _QUOTED = '*[,"\r]*'
@@ -138,6 +138,33 @@ def fill_items(
     dbapi.executemany("INSERT OR IGNORE INTO ex_value VALUES (?, ?, ?, ?, ?, ?)", values)
 
 
+def fill_withheld(conn: Connection, keys: Iterable[str], strip: dict[int, tuple[str, str]]) -> None:
+    """Rows an identifiable export leaves out as sensitive (hazard H23): their ids as text
+    (``ex_withheld``), and suggestions kept with some reasons left out: their rules_fired and
+    because fields (``ex_strip``)."""
+    conn.exec_driver_sql("CREATE TEMP TABLE ex_withheld (key TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE ex_strip (id INTEGER PRIMARY KEY, rules TEXT, because TEXT)"
+    )
+    dbapi = conn.connection.driver_connection
+    assert dbapi is not None
+    dbapi.executemany("INSERT INTO ex_withheld VALUES (?)", ((k,) for k in keys))
+    dbapi.executemany(
+        "INSERT INTO ex_strip VALUES (?, ?, ?)", ((k, r, b) for k, (r, b) in strip.items())
+    )
+
+
+def _left_out(cells: list[str], key: str, withheld: bool) -> tuple[str, str]:
+    """The line, or an empty one for a row left out as sensitive (the caller counts them),
+    and the join that finds it."""
+    if not withheld:
+        return line(*cells), ""
+    return (
+        f"CASE WHEN w.key IS NULL THEN {line(*cells)} ELSE '' END",
+        f" LEFT JOIN ex_withheld w ON w.key = {key}",
+    )
+
+
 def drop(conn: Connection) -> None:
     for name in TEMP_TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
@@ -198,7 +225,9 @@ def _person(identifiable: bool, crn: str = "p.crn") -> list[str]:
 
 
 # ------------------------------------------------------------------------ tables -------------
-def consent(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def consent(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     clauses, params = _filters(f, "c.recorded_at")
     cells = [
         number("c.id"),
@@ -219,7 +248,9 @@ def consent(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[
     return _lines(conn, sql, params)
 
 
-def needs(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def needs(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     clauses, params = _filters(f, "n.created_at")
     cells = [
         number("n.id"),
@@ -232,8 +263,10 @@ def needs(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
         iso_cell("n.created_at"),
         iso_cell("n.updated_at"),
     ] + ([cell("n.note")] if identifiable else [])
+    out, join = _left_out(cells, "CAST(n.id AS TEXT)", withheld)
     sql = (
-        f"SELECT {line(*cells)} FROM need n"  # noqa: S608
+        f"SELECT {out} FROM need n"  # noqa: S608
+        + join
         + _join_person("n.person_id", identifiable, f)
         + " JOIN ex_pseudonym x ON x.id = n.person_id"
         + _where(clauses)
@@ -242,7 +275,9 @@ def needs(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
     return _lines(conn, sql, params)
 
 
-def barriers(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def barriers(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     clauses, params = _filters(f, "b.created_at")
     cells = [
         number("b.id"),
@@ -263,7 +298,9 @@ def barriers(conn: Connection, f: Filters, identifiable: bool) -> Generator[list
     return _lines(conn, sql, params)
 
 
-def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def suggestions(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     """rules_fired and because come from the reasons JSON (``ph_reasons``, once per row)."""
     clauses, params = _filters(f, "g.created_at")
     join = ""
@@ -277,15 +314,29 @@ def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[l
         number("g.screening_id"),
         cell("g.pathway_id"),
         cell("g.urgency"),
-        "ph_reasons(g.reasons, 'rule')",
-        *(["ph_reasons(g.reasons, 'because')"] if identifiable else []),
+        "coalesce(st.rules, ph_reasons(g.reasons, 'rule'))"
+        if withheld
+        else "ph_reasons(g.reasons, 'rule')",
+        *(
+            [
+                "coalesce(st.because, ph_reasons(g.reasons, 'because'))"
+                if withheld
+                else "ph_reasons(g.reasons, 'because')"
+            ]
+            if identifiable
+            else []
+        ),
         flag("g.already_open"),
         cell("g.rules_id"),
         number("g.rules_version"),
         iso_cell("g.created_at"),
     ]
+    out, left = _left_out(cells, "CAST(g.id AS TEXT)", withheld)
+    if withheld:
+        left += " LEFT JOIN ex_strip st ON st.id = g.id"
     sql = (
-        f"SELECT {line(*cells)} FROM suggestion g{join}"  # noqa: S608
+        f"SELECT {out} FROM suggestion g{join}"  # noqa: S608
+        + left
         + _join_person("g.person_id", identifiable, f)
         + " JOIN ex_pseudonym x ON x.id = g.person_id"
         + _where(clauses)
@@ -294,7 +345,9 @@ def suggestions(conn: Connection, f: Filters, identifiable: bool) -> Generator[l
     return _lines(conn, sql, params)
 
 
-def referral_events(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def referral_events(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     clauses, params = _filters(f, "r.created_at")
     cells = [
         number("e.id"),
@@ -308,8 +361,10 @@ def referral_events(conn: Connection, f: Filters, identifiable: bool) -> Generat
         cell("e.recorded_by"),
         iso_cell("e.recorded_at"),
     ] + ([cell("e.note")] if identifiable else [])
+    out, join = _left_out(cells, "CAST(e.referral_id AS TEXT)", withheld)
     sql = (
-        f"SELECT {line(*cells)} FROM referral_event e JOIN referral r ON r.id = e.referral_id"  # noqa: S608
+        f"SELECT {out} FROM referral_event e JOIN referral r ON r.id = e.referral_id"  # noqa: S608
+        + join
         + _join_person("r.person_id", identifiable, f)
         + " JOIN ex_pseudonym x ON x.id = r.person_id"
         + _where(clauses)
@@ -318,7 +373,9 @@ def referral_events(conn: Connection, f: Filters, identifiable: bool) -> Generat
     return _lines(conn, sql, params)
 
 
-def audit(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[Any]]:
+def audit(
+    conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
+) -> Generator[list[Any]]:
     """Entity ids of people as pseudonyms (``ph_pseudonym``: the person may be erased)."""
     clauses, params = _filters(f, "at", office=False)
     entity_id = cell("entity_id")
@@ -338,7 +395,8 @@ def audit(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
         cell("prev_hash"),
         cell("hash"),
     ]
-    sql = f"SELECT {line(*cells)} FROM audit_event" + _where(clauses) + " ORDER BY id"  # noqa: S608
+    out, join = _left_out(cells, "CASE WHEN entity = 'referral' THEN entity_id END", withheld)
+    sql = f"SELECT {out} FROM audit_event" + join + _where(clauses) + " ORDER BY id"  # noqa: S608
     return _lines(conn, sql, params)
 
 
