@@ -1,4 +1,5 @@
-"""``probhealth report``: the health needs report for commissioners (terminal, HTML, JSON, CSV)."""
+"""``probhealth report``: the health needs report for commissioners (terminal, HTML, PDF, JSON,
+CSV)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def report(
     out: Annotated[
         str | None,
         typer.Option(
-            "--out", help="Write the report as one self-contained HTML file (charts, printable)."
+            "--out",
+            help="Write the report as one file: .html (self-contained, charts, printable) "
+            "or .pdf (A4).",
         ),
     ] = None,
     csv_dir: Annotated[
@@ -55,6 +58,7 @@ def report(
     Example: probhealth report --since 2026-01-01 --csv report-tables
     Example: probhealth report --office Cambridge --by age-band
     Example: probhealth report --out report.html
+    Example: probhealth report --out report.pdf
     """
     from probhealth import validation
     from probhealth.services import definitions
@@ -75,7 +79,10 @@ def report(
         output.ok(f"Wrote {output.count(len(written), 'CSV file')} to {csv_dir}.")
     if out is not None:
         path = service.write_html(result, Path(out), force=force)
-        output.ok(f"Wrote the report to {path} (open it in a browser; it prints on A4).")
+        how = (
+            "A4 pages" if path.suffix.lower() == ".pdf" else "open it in a browser; it prints on A4"
+        )
+        output.ok(f"Wrote the report to {path} ({how}).")
     if json_out:
         output.emit_json(result.to_json())
     elif csv_dir is None and out is None:

@@ -35,7 +35,8 @@ NORMAL = _Style(body=12, heading=15, title=20, small=9.5, line=6.2, label_width=
 LARGE = _Style(body=18, heading=22, title=26, small=16, line=9.2, label_width=42, box=6.0)
 
 
-def _fonts() -> tuple[str, str]:
+def fonts() -> tuple[str, str]:
+    """The bundled DejaVu Sans regular and bold font files."""
     base = resources.files("probhealth") / "documents" / "fonts"
     return str(base / "DejaVuSans.ttf"), str(base / "DejaVuSans-Bold.ttf")
 
@@ -59,7 +60,7 @@ def render_pdf(doc: Document, *, created: datetime | None = None) -> bytes:
     pdf = _Pdf(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
-    regular, bold = _fonts()
+    regular, bold = fonts()
     pdf.add_font(FONT, "", regular)
     pdf.add_font(FONT, "B", bold)
     pdf.set_title(doc.title)

@@ -179,9 +179,27 @@ def render_report_html(report: Any, generated: str) -> str:
                 "chart": Markup(svg) if svg else None,
             }
         )
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        report=report,
+        period=period(report),
+        offices=", ".join(report.offices) or "all offices",
+        sections=sections,
+        cards=cards(report),
+        generated=generated,
+    )
+
+
+def period(report: Any) -> str:
     since, until = report.period
+    start = f"from {since.isoformat()}" if since else "from the start of the records"
+    return f"{start} to {until.isoformat()}"
+
+
+def cards(report: Any) -> list[tuple[str, str, str]]:
+    """The headline figures: (what, the number, a percentage in words)."""
     h = report.headlines
-    cards = [
+    return [
         ("People on the caseload", cell(h.get("people"), "count"), ""),
         (
             "Screened",
@@ -199,18 +217,6 @@ def render_report_html(report: Any, generated: str) -> str:
             _pct_words(h.get("co_occurring_pct"), "of people screened"),
         ),
     ]
-    template = _environment().get_template("report.html.j2")
-    return template.render(
-        report=report,
-        period=(
-            f"{'from ' + since.isoformat() if since else 'from the start of the records'} to "
-            f"{until.isoformat()}"
-        ),
-        offices=", ".join(report.offices) or "all offices",
-        sections=sections,
-        cards=cards,
-        generated=generated,
-    )
 
 
 def _pct_words(value: Any, of: str) -> str:

@@ -878,23 +878,27 @@ def write_csv(report: Report, folder: Path, *, force: bool = False) -> list[Path
     return written
 
 
-OUT_FORMATS = (".html", ".htm")
+OUT_FORMATS = (".html", ".htm", ".pdf")
 
 
 def write_html(report: Report, path: Path, *, force: bool = False) -> Path:
-    """The report as one self-contained HTML file (charts inline as SVG, no script, nothing
-    fetched), 0600, written whole or not at all."""
+    """The report as one file, by its name: ``.html`` one self-contained page (charts inline
+    as SVG, no script, nothing fetched); ``.pdf`` A4 pages (the same tables and charts). 0600,
+    written whole or not at all."""
     from probhealth import atomicfile
+
+    suffix = path.suffix.lower()
+    if suffix not in OUT_FORMATS:
+        raise BadInput(f"{path.name}: give {{opt:out}} a file name ending .html or .pdf.")
+    made = clock.show(clock.now())
+    if suffix == ".pdf":
+        from probhealth.documents.report_pdf import render_report_pdf
+
+        data = render_report_pdf(report, made, created=clock.now())
+        return atomicfile.write_bytes(path, data, force=force)
     from probhealth.documents.report import render_report_html
 
-    if path.suffix.lower() == ".pdf":
-        raise BadInput(
-            f"{path.name}: the report is made as HTML, not PDF; give {{opt:out}} a file "
-            "ending .html and print it to PDF from a browser (page breaks are set)."
-        )
-    if path.suffix.lower() not in OUT_FORMATS:
-        raise BadInput(f"{path.name}: give {{opt:out}} a file name ending .html.")
-    page = render_report_html(report, clock.show(clock.now()))
+    page = render_report_html(report, made)
     with atomicfile.atomic_text(path, force=force) as fh:
         fh.write(page)
     return path.expanduser()
