@@ -116,3 +116,15 @@ def test_every_table_is_covered() -> None:
     from probhealth.services.export import WITHHOLDING
 
     assert set(TABLES) - WITHHOLDING == {"people", "consent", "answers", "barriers", "goals"}
+
+
+def test_a_score_that_counts_a_sensitive_item_is_not_sensitive(cli, tmp_path):
+    """DAST-10 item 8 is sensitive, the DAST-10 score is not: the drug service it suggests and
+    the drugs need it records stay in the identifiable export (here beside a domestic abuse
+    disclosure, whose rows go)."""
+    dast = {f"dast10_{n}": "yes" for n in (1, 2, 4, 5, 8)}
+    _screen(cli, tmp_path, "X100004", drugs_any="yes", domestic_abuse="yes", **dast)
+    suggestions, _ = _export(cli, tmp_path, "suggestions", identifiable=True)
+    needs, said = _export(cli, tmp_path, "needs", identifiable=True)
+    assert "drug-service" in suggestions and "drugs" in needs
+    assert "domestic-abuse-support" not in suggestions and "safeguarding" not in needs

@@ -11,7 +11,8 @@ exist only because of it (``safeguarding-referral`` raised by domestic abuse).
 answers and again without the sensitive ones, and what is raised, recorded or fired the first
 time but not the second is sensitive. Rules are run in the same context both times (the
 screening's own needs and barriers, no open referral, every consent given), so the difference
-is the sensitive answers' alone. Scores are not sensitive (a DAST-10 score stays).
+is the sensitive answers' alone. Scores are not sensitive (a DAST-10 score stays): a sensitive
+item of a scale is kept for the second run unless a flag, need or rule reads it directly.
 
 Pseudonymised exports keep everything: they carry no name to infer it about.
 """
@@ -86,6 +87,7 @@ def disclosure(
     today: date,
 ) -> Disclosure:
     """Compare the screening with and without its sensitive answers (``hidden``)."""
+    hidden = _unscored(q, rules, hidden)
     if not any(k in hidden and not expr.is_absent(v) for k, v in answers.items()):
         return Disclosure()  # nothing sensitive was disclosed
     from probhealth.questionnaire.engine import PersonFacts, evaluate
@@ -124,6 +126,24 @@ def disclosure(
         needs=frozenset(d for d, s in needs.items() if needs0.get(d) != s),
         rules=frozenset(fired - fired0),
     )
+
+
+def _unscored(q: Questionnaire, rules: RuleSet, hidden: frozenset[str]) -> frozenset[str]:
+    """The sensitive items to leave out of the second run: a scale's item (DAST-10 item 8)
+    only reaches flags and rules through the score, which is not sensitive, unless a flag,
+    need or rule reads the item itself."""
+    scored = {i for s in q.scales for i in s.items}
+    read = {
+        a
+        for w in (
+            *(f.when for f in q.flags),
+            *(n.when for n in q.needs),
+            *(r.when for r in rules.rules),
+        )
+        for root, a in w.names
+        if root == "answers"
+    }
+    return frozenset(i for i in hidden if i not in scored or i in read)
 
 
 def row_is_sensitive(
