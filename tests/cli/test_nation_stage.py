@@ -94,3 +94,67 @@ def test_cstr_assessment_only_before_sentence(cli, tmp_path: Path, stage: str, o
     answers = negative_file(tmp_path, drugs_any="yes", dast10_3="no", **yes)
     cli("screen", "X123456", "--answers", str(answers))
     assert ("cstr-assessment" in pathways(cli)) is offered
+
+
+OFFICES = """
+offices:
+  - name: Cardiff
+    nation: wales
+  - name: Bristol
+"""
+
+
+def test_the_office_gives_the_default_nation(
+    cli, tmp_path: Path, isolated_home: Path, monkeypatch
+) -> None:
+    """Issue 12: a person added without a nation takes their office's (office.yaml); an
+    explicit nation wins; an office without one leaves it to PROBHEALTH_NATION, else England."""
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "office.yaml").write_text(OFFICES)
+    monkeypatch.setenv("PROBHEALTH_NATION", "england")
+    add_person(cli, "X100001", sex="male", office="cardiff")
+    add_person(cli, "X100002", sex="male", office="Cardiff", nation="england")
+    add_person(cli, "X100003", sex="male", office="Bristol")
+    assert show(cli, "X100001")["nation"] == "wales"
+    assert show(cli, "X100002")["nation"] == "england"
+    assert show(cli, "X100003")["nation"] is None
+    _screen_mild_depression(cli, tmp_path, "X100001")
+    got = pathways(cli, "X100001")
+    assert "primary-mental-health-wales" in got and "talking-therapies" not in got
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "crn,given_name,family_name,dob,sex,office,nation\n"
+        "A000001,Ann,Smith,1990-01-31,female,Cardiff,\n"
+        "A000002,Bo,Lee,1985-02-02,male,Cardiff,england\n"
+        "A000003,Cy,Day,1985-02-02,male,Bristol,\n"
+    )
+    cli("import", "people", str(path))
+    assert [show(cli, c)["nation"] for c in ("A000001", "A000002", "A000003")] == [
+        "wales",
+        "england",
+        None,
+    ]
+
+
+def test_an_office_nation_must_be_england_or_wales(cli, isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "office.yaml").write_text("offices:\n  - name: Perth\n    nation: scotland\n")
+    result = cli(
+        "person",
+        "add",
+        "--crn",
+        "X100009",
+        "--given",
+        "A",
+        "--family",
+        "B",
+        "--dob",
+        "1990-01-31",
+        "--sex",
+        "male",
+        "--office",
+        "Perth",
+        expect=2,
+    )
+    assert "nation must be 'england' or 'wales'" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -60,7 +60,10 @@ def add(
     ] = None,
     nation: Annotated[
         str | None,
-        typer.Option("--nation", help="england or wales (pathways differ). Default: england."),
+        typer.Option(
+            "--nation",
+            help="england or wales (pathways differ). Default: the office's nation in office.yaml, else PROBHEALTH_NATION, else england.",
+        ),
     ] = None,
     stage: Annotated[
         str | None,

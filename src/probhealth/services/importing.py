@@ -20,7 +20,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock, validation
 from probhealth.errors import BadInput, FileError
-from probhealth.services.people import name_warnings
+from probhealth.services.people import default_nation, name_warnings
 from probhealth.store import audit, bulk
 from probhealth.store.db import Session, Store
 from probhealth.store.models import Person
@@ -209,6 +209,7 @@ def import_people(
                     _bad(line, column, reason, raw)
                 continue
             seen[str(crn)] = line
+            default_nation(values)
             if len(report.warnings) < MAX_REPORTED:
                 for warning in name_warnings(values):
                     report.warnings.append(Problem(line, "name", warning))

@@ -8,11 +8,16 @@ database; ``PROBHEALTH_HOME`` moves it)::
         phone: "01223 000 199"
         email: cambridge.probation@example.org
         hours: ["mon-fri 09:00-17:00"]
+        nation: england                       # optional: england or wales
     workers:
       - login: officer.jones                  # the name in the audit log (--as)
         name: Alex Jones
         role: Probation officer
         phone: "01223 000 188"                # optional: a direct line
+
+An office's ``nation`` is the nation of a person added to it without one (issue 12): it
+decides which pathways fit (Wales has no NHS Health Check, for example). Without it, the
+person's nation is ``PROBHEALTH_NATION``, else England.
 
 Demo people (CRNs starting with Z) use the bundled fictional offices when the file has no
 entry for theirs. Without the file, documents name the worker by login and say to ask at the
@@ -24,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -48,6 +53,7 @@ class OfficeModel(_Strict):
     phone: Phone | None = None
     email: Short | None = None
     hours: list[str] = Field(default_factory=list)
+    nation: Literal["england", "wales"] | None = None
 
 
 class WorkerModel(_Strict):
@@ -70,6 +76,7 @@ class Office:
     phone: str | None
     email: str | None
     hours: tuple[Window, ...]
+    nation: str | None = None
 
     @property
     def hours_words(self) -> str | None:
@@ -127,7 +134,26 @@ def load(path: Path) -> SettingsModel:
 
 
 def _office(m: OfficeModel) -> Office:
-    return Office(m.name, m.address, m.phone, m.email, tuple(parse_window(h) for h in m.hours))
+    return Office(
+        m.name, m.address, m.phone, m.email, tuple(parse_window(h) for h in m.hours), m.nation
+    )
+
+
+def nation_of(office_name: str | None, *, demo_person: bool = False) -> str | None:
+    """The ``nation`` of the office named ``office_name`` in office.yaml (for demo people,
+    also the bundled fictional offices), or None."""
+    if not office_name:
+        return None
+    path = settings_path()
+    key = office_name.casefold()
+    sources = [load(path)] if path.is_file() else []
+    if demo_person:
+        sources.append(load(_bundled()))
+    for settings in sources:
+        found = next((o for o in settings.offices if o.name.casefold() == key), None)
+        if found is not None and found.nation:
+            return found.nation
+    return None
 
 
 def sender(actor: str, office_name: str | None, *, demo_person: bool = False) -> Sender:

@@ -198,8 +198,21 @@ def name_warnings(values: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def default_nation(values: dict[str, Any]) -> None:
+    """A person added without a nation takes their office's (office.yaml ``nation``), if it
+    has one; otherwise it stays empty and reads as ``PROBHEALTH_NATION``, else England."""
+    if not values.get("nation") and values.get("office"):
+        from probhealth.services import office
+
+        crn = str(values.get("crn") or "")
+        found = office.nation_of(values["office"], demo_person=crn.startswith("Z"))
+        if found:
+            values["nation"] = found
+
+
 def add_person(store: Store, data: PersonInput) -> PersonRecord:
     values = data.clean()
+    default_nation(values)
     now = clock.now()
     with store.write() as session:
         if repo.crn_exists(session, values["crn"]):
