@@ -8,7 +8,6 @@ import errno
 import io
 import json
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from probhealth import csvsafe
 from probhealth.services.export import TABLES, merged_items
 from tests.cli.test_screen import negative_file
-from tests.helpers import add_person, file_sha
+from tests.helpers import DbHandle, add_person, fingerprint, query
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,19 +35,15 @@ def caseload(cli):  # type: ignore[no-untyped-def]
     return cli
 
 
-def count(db: Path, sql: str) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
+def count(db: DbHandle, sql: str) -> int:
+    return int(query(db, sql)[0][0])  # type: ignore[call-overload]
 
 
 EXPECTED_ROWS = {
     "people": "select count(*) from person",
     "consent": "select count(*) from consent",
     "screenings": "select count(*) from screening",
-    "answers": "select count(*) from answer where hidden = 0",
+    "answers": "select count(*) from answer where hidden = false",
     "needs": "select count(*) from need",
     "barriers": "select count(*) from barrier",
     "suggestions": "select count(*) from suggestion",
@@ -59,36 +54,35 @@ EXPECTED_ROWS = {
 
 
 @pytest.mark.parametrize("table", sorted(EXPECTED_ROWS))
-def test_round_trip_row_counts(caseload, db_path, tmp_path, table):
+def test_round_trip_row_counts(caseload, db, tmp_path, table):
     out = tmp_path / f"{table}.csv"
     result = caseload("export", table, "--out", str(out))
     rows = read_csv(out)
     expected = EXPECTED_ROWS[table]
     if table == "answers":  # free-text answers are left out of a pseudonymised export
         expected += " and item_id not in ('gp_practice', 'interpreter_language')"
-    assert len(rows) == count(db_path, expected)
+    assert len(rows) == count(db, expected)
     assert f"Exported {len(rows):,} rows of {table}" in result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_bytes().endswith(b"\r\n")
 
 
-def test_audit_export_matches_the_chain(caseload, db_path, tmp_path):
+def test_audit_export_matches_the_chain(caseload, db, tmp_path):
     out = tmp_path / "audit.csv"
-    before = count(db_path, "select count(*) from audit_event")
+    before = count(db, "select count(*) from audit_event")
     caseload("export", "audit", "--out", str(out))
     assert len(read_csv(out)) == before  # the export's own event comes after it
 
 
-def test_answers_round_trip_values(caseload, db_path, tmp_path):
+def test_answers_round_trip_values(caseload, db, tmp_path):
     out = tmp_path / "answers.csv"
     caseload("export", "answers", "--out", str(out))
     exported = {(int(r["screening_id"]), r["item_id"]): r for r in read_csv(out)}
-    con = sqlite3.connect(db_path)
-    rows = con.execute(
-        "select screening_id, item_id, value, declined from answer where hidden = 0"
-        " and item_id not in ('gp_practice', 'interpreter_language')"
-    ).fetchall()
-    con.close()
+    rows = query(
+        db,
+        "select screening_id, item_id, value, declined from answer where hidden = false"
+        " and item_id not in ('gp_practice', 'interpreter_language')",
+    )
     for sid, item, value, declined in rows:
         got = exported[(sid, item)]
         if declined:
@@ -103,18 +97,18 @@ def test_answers_round_trip_values(caseload, db_path, tmp_path):
             assert got["value"] == str(original)
 
 
-def test_wide_screenings_match_scores_and_answers(caseload, db_path, tmp_path):
+def test_wide_screenings_match_scores_and_answers(caseload, db, tmp_path):
     out = tmp_path / "s.csv"
     caseload("export", "screenings", "--out", str(out))
     rows = {int(r["screening_id"]): r for r in read_csv(out)}
-    con = sqlite3.connect(db_path)
-    for sid, scale, value, band in con.execute(
-        "select screening_id, scale_id, value, band from score"
+    for sid, scale, value, band in query(
+        db, "select screening_id, scale_id, value, band from score"
     ):
         assert rows[sid][f"score_{scale}"] == str(value)
         assert rows[sid][f"band_{scale}"] == band
-    for sid, item, value in con.execute(
-        "select screening_id, item_id, value from answer where declined = 0 and hidden = 0"
+    for sid, item, value in query(
+        db,
+        "select screening_id, item_id, value from answer where declined = false and hidden = false",
     ):
         decoded = json.loads(value)
         if isinstance(decoded, list):
@@ -122,7 +116,6 @@ def test_wide_screenings_match_scores_and_answers(caseload, db_path, tmp_path):
                 assert rows[sid][f"{item}__{option}"] == "1"
         elif item not in ("gp_practice", "interpreter_language", "release_date"):
             assert rows[sid][item] == str(decoded), (sid, item)
-    con.close()
 
 
 def test_labels_option(caseload, tmp_path):
@@ -283,7 +276,7 @@ def test_numbers_stay_numbers(caseload, tmp_path):
 
 
 # ------------------------------------------------------------------ pseudonymisation ----
-def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
+def test_default_export_contains_no_identifiers(cli, tmp_path, db):
     add_person(
         cli,
         "X123456",
@@ -296,7 +289,7 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
     cli("consent", "X123456", "--purpose", "screening", "--given", "--note", "told Zebedee at home")
     cli("screen", "X123456", "--answers", str(negative_file(tmp_path)))
     audit_before = count(
-        db_path, "select count(*) from audit_event where action = 'export.identifiable'"
+        db, "select count(*) from audit_event where action = 'export.identifiable'"
     )
     for table in TABLES:
         out = tmp_path / f"{table}.csv"
@@ -312,7 +305,7 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
         ):
             assert secret not in text, (table, secret)
     assert (
-        count(db_path, "select count(*) from audit_event where action = 'export.identifiable'")
+        count(db, "select count(*) from audit_event where action = 'export.identifiable'")
         == audit_before
     )
     out = tmp_path / "id.csv"
@@ -321,11 +314,9 @@ def test_default_export_contains_no_identifiers(cli, tmp_path, db_path):
     text = out.read_text()
     for secret in ("Zebedee", "Quasimodo", "X123456", "1990-07-19", "CB1 2AB"):
         assert secret in text
-    con = sqlite3.connect(db_path)
-    detail = con.execute(
-        "select detail from audit_event where action = 'export.identifiable' order by id desc"
-    ).fetchone()[0]
-    con.close()
+    detail = query(
+        db, "select detail from audit_event where action = 'export.identifiable' order by id desc"
+    )[0][0]
     assert json.loads(detail)["rows"] == 1
 
 
@@ -552,12 +543,12 @@ def test_csv_is_rfc4180(caseload, tmp_path):
     assert list(csv.reader(io.StringIO(raw.decode())))
 
 
-def test_identifiable_export_keeps_file_private_and_untouched_db(caseload, tmp_path, db_path):
-    before = file_sha(db_path)
+def test_identifiable_export_keeps_file_private_and_untouched_db(caseload, tmp_path, db):
+    before = fingerprint(db)
     out = tmp_path / "p.csv"
     caseload("export", "people", "--out", str(out), "--identifiable")
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert file_sha(db_path) != before  # only the audit event was added
+    assert fingerprint(db) != before  # only the audit event was added
 
 
 # ------------------------------------------------------------- issue 12: sensitive items -

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import add_person, file_sha
+from tests.helpers import DbHandle, add_person, count, fingerprint, query
 
 HEADER = "crn,given_name,family_name,dob,sex,postcode,office,language,needs_interpreter,communication_needs,release_date"
 
 
-def people_count(db: Path) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("select count(*) from person").fetchone()[0]
-    finally:
-        con.close()
+def people_count(db: DbHandle) -> int:
+    return count(db, "person")
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "people.csv") -> Path:
@@ -50,33 +45,33 @@ BAD_ROWS = [
 ]
 
 
-def test_every_bad_row_kind_is_reported_with_its_line(cli, db_path, tmp_path):
+def test_every_bad_row_kind_is_reported_with_its_line(cli, db, tmp_path):
     path = write(tmp_path, [HEADER, GOOD, *(row for row, _, _ in BAD_ROWS)])
-    before = file_sha(db_path)
+    before = fingerprint(db)
     report = json.loads(cli("import", "people", str(path), "--json", expect=2).stdout)
     problems = {(p["line"], p["column"]): p["reason"] for p in report["problems"]}
     for n, (_, column, words) in enumerate(BAD_ROWS, start=3):
         assert (n, column) in problems, (n, column, problems)
         assert words in problems[(n, column)]
     assert report["imported"] == 0 and report["bad"] == len(BAD_ROWS)
-    assert file_sha(db_path) == before  # all or nothing: nothing written
+    assert fingerprint(db) == before  # all or nothing: nothing written
 
 
-def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db_path, tmp_path):
+def test_a_bad_row_after_the_first_batch_still_imports_nothing(cli, db, tmp_path):
     """Rows are written in batches of 1 000 inside one transaction: a bad row found after a
     batch was flushed must still roll the whole file back."""
     from probhealth.services.importing import BATCH
 
     good = [f"A{n:06d},Ann,Smith,1990-01-31,female,,,,,," for n in range(1, BATCH + 2)]
     path = write(tmp_path, [HEADER, *good, "B000001,Bob,Jones,01/31/1990,male,,,,,,"])
-    before = file_sha(db_path)
+    before = fingerprint(db)
     report = json.loads(cli("import", "people", str(path), "--json", expect=2).stdout)
     assert report["imported"] == 0 and report["bad"] == 1
-    assert people_count(db_path) == 0
-    assert file_sha(db_path) == before
+    assert people_count(db) == 0
+    assert fingerprint(db) == before
 
 
-def test_mixed_script_names_are_imported_and_flagged(cli, db_path, tmp_path):
+def test_mixed_script_names_are_imported_and_flagged(cli, db, tmp_path):
     """Row 21: as with person add, a name mixing alphabets (Cyrillic 'а' in Smith) is kept
     but flagged for a look, with its line."""
     path = write(tmp_path, [HEADER, GOOD, "A000002,Ann,Sm\u0430th,1990-01-31,female,,,,,,"])
@@ -91,18 +86,18 @@ def test_mixed_script_names_are_imported_and_flagged(cli, db_path, tmp_path):
         ).stdout
     )
     assert [w["line"] for w in report["warnings"]] == [2]
-    assert people_count(db_path) == 3
+    assert people_count(db) == 3
 
 
-def test_existing_crn_in_the_database(cli, db_path, tmp_path):
+def test_existing_crn_in_the_database(cli, db, tmp_path):
     add_person(cli, "A000001")
     path = write(tmp_path, [HEADER, GOOD, "A000011,Bob,Jones,1980-02-02,male,,,,,,"])
     err = cli("import", "people", str(path), expect=2).stderr
     assert f"{path}:2: crn:" in err and "already exists" in err
-    assert people_count(db_path) == 1
+    assert people_count(db) == 1
 
 
-def test_all_good_rows_import_with_audit(cli, db_path, tmp_path):
+def test_all_good_rows_import_with_audit(cli, db, tmp_path):
     path = write(
         tmp_path,
         [
@@ -118,16 +113,11 @@ def test_all_good_rows_import_with_audit(cli, db_path, tmp_path):
         and shown["needs_interpreter"] is True
         and shown["release_date"] == "2026-11-01"
     )
-    con = sqlite3.connect(db_path)
-    assert (
-        con.execute("select count(*) from audit_event where action = 'person.import'").fetchone()[0]
-        == 2
-    )
-    con.close()
+    assert query(db, "select count(*) from audit_event where action = 'person.import'") == [(2,)]
     assert "chain ok" in cli("db", "check").stderr
 
 
-def test_skip_bad_writes_rejects(cli, db_path, tmp_path):
+def test_skip_bad_writes_rejects(cli, db, tmp_path):
     path = write(tmp_path, [HEADER, GOOD, *(row for row, _, _ in BAD_ROWS[:3])])
     result = cli("import", "people", str(path), "--skip-bad")
     assert "Imported 1 of 4" in result.stderr
@@ -137,16 +127,16 @@ def test_skip_bad_writes_rejects(cli, db_path, tmp_path):
         rows = list(csv.DictReader(fh))
     assert [r["line"] for r in rows] == ["3", "4", "5"]
     assert all(r["reason"] for r in rows)
-    assert people_count(db_path) == 1
+    assert people_count(db) == 1
 
 
-def test_dry_run_writes_nothing(cli, db_path, tmp_path):
+def test_dry_run_writes_nothing(cli, db, tmp_path):
     path = write(tmp_path, [HEADER, GOOD])
-    before = file_sha(db_path)
+    before = fingerprint(db)
     assert (
         "Dry run: 1 rows, 1 good, 0 bad" in cli("import", "people", str(path), "--dry-run").stderr
     )
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 @pytest.mark.parametrize(
@@ -161,13 +151,13 @@ def test_dry_run_writes_nothing(cli, db_path, tmp_path):
         (["crn,crn,given_name,family_name,dob,sex"], "appears twice"),
     ],
 )
-def test_bad_files(cli, db_path, tmp_path, lines, message):
+def test_bad_files(cli, db, tmp_path, lines, message):
     path = write(tmp_path, lines) if lines else (tmp_path / "empty.csv")
     if not lines:
         path.write_bytes(b"")
-    before = file_sha(db_path)
+    before = fingerprint(db)
     assert message in cli("import", "people", str(path), expect=2).stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 def test_invalid_utf8_and_missing_file(cli, tmp_path):
