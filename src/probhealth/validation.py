@@ -5,7 +5,7 @@ and ``import people``). No database, no I/O: values in, clean values or ``BadInp
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -111,6 +111,16 @@ def postcode_district(value: str | None) -> str | None:
 
 def short_text(value: str, field: str, max_len: int = 100) -> str:
     return clean_name(value, field, max_len=max_len)
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` Did you mean 'X'?`` for the closest of ``options`` to a mistyped ``word`` (difflib),
+    or an empty string when none is close."""
+    import difflib
+
+    text = word.strip().lower()
+    found = difflib.get_close_matches(text, sorted(set(options)), n=1, cutoff=0.6)
+    return f" Did you mean {found[0]!r}?" if found and found[0] != text else ""
 
 
 def choice(value: str, field: str, allowed: tuple[str, ...]) -> str:

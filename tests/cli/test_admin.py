@@ -117,6 +117,40 @@ def test_every_command_has_help():
         assert len(result.stdout) > 80, path
 
 
+def test_help_shows_each_example_once_on_its_own_line():
+    """Issue 13 item 11: two examples ran together into one paragraph ("Example: probhealth
+    screen X123456 Example: probhealth screen X123456 --answers ..."), the word repeated and
+    the second command cut across lines. Every example is now shown once, on a line of its
+    own, under one "Example:" or "Examples:"."""
+    import re
+
+    from typer.main import get_command
+
+    from probhealth.cli import app
+
+    cli = Cli(None)
+
+    def walk(cmd, path):
+        yield cmd, path
+        for name, child in (getattr(cmd, "commands", None) or {}).items():
+            yield from walk(child, [*path, name])
+
+    checked = 0
+    for cmd, path in walk(get_command(app), []):
+        doc = (cmd.callback.__doc__ if cmd.callback else None) or cmd.help or ""
+        examples = re.findall(r"^\s*(?:Example: )?(probhealth [^\n]+)$", doc, flags=re.M)
+        examples = [e for e in examples if "Example: " + e in doc or "Examples:" in doc]
+        if len(examples) < 2:
+            continue
+        text = cli(*path, "--help").stdout
+        lines = [line.strip() for line in text.splitlines()]
+        assert text.count("Example") == 1, (path, text)
+        for example in examples:
+            assert lines.count(example) == 1, (path, example, text)
+        checked += 1
+    assert checked >= 5
+
+
 def test_actor_from_option_goes_to_audit(cli, db_path):
     add_person(cli)
     cli("--as", "officer.jones", "consent", "X123456", "--purpose", "screening", "--given")

@@ -588,3 +588,41 @@ def test_band_cell_tells_a_declined_scale_from_one_not_asked(cli, tmp_path):
     assert row["score_phq9"] == "" and row["band_phq9"] == "incomplete (at least 24)"
     assert row["score_gad7"] == "" and row["band_gad7"] == "not-asked"  # GAD-2 was 0
     assert row["score_phq2"] == "6" and row["band_phq2"] == "positive"
+
+
+def test_an_empty_export_keeps_the_full_column_set(cli, tmp_path):
+    """Issue 13 item 11: an export no screening matched (a new database, or a period with
+    none) had the wide screenings table without its per-question, score and flag columns;
+    every table now has the same header whether rows match or not."""
+
+    def header(*extra: str) -> dict[str, str]:
+        return {t: cli("export", t, "--out", "-", *extra).stdout.splitlines()[0] for t in TABLES}
+
+    empty = header()
+    assert "gp_registered" in empty["screenings"] and "score_phq9" in empty["screenings"]
+    add_person(cli, sex="male")
+    cli("consent", "X123456", "--purpose", "screening", "--given")
+    cli("screen", "X123456", "--answers", str(negative_file(tmp_path)))
+    full = header()
+    assert header("--since", "2099-01-01", "--until", "2099-01-02") == full
+    assert {t: h for t, h in empty.items() if t != "audit"} == {
+        t: h for t, h in full.items() if t != "audit"
+    }
+    only = cli("export", "screenings", "--out", "-", "--questionnaire", "probation-health")
+    assert only.stdout.splitlines()[0] == full["screenings"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["export", "screening", "--out", "-"], "Did you mean 'screenings'?"),
+        (["export", "refferals", "--out", "-"], "Did you mean 'referrals'?"),
+        (["refer", "X123456", "dentst"], "Did you mean 'dentist'?"),
+        (["services", "list", "--pathway", "gp-registraton"], "Did you mean 'gp-registration'?"),
+    ],
+)
+def test_mistyped_names_get_a_did_you_mean(cli, argv, hint):
+    add_person(cli)
+    result = cli(*argv, expect=2)
+    assert hint in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Did you mean" not in cli("export", "zzz", "--out", "-", expect=2).stderr

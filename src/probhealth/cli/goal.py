@@ -83,8 +83,11 @@ def list_(
 ) -> None:
     """A person's goals, or the whole caseload's (a health trainer's day: --due).
 
-    Example: probhealth goal list X123456
-    Example: probhealth goal list --due
+    Examples:
+
+    \b
+      probhealth goal list X123456
+      probhealth goal list --due
     """
     from probhealth.errors import BadInput
     from probhealth.services import goals

@@ -14,7 +14,8 @@ from probhealth import expr
 from probhealth.cli.asker import Asker, Choice
 from probhealth.cli.output import out
 from probhealth.questionnaire.answers import PREFER_NOT
-from probhealth.services.guided import ANSWER, BACK, DECLINE, Response
+from probhealth.services.guided import ANSWER, BACK, DECLINE, Response, raised_flags
+from probhealth.taxonomy import URGENT
 from probhealth.textsafe import for_terminal
 
 if TYPE_CHECKING:
@@ -41,6 +42,14 @@ def flag_panel(flags: Sequence[FlagDef | FlagRecord]) -> Panel:
     title = "EMERGENCY: act now" if emergency else "Same day: act today"
     colour = "red" if emergency else "yellow"
     return Panel(body, title=Text(title, style=f"bold {colour}"), border_style=colour, expand=False)
+
+
+def _flag_state(flag: FlagDef, acknowledged: bool) -> str:
+    """``Title (emergency, acknowledged)``; a flag that needs no acknowledgement: ``(notice)``."""
+    state = ""
+    if flag.severity in URGENT:
+        state = ", acknowledged" if acknowledged else ", not acknowledged"
+    return for_terminal(f"{flag.title} ({flag.severity}{state})")
 
 
 class TerminalUI:
@@ -72,6 +81,14 @@ class TerminalUI:
                 style="bold",
             )
         )
+        raised = raised_flags(active) if active.resumed else []
+        if raised:
+            out().print(
+                Text(
+                    "Flags raised so far: " + "; ".join(_flag_state(f, a) for f, a in raised) + ".",
+                    style="bold red" if any(f.severity in URGENT for f, _ in raised) else "",
+                )
+            )
         out().print(
             Text(
                 "Each answer is saved as soon as it is given. Ctrl-C stops; run the same command to carry on.",
@@ -94,7 +111,8 @@ class TerminalUI:
         console.print()
         console.print(
             Text(
-                f"{for_terminal(progress.section_title)} · {progress.position} of {progress.count}",
+                f"Question {progress.overall_position} of about {progress.overall_shown}"
+                f" · {for_terminal(progress.section_title)}",
                 style="dim",
             )
         )

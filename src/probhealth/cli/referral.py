@@ -180,8 +180,11 @@ def list_(
 ) -> None:
     """List referrals; with --json each carries its history, as referral show does.
 
-    Example: probhealth referral list --due
-    Example: probhealth referral list --due --office Cambridge --worker asmith
+    Examples:
+
+    \b
+      probhealth referral list --due
+      probhealth referral list --due --office Cambridge --worker asmith
     """
     from probhealth.services import referrals
     from probhealth.services.definitions import load_rules

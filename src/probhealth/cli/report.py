@@ -55,10 +55,13 @@ def report(
     """Health needs report from pseudonymised counts: reach, needs, access, barriers,
     referrals, service gaps, goals and trends. Small numbers are suppressed.
 
-    Example: probhealth report --since 2026-01-01 --csv report-tables
-    Example: probhealth report --office Cambridge --by age-band
-    Example: probhealth report --out report.html
-    Example: probhealth report --out report.pdf
+    Examples:
+
+    \b
+      probhealth report --since 2026-01-01 --csv report-tables
+      probhealth report --office Cambridge --by age-band
+      probhealth report --out report.html
+      probhealth report --out report.pdf
     """
     from probhealth import validation
     from probhealth.services import definitions

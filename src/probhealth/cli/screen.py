@@ -57,8 +57,11 @@ def screen(
 ) -> None:
     """Run a health screening with a person (resumes an unfinished one).
 
-    Example: probhealth screen X123456
-    Example: probhealth screen X123456 --answers answers.yaml --json
+    Examples:
+
+    \b
+      probhealth screen X123456
+      probhealth screen X123456 --answers answers.yaml --json
     """
     from probhealth.services import definitions, screening
 

@@ -31,8 +31,11 @@ def suggest(
 ) -> None:
     """Suggested pathways for a person's latest screening, each with why, and local services.
 
-    Example: probhealth suggest X123456
-    Example: probhealth suggest --all --office Cambridge
+    Examples:
+
+    \b
+      probhealth suggest X123456
+      probhealth suggest --all --office Cambridge
     """
     from probhealth.services import definitions
     from probhealth.services import suggest as service

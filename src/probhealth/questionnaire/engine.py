@@ -87,7 +87,8 @@ class Progress:
     position: int  # 1-based within the section's shown items
     count: int
     overall_answered: int
-    overall_shown: int
+    overall_shown: int  # items shown so far; answers can add follow-ups, so "about"
+    overall_position: int = 0  # 1-based within the whole screening's shown items
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,16 @@ class Evaluation:
         section = self.questionnaire.section(item.section_id)
         shown = [i for i in self.visible if self.questionnaire.item(i).section_id == section.id]
         position = shown.index(item_id) + 1 if item_id in shown else len(shown) + 1
+        overall = (
+            self.visible.index(item_id) + 1 if item_id in self.visible else len(self.visible) + 1
+        )
         return Progress(
-            section.title, position, max(len(shown), position), len(self.answers), len(self.visible)
+            section.title,
+            position,
+            max(len(shown), position),
+            len(self.answers),
+            max(len(self.visible), overall),
+            overall,
         )
 
     def emergency_flags(self) -> tuple[FlagDef, ...]:

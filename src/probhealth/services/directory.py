@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from probhealth import clock
+from probhealth import clock, validation
 from probhealth.directory.hours import is_open
 from probhealth.directory.model import Service, from_json, load_file
-from probhealth.errors import NotFound, Remedy
+from probhealth.errors import BadInput, NotFound, Remedy
 from probhealth.rules.model import RuleSet
 from probhealth.store import audit
 from probhealth.store import directory as repo
@@ -96,7 +96,22 @@ def list_services(
             if open_now and not opened:
                 continue
             out.append((service, opened))
-        return out
+    if pathway and not rows:
+        _known_pathway(pathway)
+    return out
+
+
+def _known_pathway(pathway: str) -> None:
+    """Nothing offers ``pathway``: if the rules have no such pathway, say so (a typo), with
+    the closest one, rather than an empty list."""
+    from probhealth.services.definitions import load_rules
+
+    ids = {p.id for p in load_rules().pathways}
+    if pathway not in ids:
+        raise BadInput(
+            f"Unknown pathway {pathway!r}.{validation.did_you_mean(pathway, ids)}",
+            remedy=Remedy.of("show-rules"),
+        )
 
 
 def ensure_demo_directory(store: Store, rules: RuleSet) -> LoadResult | None:

@@ -278,7 +278,10 @@ def run(
     """Write one table as CSV. ``portable`` forces the per-row builders below, which work on
     every database; tests compare their bytes with the SQLite fast path's."""
     if o.table not in TABLES:
-        raise BadInput(f"Unknown table {o.table!r}; choose one of: {', '.join(TABLES)}.")
+        raise BadInput(
+            f"Unknown table {o.table!r}.{validation.did_you_mean(o.table, TABLES)}"
+            f" Choose one of: {', '.join(TABLES)}."
+        )
     if o.labels and o.table not in ("screenings", "answers"):
         raise BadInput("{opt:labels} is for the screenings and answers tables.")
     if o.questionnaire and o.table not in ("screenings", "answers", "suggestions"):
@@ -811,12 +814,16 @@ def _audit(
 
 # ---------------------------------------------------------------- screenings ------------
 def _versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
+    """The questionnaire versions of the screenings exported. When none match (an empty
+    export), the versions stored, else the bundled questionnaire: an empty export keeps the
+    columns a full one has, so a script reading it by column name still works."""
     from probhealth.services import definitions
 
-    return [
-        definitions.from_stored_text(qid, ver, h, src)
-        for qid, ver, h, src in q.screening_versions(conn, f)
-    ]
+    rows = q.screening_versions(conn, f) or q.stored_versions(conn, f.questionnaire)
+    if not rows:
+        bundled = definitions.load_questionnaire()
+        return [bundled] if f.questionnaire in (None, bundled.id) else []
+    return [definitions.from_stored_text(qid, ver, h, src) for qid, ver, h, src in rows]
 
 
 def sensitive_items(versions: Any) -> frozenset[str]:

@@ -55,6 +55,18 @@ def credits_for(section: Section, credits: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c for c in credits if wanted and c.startswith(wanted))
 
 
+def raised_flags(active: screening.Active) -> list[tuple[FlagDef, bool]]:
+    """The flags this screening has raised so far, each with whether it was acknowledged
+    (what a resumed screening says before carrying on), most severe first."""
+    order = {"emergency": 0, "same-day": 1}
+    found = [
+        (d, acked)
+        for fid, acked in active.raised.items()
+        if (d := active.questionnaire.flag(fid)) is not None
+    ]
+    return sorted(found, key=lambda pair: order.get(pair[0].severity, 2))
+
+
 def run(store: Store, active: screening.Active, ui: UI) -> screening.ScreeningDetail:
     ui.started(active)
     pending = active.unacknowledged()

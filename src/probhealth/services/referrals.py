@@ -245,7 +245,8 @@ def refer(
     ``share-with-services`` consent; a self-referral ("make contact") does not."""
     pathway = rules.pathway(pathway_id.strip().lower())
     if pathway is None:
-        raise BadInput(f"Unknown pathway {pathway_id!r}.", remedy=Remedy.of("show-rules"))
+        hint = validation.did_you_mean(pathway_id, (p.id for p in rules.pathways))
+        raise BadInput(f"Unknown pathway {pathway_id!r}.{hint}", remedy=Remedy.of("show-rules"))
     if status not in ("agreed", "declined-by-person", "referred"):
         raise BadInput("A new referral starts as agreed, referred or declined-by-person.")
     self_referral = _route(pathway, self_referral)

@@ -99,6 +99,20 @@ def _screening_filter(stmt: Any, f: Filters) -> Any:
     return _office(stmt, f)
 
 
+def stored_versions(conn: Connection, questionnaire: str | None) -> list[tuple[str, int, str, str]]:
+    """(id, version, content hash, source) of every questionnaire version stored, or of one
+    questionnaire's: the columns of an export that no screening matches."""
+    stmt = select(
+        col(QuestionnaireDef.id),
+        col(QuestionnaireDef.version),
+        col(QuestionnaireDef.content_hash),
+        col(QuestionnaireDef.source_text),
+    ).order_by(col(QuestionnaireDef.id), col(QuestionnaireDef.version))
+    if questionnaire:
+        stmt = stmt.where(col(QuestionnaireDef.id) == questionnaire)
+    return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[misc]
+
+
 def screening_versions(conn: Connection, f: Filters) -> list[tuple[str, int, str, str]]:
     """(id, version, content hash, source) of every questionnaire version the export covers."""
     sub = (
