@@ -343,3 +343,90 @@ def test_nhs_health_check_only_when_due(cli, tmp_path, answers, suggested):
     path.write_text(yaml.safe_dump(given))
     cli("screen", "A000002", "--answers", str(path))
     assert ("nhs-health-check" in pathways(suggest(cli, "A000002"))) is suggested
+
+
+# ------------------------------------------------------------ the remaining cases --------
+@pytest.mark.parametrize(
+    ("given", "asked"),
+    [
+        ({"repeat_medication": "yes"}, True),
+        ({"drugs_any": "yes"}, True),
+        ({"recent_custody": "yes", "release_date": released(200)}, True),
+        ({}, False),
+    ],
+    ids=["prescribed-medicine", "uses-drugs", "custody-this-year", "none-of-these"],
+)
+def test_opioid_substitution_is_asked_of_those_it_concerns(cli, person, tmp_path, given, asked):
+    data = screen(cli, person, negative_file(tmp_path, **given, opioid_substitution="no"))
+    assert ("opioid_substitution" not in data["ignored_answers"]) is asked
+
+
+def test_opioid_use_without_custody_suggests_naloxone(cli, person, tmp_path):
+    data = screen(cli, person, negative_file(tmp_path, drugs_any="yes", drugs_types=["heroin"]))
+    assert "post_release_overdose_risk" not in flag_ids(data)
+    assert pathways(suggest(cli, person))["naloxone"] == "soon"
+
+
+def test_release_over_8_weeks_ago_is_outside_the_overdose_window(cli, person, tmp_path):
+    data = screen(
+        cli,
+        person,
+        negative_file(
+            tmp_path, recent_custody="yes", release_date=released(70), drugs_inject="yes"
+        ),
+    )
+    assert "post_release_overdose_risk" not in flag_ids(data)
+    assert "bbv-testing" in pathways(suggest(cli, person))  # ever injected, whenever
+
+
+def test_withdrawal_signs_go_to_the_alcohol_service_and_the_gp_the_same_day(cli, person, tmp_path):
+    answers = {"auditc_1": 3, "auditc_2": 1, "auditc_3": 1, "alcohol_withdrawal": "shakes"}
+    data = screen(cli, person, negative_file(tmp_path, **answers))
+    assert flag_ids(data)["alcohol_dependence_risk"] == "same-day"
+    got = pathways(suggest(cli, person))
+    assert got["alcohol-service"] == "same-day" and got["alcohol-withdrawal-gp"] == "same-day"
+
+
+def test_less_severe_anxiety_suggests_talking_therapies(cli, person, tmp_path):
+    # GAD-7 6 (mild): guided self-help (NICE CG113 via NHS Talking Therapies), not nothing.
+    items = {"gad7_1": 2, "gad7_2": 1, "gad7_3": 1, "gad7_4": 1, "gad7_5": 1}
+    screen(cli, person, negative_file(tmp_path, **items))
+    assert pathways(suggest(cli, person))["talking-therapies"] == "routine"
+
+
+def test_a_long_term_condition_without_a_gp_suggests_a_review(cli, person, tmp_path):
+    screen(
+        cli,
+        person,
+        negative_file(tmp_path, long_term_conditions=["epilepsy"], gp_registered="no"),
+    )
+    got = pathways(suggest(cli, person))
+    assert got["long-term-condition-review"] == "soon" and "gp-registration" in got
+
+
+@pytest.mark.parametrize(
+    ("last", "due"), [("3-5-years", False), ("over-5-years", True)], ids=["3-5", "over-5"]
+)
+def test_cervical_screening_every_5_years_from_50(cli, tmp_path, last, due):
+    add_person(cli, "A000003", sex="female", dob="1970-03-01")
+    cli("consent", "A000003", "--purpose", "screening", "--given")
+    from datetime import date
+
+    import yaml
+
+    from probhealth.questionnaire import answers as A
+    from probhealth.questionnaire.engine import PersonFacts, evaluate
+    from tests.cli.test_screen import Q
+    from tests.helpers import negative_answer
+
+    given: dict[str, object] = {"pregnancy": "no", "cervical_screening_last": last}
+    parsed = {k: A.parse(Q.item(k), v) for k, v in given.items()}
+    today = date.today()
+    person = PersonFacts(today.year - 1970 - ((today.month, today.day) < (3, 1)), "female")
+    while (item := evaluate(Q, parsed, person, today).next_item()) is not None:
+        given[item.id] = negative_answer(item)
+        parsed[item.id] = A.parse(item, given[item.id])
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(given))
+    cli("screen", "A000003", "--answers", str(path))
+    assert ("cervical-screening" in pathways(suggest(cli, "A000003"))) is due
