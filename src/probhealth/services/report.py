@@ -844,7 +844,13 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
         title,
         cols,
         out,
-        note="Needs and GP registration as % of people screened; referrals made and completed.",
+        note="Needs and GP registration as % of people screened; referrals made and completed."
+        + (
+            " By month: referrals by the month they were made, so the latest months show "
+            "fewer completed (many are still open), not worse results."
+            if by == "month"
+            else ""
+        ),
         pcts=[(f"{k}_pct", k, "screened") for k in ("mh", "alcohol", "drugs", "co", "no_gp")],
         # Every count adds up over the groups to a total published elsewhere (reach, needs,
         # co-occurring, access, the funnel): guard each column against it.
