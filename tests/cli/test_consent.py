@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import add_person, file_sha
+from tests.helpers import add_person, fingerprint
 
 
 def test_consent_history_is_kept_and_latest_is_current(cli):
@@ -53,12 +53,12 @@ def test_consent_history_is_kept_and_latest_is_current(cli):
         (["--purpose", "screening", "--given", "--note", "bad\x07note"], "control character"),
     ],
 )
-def test_bad_consent_input(cli, db_path, args, message):
+def test_bad_consent_input(cli, db, args, message):
     add_person(cli)
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("consent", "X123456", *args, expect=2)
     assert message in result.stderr
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 def test_consent_for_unknown_person(cli):

@@ -20,18 +20,16 @@ import csv
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.cli.test_screen import Q, negative_file
-from tests.helpers import CLI_DRIVER, negative_answer
+from tests.helpers import CLI_DRIVER, DbHandle, negative_answer, query
 
 ZONES = ["Pacific/Kiritimati", "America/St_Johns"]
 
@@ -41,12 +39,12 @@ DRIVER = CLI_DRIVER  # each step may set its own environment (PROBHEALTH_NOW)
 class Session:
     """Commands queued with the instant each one runs at, then run in one process."""
 
-    def __init__(self, db: Path, tmp_path: Path, tz: str) -> None:
+    def __init__(self, db: DbHandle, tmp_path: Path, tz: str) -> None:
         self.db, self.tmp_path, self.tz = db, tmp_path, tz
         self.steps: list[dict] = []
 
     def at(self, now: str, *argv: str) -> int:
-        self.steps.append({"argv": ["--db", str(self.db), *argv], "env": {"PROBHEALTH_NOW": now}})
+        self.steps.append({"argv": ["--db", self.db.url, *argv], "env": {"PROBHEALTH_NOW": now}})
         return len(self.steps) - 1
 
     def run(self) -> list[dict]:
@@ -83,9 +81,16 @@ def _json(result: dict):  # type: ignore[no-untyped-def]
     return json.loads(_ok(result)["stdout"])
 
 
-def _raw(db: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as con:
-        return con.execute(sql).fetchall()
+def _raw(db: DbHandle, sql: str) -> list[tuple]:
+    """Rows as stored, times as SQLite keeps them (a server's timestamps and dates are read
+    back as that same text)."""
+
+    def text(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ", timespec="microseconds")
+        return value.isoformat() if isinstance(value, date) else value
+
+    return [tuple(text(v) for v in row) for row in query(db, sql)]
 
 
 def _answers_for(path: Path, age: int, sex: str, today: date) -> Path:
@@ -123,8 +128,8 @@ AUTUMN_FIRST = "2026-10-25T00:30:00Z"  # 01:30 BST
 AUTUMN_SECOND = "2026-10-25T01:30:00Z"  # 01:30 GMT, an hour later
 
 
-def test_instants_round_trip_and_show_gmt_or_bst(tz, db_path, tmp_path):
-    s = Session(db_path, tmp_path, tz)
+def test_instants_round_trip_and_show_gmt_or_bst(tz, db, tmp_path):
+    s = Session(db, tmp_path, tz)
     add = s.at(SPRING_BEFORE, "person", "add", "--crn", "X100001", "--given", "Sam")
     s.steps[add]["argv"] += ["--family", "Cole", "--dob", "1990-06-15", "--sex", "male"]
     s.steps[add]["argv"] += ["--release-date", "2026-03-28", "--json"]
@@ -152,12 +157,12 @@ def test_instants_round_trip_and_show_gmt_or_bst(tz, db_path, tmp_path):
     person = _json(r[add])
     assert person["created_at"] == "2026-03-29T00:59:59Z"
     assert person["release_date"] == "2026-03-28"
-    assert _raw(db_path, "SELECT created_at, release_date FROM person") == [
+    assert _raw(db, "SELECT created_at, release_date FROM person") == [
         ("2026-03-29 00:59:59.000000", "2026-03-28")
     ]
 
     # Stored: naive UTC, exactly the instants given, an hour apart across the autumn change.
-    assert _raw(db_path, "SELECT purpose, status, recorded_at FROM consent ORDER BY id") == [
+    assert _raw(db, "SELECT purpose, status, recorded_at FROM consent ORDER BY id") == [
         ("screening", "given", "2026-03-29 00:59:59.000000"),
         ("share-with-services", "given", "2026-03-29 01:00:01.000000"),
         ("screening", "withdrawn", "2026-10-25 00:30:00.000000"),
@@ -183,7 +188,7 @@ def test_instants_round_trip_and_show_gmt_or_bst(tz, db_path, tmp_path):
     screening = _json(r[screen])
     assert screening["started_at"] == "2026-10-25T01:30:00Z"
     assert screening["completed_at"] == "2026-10-25T01:30:00Z"
-    assert _raw(db_path, "SELECT substr(started_at, 1, 19) FROM screening") == [
+    assert _raw(db, "SELECT substr(CAST(started_at AS TEXT), 1, 19) FROM screening") == [
         ("2026-10-25 01:30:00",)
     ]
     rows = _csv(r[export]["stdout"])
@@ -196,12 +201,13 @@ def test_instants_round_trip_and_show_gmt_or_bst(tz, db_path, tmp_path):
     updated = _json(r[update])
     assert updated["status"] == "referred"
     assert _raw(
-        db_path, "SELECT event_date, substr(recorded_at, 1, 19) FROM referral_event ORDER BY id"
+        db,
+        "SELECT event_date, substr(CAST(recorded_at AS TEXT), 1, 19) FROM referral_event ORDER BY id",
     )[-1] == ("2026-10-25", "2026-10-25 01:30:00")
 
 
-def test_screening_show_uses_london_wall_time(tz, db_path, tmp_path):
-    s = Session(db_path, tmp_path, tz)
+def test_screening_show_uses_london_wall_time(tz, db, tmp_path):
+    s = Session(db, tmp_path, tz)
     s.at(SPRING_BEFORE, "person", "add", "--crn", "X100002", "--given", "Kim", "--family", "Day")
     s.steps[-1]["argv"] += ["--dob", "1990-06-15", "--sex", "male"]
     s.at(SPRING_BEFORE, "consent", "X100002", "--purpose", "screening", "--given")
@@ -222,11 +228,11 @@ LATE_JUNE = "2026-06-30T23:30:00Z"  # London: 2026-07-01 00:30 BST
 LONDON_TODAY = date(2026, 7, 1)
 
 
-def test_today_is_the_london_date(tz, db_path, tmp_path):
+def test_today_is_the_london_date(tz, db, tmp_path):
     """Born 1961-07-01: at 23:30 UTC on 30 June he is 65 in London (64 by the UTC date). Age,
     who is asked about AAA screening (men 65+), the age band, "not in the future" and the
     export's London-day filters all follow the London date."""
-    s = Session(db_path, tmp_path, tz)
+    s = Session(db, tmp_path, tz)
     base = ["--given", "Len", "--family", "Ward", "--dob", "1961-07-01", "--sex", "male"]
     add = s.at(LATE_JUNE, "person", "add", "--crn", "Y000065", *base, "--json")
     # A release date is never in the future (issue 13): 1 July is today in London, 2 July is not.
@@ -261,7 +267,7 @@ def test_today_is_the_london_date(tz, db_path, tmp_path):
 
     _ok(r[today])  # 1 July is today in London, not "in the future"
     assert r[tomorrow]["code"] == 2, r[tomorrow]
-    assert _raw(db_path, "SELECT event_date FROM referral_event ORDER BY id")[-1] == ("2026-07-01",)
+    assert _raw(db, "SELECT event_date FROM referral_event ORDER BY id")[-1] == ("2026-07-01",)
 
     rows = _csv(_ok(r[since])["stdout"])
     assert len(rows) == 1
@@ -271,8 +277,8 @@ def test_today_is_the_london_date(tz, db_path, tmp_path):
 
 
 # ------------------------------------------------------ audit order with a clock step ----
-def test_audit_ids_stay_in_order_when_the_clock_steps_back(db_path, tmp_path):
-    s = Session(db_path, tmp_path, "America/St_Johns")
+def test_audit_ids_stay_in_order_when_the_clock_steps_back(db, tmp_path):
+    s = Session(db, tmp_path, "America/St_Johns")
     s.at(AUTUMN_SECOND, "person", "add", "--crn", "Z000001", "--given", "Al", "--family", "Fox")
     s.steps[-1]["argv"] += ["--dob", "1970-01-01", "--sex", "male"]
     s.at(AUTUMN_FIRST, "consent", "Z000001", "--purpose", "screening", "--given")  # 1 h back
@@ -285,7 +291,7 @@ def test_audit_ids_stay_in_order_when_the_clock_steps_back(db_path, tmp_path):
     for result in r:
         _ok(result)
 
-    rows = _raw(db_path, "SELECT id, action, at FROM audit_event ORDER BY id")
+    rows = _raw(db, "SELECT id, action, at FROM audit_event ORDER BY id")
     assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
     assert rows[0][1] == "db.init"  # event 1 of every database (the audit anchor, issue 14)
     rows = rows[1:]
