@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,51 @@ def test_both_paths_leave_out_the_same_sensitive_rows(
     assert counts[0] == counts[1]
     if table != "audit":
         assert counts[0][1] > 0, "the demo caseload has rows to leave out"
+
+
+def test_both_paths_drop_a_sensitive_reason_the_same_way(
+    base_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suggestion kept for other reasons loses only its sensitive reason, in the same bytes
+    on both paths (the demo caseload has no such row, so one is chosen here)."""
+    import json
+
+    from probhealth.services import sensitive
+
+    con = sqlite3.connect(base_db)
+    gid, reasons = next(
+        (i, r)
+        for i, r in con.execute("select id, reasons from suggestion order by id")
+        if len(json.loads(r)) >= 2
+    )
+    gone = json.loads(reasons)[0]
+    con.close()
+    fake = sensitive.Withheld(strip={gid: frozenset({gone["rule"]})})
+    monkeypatch.setattr(sensitive, "withheld", lambda *a, **k: fake)
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    opts = {"identifiable": True}
+    portable = _export(base_db, tmp_path, "suggestions", opts, portable=True)
+    fast = _export(base_db, tmp_path, "suggestions", opts, portable=False)
+    assert fast == portable
+    from probhealth.paths import resolve_db
+    from probhealth.store.db import Store
+
+    for path, since in ((True, None), (False, None), (True, "2099-01-01"), (False, "2099-01-01")):
+        db = tmp_path / "count.db"
+        shutil.copyfile(base_db, db)
+        db.chmod(0o600)
+        store = Store(resolve_db(str(db)), actor="tester")
+        try:
+            o = export.Options(
+                table="suggestions",
+                out=tmp_path / "c.csv",
+                force=True,
+                identifiable=True,
+                since=date.fromisoformat(since) if since else None,
+            )
+            cells = export.run(store, o, portable=path).withheld_cells
+        finally:
+            store.close()
+        assert cells == (0 if since else 1), (path, since)
+    (row,) = [line for line in portable.split(b"\r\n") if line.startswith(f"{gid},".encode())]
+    assert gone["rule"].encode() + b";" not in row and gone["because"].encode() not in row

@@ -1213,8 +1213,9 @@ def _fast(conn: Any, f: q.Filters, o: Options, p: _People) -> Iterator[Any]:
             if o.table == "suggestions"
             else {}
         )
-        p.left_cells += len(strip)
         fx.fill_withheld(conn, (str(k) for k in keys), strip)
+        if strip:
+            p.left_cells += fx.stripped(conn, f)
     if o.table == "answers":
         hide = sensitive_items(versions.values()) if ident else frozenset()
         fx.fill_items(conn, _item_rows(versions, hide), _value_rows(versions, ident))

@@ -345,6 +345,25 @@ def suggestions(
     return _lines(conn, sql, params)
 
 
+def stripped(conn: Connection, f: Filters) -> int:
+    """How many of the exported suggestions lose a sensitive reason (``ex_strip``), with the
+    same filters as :func:`suggestions`."""
+    clauses, params = _filters(f, "g.created_at")
+    join = " JOIN ex_strip st ON st.id = g.id"
+    if f.questionnaire:
+        join += " JOIN screening s ON s.id = g.screening_id"
+        clauses.append("s.questionnaire_id = :questionnaire")
+        params["questionnaire"] = f.questionnaire
+    if f.office:
+        join += " JOIN person p ON p.id = g.person_id"
+    sql = f"SELECT count(*) FROM suggestion g{join}" + _where(clauses)  # noqa: S608
+    stmt = text(sql)
+    for name in ("since", "until"):
+        if name in params:
+            stmt = stmt.bindparams(bindparam(name, type_=DateTime()))
+    return int(conn.execute(stmt, params).scalar_one())
+
+
 def referral_events(
     conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
 ) -> Generator[list[Any]]:
