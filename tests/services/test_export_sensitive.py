@@ -128,3 +128,17 @@ def test_a_score_that_counts_a_sensitive_item_is_not_sensitive(cli, tmp_path):
     needs, said = _export(cli, tmp_path, "needs", identifiable=True)
     assert "drug-service" in suggestions and "drugs" in needs
     assert "domestic-abuse-support" not in suggestions and "safeguarding" not in needs
+
+
+def test_no_barrier_can_come_from_a_sensitive_answer() -> None:
+    """The barriers table is not checked for sensitive rows (test_every_table_is_covered):
+    that holds only while no barrier rule reads a sensitive item or a flag one raises."""
+    from probhealth.services import definitions
+
+    q = definitions.load_questionnaire()
+    hidden = {i.id for i in q.items if i.sensitive}
+    flags = {f.id for f in q.flags if any(r == "answers" and a in hidden for r, a in f.when.names)}
+    for barrier in q.barriers:
+        for root, name in barrier.when.names:
+            assert not (root == "answers" and name in hidden), barrier.type
+            assert not (root == "flags" and name in flags), barrier.type
