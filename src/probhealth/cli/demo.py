@@ -79,6 +79,7 @@ def demo(
             setting="demo",
             json_out=False,
             resume_command="probhealth demo",
+            new=True,  # the tour may be taken again
         )
         output.info("This was the demo database: add --demo to any command to keep working on it.")
         return
@@ -90,6 +91,7 @@ def demo(
         demo_service.sample_answers(),
         file="demo answers",
         setting="demo",
+        new=True,
     )
     render.print_renderable(render.screening_summary(detail))
     output.info(

@@ -55,6 +55,11 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
         "If no program is using the database, move it away with: "
         f"mv {_q(a['path'])} {_q(a['path'] + '.bad')}"
     ),
+    "new-screening": lambda a: f"Start a new one with: probhealth screen {_q(a['crn'])} --new",
+    "new-screening-file": lambda a: (
+        f"Save it again with: probhealth screen {_q(a['crn'])} --answers {_q(a['file'])} --new"
+    ),
+    "resume-follow-up": lambda a: f"Carry on with: probhealth follow-up {_q(a['crn'])}",
     "take-over-screening": lambda a: (
         f"Take it over with: probhealth screen {_q(a['crn'])} --take-over"
     ),

@@ -335,9 +335,24 @@ def screening_summary(detail: ScreeningDetail) -> Group:
             ("Completed", clock.show(detail.completed_at) if detail.completed_at else None),
             ("Setting", detail.setting),
             ("Questions answered", str(detail.questions_asked)),
+            (
+                "Voided",
+                f"{clock.show(detail.voided.at)} by {detail.voided.by}: {detail.voided.reason}"
+                + (f" ({detail.voided.note})" if detail.voided.note else "")
+                if detail.voided
+                else None,
+            ),
         ]
     )
     parts: list[Any] = [head, Text("")]
+    if detail.voided:
+        parts += [
+            Text(
+                "VOIDED: kept for the record; not used for suggestions, reports or flags.",
+                style="bold red",
+            ),
+            Text(""),
+        ]
     if detail.flags:
         parts += [flags_table(detail.flags), Text("")]
     could = getattr(detail, "could_apply", ())
@@ -561,6 +576,13 @@ def suggestion_panel(s: PathwaySuggestion) -> Panel:
                 style="yellow",
             )
         )
+    if s.completed_on and not s.open_referral:
+        parts.append(
+            Text(
+                f"Completed on {s.completed_on.strftime('%d/%m/%Y')} (achieved).",
+                style="green",
+            )
+        )
     if s.open_referral:
         parts.append(
             Text(
@@ -605,6 +627,23 @@ def suggestions(report: SuggestReport) -> Group:
             for c in could
         ]
         parts.append(table("Could apply (partly answered)", ["Urgency", "Pathway", "Why"], rows))
+    held = getattr(report, "recently_completed", ())
+    if held:
+        rows = [
+            [
+                for_terminal(h.name),
+                h.completed_on.strftime("%d/%m/%Y") if h.completed_on else "",
+                h.suggest_again_from.strftime("%d/%m/%Y") if h.suggest_again_from else "",
+            ]
+            for h in held
+        ]
+        parts.append(
+            table(
+                "Completed recently (not suggested again yet)",
+                ["Pathway", "Completed on", "Suggested again from"],
+                rows,
+            )
+        )
     return Group(*parts)
 
 

@@ -31,6 +31,14 @@ def screen(
     restart: Annotated[
         bool, typer.Option("--restart", help="Abandon an unfinished screening and start again.")
     ] = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Start a new screening for someone screened before (or save the same answers "
+            "file again the same day).",
+        ),
+    ] = False,
     take_over: Annotated[
         bool,
         typer.Option(
@@ -69,7 +77,9 @@ def screen(
     q = definitions.load_questionnaire(questionnaire)
     if answers is not None:
         data = screening.load_answers_data(answers)
-        detail = screening.run_answers_file(store, crn, q, data, file=str(answers), setting=setting)
+        detail = screening.run_answers_file(
+            store, crn, q, data, file=str(answers), setting=setting, new=new
+        )
         _report(detail, json_out)
         return
     if not interactive():
@@ -78,7 +88,14 @@ def screen(
             hint=f"Without one, give the answers in a file: probhealth screen {crn} --answers FILE",
         )
     run_guided(
-        store, crn, q, restart=restart, setting=setting, json_out=json_out, take_over=take_over
+        store,
+        crn,
+        q,
+        restart=restart,
+        setting=setting,
+        json_out=json_out,
+        take_over=take_over,
+        new=new,
     )
 
 
@@ -92,6 +109,7 @@ def run_guided(
     json_out: bool,
     resume_command: str | None = None,
     take_over: bool = False,
+    new: bool = False,
 ) -> None:
     from probhealth.cli.asker import get_asker
     from probhealth.cli.guided import TerminalUI
@@ -108,7 +126,24 @@ def run_guided(
         )
 
     def begin() -> screening.Active:
-        return screening.begin(store, crn, q, restart=restart, setting=setting, take_over=take_over)
+        try:
+            return screening.begin(
+                store, crn, q, restart=restart, setting=setting, take_over=take_over, new=new
+            )
+        except screening.ScreenedBefore as exc:
+            # Said when, then asked: a second screening is never started silently.
+            output.warn(
+                f"{exc.crn} was last screened on {screening.when_screened(exc.completed_at)} "
+                f"(screening {exc.screening_id})."
+            )
+            if not asker.confirm("Start a new screening now?", default=False):
+                output.info(
+                    f"No new screening started. See the last one with: probhealth screening show {exc.screening_id}"
+                )
+                raise typer.Exit(0) from None
+            return screening.begin(
+                store, crn, q, restart=restart, setting=setting, take_over=take_over, new=True
+            )
 
     def recorded() -> None:
         output.ok("Consent to screening recorded.")
@@ -136,7 +171,7 @@ def run_guided(
             offer(store, crn, detail.id, asker)
         except KeyboardInterrupt:
             output.warn(
-                f"Stopped. The screening is saved; see the suggestions again with: probhealth suggest {crn.strip().upper()}"
+                f"Stopped. The screening is saved; carry on with the decisions with: probhealth follow-up {crn.strip().upper()}"
             )
             raise typer.Exit(130) from None
 

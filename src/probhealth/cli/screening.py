@@ -36,7 +36,7 @@ def list_(
             [
                 [
                     str(r.id),
-                    r.status,
+                    f"voided ({r.voided.reason})" if r.voided else r.status,
                     r.questionnaire,
                     clock.show(r.started_at),
                     clock.show(r.completed_at),
@@ -129,3 +129,39 @@ def ack(
             return
     screening.acknowledge_flags(store, screening_id, pending)
     output.ok(f"Acknowledged {output.count(len(pending), 'flag')} on screening {screening_id}.")
+
+
+@app.command("void")
+def void(
+    ctx: typer.Context,
+    screening_id: Annotated[
+        int,
+        typer.Argument(
+            help="Screening id (see screening list).", min=1, max=MAX_ID, show_default=False
+        ),
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why: wrong-person, entered-in-error, duplicate or other (with --note).",
+            show_default=False,
+        ),
+    ],
+    note: Annotated[
+        str | None, typer.Option("--note", help="What happened (needed for other).")
+    ] = None,
+) -> None:
+    """Void a completed screening entered wrongly (kept, shown as voided, never used).
+
+    Example: probhealth screening void 12 --reason wrong-person
+    """
+    from probhealth.services import screening
+
+    done = screening.void(app_context(ctx).store(), screening_id, reason=reason, note=note)
+    output.ok(f"Screening {done.screening_id} voided ({done.reason}); it is kept for the record.")
+    if done.open_needs:
+        output.warn(
+            f"{output.count(done.open_needs, 'open need or barrier', 'open needs or barriers')} it recorded "
+            f"are still open; check them with: probhealth need list {done.crn}"
+        )

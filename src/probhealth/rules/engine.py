@@ -5,13 +5,17 @@ barriers, needs, consent and open referrals); output is a list of :class:`Sugges
 urgent first. Every reason names the rule and renders its ``because`` text with the evidence
 (answers shown by their labels). A pathway that already has an open referral is returned in
 ``already_open`` instead of being suggested again.
+
+A pathway the person completed as achieved (``Facts.completed``) carries that date; one with a
+``resuggest_after_days`` is held back until that many days after it (``recently_completed``),
+unless a rule fires at emergency or same-day urgency: a safety route is never held back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from probhealth import expr
@@ -31,6 +35,8 @@ class Facts:
     open_referrals: frozenset[str] = frozenset()
     consents: frozenset[str] = frozenset()  # purposes with consent currently given
     uncertain_flags: frozenset[str] = frozenset()  # flags the answers could meet, unproven
+    # pathway id -> the day a referral to it was last completed as achieved
+    completed: Mapping[str, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,15 @@ class Suggestion:
     pathway: Pathway
     urgency: str
     reasons: tuple[Reason, ...]
+    completed_on: date | None = None  # last completed as achieved
+
+    @property
+    def suggest_again_from(self) -> date | None:
+        """The first day it is suggested again after being completed (None: straight away)."""
+        days = self.pathway.resuggest_after_days
+        if self.completed_on is None or days is None:
+            return None
+        return self.completed_on + timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class Outcome:
     suggestions: tuple[Suggestion, ...]
     already_open: tuple[Suggestion, ...]
     could_apply: tuple[CouldApply, ...] = ()
+    recently_completed: tuple[Suggestion, ...] = ()  # held back: completed not long ago
 
 
 def _env(facts: Facts, today: date) -> expr.Env:
@@ -148,18 +164,30 @@ def evaluate(
             could[rule.pathway] = CouldApply(pathway, rule.id, rule.urgency, why)
     suggestions: list[Suggestion] = []
     already: list[Suggestion] = []
+    held: list[Suggestion] = []
     for pathway_id, reasons in fired.items():
         pathway = rules.pathway(pathway_id)
         assert pathway is not None
         reasons.sort(key=lambda r: URGENCY_ORDER[r.urgency])
-        suggestion = Suggestion(pathway, reasons[0].urgency, tuple(reasons))
-        (already if pathway_id in facts.open_referrals else suggestions).append(suggestion)
+        urgency = reasons[0].urgency
+        suggestion = Suggestion(pathway, urgency, tuple(reasons), facts.completed.get(pathway_id))
+        again = suggestion.suggest_again_from
+        if pathway_id in facts.open_referrals:
+            already.append(suggestion)
+        elif again is not None and today < again and urgency not in SAFETY_URGENCIES:
+            held.append(suggestion)
+        else:
+            suggestions.append(suggestion)
     key = lambda s: (URGENCY_ORDER[s.urgency], s.pathway.name)  # noqa: E731
     return Outcome(
         tuple(sorted(suggestions, key=key)),
         tuple(sorted(already, key=key)),
         tuple(sorted(could.values(), key=key)),
+        tuple(sorted(held, key=key)),
     )
+
+
+SAFETY_URGENCIES = frozenset({"emergency", "same-day"})  # never held back after completion
 
 
 def _why(

@@ -64,6 +64,9 @@ class PathwayModel(_Strict):
     shares_information: bool
     self_referral: bool
     follow_up_days: int = Field(ge=1, le=365)
+    # After a referral to it is completed as achieved, not suggested again for this many days
+    # (a screening programme's interval); unset: suggested again whenever a rule fires.
+    resuggest_after_days: int | None = Field(default=None, ge=1, le=3650)
     adjustment: bool = False  # a way of working (e.g. easy read), not a service to refer to
     # Whose consent a referral sent by the worker needs: "services" (share-with-services) or
     # "gp" for a pathway routed through the GP (share-with-gp).
@@ -120,6 +123,7 @@ class Pathway:
     shares_with: str = "services"
     needs_consent: tuple[str, ...] = ()
     sensitive: bool = False
+    resuggest_after_days: int | None = None
 
     @property
     def share_purpose(self) -> str:
@@ -230,6 +234,7 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             p.shares_with,
             tuple(p.needs_consent),
             p.sensitive,
+            p.resuggest_after_days,
         )
     scope = rules_scope(q)
     rules: list[Rule] = []

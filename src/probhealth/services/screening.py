@@ -7,6 +7,7 @@ every later look at it, so a newer bundled questionnaire never changes how old a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,7 @@ from probhealth.store import screenings as repo
 from probhealth.store.db import Session, Store
 from probhealth.store.models import Barrier, Flag, Need, Person, Score, Screening
 from probhealth.taxonomy import URGENT
-from probhealth.textsafe import clean_name
+from probhealth.textsafe import clean_name, clean_note
 
 
 # ---------------------------------------------------------------- records ----------------
@@ -135,6 +136,40 @@ class CouldApply:
         }
 
 
+# Why a completed screening was voided (issue 13 item 6). "other" needs a note.
+VOID_REASONS = (
+    ("wrong-person", "Entered for the wrong person"),
+    ("entered-in-error", "Answers entered wrongly"),
+    ("duplicate", "The same screening entered twice"),
+    ("other", "Another reason (say which in a note)"),
+)
+
+
+@dataclass(frozen=True)
+class VoidInfo:
+    """A voided screening: kept, shown as voided, never used for suggestions, reports or
+    "last screened"."""
+
+    at: datetime
+    by: str
+    reason: str
+    note: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": clock.iso_utc(self.at),
+            "by": self.by,
+            "reason": self.reason,
+            "note": self.note,
+        }
+
+
+def _void_info(row: Screening) -> VoidInfo | None:
+    if row.status != "voided" or row.voided_at is None:
+        return None
+    return VoidInfo(row.voided_at, row.voided_by or "", row.void_reason or "other", row.void_note)
+
+
 @dataclass(frozen=True)
 class ScreeningDetail:
     id: int
@@ -158,6 +193,7 @@ class ScreeningDetail:
     credits: tuple[str, ...] = ()
     next_item: str | None = None
     could_apply: tuple[CouldApply, ...] = ()
+    voided: VoidInfo | None = None
 
     def score(self, scale_id: str) -> ScoreView | None:
         return next((s for s in self.scores if s.scale_id == scale_id), None)
@@ -196,6 +232,7 @@ class ScreeningDetail:
             "needs": [{"domain": d, "severity": sev} for d, sev in self.needs],
             "barriers": list(self.barriers),
             "ignored_answers": list(self.ignored),
+            "voided": self.voided.to_json() if self.voided else None,
         }
 
 
@@ -208,6 +245,7 @@ class ScreeningSummary:
     completed_at: datetime | None
     started_by: str
     flags: int
+    voided: VoidInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,6 +256,7 @@ class ScreeningSummary:
             "completed_at": clock.iso_utc(self.completed_at),
             "started_by": self.started_by,
             "flags": self.flags,
+            "voided": self.voided.to_json() if self.voided else None,
         }
 
 
@@ -371,8 +410,12 @@ def begin(
     restart: bool = False,
     setting: str | None = None,
     take_over: bool = False,
+    new: bool = False,
 ) -> Active:
     """Resume the person's unfinished screening, or start a new one (consent required).
+
+    A new screening for someone already screened needs ``new`` (the worker was told when they
+    were last screened and said yes): otherwise ``ScreenedBefore`` is raised.
 
     A screening is worked on by one session at a time: one open in another live session is
     refused, saying where, by whom and since when, unless ``take_over`` (then that session's
@@ -417,6 +460,11 @@ def begin(
                 entity_id=current.id,
             )
             current = None
+        if current is None and not new:
+            last = repo.latest_completed(session, person.id)
+            if last is not None and last.completed_at is not None:
+                assert last.id is not None
+                raise ScreenedBefore(person.crn, last.id, last.completed_at)
         if current is not None:
             assert current.id is not None
             stored_q = definitions.stored_questionnaire(
@@ -470,6 +518,108 @@ def begin(
             token=token,
             taken_from=taken_from,
         )
+
+
+class ScreenedBefore(Conflict):
+    """A new screening for someone already screened: the worker is told when, and asked."""
+
+    def __init__(self, crn: str, screening_id: int, completed_at: datetime) -> None:
+        self.crn = crn
+        self.screening_id = screening_id
+        self.completed_at = completed_at
+        super().__init__(
+            f"{crn} was last screened on {when_screened(completed_at)} "
+            f"(screening {screening_id}); a new screening must be asked for.",
+            remedy=Remedy.of("new-screening", crn=crn),
+        )
+
+
+def when_screened(at: datetime) -> str:
+    """'02/12/2026 (today)', '25/11/2026 (7 days ago)'."""
+    day = clock.to_london(at).date()
+    days = (clock.today() - day).days
+    ago = "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
+    return f"{day.strftime('%d/%m/%Y')} ({ago})"
+
+
+@dataclass(frozen=True)
+class Voided:
+    screening_id: int
+    crn: str
+    reason: str
+    open_needs: int  # needs and barriers it recorded that are still open (for the worker)
+
+
+def void(store: Store, screening_id: int, *, reason: str, note: str | None = None) -> Voided:
+    """Void a completed screening entered wrongly: kept (answers, flags, scores), shown as
+    voided, and no longer used for suggestions, reports, open flags or "last screened". Its
+    suggestion snapshot is removed (the report counts it). Audited with the coded reason."""
+    codes = tuple(code for code, _ in VOID_REASONS)
+    if reason not in codes:
+        raise BadInput(f"Unknown {{opt:reason}} {reason!r}; use one of: {', '.join(codes)}.")
+    if reason == "other" and not note:
+        raise BadInput("Reason 'other' needs a {opt:note} saying why.")
+    clean = clean_note(note, "Note") if note else None
+    now = clock.now()
+    with store.write() as session:
+        row = repo.screening(session, validation.record_id(screening_id, "screening"))
+        if row is None:
+            raise NotFound(f"No screening {screening_id}.", remedy=Remedy.of("list-screenings"))
+        if row.status != "completed":
+            hint = (
+                "An unfinished one is abandoned instead." if row.status == "in-progress" else None
+            )
+            raise Conflict(
+                f"Screening {screening_id} is {row.status}; only a completed one can be voided.",
+                hint=hint,
+            )
+        person = people_repo.by_id(session, row.person_id)
+        assert person is not None and row.id is not None
+        row.status = "voided"
+        row.voided_at = now
+        row.voided_by = store.actor
+        row.void_reason = reason
+        row.void_note = clean
+        row.updated_at = now
+        session.add(row)
+        suggest.drop_snapshot(session, row.id)
+        still_open = needs_repo.open_from_screening(session, row.id)
+        audit.append(
+            session,
+            actor=store.actor,
+            action="screening.void",
+            entity="screening",
+            entity_id=row.id,
+            detail={"reason": reason, "open_needs": still_open},
+        )
+        return Voided(row.id, person.crn, reason, still_open)
+
+
+def find_duplicate(
+    session: Session, person_id: str, q: Questionnaire, answers: dict[str, Any]
+) -> int | None:
+    """A screening completed today for this person with exactly these answers, if any."""
+    today = clock.today()
+    wanted = {
+        item_id: (
+            None
+            if value is expr.DECLINED
+            else json.loads(json.dumps(answer_parsing.to_storage(value), ensure_ascii=False)),
+            value is expr.DECLINED,
+        )
+        for item_id, value in answers.items()
+    }
+    for row in repo.screenings_for(session, person_id):
+        if (
+            row.status == "completed"
+            and row.completed_at is not None
+            and clock.to_london(row.completed_at).date() == today
+            and (row.questionnaire_id, row.questionnaire_version) == (q.id, q.version)
+            and row.id is not None
+            and repo.answers(session, row.id) == wanted
+        ):
+            return row.id
+    return None
 
 
 def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple[FlagDef, ...]:
@@ -802,9 +952,17 @@ def _new_screening(
 
 
 def run_answers_file(
-    store: Store, crn: str, q: Questionnaire, data: Any, *, file: str, setting: str | None = None
+    store: Store,
+    crn: str,
+    q: Questionnaire,
+    data: Any,
+    *,
+    file: str,
+    setting: str | None = None,
+    new: bool = False,
 ) -> ScreeningDetail:
-    """Run a whole screening from an answers mapping, all or nothing."""
+    """Run a whole screening from an answers mapping, all or nothing. The same answers for the
+    same person on the same day are refused as a duplicate unless ``new``."""
     setting_clean = clean_name(setting, "Setting", max_len=60) if setting else None
     with store.read() as session:
         person = require_person(session, crn)
@@ -815,6 +973,13 @@ def run_answers_file(
     with store.write() as session:
         person = require_person(session, crn)
         check_consent(session, person)
+        if not new and (same := find_duplicate(session, person.id, q, answers)) is not None:
+            raise Conflict(
+                f"{file}: these answers were already saved for {person.crn} today "
+                f"(screening {same}); nothing was saved.",
+                hint="If this really is a second screening, ask for a new one.",
+                remedy=Remedy.of("new-screening-file", crn=person.crn, file=file),
+            )
         row = _new_screening(session, person, q, setting_clean, store.actor, now)
         assert row.id is not None
         for item_id, value in answers.items():
@@ -955,6 +1120,7 @@ def _detail(session: Session, screening_id: int) -> ScreeningDetail:
             for u in evaluation.uncertain
             if u.flag.id not in {f.flag_id for f in flags}
         ),
+        voided=_void_info(row),
     )
 
 
@@ -982,6 +1148,7 @@ def list_for(store: Store, crn: str) -> tuple[PersonRecord, list[ScreeningSummar
                     r.completed_at,
                     r.started_by,
                     len(repo.flags(session, r.id)),
+                    _void_info(r),
                 )
             )
         return to_record(person), out

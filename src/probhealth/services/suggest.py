@@ -103,6 +103,7 @@ def facts_from_rows(rows: PersonRows, q: Questionnaire | None, today: date) -> e
         open_referrals=frozenset(rows.open_referrals),
         consents=frozenset(p for p, s in rows.consents.items() if s == "given"),
         uncertain_flags=uncertain - frozenset(rows.flags),
+        completed=dict(rows.completed),
     )
 
 
@@ -119,6 +120,7 @@ def facts_from_evaluation(
     today: date,
     nation: str | None = None,
     stage: str | None = None,
+    completed: dict[str, date] | None = None,
 ) -> engine.Facts:
     """The facts of a screening just completed (in memory, before anything is read back)."""
     answers = {**evaluation.implied, **evaluation.answers}
@@ -137,6 +139,7 @@ def facts_from_evaluation(
         open_referrals=frozenset(open_referrals),
         consents=frozenset(consents),
         uncertain_flags=frozenset(u.flag.id for u in evaluation.uncertain),
+        completed=dict(completed or {}),
     )
 
 
@@ -180,6 +183,8 @@ class PathwaySuggestion:
     services: tuple[ServiceMatch, ...]
     open_referral: tuple[int, str] | None = None  # (referral id, status) when already open
     declined: tuple[date, str | None] | None = None  # when they last said no, and why
+    completed_on: date | None = None  # a referral to it last completed as achieved
+    suggest_again_from: date | None = None  # held back until then (recently completed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -201,6 +206,10 @@ class PathwaySuggestion:
             "declined": {"on": self.declined[0].isoformat(), "reason": self.declined[1]}
             if self.declined
             else None,
+            "completed_on": self.completed_on.isoformat() if self.completed_on else None,
+            "suggest_again_from": self.suggest_again_from.isoformat()
+            if self.suggest_again_from
+            else None,
         }
 
 
@@ -214,6 +223,7 @@ class SuggestReport:
     already_open: tuple[PathwaySuggestion, ...]
     person_needs: PersonNeeds
     could_apply: tuple[engine.CouldApply, ...] = ()
+    recently_completed: tuple[PathwaySuggestion, ...] = ()  # not suggested again yet
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -224,6 +234,7 @@ class SuggestReport:
             "suggestions": [s.to_json() for s in self.suggestions],
             "already_open": [s.to_json() for s in self.already_open],
             "could_apply": [c.to_json() for c in self.could_apply],
+            "recently_completed": [s.to_json() for s in self.recently_completed],
         }
 
 
@@ -315,6 +326,7 @@ def _stored_facts(
     rows.flags = {f.flag_id: f.severity for f in scr_repo.flags(session, row.id)}
     rows.barriers, rows.needs, rows.open_referrals = set(barriers), set(needs), set(open_refs)
     rows.consents = dict.fromkeys(consents, "given")
+    rows.completed = ref_repo.completed_achieved(session, person.id)
     facts = facts_from_rows(rows, q, today)
     return facts, q, dict(facts.answers)
 
@@ -354,6 +366,8 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
                 services,
                 open_refs.get(p.id),
                 said_no.get(p.id),
+                s.completed_on,
+                s.suggest_again_from,
             )
 
         report = SuggestReport(
@@ -365,6 +379,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
             already_open=tuple(build(s) for s in outcome.already_open),
             person_needs=needs,
             could_apply=outcome.could_apply,
+            recently_completed=tuple(build(s) for s in outcome.recently_completed),
         )
         audit.append(
             session,
@@ -375,6 +390,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
             detail={
                 "suggestions": len(report.suggestions),
                 "already_open": len(report.already_open),
+                "recently_completed": len(report.recently_completed),
             },
         )
     return report
@@ -394,6 +410,7 @@ def at_completion(
     today: date,
     nation: str | None = None,
     stage: str | None = None,
+    completed: dict[str, date] | None = None,
 ) -> engine.Outcome:
     """What the rules suggest for a screening just completed: the one builder behind a real
     screening's snapshot and the demo generator's, so they cannot drift apart."""
@@ -409,6 +426,7 @@ def at_completion(
         today=today,
         nation=nation,
         stage=stage,
+        completed=completed,
     )
     return engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
 
@@ -437,6 +455,7 @@ def snapshot(
         today=today,
         nation=person.nation,
         stage=person.stage,
+        completed=ref_repo.completed_achieved(session, person.id),
     )
     now = clock.now()
     rows = [
@@ -459,6 +478,11 @@ def snapshot(
     ]
     suggestions_repo.replace_suggestions(session, screening_id=row.id, rows=rows)
     return list(outcome.suggestions)
+
+
+def drop_snapshot(session: Session, screening_id: int) -> None:
+    """A voided screening's suggestions no longer count (reports read the snapshot)."""
+    suggestions_repo.drop_for_screening(session, screening_id)
 
 
 # ---------------------------------------------------------------- everyone --------------

@@ -25,6 +25,7 @@ from probhealth.store.models import (
     Need,
     Person,
     Referral,
+    ReferralEvent,
     Score,
     Screening,
 )
@@ -54,6 +55,7 @@ class PersonRows:
     consents: dict[str, str] = field(default_factory=dict)
     nation: str | None = None  # issue 12
     stage: str | None = None
+    completed: dict[str, date] = field(default_factory=dict)  # pathway -> completed (achieved)
 
 
 def _latest() -> Any:
@@ -150,6 +152,21 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
         .where(col(Referral.status).in_(sorted(OPEN)))
         .order_by(col(Referral.person_id))
     )
+    completed = (
+        select(
+            col(Referral.person_id),
+            col(Referral.pathway_id),
+            func.max(col(ReferralEvent.event_date)),
+        )
+        .join(ReferralEvent, col(ReferralEvent.referral_id) == col(Referral.id))
+        .where(
+            col(Referral.status) == "completed",
+            col(Referral.outcome) == "achieved",
+            col(ReferralEvent.to_status) == "completed",
+        )
+        .group_by(col(Referral.person_id), col(Referral.pathway_id))
+        .order_by(col(Referral.person_id))
+    )
     consents = select(col(Consent.person_id), col(Consent.purpose), col(Consent.status)).order_by(
         col(Consent.person_id), col(Consent.id)
     )
@@ -163,6 +180,7 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
             ("barriers", barriers),
             ("needs", needs),
             ("referrals", referrals),
+            ("completed", completed),
             ("consents", consents),
         )
     }
@@ -194,6 +212,9 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
         rows.barriers.update(r[1] for r in streams["barriers"].take(pid))
         rows.needs.update(r[1] for r in streams["needs"].take(pid))
         rows.open_referrals.update(r[1] for r in streams["referrals"].take(pid))
+        for _, pathway_id, day in streams["completed"].take(pid):
+            if day is not None:
+                rows.completed[pathway_id] = _day(day)
         for _, purpose, status in streams["consents"].take(pid):
             rows.consents[purpose] = status
         yield rows

@@ -20,7 +20,7 @@ SELECT f.screening_id, f.flag_id, f.severity, f.title, f.raised_at, f.acknowledg
 FROM flag f
 JOIN screening s ON s.id = f.screening_id
 JOIN person p ON p.id = s.person_id
-WHERE f.severity IN :severities
+WHERE f.severity IN :severities AND s.status <> 'voided'
   AND (f.acknowledged_at IS NULL OR NOT EXISTS (
         SELECT 1 FROM referral r
         WHERE r.person_id = s.person_id AND r.created_at >= f.raised_at))

@@ -34,7 +34,7 @@ class Screening(SQLModel, table=True):
     questionnaire_id: str
     questionnaire_version: int
     questionnaire_hash: str
-    status: str  # in-progress | completed | abandoned
+    status: str  # in-progress | completed | abandoned | voided
     setting: str | None = None
     started_by: str
     started_at: datetime = ts()
@@ -48,6 +48,11 @@ class Screening(SQLModel, table=True):
     held_host: str | None = None
     held_pid: int | None = None
     held_at: datetime | None = ts(nullable=True)
+    # A completed screening entered wrongly, voided (issue 13): kept, never used.
+    voided_at: datetime | None = ts(nullable=True)
+    voided_by: str | None = None
+    void_reason: str | None = None  # wrong-person | entered-in-error | duplicate | other
+    void_note: str | None = None
 
 
 class Answer(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from probhealth.store.models import Barrier, Need
@@ -75,3 +75,21 @@ def screening_barriers(session: Session, screening_id: int) -> Sequence[Barrier]
         .scalars()
         .all()
     )
+
+
+def open_from_screening(session: Session, screening_id: int) -> int:
+    """How many open needs and barriers were last set by this screening."""
+    needs = session.execute(
+        select(func.count())
+        .select_from(Need)
+        .where(
+            col(Need.screening_id) == screening_id,
+            col(Need.status).in_(("identified", "being-addressed")),
+        )
+    ).scalar_one()
+    barriers = session.execute(
+        select(func.count())
+        .select_from(Barrier)
+        .where(col(Barrier.screening_id) == screening_id, col(Barrier.resolved_at).is_(None))
+    ).scalar_one()
+    return int(needs) + int(barriers)

@@ -67,6 +67,28 @@ def declined(session: Session, person_id: str) -> dict[str, tuple[date, str | No
     return {p: (clock.to_london(at).date(), reason) for p, at, reason in rows if at is not None}
 
 
+def completed_achieved(session: Session, person_id: str) -> dict[str, date]:
+    """Per pathway, the day a referral to it was last completed as achieved (the day it
+    happened, as recorded with the step)."""
+    rows = session.execute(
+        select(col(Referral.pathway_id), func.max(col(ReferralEvent.event_date)))
+        .join(ReferralEvent, col(ReferralEvent.referral_id) == col(Referral.id))
+        .where(
+            col(Referral.person_id) == person_id,
+            col(Referral.status) == "completed",
+            col(Referral.outcome) == "achieved",
+            col(ReferralEvent.to_status) == "completed",
+        )
+        .group_by(col(Referral.pathway_id))
+    ).all()
+    return {p: _as_date(d) for p, d in rows if d is not None}
+
+
+def _as_date(value: object) -> date:
+    """A DATE from an aggregate: text on SQLite, a date elsewhere."""
+    return date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+
 def open_for(session: Session, person_id: str) -> Sequence[Referral]:
     return (
         session.execute(

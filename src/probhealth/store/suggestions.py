@@ -37,3 +37,8 @@ def suggestions_for_screening(session: Session, screening_id: int) -> Sequence[S
         .scalars()
         .all()
     )
+
+
+def drop_for_screening(session: Session, screening_id: int) -> None:
+    """Forget what was suggested at a screening (it was voided)."""
+    session.execute(delete(Suggestion).where(col(Suggestion.screening_id) == screening_id))
