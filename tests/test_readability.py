@@ -36,6 +36,8 @@ def texts() -> list[tuple[int, str, str]]:
     for p in RULES.pathways:
         out.append((PERSON, f"rules pathway {p.id} for_person", p.for_person))
         out.append((STAFF, f"rules pathway {p.id} for_staff", p.for_staff))
+        if p.without_gp:
+            out.append((STAFF, f"rules pathway {p.id} without_gp", p.without_gp))
     fixed = instrument_items()
     for item in Q.items:
         if item.id in fixed:

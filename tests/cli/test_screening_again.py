@@ -63,3 +63,45 @@ def test_void_at_the_command_line(cli, person, tmp_path):  # noqa: F811
     # Nothing to suggest from, and no question before the next screening.
     assert "no completed screening" in cli("suggest", person, expect=2).stderr
     cli("screen", person, "--answers", str(negative_file(tmp_path)))  # not a duplicate now
+
+
+def test_follow_up_takes_up_the_decisions_again(cli, person, terminal):  # noqa: F811
+    """Stopped at the decisions after a screening: the message names ``follow-up``, which asks
+    only what has no decision yet."""
+    answers = policy({"gp_registered": "no", "smoking_status": "current"})
+
+    def first(kind, message, choices):  # type: ignore[no-untyped-def]
+        if "do they agree" in message:
+            if "GP" in message:
+                return "They do not want it"
+            raise KeyboardInterrupt  # stopped at the next one
+        if message == "Why not?":
+            return "Does not want it now"
+        return answers(kind, message, choices)
+
+    terminal(ScriptedAsker([first] * 80))
+    stopped = cli("screen", person, expect=130)
+    assert "probhealth follow-up X123456" in stopped.stderr
+    asked: list[str] = []
+
+    def second(kind, message, choices):  # type: ignore[no-untyped-def]
+        asked.append(message)
+        titles = [t for _, t in choices]
+        wanted = "Agreed: they will contact the service themselves"
+        return wanted if wanted in titles else "Choose later"
+
+    terminal(ScriptedAsker([second] * 10))
+    cli("follow-up", person)
+    refs = {r["pathway"]: r for r in json.loads(cli("referral", "list", person, "--json").stdout)}
+    assert refs["gp-registration"]["status"] == "declined-by-person"
+    assert refs["stop-smoking"]["status"] == "agreed"
+    assert not any("GP" in m for m in asked if "do they agree" in m)
+    terminal(ScriptedAsker([]))
+    done = cli("follow-up", person)
+    assert "Every suggestion has a decision recorded" in done.stderr
+
+
+def test_follow_up_needs_a_terminal(cli, person, tmp_path):  # noqa: F811
+    cli("screen", person, "--answers", str(negative_file(tmp_path)))
+    result = cli("follow-up", person, expect=2)
+    assert "needs a terminal" in result.stderr and "probhealth refer X123456" in result.stderr

@@ -181,3 +181,17 @@ def test_unacknowledged_lists_only_urgent_flags_nobody_acknowledged(store, scree
     waiting = dataclasses.replace(detail, flags=flags).unacknowledged()
     assert [f.flag_id for f in waiting] == ["a", "b"]
     assert URGENT == ("emergency", "same-day")
+
+
+def test_the_decisions_can_be_taken_up_again(store, screened) -> None:
+    """Issue 13 item 6: after an interruption, ``offer`` for the latest screening asks only
+    about suggestions with no decision recorded for it (a decline is not asked again)."""
+    first = FakeFollowUp({"stop-smoking": followup.DECLINE})  # GP registration: later
+    assert followup.offer(store, CRN, screened, first) == 1
+    assert followup.pending_count(store, CRN) == (screened, len(first.offered) - 1)
+    again = FakeFollowUp({"gp-registration": followup.SELF})
+    assert followup.offer(store, CRN, None, again) == 1  # None: the latest screening
+    assert "stop-smoking" not in again.offered and "gp-registration" in again.offered
+    last = FakeFollowUp({})
+    assert followup.offer(store, CRN, None, last) == 0
+    assert "gp-registration" not in last.offered and "stop-smoking" not in last.offered

@@ -183,6 +183,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "consent": ("consent", "consent", "command"),
     "screen": ("screen", "screen", "command"),
     "screening": ("screening", "app", "group"),
+    "follow-up": ("screen", "follow_up", "command"),
     "need": ("needs", "need_app", "group"),
     "barrier": ("needs", "barrier_app", "group"),
     "suggest": ("suggest", "suggest", "command"),

@@ -48,8 +48,12 @@ class TerminalFollowUp:
         if pending:
             out.print()
             out.print(render.t("Now, with the person: for each suggestion, do they agree?", "bold"))
+        elif report.suggestions:
+            output.info("Every suggestion has a decision recorded (see probhealth referral list).")
 
     def decide(self, s: PathwaySuggestion, choices: Sequence[str]) -> str:
+        if s.no_gp:
+            output.warn(f"{s.name}: {s.no_gp}")
         titles = [
             (c, _ADJUSTMENT if s.adjustment and c == followup.SELF else _CHOICES[c])
             for c in choices
@@ -96,7 +100,7 @@ class TerminalFollowUp:
 
 
 def offer(
-    store: Store, crn: str, screening_id: int, asker: Asker, rules: RuleSet | None = None
+    store: Store, crn: str, screening_id: int | None, asker: Asker, rules: RuleSet | None = None
 ) -> int:
     """Walk through the suggestions in the terminal; returns how many decisions were recorded."""
     return followup.offer(store, crn, screening_id, TerminalFollowUp(crn, asker), rules)

@@ -59,7 +59,9 @@ REMEDIES: dict[str, Callable[[Mapping[str, str]], str]] = {
     "new-screening-file": lambda a: (
         f"Save it again with: probhealth screen {_q(a['crn'])} --answers {_q(a['file'])} --new"
     ),
-    "resume-follow-up": lambda a: f"Carry on with: probhealth follow-up {_q(a['crn'])}",
+    "register-gp-first": lambda a: (
+        f"Record the GP sign-up with: probhealth refer {_q(a['crn'])} gp-registration"
+    ),
     "take-over-screening": lambda a: (
         f"Take it over with: probhealth screen {_q(a['crn'])} --take-over"
     ),

@@ -576,6 +576,8 @@ def suggestion_panel(s: PathwaySuggestion) -> Panel:
                 style="yellow",
             )
         )
+    if s.no_gp and not s.open_referral:
+        parts.append(Text(for_terminal(s.no_gp), style="bold yellow"))
     if s.completed_on and not s.open_referral:
         parts.append(
             Text(

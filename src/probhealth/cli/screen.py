@@ -176,6 +176,33 @@ def run_guided(
             raise typer.Exit(130) from None
 
 
+def follow_up(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference number.", show_default=False)],
+) -> None:
+    """Carry on with the decisions after a screening (agreed, declined or later, for each
+    suggestion): those already recorded for the latest screening are not asked again.
+
+    Example: probhealth follow-up X123456
+    """
+    from probhealth.cli.asker import get_asker
+    from probhealth.cli.followup import offer
+
+    store = app_context(ctx).store()
+    if not interactive():
+        raise NeedsTerminal(
+            "follow-up asks about each suggestion and needs a terminal.",
+            hint=f"Without one, record each decision with: probhealth refer {crn} PATHWAY",
+        )
+    try:
+        offer(store, crn, None, get_asker())
+    except KeyboardInterrupt:
+        output.warn(
+            f"Stopped. Decisions made so far are saved. Carry on with: probhealth follow-up {crn.strip().upper()}"
+        )
+        raise typer.Exit(130) from None
+
+
 def _report(detail: ScreeningDetail, json_out: bool) -> None:
     if json_out:
         output.emit_json(detail.to_json())

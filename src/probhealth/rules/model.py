@@ -71,6 +71,8 @@ class PathwayModel(_Strict):
     # Whose consent a referral sent by the worker needs: "services" (share-with-services) or
     # "gp" for a pathway routed through the GP (share-with-gp).
     shares_with: Literal["services", "gp"] = "services"
+    # For a pathway through the GP: what to do for someone with no GP (the no-GP route).
+    without_gp: Plain | None = None
     # Consent purposes any referral to this pathway needs, whoever makes contact
     # (the health-trainer pathway needs health-trainer).
     needs_consent: list[
@@ -124,6 +126,7 @@ class Pathway:
     needs_consent: tuple[str, ...] = ()
     sensitive: bool = False
     resuggest_after_days: int | None = None
+    without_gp: str | None = None
 
     @property
     def share_purpose(self) -> str:
@@ -235,6 +238,7 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             tuple(p.needs_consent),
             p.sensitive,
             p.resuggest_after_days,
+            p.without_gp,
         )
     scope = rules_scope(q)
     rules: list[Rule] = []

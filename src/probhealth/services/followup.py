@@ -5,6 +5,9 @@ The dialogue is independent of any terminal: the ``UI`` protocol is implemented 
 ``cli/followup.py`` (questionary + rich) and by fakes in the tests. A worker referral shares the
 person's details; when consent to share is not recorded the UI shows why and asks, a yes is
 recorded as verbal consent and the referral is made; a no leaves the pathway for later.
+
+The dialogue can be taken up again (``probhealth follow-up CRN``) after an interruption: only
+the suggestions of the latest screening with no decision recorded for it yet are asked.
 """
 
 from __future__ import annotations
@@ -65,22 +68,44 @@ def choices(s: PathwaySuggestion) -> tuple[str, ...]:
     """The decisions open for a suggestion, in the order to offer them."""
     if s.adjustment:
         return (SELF, DECLINE, LATER)
-    return ((SELF,) if s.self_referral else ()) + (WORKER, DECLINE, LATER)
+    # Through the GP for someone with no GP: never "I will refer them" (the no-GP route).
+    worker = () if s.no_gp else (WORKER,)
+    return ((SELF,) if s.self_referral else ()) + worker + (DECLINE, LATER)
 
 
-def offer(store: Store, crn: str, screening_id: int, ui: UI, rules: RuleSet | None = None) -> int:
-    """Walk through the suggestions; returns how many decisions were recorded."""
-    from probhealth.services import definitions, suggest
+def offer(
+    store: Store, crn: str, screening_id: int | None, ui: UI, rules: RuleSet | None = None
+) -> int:
+    """Walk through the suggestions of the latest screening (``screening_id``: the one just
+    completed; None: whichever is latest) that have no decision yet; returns how many
+    decisions were recorded."""
+    from probhealth.services import definitions, referrals, suggest
 
     rules = rules or definitions.load_rules()
     report = suggest.suggest_for(store, crn, rules)
-    pending = [s for s in report.suggestions if not s.open_referral]
+    sid = report.screening_id if screening_id is None else screening_id
+    assert sid is not None
+    decided = referrals.decided_at(store, sid)
+    pending = [s for s in report.suggestions if not s.open_referral and s.pathway_id not in decided]
     ui.suggestions(report, pending=bool(pending))
     if not pending:
         return 0
-    recorded = sum(1 for s in pending if decide(store, crn, screening_id, rules, s, ui))
+    recorded = sum(1 for s in pending if decide(store, crn, sid, rules, s, ui))
     ui.finished(recorded)
     return recorded
+
+
+def pending_count(store: Store, crn: str, rules: RuleSet | None = None) -> tuple[int, int]:
+    """(latest screening id, how many of its suggestions still need a decision)."""
+    from probhealth.services import definitions, referrals, suggest
+
+    rules = rules or definitions.load_rules()
+    report = suggest.suggest_for(store, crn, rules)
+    assert report.screening_id is not None
+    decided = referrals.decided_at(store, report.screening_id)
+    return report.screening_id, sum(
+        1 for s in report.suggestions if not s.open_referral and s.pathway_id not in decided
+    )
 
 
 def decide(

@@ -222,6 +222,13 @@ def _follow_up(value: str | None, default_days: int, base: date) -> date:
     return day
 
 
+def decided_at(store: Store, screening_id: int) -> frozenset[str]:
+    """Pathways with a decision recorded after this screening (agreed or declined, open or
+    closed since): the follow-up step does not ask about them again."""
+    with store.read() as session:
+        return frozenset(repo.pathways_for_screening(session, screening_id))
+
+
 # ---------------------------------------------------------------- referrals -------------
 def refer(
     store: Store,
@@ -267,6 +274,8 @@ def refer(
         person = require_person(session, crn)
         if service_id is not None:
             _check_service(session, service_id, pathway)
+        if status != "declined-by-person" and not self_referral and pathway.shares_with == "gp":
+            _refuse_without_gp(session, person, pathway)
         if status != "declined-by-person":
             _require_route_consent(
                 session,
@@ -312,6 +321,19 @@ def refer(
             detail={"pathway": pathway.id, "status": status, "self_referral": self_referral},
         )
         return _record(row, person, rules, list(repo.events(session, row.id)))
+
+
+def _refuse_without_gp(session: Session, person: Person, pathway: Pathway) -> None:
+    """A referral through the GP for someone whose screening says they have no GP is never
+    sent as if they had one: the no-GP route instead (issue 13 item 4)."""
+    from probhealth.services import suggest
+
+    if suggest.has_no_gp(session, person):
+        raise BadInput(
+            f"{person.crn} has no GP (their latest screening says so), so {pathway.name} "
+            f"cannot be sent through one. {suggest.no_gp_route(pathway)}",
+            remedy=Remedy.of("register-gp-first", crn=person.crn),
+        )
 
 
 def _route(pathway: Pathway, self_referral: bool | None) -> bool:

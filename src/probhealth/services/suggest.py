@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, partial_facts
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules import engine
-from probhealth.rules.model import URGENCY_ORDER, RuleSet
+from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
 from probhealth.services import definitions
 from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
@@ -185,6 +185,7 @@ class PathwaySuggestion:
     declined: tuple[date, str | None] | None = None  # when they last said no, and why
     completed_on: date | None = None  # a referral to it last completed as achieved
     suggest_again_from: date | None = None  # held back until then (recently completed)
+    no_gp: str | None = None  # routed through the GP, and they have none: the no-GP route
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -210,6 +211,7 @@ class PathwaySuggestion:
             "suggest_again_from": self.suggest_again_from.isoformat()
             if self.suggest_again_from
             else None,
+            "no_gp": {"route": self.no_gp} if self.no_gp else None,
         }
 
 
@@ -287,6 +289,41 @@ def match_services(
     return tuple(out)
 
 
+# The question that says whether the person has a GP, and the answers that mean they have none.
+GP_ITEM = "gp_registered"
+NO_GP_ANSWERS = frozenset({"no", "not sure"})
+NO_GP_ROUTE = (
+    "They have no GP, so this cannot go through one. Register them with a GP first "
+    "(gp-registration), or use the service's self-referral or NHS 111."
+)
+
+
+def no_gp_route(pathway: Pathway) -> str:
+    """What to do for a pathway routed through the GP when the person has no GP."""
+    return pathway.without_gp or NO_GP_ROUTE
+
+
+def lacks_gp(answers: Mapping[str, Any], completed: Mapping[str, date], row: Screening) -> bool:
+    """The screening says they have no GP (or are not sure), and no GP registration has been
+    completed as achieved since."""
+    if answers.get(GP_ITEM) not in NO_GP_ANSWERS:
+        return False
+    registered = completed.get("gp-registration")
+    screened = clock.to_london(row.completed_at).date() if row.completed_at else None
+    return registered is None or (screened is not None and registered < screened)
+
+
+def has_no_gp(session: Session, person: Person) -> bool:
+    """``lacks_gp`` for the person's latest completed screening (False with none: unknown)."""
+    row = scr_repo.latest_completed(session, person.id)
+    if row is None or row.id is None:
+        return False
+    stored = scr_repo.answers(session, row.id, include_hidden=False).get(GP_ITEM)
+    if stored is None or stored[1]:
+        return False
+    return lacks_gp({GP_ITEM: stored[0]}, ref_repo.completed_achieved(session, person.id), row)
+
+
 def _current(
     session: Session, person: Person
 ) -> tuple[list[str], list[str], dict[str, tuple[int, str]], list[str]]:
@@ -347,6 +384,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
         needs = person_needs(session, person, answers, barriers, consents, rules)
         outcome = engine.evaluate(rules, facts, today, label_for(q))
         said_no = ref_repo.declined(session, person.id)
+        without_gp = lacks_gp(facts.answers, facts.completed, row)
 
         def build(s: engine.Suggestion) -> PathwaySuggestion:
             p = s.pathway
@@ -368,6 +406,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
                 said_no.get(p.id),
                 s.completed_on,
                 s.suggest_again_from,
+                no_gp_route(p) if without_gp and p.shares_with == "gp" else None,
             )
 
         report = SuggestReport(

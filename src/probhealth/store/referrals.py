@@ -67,6 +67,19 @@ def declined(session: Session, person_id: str) -> dict[str, tuple[date, str | No
     return {p: (clock.to_london(at).date(), reason) for p, at, reason in rows if at is not None}
 
 
+def pathways_for_screening(session: Session, screening_id: int) -> Sequence[str]:
+    """Pathways referred to (or declined) from this screening."""
+    return (
+        session.execute(
+            select(col(Referral.pathway_id))
+            .where(col(Referral.screening_id) == screening_id)
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+
+
 def completed_achieved(session: Session, person_id: str) -> dict[str, date]:
     """Per pathway, the day a referral to it was last completed as achieved (the day it
     happened, as recorded with the step)."""
