@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from probhealth.errors import ConsentRequired
+from probhealth.errors import Conflict, ConsentRequired
 from probhealth.services import definitions, directory, letters, people, referrals, screening
 from tests.services.test_handout import OFFICE_YAML
 
@@ -273,3 +273,15 @@ def test_letter_gives_the_full_address_when_known(
     letters.referral_letter(store, rid, rules, out=tmp_path / "l.txt")
     text = (tmp_path / "l.txt").read_text()
     assert "Flat 2, 14 Mill Road, Cambridge, CB1 2AB" in text
+
+
+def test_a_voided_screening_never_reaches_a_letter(screened: Any, rules: Any) -> None:
+    """Issue 13 item 6: a voided screening (perhaps another person's answers) is not used."""
+    store, run, refer = screened
+    run(LOW_MOOD)
+    people.record_consent(store, CRN, purpose="share-with-gp", status="given")
+    rid = refer("talking-therapies", "cam-talking-therapies")
+    assert "PHQ-9" in letters.referral_letter(store, rid, rules, to="gp").text()
+    screening.void(store, 1, reason="wrong-person")
+    with pytest.raises(Conflict, match="voided .wrong-person.; no letter was written"):
+        letters.referral_letter(store, rid, rules, to="gp")

@@ -160,6 +160,12 @@ def void(
 
     done = screening.void(app_context(ctx).store(), screening_id, reason=reason, note=note)
     output.ok(f"Screening {done.screening_id} voided ({done.reason}); it is kept for the record.")
+    if done.open_referrals:
+        output.warn(
+            f"{output.count(done.open_referrals, 'open referral')} came from it; withdraw any that "
+            f"were wrong: probhealth referral update ID --status withdrawn --reason entered-in-error "
+            f"(see probhealth referral list {done.crn})"
+        )
     if done.open_needs:
         output.warn(
             f"{output.count(done.open_needs, 'open need or barrier', 'open needs or barriers')} it recorded "

@@ -26,7 +26,7 @@ from typing import Any
 
 from probhealth import atomicfile, clock, taxonomy, validation
 from probhealth.documents import Document, Line, Section, format_for, render
-from probhealth.errors import BadInput, ConsentRequired, NotFound, Remedy
+from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import definitions, office, sensitive
@@ -324,6 +324,13 @@ def referral_letter(
         q = None
         if referral.screening_id is not None:
             screening = screening_repo.screening(session, referral.screening_id)
+            if screening is not None and screening.status == "voided":
+                # Perhaps another person's answers: nothing from it goes in a letter.
+                raise Conflict(
+                    f"Referral {referral.id} was made from screening {screening.id}, which was "
+                    f"voided ({screening.void_reason}); no letter was written.",
+                    hint="Withdraw the referral if it was wrong, or refer again from a current screening.",
+                )
             if screening is not None:
                 q = definitions.stored_questionnaire(
                     session, screening.questionnaire_id, screening.questionnaire_version

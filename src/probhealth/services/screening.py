@@ -25,6 +25,7 @@ from probhealth.services.people import PersonRecord, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
+from probhealth.store import referrals as ref_repo
 from probhealth.store import screenings as repo
 from probhealth.store.db import Session, Store
 from probhealth.store.models import Barrier, Flag, Need, Person, Score, Screening
@@ -548,6 +549,7 @@ class Voided:
     crn: str
     reason: str
     open_needs: int  # needs and barriers it recorded that are still open (for the worker)
+    open_referrals: int = 0  # referrals made from it that are still open
 
 
 def void(store: Store, screening_id: int, *, reason: str, note: str | None = None) -> Voided:
@@ -584,15 +586,16 @@ def void(store: Store, screening_id: int, *, reason: str, note: str | None = Non
         session.add(row)
         suggest.drop_snapshot(session, row.id)
         still_open = needs_repo.open_from_screening(session, row.id)
+        referred = ref_repo.open_from_screening(session, row.id)
         audit.append(
             session,
             actor=store.actor,
             action="screening.void",
             entity="screening",
             entity_id=row.id,
-            detail={"reason": reason, "open_needs": still_open},
+            detail={"reason": reason, "open_needs": still_open, "open_referrals": referred},
         )
-        return Voided(row.id, person.crn, reason, still_open)
+        return Voided(row.id, person.crn, reason, still_open, referred)
 
 
 def find_duplicate(

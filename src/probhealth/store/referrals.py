@@ -80,6 +80,20 @@ def pathways_for_screening(session: Session, screening_id: int) -> Sequence[str]
     )
 
 
+def open_from_screening(session: Session, screening_id: int) -> int:
+    """How many referrals made from this screening are still open."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Referral)
+            .where(
+                col(Referral.screening_id) == screening_id,
+                col(Referral.status).in_(sorted(OPEN)),
+            )
+        ).scalar_one()
+    )
+
+
 def completed_achieved(session: Session, person_id: str) -> dict[str, date]:
     """Per pathway, the day a referral to it was last completed as achieved (the day it
     happened, as recorded with the step)."""
