@@ -145,6 +145,13 @@ class StorageError(ProbhealthError):
     """The database cannot be used (damaged, foreign, newer, unsafe permissions, disk full)."""
 
 
+class LoginRefused(StorageError):
+    """The database server refused the login (wrong or missing password, unknown login): a
+    usage error, like a wrong key for an encrypted file."""
+
+    exit_code = 2
+
+
 class DatabaseRefused(StorageError):
     """The file is not one we may open (foreign, damaged, newer schema): a usage error."""
 

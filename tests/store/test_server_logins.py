@@ -6,6 +6,7 @@ and suggest, and any write is one line, exit 2, nothing saved."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 import pytest
@@ -136,3 +137,46 @@ def test_a_password_in_the_url_is_never_printed(db):
         assert expected in text, text
         assert secret not in text, text
         assert "postgresql+psycopg" not in text or ":***@" in text, text
+
+
+@pytest.fixture
+def tcp_login(db):  # type: ignore[no-untyped-def]
+    """A login with a password, and the server's TCP address, where every login needs its
+    password (scripts/pg-scratch: PROBHEALTH_TEST_PG_TCP; the unix socket trusts)."""
+    tcp = os.environ.get("PROBHEALTH_TEST_PG_TCP")
+    if not tcp:
+        pytest.skip("PROBHEALTH_TEST_PG_TCP is not set (scripts/pg-scratch sets it)")
+    host, port = tcp.rsplit(":", 1)
+    role, password = f"tcp_{uuid.uuid4().hex[:8]}", "pw-" + uuid.uuid4().hex
+    query(db, f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    for stmt in READ_ONLY_GRANTS.format(role=role).strip().splitlines():
+        query(db, stmt)
+
+    def url(pw: str | None) -> str:
+        return (
+            make_url(db.url)
+            .set(username=role, password=pw, host=host, port=int(port), query={})
+            .render_as_string(hide_password=False)
+        )
+
+    yield url, password
+    query(db, f"DROP OWNED BY {role}")
+    query(db, f"DROP ROLE {role}")
+
+
+def test_a_login_refused_over_tcp_is_one_line_and_exit_2(db, tcp_login, tmp_path, monkeypatch):
+    """Over host and port the server asks for the password: the right one reads; a wrong one,
+    or none, is one clear line, exit 2, and never the password given or the right one."""
+    url, password = tcp_login
+    add_person(Cli(db.url), "X100001")
+    assert "X100001" in Cli(url(password))("person", "list").stdout
+    wrong = "pw-" + uuid.uuid4().hex
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-such-pgpass"))
+    for given in (wrong, None):
+        for argv in (("person", "list"), ("db", "check")):
+            result = Cli(url(given))(*argv, expect=2)
+            text = result.stdout + result.stderr
+            lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+            assert len(lines) == 1 and lines[0].startswith("Error: "), text
+            assert "The database server refused the login for" in lines[0], text
+            assert wrong not in text and password not in text, text

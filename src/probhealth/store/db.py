@@ -44,7 +44,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session as Session  # re-exported: services type their sessions with it
 
 from probhealth.dbkey import Key
-from probhealth.errors import Busy, DatabaseRefused, ReadOnlyLogin, Remedy, StorageError
+from probhealth.errors import (
+    Busy,
+    DatabaseRefused,
+    LoginRefused,
+    ReadOnlyLogin,
+    Remedy,
+    StorageError,
+)
 from probhealth.paths import DbTarget
 from probhealth.store import anchor, filesafety, schema
 
@@ -338,8 +345,12 @@ def _server_error(sqlstate: str | None, text: str, target: DbTarget) -> Exceptio
     """A server that cannot be reached or refuses the login, in words. Never the driver's
     own text (it can quote the connection string), only ``target.display``, which hides a
     password given in the URL."""
-    if sqlstate in ("28P01", "28000") or "password authentication failed" in text:
-        return StorageError(
+    if (
+        sqlstate in ("28P01", "28000")
+        or "password authentication failed" in text
+        or "no password supplied" in text
+    ):
+        return LoginRefused(
             f"The database server refused the login for {target.display}.",
             hint="Check the login, and its password in PGPASSFILE (~/.pgpass) or the URL.",
         )
