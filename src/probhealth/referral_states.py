@@ -16,6 +16,7 @@ A self-referral follows the same path: "referred" then means the person made con
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 NEXT: Final[dict[str, tuple[str, ...]]] = {
@@ -70,3 +71,12 @@ SHARES_INFORMATION_AT: Final = frozenset({"referred"})  # the step at which deta
 
 def allowed(current: str) -> tuple[str, ...]:
     return NEXT.get(current, ())
+
+
+ADJUSTMENT_MARK = re.compile(r"\(([a-z0-9][a-z0-9-]*)\)")
+
+
+def adjustments_in_place(communication_needs: str | None) -> set[str]:
+    """Pathway ids of the adjustments (easy read) recorded on a person, as ``Name (pathway-id)``
+    in their communication needs: the suggestions treat them as already in place."""
+    return set(ADJUSTMENT_MARK.findall(communication_needs or ""))

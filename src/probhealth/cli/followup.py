@@ -16,7 +16,7 @@ from probhealth.services import followup
 if TYPE_CHECKING:
     from probhealth.errors import ConsentRequired
     from probhealth.rules.model import RuleSet
-    from probhealth.services.referrals import ReferralRecord
+    from probhealth.services.referrals import AdjustmentRecord, ReferralRecord
     from probhealth.services.suggest import PathwaySuggestion, ServiceMatch, SuggestReport
     from probhealth.store.db import Store
 
@@ -87,7 +87,12 @@ class TerminalFollowUp:
             f"{self.crn} --history). They can still contact the service themselves."
         )
 
-    def referred(self, record: ReferralRecord) -> None:
+    def referred(self, record: ReferralRecord | AdjustmentRecord) -> None:
+        from probhealth.services.referrals import AdjustmentRecord
+
+        if isinstance(record, AdjustmentRecord):
+            output.ok(f"{record.pathway_name}: recorded on {record.crn} as a way of working.")
+            return
         output.ok(
             f"Referral {record.id}: {record.pathway_name}, follow up by {record.follow_up_due}."
         )

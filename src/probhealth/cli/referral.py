@@ -85,6 +85,13 @@ def refer(
     if json_out:
         output.emit_json(record.to_json())
         return
+    if isinstance(record, referrals.AdjustmentRecord):
+        output.ok(
+            f"{record.pathway_name} is a way of working: "
+            + ("already recorded" if record.already else "recorded")
+            + f" on {record.crn} (communication needs), not as a referral."
+        )
+        return
     if declined:
         output.ok(f"Recorded: they do not want {record.pathway_name} now ({record.closed_reason}).")
         return

@@ -585,7 +585,9 @@ def suggestion_panel(s: PathwaySuggestion) -> Panel:
                 style="green",
             )
         )
-    if s.open_referral:
+    if s.open_referral and s.adjustment and not s.open_referral[0]:
+        parts.append(Text("In place: recorded on the person as a way of working.", style="green"))
+    elif s.open_referral:
         parts.append(
             Text(
                 f"Already open: referral {s.open_referral[0]} ({s.open_referral[1]})",

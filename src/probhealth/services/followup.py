@@ -19,7 +19,7 @@ from probhealth.errors import ConsentRequired
 
 if TYPE_CHECKING:
     from probhealth.rules.model import RuleSet
-    from probhealth.services.referrals import ReferralRecord
+    from probhealth.services.referrals import AdjustmentRecord, ReferralRecord
     from probhealth.services.suggest import PathwaySuggestion, ServiceMatch, SuggestReport
     from probhealth.store.db import Store
 
@@ -59,7 +59,7 @@ class UI(Protocol):
 
     def not_referred(self, s: PathwaySuggestion) -> None: ...
 
-    def referred(self, record: ReferralRecord) -> None: ...
+    def referred(self, record: ReferralRecord | AdjustmentRecord) -> None: ...
 
     def finished(self, recorded: int) -> None: ...
 
@@ -136,7 +136,7 @@ def decide(
     if usable and not s.adjustment:
         service_id = ui.service(s, usable[:MAX_SERVICES])
 
-    def refer() -> ReferralRecord:
+    def refer() -> ReferralRecord | AdjustmentRecord:
         return referrals.refer(
             store,
             crn,

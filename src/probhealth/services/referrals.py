@@ -19,6 +19,7 @@ from typing import Any
 
 from probhealth import clock, referral_states, validation
 from probhealth.errors import BadInput, NotFound, Remedy
+from probhealth.referral_states import adjustments_in_place
 from probhealth.rules.model import Pathway, RuleSet
 from probhealth.services import consent
 from probhealth.services.people import require_person
@@ -109,6 +110,56 @@ class ReferralRecord:
             "reasons": list(self.reasons),
             "history": [e.to_json() for e in self.events],
         }
+
+
+@dataclass(frozen=True)
+class AdjustmentRecord:
+    """A way of working (easy read) taken up: recorded on the person's communication needs,
+    not as a referral; it has no service and no follow-up date."""
+
+    crn: str
+    pathway_id: str
+    pathway_name: str
+    communication_needs: str
+    already: bool  # it was recorded before; nothing changed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "crn": self.crn,
+            "kind": "adjustment",
+            "pathway": self.pathway_id,
+            "pathway_name": self.pathway_name,
+            "communication_needs": self.communication_needs,
+            "already_recorded": self.already,
+            "follow_up_due": None,
+        }
+
+
+def _adjust(store: Store, crn: str, pathway: Pathway) -> AdjustmentRecord:
+    with store.write() as session:
+        person = require_person(session, crn)
+        current = person.communication_needs or ""
+        already = pathway.id in adjustments_in_place(current)
+        if not already:
+            entry = f"{pathway.name} ({pathway.id})"
+            person.communication_needs = clean_note(
+                f"{current.rstrip('. ')}; {entry}" if current.strip() else entry,
+                "Communication needs",
+                max_len=500,
+            )
+            person.updated_at = clock.now()
+            session.add(person)
+            audit.append(
+                session,
+                actor=store.actor,
+                action="person.adjustment",
+                entity="person",
+                entity_id=person.id,
+                detail={"pathway": pathway.id},
+            )
+        return AdjustmentRecord(
+            person.crn, pathway.id, pathway.name, person.communication_needs or "", already
+        )
 
 
 def _record(
@@ -245,8 +296,9 @@ def refer(
     urgency: str | None = None,
     screening_id: int | None = None,
     reason: str | None = None,
-) -> ReferralRecord:
-    """Record that the person takes up a pathway (``agreed``), or declines it.
+) -> ReferralRecord | AdjustmentRecord:
+    """Record that the person takes up a pathway (``agreed``), or declines it. An adjustment
+    pathway (easy read) taken up is recorded on the person instead (``AdjustmentRecord``).
 
     A referral the worker sends (not a self-referral) shares the person's details, so it needs
     ``share-with-services`` consent; a self-referral ("make contact") does not."""
@@ -256,6 +308,14 @@ def refer(
         raise BadInput(f"Unknown pathway {pathway_id!r}.{hint}", remedy=Remedy.of("show-rules"))
     if status not in ("agreed", "declined-by-person", "referred"):
         raise BadInput("A new referral starts as agreed, referred or declined-by-person.")
+    if pathway.adjustment and status != "declined-by-person":
+        # A way of working, not a service: recorded on the person, with no follow-up date.
+        if service_id is not None or follow_up is not None or self_referral is False:
+            raise BadInput(
+                f"{pathway.name} is a way of working, not a referral: it is recorded on the"
+                " person, with no service, route or follow-up date."
+            )
+        return _adjust(store, crn, pathway)
     self_referral = _route(pathway, self_referral)
     clean = clean_note(note, "Note") if note else None
     if status == "declined-by-person":

@@ -24,6 +24,7 @@ from probhealth.errors import NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, partial_facts
 from probhealth.questionnaire.model import Questionnaire
+from probhealth.referral_states import adjustments_in_place
 from probhealth.rules import engine
 from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
 from probhealth.services import definitions
@@ -39,6 +40,8 @@ from probhealth.store.caseload import PersonRows, count_people, latest_screening
 from probhealth.store.db import Session, Store
 from probhealth.store.models import Person, Screening
 from probhealth.store.models import Suggestion as SuggestionRow
+
+ADJUSTMENT_RECORDED = "recorded on the person"  # the status of an adjustment in place
 
 
 # ---------------------------------------------------------------- facts -----------------
@@ -330,6 +333,8 @@ def _current(
     barriers = list(needs_repo.open_barriers(session, person.id))
     needs = list(needs_repo.open_needs(session, person.id))
     open_refs = {r.pathway_id: (r.id or 0, r.status) for r in ref_repo.open_for(session, person.id)}
+    for pathway_id in adjustments_in_place(person.communication_needs):
+        open_refs.setdefault(pathway_id, (0, ADJUSTMENT_RECORDED))  # easy read: in place
     consents = [
         p
         for p, c in people_repo.current_consents(session, person.id).items()

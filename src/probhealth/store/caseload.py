@@ -16,7 +16,7 @@ from sqlalchemy import JSON, and_, func, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
-from probhealth.referral_states import OPEN
+from probhealth.referral_states import OPEN, adjustments_in_place
 from probhealth.store.models import (
     Answer,
     Barrier,
@@ -109,6 +109,7 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
             col(Screening.questionnaire_version),
             col(Person.nation),
             col(Person.stage),
+            col(Person.communication_needs),
         )
         .join(latest, latest.c.pid == col(Person.id))
         .join(Screening, col(Screening.id) == latest.c.sid)
@@ -215,6 +216,7 @@ def latest_screenings(conn: Connection, office: str | None = None) -> Iterator[P
         for _, pathway_id, day in streams["completed"].take(pid):
             if day is not None:
                 rows.completed[pathway_id] = _day(day)
+        rows.open_referrals.update(adjustments_in_place(row[12]))  # easy read: in place
         for _, purpose, status in streams["consents"].take(pid):
             rows.consents[purpose] = status
         yield rows
