@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from probhealth.services.definitions import load_questionnaire
-from tests.helpers import ScriptedAsker, add_person, file_sha, negative_answer
+from tests.helpers import ScriptedAsker, add_person, fingerprint, negative_answer
 
 Q = load_questionnaire()
 
@@ -87,17 +87,17 @@ def test_unacknowledged_emergency_is_shown_loudly(cli, person, tmp_path):
     assert "EMERGENCY" in result.stderr and "116 123" in result.stderr
 
 
-def test_answers_file_lists_every_problem_and_saves_nothing(cli, person, tmp_path, db_path):
+def test_answers_file_lists_every_problem_and_saves_nothing(cli, person, tmp_path, db):
     path = tmp_path / "bad.yaml"
     path.write_text(
         "phq9_1: 7\nphq9_2: sometimes\nno_such_item: 1\nrelease_date: 31/01/2026\nlong_term_conditions: [none, diabetes]\n"
     )
-    before = file_sha(db_path)
+    before = fingerprint(db)
     err = cli("screen", person, "--answers", str(path), expect=2).stderr
     for item_id in ("phq9_1", "phq9_2", "no_such_item", "release_date", "long_term_conditions"):
         assert item_id in err
     assert "nothing was saved" in err
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
 
 
 def test_answers_file_missing_answers_are_listed(cli, person, tmp_path):

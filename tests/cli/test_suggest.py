@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.cli.test_screen import negative_file
-from tests.helpers import add_person
+from tests.helpers import add_person, query
 
 SERVICES = Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"
 
@@ -121,14 +121,8 @@ def test_suggest_all_counts(cli, screened, tmp_path):
     assert "Suggested pathways" in cli("suggest", "--all").stdout
 
 
-def test_snapshot_at_completion(cli, screened, db_path):
-    import sqlite3
-
-    con = sqlite3.connect(db_path)
-    rows = con.execute(
-        "select pathway_id, urgency, rules_id from suggestion where screening_id = 1"
-    ).fetchall()
-    con.close()
+def test_snapshot_at_completion(cli, screened, db):
+    rows = query(db, "select pathway_id, urgency, rules_id from suggestion where screening_id = 1")
     assert ("gp-registration", "soon", "probation-health-rules") in rows
 
 

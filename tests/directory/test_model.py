@@ -21,7 +21,7 @@ from probhealth.directory.model import (
 )
 from probhealth.errors import FileError
 from probhealth.services.definitions import load_rules
-from tests.helpers import file_sha
+from tests.helpers import DbHandle, fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 FICTIONAL = ROOT / "examples" / "services-fictional.yaml"
@@ -413,16 +413,16 @@ def test_check_of_a_missing_file(cli, tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [f"Error: {path}: file not found"]
 
 
-def test_load_is_all_or_nothing(cli, db_path: Path, tmp_path: Path) -> None:
+def test_load_is_all_or_nothing(cli, db: DbHandle, tmp_path: Path) -> None:
     path = write_services(
         tmp_path,
         [entry("svc-a"), entry("svc-b"), entry("svc-c", extra="    interpreters: perhaps\n")],
     )
-    before = file_sha(db_path)
+    before = fingerprint(db)
     result = cli("services", "load", str(path), expect=2)
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith(f"Error: {path}:{line_of(path, 'interpreters:')}: ")
-    assert file_sha(db_path) == before
+    assert fingerprint(db) == before
     assert json.loads(cli("services", "list", "--json").stdout) == []
 
 

@@ -3,13 +3,11 @@ re-asks, Ctrl-C loses nothing and a second run resumes at the first unanswered i
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from probhealth.services import definitions, guided, people, screening
 from probhealth.services.guided import ANSWER, BACK, DECLINE, Response
-from tests.helpers import negative_answer
+from tests.helpers import negative_answer, query
 
 
 class FakeUI:
@@ -59,30 +57,24 @@ def person(store):  # type: ignore[no-untyped-def]
     return "X123456"
 
 
-def answers_in_db(db_path, screening_id):  # type: ignore[no-untyped-def]
-    con = sqlite3.connect(db_path)
-    try:
-        return {
-            r[0]: r[1]
-            for r in con.execute(
-                "select item_id, value from answer where screening_id=?", (screening_id,)
-            )
-        }
-    finally:
-        con.close()
+def answers_in_db(db, screening_id):  # type: ignore[no-untyped-def]
+    return {
+        r[0]: r[1]
+        for r in query(db, "select item_id, value from answer where screening_id=?", screening_id)
+    }
 
 
-def test_all_negative_run_completes(store, person, db_path):
+def test_all_negative_run_completes(store, person, db):
     q = definitions.load_questionnaire()
     ui = FakeUI()
     detail = guided.run(store, screening.begin(store, person, q), ui)
     assert detail.status == "completed"
     assert len(ui.asked) <= 35
     assert ui.alerts == []
-    assert len(answers_in_db(db_path, detail.id)) == len(ui.asked)
+    assert len(answers_in_db(db, detail.id)) == len(ui.asked)
 
 
-def test_emergency_flag_interrupts_before_the_next_question(store, person, db_path):
+def test_emergency_flag_interrupts_before_the_next_question(store, person, db):
     q = definitions.load_questionnaire()
     ui = FakeUI({"phq9_1": 1, "phq9_9": 1})
     detail = guided.run(store, screening.begin(store, person, q), ui)
@@ -105,7 +97,7 @@ def test_back_reasks_previous_with_its_answer(store, person):
     assert ui.defaults["gp_registered"] == "no"  # re-asked with the saved answer
 
 
-def test_decline_is_stored_as_prefer_not_to_say(store, person, db_path):
+def test_decline_is_stored_as_prefer_not_to_say(store, person, db):
     q = definitions.load_questionnaire()
     detail = guided.run(
         store, screening.begin(store, person, q), FakeUI({"head_injury": "DECLINE"})
@@ -114,7 +106,7 @@ def test_decline_is_stored_as_prefer_not_to_say(store, person, db_path):
     assert view.declined and view.label == "Prefer not to say"
 
 
-def test_interrupt_then_resume_at_first_unanswered(store, person, db_path):
+def test_interrupt_then_resume_at_first_unanswered(store, person, db):
     q = definitions.load_questionnaire()
     first = FakeUI(stop_after=7)
     with pytest.raises(KeyboardInterrupt):

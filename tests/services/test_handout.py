@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import textstat
 from probhealth.directory.hours import in_words, parse_window
 from probhealth.errors import BadInput
 from probhealth.services import definitions, directory, goals, handout, people, referrals
-from tests.helpers import query
+from tests.helpers import DbHandle, count, query
 
 CRN = "X123456"
 NOW = "2026-11-23T10:00:00"  # a Monday
@@ -190,14 +188,11 @@ def test_reading_help_barrier_gives_large_print(loaded: Any, rules: Any) -> None
 
 # ------------------------------------------------------------------ audit ---------------
 def test_each_handout_is_audited_with_a_hash_never_the_content(
-    loaded: Any, rules: Any, tmp_path: Path, db_path: Path
+    loaded: Any, rules: Any, tmp_path: Path, db: DbHandle
 ) -> None:
     rid = book(loaded, rules, "dentist", "cam-dental-quillon", "2026-12-02")
     h = handout.produce(loaded, CRN, rules, out=tmp_path / "h.pdf")
-    with closing(sqlite3.connect(db_path)) as con:
-        action, detail = con.execute(
-            "select action, detail from audit_event order by id desc limit 1"
-        ).fetchone()
+    action, detail = query(db, "select action, detail from audit_event order by id desc limit 1")[0]
     assert action == "handout.produce"
     data = json.loads(detail)
     assert data["sha256"] == h.sha256 and data["referrals"] == [rid] and data["format"] == "pdf"
@@ -205,17 +200,15 @@ def test_each_handout_is_audited_with_a_hash_never_the_content(
 
 
 def test_an_existing_file_is_refused_before_anything_is_audited(
-    loaded: Any, rules: Any, tmp_path: Path, db_path: Path
+    loaded: Any, rules: Any, tmp_path: Path, db: DbHandle
 ) -> None:
     (tmp_path / "h.pdf").write_bytes(b"keep me")
-    with closing(sqlite3.connect(db_path)) as con:
-        before = con.execute("select count(*) from audit_event").fetchone()[0]
+    before = count(db, "audit_event")
     with pytest.raises(BadInput, match="already exists"):
         handout.produce(loaded, CRN, rules, out=tmp_path / "h.pdf")
     with pytest.raises(BadInput, match=r"\.pdf, \.html or \.txt"):
         handout.produce(loaded, CRN, rules, out=tmp_path / "h.docx")
-    with closing(sqlite3.connect(db_path)) as con:
-        assert con.execute("select count(*) from audit_event").fetchone()[0] == before
+    assert count(db, "audit_event") == before
     assert (tmp_path / "h.pdf").read_bytes() == b"keep me"
 
 

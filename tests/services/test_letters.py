@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 
 from probhealth.errors import Conflict, ConsentRequired
 from probhealth.services import definitions, directory, letters, people, referrals, screening
+from tests.helpers import DbHandle, query
 from tests.services.test_handout import OFFICE_YAML
 
 CRN = "X123456"
@@ -84,15 +83,14 @@ def screened(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_h
     return store, run, refer
 
 
-def audit_actions(db_path: Path) -> list[str]:
-    with closing(sqlite3.connect(db_path)) as con:
-        return [r[0] for r in con.execute("select action from audit_event order by id")]
+def audit_actions(db: DbHandle) -> list[str]:
+    return [str(r[0]) for r in query(db, "select action from audit_event order by id")]
 
 
 # ------------------------------------------------------------------ consent -------------
 @pytest.mark.parametrize("state", [None, "declined", "withdrawn"])
 def test_without_sharing_consent_nothing_is_written_or_audited(
-    screened: Any, rules: Any, tmp_path: Path, db_path: Path, state: str | None
+    screened: Any, rules: Any, tmp_path: Path, db: DbHandle, state: str | None
 ) -> None:
     store, run, refer = screened
     run({})
@@ -100,12 +98,12 @@ def test_without_sharing_consent_nothing_is_written_or_audited(
     if state is not None:
         people.record_consent(store, CRN, purpose="share-with-services", status="given")
         people.record_consent(store, CRN, purpose="share-with-services", status=state)
-    before = audit_actions(db_path)
+    before = audit_actions(db)
     with pytest.raises(ConsentRequired, match="share-with-services") as caught:
         letters.referral_letter(store, rid, rules, out=tmp_path / "l.pdf")
     assert caught.value.remedy is not None and caught.value.remedy.action == "record-consent"
     assert not (tmp_path / "l.pdf").exists()
-    assert audit_actions(db_path) == before
+    assert audit_actions(db) == before
     # share-with-services does not cover the GP, and the other way round
     people.record_consent(store, CRN, purpose="share-with-services", status="given")
     with pytest.raises(ConsentRequired, match="share-with-gp"):
@@ -114,7 +112,7 @@ def test_without_sharing_consent_nothing_is_written_or_audited(
 
 # ------------------------------------------------------------------ content -------------
 def test_letter_in_three_formats_with_person_reasons_and_consent(
-    screened: Any, rules: Any, tmp_path: Path, db_path: Path
+    screened: Any, rules: Any, tmp_path: Path, db: DbHandle
 ) -> None:
     store, run, refer = screened
     run(LOW_MOOD)
@@ -138,9 +136,8 @@ def test_letter_in_three_formats_with_person_reasons_and_consent(
         "The GP practice",
     ):
         assert expected in text, expected
-    assert letter.sha256 and audit_actions(db_path)[-1] == "letter.produce"
-    with closing(sqlite3.connect(db_path)) as con:
-        detail = con.execute("select detail from audit_event order by id desc limit 1").fetchone()
+    assert letter.sha256 and audit_actions(db)[-1] == "letter.produce"
+    detail = query(db, "select detail from audit_event order by id desc limit 1")[0]
     assert json.loads(detail[0])["sha256"] == letter.sha256 and "Zo" not in detail[0]
 
     letters.referral_letter(store, rid, rules, to="gp", out=tmp_path / "l.html")
@@ -243,7 +240,7 @@ def test_the_questionnaire_marks_items_sensitive() -> None:
 
 # ------------------------------------------------------------------ GP registration -----
 def test_gp_registration_letter_states_the_guidance(
-    screened: Any, tmp_path: Path, db_path: Path
+    screened: Any, tmp_path: Path, db: DbHandle
 ) -> None:
     store, _, _ = screened
     letter = letters.gp_registration_letter(
@@ -259,7 +256,7 @@ def test_gp_registration_letter_states_the_guidance(
         "943 476 5919",
     ):
         assert expected in text, expected
-    assert letter.kind == "gp-registration" and audit_actions(db_path)[-1] == "letter.produce"
+    assert letter.kind == "gp-registration" and audit_actions(db)[-1] == "letter.produce"
 
 
 def test_letter_gives_the_full_address_when_known(
