@@ -76,12 +76,10 @@ def test_global_options_and_a_nested_shell_are_refused(cli):
     assert "in the shell already" in lines[1]
 
 
-def test_global_options_given_to_the_shell_apply_to_every_command(cli, db_path, tmp_path):
-    other = tmp_path / "other.db"
-    shutil.copyfile(db_path, other)
-    os.chmod(other, 0o600)
-    add_person(Cli(other), "X222222")
-    result = cli("--db", str(other), "shell", input="person list --json\n")
+def test_global_options_given_to_the_shell_apply_to_every_command(cli, cli_factory):
+    other = cli_factory()  # a second database on the same backend
+    add_person(other, "X222222")
+    result = cli("--db", str(other.db), "shell", input="person list --json\n")
     assert [p["crn"] for p in json.loads(result.stdout)] == ["X222222"]
 
 
@@ -115,6 +113,7 @@ def test_one_database_is_opened_for_every_command(cli, monkeypatch):
     assert len(opened) == 1
 
 
+@pytest.mark.sqlite_only("the SQLite file replaced under an open shell")
 def test_a_replaced_database_is_opened_again(cli, db_path, tmp_path):
     from probhealth.cli.context import AppContext
     from probhealth.cli.shell import Shell
@@ -143,6 +142,7 @@ def test_a_replaced_database_is_opened_again(cli, db_path, tmp_path):
     session.app_ctx.close()
 
 
+@pytest.mark.sqlite_only("the SQLite file removed under an open shell")
 def test_a_removed_database_ends_the_shell_without_creating_another(cli, db_path):
     from probhealth.cli.context import AppContext
     from probhealth.cli.shell import Shell
@@ -156,7 +156,7 @@ def test_a_removed_database_ends_the_shell_without_creating_another(cli, db_path
 
 
 @pytest.fixture
-def completing(cli, db_path):  # type: ignore[no-untyped-def]
+def completing(cli, db):  # type: ignore[no-untyped-def]
     from probhealth.cli.context import AppContext
     from probhealth.cli.shell import Shell
 
@@ -164,7 +164,7 @@ def completing(cli, db_path):  # type: ignore[no-untyped-def]
         add_person(cli, crn)
         cli("consent", crn, "--purpose", "share-with-services", "--given")
     cli("refer", "X123456", "dentist")
-    session = Shell(AppContext(db_option=str(db_path), actor_option="tester", shell=True))
+    session = Shell(AppContext(db_option=db.url, actor_option="tester", shell=True))
     yield session
     session.app_ctx.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, DbHandle
+from tests.helpers import Cli, DbHandle, query
 from tests.services.test_report import NOW, _caseload
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -154,8 +154,7 @@ def test_untrusted_names_cannot_inject_markup() -> None:
     assert "".join(list(bars)[0].split()) == "".join(evil.split())  # wrapped, still text
 
 
-def test_out_refuses_other_formats_and_existing_files(db_path: Path, tmp_path: Path) -> None:
-    cli = Cli(db_path)
+def test_out_refuses_other_formats_and_existing_files(cli: Cli, tmp_path: Path) -> None:
     for name in ("report.txt", "report.docx"):
         result = cli("report", "--out", str(tmp_path / name), expect=2)
         assert "--out" in result.stderr and ".html or .pdf" in result.stderr
@@ -169,22 +168,17 @@ def test_out_refuses_other_formats_and_existing_files(db_path: Path, tmp_path: P
 
 
 def test_office_and_pathway_names_from_files_stay_text(
-    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """End to end: an office name in the database and a pathway name in a custom rules file
     that look like markup come out as text, in tables and charts."""
-    import sqlite3
-
     from probhealth.services.definitions import DEFAULT_RULES, bundled_path
 
     evil_office = '<script>alert("o")</script>'
     evil_pathway = '<img src=x onerror="alert(1)"> Stop smoking'
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
-    con = sqlite3.connect(db_path)
-    con.execute("update person set office = ? where office = 'Beta'", (evil_office,))
-    con.commit()
-    con.close()
+    _caseload(db.url)
+    query(db, "update person set office = ? where office = 'Beta'", evil_office)
     rules = tmp_path / "rules.yaml"
     text = bundled_path(DEFAULT_RULES).read_text(encoding="utf-8")
     rules.write_text(
@@ -192,7 +186,7 @@ def test_office_and_pathway_names_from_files_stay_text(
         encoding="utf-8",
     )
     out = tmp_path / "report.html"
-    Cli(db_path)("report", "--out", str(out), "--rules", str(rules))
+    Cli(db.path or db.url)("report", "--out", str(out), "--rules", str(rules))
     page = out.read_text(encoding="utf-8")
     low = page.lower()
     assert "<script" not in low and "<img" not in low

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from probhealth.errors import Busy
-from tests.helpers import CLI_DRIVER
+from tests.helpers import CLI_DRIVER, count, query
 
 DRIVER = CLI_DRIVER
 
@@ -36,7 +36,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return {**env, "PROBHEALTH_HOME": str(home), "PROBHEALTH_USER": "worker", **extra}
 
 
-def _cli(db: Path, home: Path, *args: str, timeout: float = 60, **env: str):  # type: ignore[no-untyped-def]
+def _cli(db: Path | str, home: Path, *args: str, timeout: float = 60, **env: str):  # type: ignore[no-untyped-def]
     return subprocess.run(
         [sys.executable, "-m", "probhealth", "--db", str(db), *args],
         capture_output=True,
@@ -46,7 +46,9 @@ def _cli(db: Path, home: Path, *args: str, timeout: float = 60, **env: str):  # 
     )
 
 
-def _driver(db: Path, home: Path, steps: list[list[str]], stop: Path | None = None, **env: str):  # type: ignore[no-untyped-def]
+def _driver(
+    db: Path | str, home: Path, steps: list[list[str]], stop: Path | None = None, **env: str
+):  # type: ignore[no-untyped-def]
     script = home.parent / f"steps-{os.urandom(4).hex()}.json"
     script.write_text(json.dumps([{"argv": ["--db", str(db), *s]} for s in steps]))
     return subprocess.Popen(
@@ -80,6 +82,7 @@ def _add_args(crn: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- row 3: lock held ------
+@pytest.mark.sqlite_only("SQLite's one write lock per file, held by another connection")
 def test_writer_gives_up_politely_then_succeeds_once_the_lock_is_free(db_path, tmp_path):
     home = tmp_path / "home"
     holder = sqlite3.connect(db_path, isolation_level=None)
@@ -111,6 +114,7 @@ def _locker(db_path: Path) -> sqlite3.Connection:
     return con
 
 
+@pytest.mark.sqlite_only("SQLite's busy write lock and its retries")
 def test_a_held_lock_is_retried_three_times_then_busy(store, db_path, monkeypatch):
     """Row 3, bounded retry: three attempts (each waiting the busy timeout), then Busy."""
     import probhealth.store.db as db_mod
@@ -136,6 +140,7 @@ def test_a_held_lock_is_retried_three_times_then_busy(store, db_path, monkeypatc
     assert _count(db_path, "person") == 0
 
 
+@pytest.mark.sqlite_only("SQLite's busy write lock and its retries")
 def test_a_lock_freed_between_attempts_is_retried_and_saves(store, db_path, monkeypatch):
     import probhealth.store.db as db_mod
     from probhealth.services import people
@@ -194,6 +199,7 @@ def test_every_write_runs_inside_begin_immediate(store, backend):
         assert "BEGIN" in seen  # the read-only lookup took a plain read transaction
 
 
+@pytest.mark.sqlite_only("SQLite's WAL snapshot upgrade (plain sqlite3)")
 def test_naive_read_then_write_fails_at_once_in_wal(db_path):
     """The hazard row 4 is about, shown with plain sqlite3 (proves the next test could fail):
     a deferred transaction that read before another writer committed cannot upgrade to a
@@ -214,6 +220,9 @@ def test_naive_read_then_write_fails_at_once_in_wal(db_path):
         b.close()
 
 
+@pytest.mark.sqlite_only(
+    "SQLite's WAL snapshot upgrade; a server serialises writers with an advisory lock (tests/risks/test_many_writers.py)"
+)
 def test_app_read_then_write_waits_for_the_other_writer(store, db_path):
     """The same race through the store: our write transaction holds the lock from its first
     statement, so the other writer waits for us, then goes ahead; and when the other writer
@@ -274,7 +283,7 @@ def test_app_read_then_write_waits_for_the_other_writer(store, db_path):
 
 
 # ------------------------------------------------------- row 3: many writers at once ----
-def test_six_workers_writing_at_once_lose_nothing(db_path, tmp_path):
+def test_six_workers_writing_at_once_lose_nothing(db, tmp_path):
     home = tmp_path / "home"
     workers = []
     for w in range(6):
@@ -283,7 +292,7 @@ def test_six_workers_writing_at_once_lose_nothing(db_path, tmp_path):
             crn = f"{'ABCDEF'[w]}{n:06d}"
             steps.append(_add_args(crn))
             steps.append(["consent", crn, "--purpose", "screening", "--given"])
-        workers.append(_driver(db_path, home, steps))
+        workers.append(_driver(db.url, home, steps))
     results = [_finish(p, timeout=120) for p in workers]
     for steps in results:
         assert len(steps) == 30
@@ -291,16 +300,16 @@ def test_six_workers_writing_at_once_lose_nothing(db_path, tmp_path):
             assert r["code"] == 0, r
             assert r["stderr"].startswith(("Added ", "Recorded: ")), r["stderr"]
             assert "Error" not in r["stderr"]
-    assert _count(db_path, "person") == 90
-    assert _count(db_path, "consent") == 90
-    assert _count(db_path, "audit_event") == 181  # event 1 is db.init
-    check = _cli(db_path, home, "db", "check", "--json")
+    assert count(db, "person") == 90
+    assert count(db, "consent") == 90
+    assert count(db, "audit_event") == 181  # event 1 is db.init
+    check = _cli(db.url, home, "db", "check", "--json")
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)
-    assert report["ok"] is True and report["integrity"] == "ok"
+    assert report["ok"] is True
+    assert report["integrity"] == "ok" if db.path is not None else not report["integrity_checked"]
     assert report["audit_chain"] == "ok" and report["audit_events"] == 181
-    with closing(sqlite3.connect(db_path)) as con:
-        ids = [r[0] for r in con.execute("SELECT id FROM audit_event ORDER BY id")]
+    ids = [r[0] for r in query(db, "SELECT id FROM audit_event ORDER BY id")]
     assert ids == list(range(1, 182))
 
 
@@ -349,6 +358,7 @@ def test_two_processes_upgrading_an_old_database_at_once(tmp_path):
 
 
 # ------------------------------------------------------------ row 9: live backup --------
+@pytest.mark.sqlite_only("db backup copies SQLite files; on a server pg_dump backs up")
 def test_backup_while_another_process_writes(db_path, tmp_path):
     home = tmp_path / "home"
     stop = tmp_path / "stop"

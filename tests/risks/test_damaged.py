@@ -543,6 +543,9 @@ def test_retrying_a_failed_migration_at_once_works(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------ row 6: disk full -----
+@pytest.mark.sqlite_only(
+    "a full disk under the SQLite file (its size limit); a server has its own disk"
+)
 def test_disk_full_rolls_back_with_a_clear_message(store, db_path):
     from sqlalchemy import event
 

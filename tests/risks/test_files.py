@@ -51,6 +51,7 @@ def test_a_shared_sticky_folder_with_a_planted_wal_is_refused_before_anything_is
     assert _files(shared) == before  # no database created, the planted files untouched
 
 
+@pytest.mark.sqlite_only("SQLite's -wal file beside the database")
 def test_a_planted_world_readable_wal_beside_an_existing_database_is_refused(db_path):
     wal = Path(f"{db_path}-wal")
     wal.touch()
@@ -74,6 +75,7 @@ def test_a_companion_file_readable_by_others_is_refused_for_a_new_database_too(t
     assert not db.exists()
 
 
+@pytest.mark.sqlite_only("SQLite's -wal file beside the database")
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to give a file to another user")
 def test_a_companion_file_owned_by_another_user_is_refused(db_path):
     wal = Path(f"{db_path}-wal")
@@ -250,6 +252,7 @@ def test_a_newer_probhealth_is_still_called_that(tmp_path, template_db):
 
 
 # ------------------------------------------------------------ item 7: garbage journal ----
+@pytest.mark.sqlite_only("SQLite's -journal file beside the database")
 def test_a_garbage_journal_is_named_for_what_it_is(db_path):
     journal = Path(f"{db_path}-journal")
     journal.write_bytes(bytes(range(1, 256)) * 12)

@@ -18,18 +18,14 @@ from probhealth.services.demodata import FAMILY
 from tests.helpers import Cli, count, query
 
 
-def test_demo_people(cli, db_path):
+def test_demo_people(cli, db):
     result = cli("demo", "--people", "60", "--seed", "5")
     assert "Added 60 fictional people" in result.stderr
-    con = sqlite3.connect(db_path)
-    crns = [r[0] for r in con.execute("select crn from person")]
-    families = {r[0] for r in con.execute("select family_name from person")}
-    statuses = {r[0] for r in con.execute("select status from referral")}
-    screened = con.execute("select count(*) from screening where status = 'completed'").fetchone()[
-        0
-    ]
-    flagged = con.execute("select count(*) from flag").fetchone()[0]
-    con.close()
+    crns = [str(r[0]) for r in query(db, "select crn from person")]
+    families = {r[0] for r in query(db, "select family_name from person")}
+    statuses = {r[0] for r in query(db, "select status from referral")}
+    screened = query(db, "select count(*) from screening where status = 'completed'")[0][0]
+    flagged = count(db, "flag")
     assert len(crns) == 60 and all(c.startswith("Z") for c in crns)
     assert families <= set(FAMILY)
     assert screened > 40 and flagged > 0
@@ -40,12 +36,10 @@ def test_demo_people(cli, db_path):
     assert summary["people"] == screened
 
 
-def test_demo_people_twice_adds_more_with_new_crns(cli, db_path):
+def test_demo_people_twice_adds_more_with_new_crns(cli, db):
     cli("demo", "--people", "5")
     cli("demo", "--people", "5")
-    con = sqlite3.connect(db_path)
-    assert con.execute("select count(distinct crn) from person").fetchone()[0] == 10
-    con.close()
+    assert query(db, "select count(distinct crn) from person") == [(10,)]
 
 
 def test_demo_people_is_reproducible(cli_factory, monkeypatch):

@@ -258,16 +258,16 @@ def test_hidden_counts_that_add_up_to_a_small_number_hide_one_more() -> None:
 
 
 def test_terminal_fits_80_columns_without_losing_a_column(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: DbHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
     from probhealth.cli import output
 
     monkeypatch.setenv("COLUMNS", "80")
-    _caseload(db_path)
+    _caseload(db.url)
     output.console.cache_clear()  # the console reads COLUMNS when it is made
     try:
-        shown = Cli(db_path)("report").stdout
+        shown = Cli(db.path or db.url)("report").stdout
     finally:
         output.console.cache_clear()
     assert max(len(line) for line in shown.splitlines()) <= 80

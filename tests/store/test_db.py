@@ -10,7 +10,7 @@ import pytest
 from probhealth.errors import DatabaseRefused
 from probhealth.paths import resolve_db
 from probhealth.store.db import Store
-from tests.helpers import Cli, connect, file_sha
+from tests.helpers import Cli, DbHandle, fingerprint, query
 
 
 @pytest.mark.sqlite_only("SQLite pragmas")
@@ -50,10 +50,13 @@ def test_write_transactions_take_the_write_lock_first(store, backend):
 
 
 def _refused(path, *, expect_text):
-    before = file_sha(path)
-    result = Cli(path)("person", "list", expect=2)
+    """``path``: a SQLite file, or the test's database (``db``) on either backend."""
+    before = fingerprint(path)
+    result = Cli(path.path or path.url if isinstance(path, DbHandle) else path)(
+        "person", "list", expect=2
+    )
     assert expect_text in result.stderr
-    assert file_sha(path) == before
+    assert fingerprint(path) == before
     return result
 
 
@@ -92,20 +95,19 @@ def test_refuses_foreign_application_id(tmp_path):
     _refused(path, expect_text="another application")
 
 
-def test_refuses_newer_schema(db_path):
-    con = connect(db_path)
-    con.execute("update alembic_version set version_num = '9999'")
-    con.commit()
-    con.close()
-    _refused(db_path, expect_text="newer version of probhealth")
+def test_refuses_newer_schema(db):
+    query(db, "update alembic_version set version_num = '9999'")
+    _refused(db, expect_text="newer version of probhealth")
 
 
+@pytest.mark.sqlite_only("file modes of the SQLite file")
 def test_refuses_group_readable_database(db_path):
     os.chmod(db_path, 0o644)
     result = _refused(db_path, expect_text="can be read by other users")
     assert "chmod 600" in result.stderr
 
 
+@pytest.mark.sqlite_only("a symlink or a folder where the SQLite file should be")
 def test_refuses_directory_and_symlink(tmp_path, db_path):
     link = tmp_path / "link.db"
     link.symlink_to(db_path)

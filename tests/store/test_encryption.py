@@ -317,6 +317,7 @@ def test_migrations_on_an_encrypted_file(tmp_path, key_file):
         assert con.execute("select version_num from alembic_version").fetchone()[0] == "0001"
 
 
+@pytest.mark.sqlite_only("plain and SQLCipher-encrypted SQLite files")
 def test_connect_helper_reads_both_kinds(db_path):
     """The parametrised ``db_path`` really gives one plain and one encrypted file."""
     from probhealth.store.db import is_plain_sqlite
