@@ -66,6 +66,7 @@ def test_referral_list_by_office_and_worker(cli, caseload):
     )
     assert _ids(both) == [2, 3]  # overdue first, then today
     assert _ids(cli("referral", "list", "--worker", "nobody", "--json")) == []
+    assert _ids(cli("referral", "list", "--worker", "b%", "--json")) == []  # no wildcards
     assert "--office" in cli("referral", "list", "--office", " ", expect=2).stderr
 
 

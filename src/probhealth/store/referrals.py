@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
 from probhealth.referral_states import OPEN
@@ -128,6 +129,19 @@ def open_for(session: Session, person_id: str) -> Sequence[Referral]:
     )
 
 
+def _by_worker(column: Any, worker: str) -> Any:
+    """The actor is the worker's name, or on a server ``LOGIN (NAME)`` (the login and the
+    name given with ``--as``): either part matches, in any letter case."""
+    name = worker.lower()
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    actor = func.lower(column)
+    return or_(
+        actor == name,
+        actor.like(f"{escaped} (%)", escape="\\"),
+        actor.like(f"% ({escaped})", escape="\\"),
+    )
+
+
 def listing(
     session: Session,
     *,
@@ -143,7 +157,7 @@ def listing(
     if office:  # the person's office, as ``suggest --all`` matches it (any letter case)
         stmt = stmt.where(func.lower(col(Person.office)) == office.lower())
     if worker:  # who made the referral (any letter case)
-        stmt = stmt.where(func.lower(col(Referral.created_by)) == worker.lower())
+        stmt = stmt.where(_by_worker(col(Referral.created_by), worker))
     if statuses:
         stmt = stmt.where(col(Referral.status).in_(list(statuses)))
     if due_on_or_before is not None:
