@@ -379,3 +379,68 @@ def test_a_log_older_than_the_anchor_verifies_with_a_note(tmp_path):
     assert "Start of the log" in cli("audit", "verify").stdout + cli("audit", "verify").stderr
     _sql(path, "DELETE FROM audit_event WHERE action = 'record.baseline'")
     assert any("not db.init" in p["reason"] for p in _verify(cli, expect=1)["problems"])
+
+
+def test_migration_0010_moves_digests_on_but_keeps_naming_an_earlier_change(tmp_path):
+    """0010 digests every record again in the second form (built by SQLite), but only those
+    still matching their first-form digest: a record changed outside probhealth before the
+    upgrade is still named afterwards, with the event that last recorded it."""
+    from probhealth.paths import resolve_db
+    from probhealth.store import migrate
+    from probhealth.store.db import Store, prepare_sqlite_file
+    from tests.helpers import Cli
+
+    path = tmp_path / "old.db"
+    store = Store(resolve_db(str(path)), actor="t")
+    prepare_sqlite_file(store.target)
+    engine = store._create_engine()
+    store._engine = engine
+    store._write_engine = engine.execution_options(probhealth_write=True)
+    migrate.upgrade(store, "0007")
+    store.close()
+    with closing(sqlite3.connect(path)) as con:
+        for pid, crn in (("p1", "A000001"), ("p2", "A000002")):
+            con.execute(
+                "INSERT INTO person (id, crn, given_name, family_name, name_key, dob, sex, "
+                f"needs_interpreter, created_at, updated_at) VALUES ('{pid}', '{crn}', 'Old', "
+                "'Record', 'old record', '1980-01-01', 'male', 0, '2026-01-01 00:00:00', "
+                "'2026-01-01 00:00:00')"
+            )
+        con.commit()
+    store = Store(resolve_db(str(path)), actor="t")
+    engine = store._create_engine()
+    store._engine = engine
+    store._write_engine = engine.execution_options(probhealth_write=True)
+    migrate.upgrade(store, "0009")  # first-form digests on a record.baseline event
+    store.close()
+    with closing(sqlite3.connect(path)) as con:
+        baseline = con.execute(
+            "SELECT id FROM audit_event WHERE action = 'record.baseline'"
+        ).fetchone()[0]
+        con.execute("UPDATE person SET dob = '1980-01-02' WHERE id = 'p2'")
+        con.commit()
+    cli = Cli(path)
+    problems = _records(cli, expect=1)["problems"]  # opening upgrades it to 0010
+    assert problems == [
+        {
+            "table": "person",
+            "id": "p2",
+            "reason": f"changed outside probhealth since event {baseline}",
+        }
+    ]
+    with closing(sqlite3.connect(path)) as con:
+        moved = con.execute(
+            "SELECT records FROM audit_event WHERE action = 'record.redigest'"
+        ).fetchall()
+    people = {k for (r,) in moved for k in json.loads(r).get("person", {})}
+    assert people == {'["p1"]'} and all("1980" not in r for (r,) in moved)
+
+
+def test_a_blob_written_outside_probhealth_is_named_not_a_crash(worked, db_path):
+    """The fast check builds each record's text with SQLite's json_array, which refuses a
+    BLOB; the table is then gone over by key and the record named."""
+    with closing(sqlite3.connect(db_path)) as con:
+        con.execute("UPDATE person SET given_name = x'5a656265646565' WHERE crn = 'X123456'")
+        con.commit()
+    problems = _records(worked, expect=1)["problems"]
+    assert [(p["table"], "changed outside" in p["reason"]) for p in problems] == [("person", True)]

@@ -269,48 +269,23 @@ def _key(raw: str) -> str:
     return "/".join(str(p) for p in parts) if isinstance(parts, list) else raw
 
 
+_REASONS = {
+    "unreadable": "its record digests cannot be read",
+    "added": "no audit event records it: added outside probhealth",
+    "put_back": "event {e} recorded it deleted: put back outside probhealth",
+    "changed": "changed outside probhealth since event {e}",
+    "deleted": "deleted outside probhealth (event {e} recorded it)",
+}
+
+
 def verify_records(store: Store) -> RecordCheck:
     """Recompute the digest of every current record and compare it with the digest its last
     audit event recorded. Names table and id of each record changed, added or deleted by
     something other than probhealth; never a value."""
     if not store.is_sqlite:
         return RecordCheck(0, (), available=False)
-    last, unreadable = m.record_digests(store)
+    checked, found = m.check_records(store)
     problems = [
-        RecordProblem("audit_event", str(e), "its record digests cannot be read")
-        for e in unreadable
+        RecordProblem(p.table, _key(p.key), _REASONS[p.kind].format(e=p.event)) for p in found
     ]
-    checked = 0
-    for table, key, digest in m.current_digests(store):
-        checked += 1
-        known = last.pop((table, key), None)
-        if known is None:
-            problems.append(
-                RecordProblem(
-                    table, _key(key), "no audit event records it: added outside probhealth"
-                )
-            )
-        elif known[0] is None:
-            problems.append(
-                RecordProblem(
-                    table,
-                    _key(key),
-                    f"event {known[1]} recorded it deleted: put back outside probhealth",
-                )
-            )
-        elif known[0] != digest:
-            problems.append(
-                RecordProblem(
-                    table, _key(key), f"changed outside probhealth since event {known[1]}"
-                )
-            )
-    for (table, key), (gone, event_id) in sorted(last.items()):
-        if gone is not None:
-            problems.append(
-                RecordProblem(
-                    table,
-                    _key(key),
-                    f"deleted outside probhealth (event {event_id} recorded it)",
-                )
-            )
     return RecordCheck(checked, tuple(problems))

@@ -13,20 +13,27 @@ connections and invisible to any other program, add the key of every inserted, u
 deleted row to a temporary table; before the commit the rows are read back by key and
 digested. A change made by another program fires no trigger and writes no digest.
 
-A digest covers the row's non-NULL columns by name, so adding a nullable column leaves every
-digest as it was. A migration that fills a new column for existing rows must call
-``baseline`` for that table afterwards, or every row reads as changed.
+A record's digest (form 2, migration 0010) is SHA-256 of its canonical text, which SQLite
+builds: a JSON array of its columns in table order, trailing NULLs dropped (so adding a
+nullable column changes no digest), ``canonical_sql``. The text holds the record's key, so
+each digest is its record's own. ``audit verify --records`` then reads one column a row and
+looks each digest up in the set its table's events recorded (``check``): about twice a plain
+``SELECT *`` (benchmarks/record_digests.py). A migration that changes existing rows' content
+(fills a new column, rewrites a table) must record their new digests afterwards, checking the
+old ones first as 0010 does, or every such row reads as changed.
 
-On PostgreSQL nothing is recorded (no temporary triggers on permanent tables): use the
-server's own audit (pgaudit) for this.
+On PostgreSQL nothing is recorded (no temporary triggers on permanent tables, and a server's
+administrator can change rows and the log alike): use the server's own audit (pgaudit).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -125,9 +132,33 @@ def install(conn: Connection) -> bool:
     return True
 
 
-def digest(table: Table, values: Sequence[Any]) -> str:
-    """The digest of one row: its non-NULL columns by name (values never leave this).
-    ``repr`` tells 1 from '1' and b'1', and is the same at write and at check."""
+def canonical_sql(t: Table, alias: str = "x", *, robust: bool = True) -> str:
+    """SQL for the record's canonical text (form 2): a JSON array of its columns in table
+    order, trailing NULLs dropped (so adding a nullable column changes no digest), as bytes.
+
+    JSON tells 1 from '1'. It cannot hold a BLOB, which probhealth never writes: the robust
+    form writes one as ``["blob", "HEX"]`` (no text value can read so); the fast form raises
+    on it instead, and the checker then goes over that table again in the robust form. Both
+    give the same text for every other row. The last character of a column's JSON is a
+    quote, a digit or ``]``, so ``rtrim`` takes only trailing nulls and the closing bracket.
+    """
+    cols = [f"{alias}.{_q(c)}" for c in t.columns]
+    if t.keys == ("rowid",):
+        cols.insert(0, f"{alias}.rowid")
+    if robust:
+        cols = [f"iif(typeof({c}) = 'blob', json_array('blob', hex({c})), {c})" for c in cols]
+    return f"CAST(rtrim(json_array({', '.join(cols)}), ',nul]') AS BLOB)"
+
+
+def digest_of(text: bytes) -> str:
+    """A record's digest: SHA-256 of its canonical text, first 32 hex digits (PostgreSQL's
+    ``sha256()`` gives the same for the same text)."""
+    return sha256(text).hexdigest()[:32]
+
+
+def legacy_digest(table: Table, values: Sequence[Any]) -> str:
+    """The first digest form (migration 0009 to 0010): non-NULL columns by name with their
+    Python ``repr``. Kept only so migration 0010 can check records before moving them on."""
     raw = "\x00".join(
         [f"{n}\x01{v!r}" for n, v in zip(table.columns, values, strict=True) if v is not None]
     )
@@ -156,13 +187,12 @@ def collect(conn: Connection) -> dict[str, dict[str, str | None]]:
         on = f"x.{_q(t.keys[0])} = t.k1" + (
             f" AND x.{_q(t.keys[1])} = t.k2" if len(t.keys) > 1 else ""
         )
-        cols = ", ".join(f"x.{_q(c)}" for c in t.columns)
         rows = conn.exec_driver_sql(
-            f"SELECT t.pk, x.rowid, {cols} FROM temp.probhealth_touched t "  # noqa: S608 - names from the schema
+            f"SELECT t.pk, x.rowid, {canonical_sql(t)} FROM temp.probhealth_touched t "  # noqa: S608 - names from the schema
             f"LEFT JOIN main.{_q(name)} x ON {on} WHERE t.tbl = ?",
             (name,),
         )
-        out[name] = {str(r[0]): None if r[1] is None else digest(t, tuple(r[2:])) for r in rows}
+        out[name] = {str(r[0]): None if r[1] is None else digest_of(r[2]) for r in rows}
     conn.exec_driver_sql("DELETE FROM temp.probhealth_touched")
     return out
 
@@ -172,16 +202,18 @@ def scan(conn: Connection) -> Iterator[tuple[str, str, str]]:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         for t in tables(conn):
-            cols = ", ".join(f"x.{_q(c)}" for c in t.columns)
-            cursor.execute(
-                f"SELECT {t.key_sql('x')}, {cols} FROM main.{_q(t.name)} x"  # noqa: S608 - schema names
-            )
-            name = t.name
-            while batch := cursor.fetchmany(2000):
-                for row in batch:
-                    yield name, row[0], digest(t, row[1:])
+            for key, text in _keyed(cursor, t):
+                yield t.name, key, digest_of(text)
     finally:
         cursor.close()
+
+
+def _keyed(cursor: Any, t: Table) -> Iterator[tuple[str, bytes]]:
+    cursor.execute(
+        f"SELECT {t.key_sql('x')}, {canonical_sql(t)} FROM main.{_q(t.name)} x"  # noqa: S608 - schema names
+    )
+    while batch := cursor.fetchmany(2000):
+        yield from batch
 
 
 def chunks(records: dict[str, dict[str, str | None]]) -> list[dict[str, dict[str, str | None]]]:
@@ -212,3 +244,170 @@ def baseline(conn: Connection) -> dict[str, dict[str, str | None]]:
     for table, key, value in scan(conn):
         out.setdefault(table, {})[key] = value
     return out
+
+
+def legacy_scan(conn: Connection) -> Iterator[tuple[Table, str, str, bytes]]:
+    """Every record as (table, id, its first-form digest, its canonical text): migrations
+    0009 (which recorded the first form) and 0010 (which checks it, then moves on)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for t in tables(conn):
+            cols = ", ".join(f"x.{_q(c)}" for c in t.columns)
+            cursor.execute(
+                f"SELECT {t.key_sql('x')}, {canonical_sql(t)}, {cols} "  # noqa: S608 - schema names
+                f"FROM main.{_q(t.name)} x"
+            )
+            while batch := cursor.fetchmany(2000):
+                for row in batch:
+                    yield t, row[0], legacy_digest(t, row[2:]), row[1]
+    finally:
+        cursor.close()
+
+
+# ------------------------------------------------------------------------ checking ----
+@dataclass(frozen=True)
+class Mismatch:
+    """A record whose content no longer matches its last audit event (never a value)."""
+
+    table: str
+    key: str  # as the audit log holds it: a JSON array of the key values
+    kind: str  # added | put_back | changed | deleted | unreadable (an audit event)
+    event: int | None = None  # the event that last recorded it (the event itself if unreadable)
+
+
+_MISSING = object()
+_CHECK_BATCH = 4096
+_first = itemgetter(0)
+_hex = methodcaller("hexdigest")
+_cut = itemgetter(slice(None, 32))
+
+
+def recorded(conn: Connection) -> tuple[dict[str, dict[str, Any]], list[int]]:
+    """The last digest the audit log holds for each record ({table: {id: digest, or None
+    when deleted}}) and the ids of events whose digests cannot be read."""
+    last: dict[str, dict[str, Any]] = {}
+    unreadable: list[int] = []
+    for event_id, data in _events(conn):
+        if data is None:
+            unreadable.append(event_id)
+            continue
+        for table, entries in data.items():
+            last.setdefault(table, {}).update(entries)
+    return last, unreadable
+
+
+def _events(conn: Connection) -> Iterator[tuple[int, dict[str, dict[str, Any]] | None]]:
+    """(event id, its record digests as read, or None when they cannot be read)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "SELECT id, CAST(records AS BLOB) FROM audit_event WHERE records IS NOT NULL "
+            "ORDER BY id"
+        )
+        while batch := cursor.fetchmany(500):
+            for event_id, raw in batch:
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                if not isinstance(data, dict) or not all(
+                    isinstance(v, dict) for v in data.values()
+                ):
+                    data = None
+                yield int(event_id), data
+    finally:
+        cursor.close()
+
+
+def check(conn: Connection) -> tuple[int, list[Mismatch]]:
+    """Compare every current record with the digest its last audit event recorded.
+    Returns (records checked, mismatches). SQLite.
+
+    Fast path, per table: one column per row (the canonical text, built by SQLite), hashed
+    by C-level ``map`` calls, each digest looked up in the set of the table's recorded
+    digests. A record's text holds its key, so its digest is its own: when every current
+    digest is recorded and the counts agree, the table matches record for record. Only a
+    table that does not is gone over again by key, to name its records."""
+    current = tables(conn)  # first: its statement begins the read transaction (one snapshot)
+    last, unreadable = recorded(conn)
+    problems = [Mismatch("audit_event", str(e), "unreadable", e) for e in unreadable]
+    checked = 0
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for t in current:
+            expected = last.pop(t.name, {})
+            count = _same(cursor, t, expected)
+            if count is None:
+                count, found = _differences(cursor, t, expected)
+                problems += found
+            checked += count
+    finally:
+        cursor.close()
+    for name, expected in sorted(last.items()):  # a table that is gone
+        problems += [
+            Mismatch(name, k, "deleted") for k, v in sorted(expected.items()) if v is not None
+        ]
+    if len(problems) > len(unreadable):
+        _name_events(conn, problems)
+    return checked, problems
+
+
+def _same(cursor: Any, t: Table, expected: dict[str, Any]) -> int | None:
+    """The number of rows when the table matches its recorded digests exactly, else None."""
+    values = list(expected.values())
+    try:
+        live = set(values)
+    except TypeError:  # a digest that is not text: the keyed pass names its record
+        return None
+    live.discard(None)
+    if len(live) != len(values) - values.count(None):
+        return None
+    count = 0
+    try:
+        cursor.execute(
+            f"SELECT {canonical_sql(t, robust=False)} FROM main.{_q(t.name)} x"  # noqa: S608 - schema names
+        )
+        while batch := cursor.fetchmany(_CHECK_BATCH):
+            count += len(batch)
+            if not all(
+                map(live.__contains__, map(_cut, map(_hex, map(sha256, map(_first, batch)))))
+            ):
+                return None
+    except Exception as exc:  # a BLOB, which the fast form refuses: the keyed pass names it
+        if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlcipher3"):
+            return None
+        raise
+    return count if count == len(live) else None
+
+
+def _differences(cursor: Any, t: Table, expected: dict[str, Any]) -> tuple[int, list[Mismatch]]:
+    """The keyed pass over one table: (rows, each record that does not match)."""
+    rest = dict(expected)
+    out: list[Mismatch] = []
+    count = 0
+    for key, text in _keyed(cursor, t):
+        count += 1
+        known = rest.pop(key, _MISSING)
+        if known is _MISSING:
+            out.append(Mismatch(t.name, key, "added"))
+        elif known is None:
+            out.append(Mismatch(t.name, key, "put_back"))
+        elif known != digest_of(text):
+            out.append(Mismatch(t.name, key, "changed"))
+    out += [Mismatch(t.name, k, "deleted") for k, v in sorted(rest.items()) if v is not None]
+    return count, out
+
+
+def _name_events(conn: Connection, problems: list[Mismatch]) -> None:
+    """Fill in the event that last recorded each record named (a second read of the log,
+    paid only when something does not match)."""
+    wanted = {(p.table, p.key) for p in problems if p.kind != "unreadable"}
+    found: dict[tuple[str, str], int] = {}
+    for event_id, data in _events(conn):
+        for table, entries in (data or {}).items():
+            for key in entries:
+                if (table, key) in wanted:
+                    found[(table, key)] = event_id
+    for i, p in enumerate(problems):
+        if p.kind != "unreadable":
+            problems[i] = Mismatch(p.table, p.key, p.kind, found.get((p.table, p.key)))

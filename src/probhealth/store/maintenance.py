@@ -72,38 +72,13 @@ def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
                 yield tuple(row)
 
 
-def record_digests(store: Store) -> tuple[dict[tuple[str, str], tuple[str | None, int]], list[int]]:
-    """The last digest the audit log holds for each record: {(table, id): (digest or None
-    when deleted, event id)}, and the ids of events whose digests cannot be read."""
-    import json
-
-    last: dict[tuple[str, str], tuple[str | None, int]] = {}
-    unreadable: list[int] = []
-    with store.raw() as conn:
-        sql = "SELECT id, records FROM audit_event WHERE records IS NOT NULL ORDER BY id"
-        if conn.dialect.name == "sqlite":
-            sql = sql.replace("records FROM", "CAST(records AS BLOB) FROM")
-        result = conn.execution_options(stream_results=True, yield_per=500).exec_driver_sql(sql)
-        for event_id, raw in result:
-            try:
-                data = json.loads(raw)
-                for table, entries in data.items():
-                    for key, value in entries.items():
-                        last[(str(table), str(key))] = (
-                            None if value is None else str(value),
-                            int(event_id),
-                        )
-            except (ValueError, AttributeError, TypeError):
-                unreadable.append(int(event_id))
-    return last, unreadable
-
-
-def current_digests(store: Store) -> Iterator[tuple[str, str, str]]:
-    """Every current record as (table, id, digest), streamed (SQLite)."""
+def check_records(store: Store) -> tuple[int, list[Any]]:
+    """Every current record against the digest its last audit event recorded (SQLite):
+    (records checked, ``digests.Mismatch`` for each that does not match)."""
     from probhealth.store import digests
 
     with store.raw() as conn:
-        yield from digests.scan(conn)
+        return digests.check(conn)
 
 
 def sqlite_pragmas(store: Store) -> dict[str, Any]:

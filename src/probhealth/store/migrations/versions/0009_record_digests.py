@@ -27,7 +27,9 @@ def upgrade() -> None:
         return  # a new database: its db.init event carries the baseline (store/migrate.py)
     from probhealth.store import audit, digests
 
-    records = digests.baseline(conn)
+    records: dict[str, dict[str, str | None]] = {}
+    for table, key, first_form, _ in digests.legacy_scan(conn):  # 0010 moves these on
+        records.setdefault(table.name, {})[key] = first_form
     for piece in digests.chunks(records):
         count = sum(len(v) for v in piece.values())
         audit.append_raw(
