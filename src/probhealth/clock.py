@@ -67,3 +67,21 @@ def age_on(dob: date, on: date) -> int:
 
 def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+AGE_BANDS = (
+    (0, 17, "under 18"),
+    (18, 24, "18-24"),
+    (25, 34, "25-34"),
+    (35, 44, "35-44"),
+    (45, 54, "45-54"),
+    (55, 64, "55-64"),
+    (65, 200, "65+"),
+)
+
+
+def age_band(age: int) -> str:
+    """The band pseudonymised exports give instead of an age."""
+    return next(
+        (label for lo, hi, label in AGE_BANDS if lo <= age <= hi), "under 18" if age < 0 else "65+"
+    )

@@ -1,6 +1,7 @@
 """Pseudonymised exports carry coarse facts only (issue 14 item 8): the suggestions' rendered
 reasons quote exact values ("Aged 65", "Released 14 days ago"), so only identifiable exports
-carry them; a rules file whose reason would copy free text is refused."""
+carry them, and pseudonymised ones the evidence's kind and band instead; a rules file whose
+reason would copy free text is refused."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def test_pseudonymised_suggestions_carry_rule_ids_not_sentences(cli, tmp_path):
     pseudo = _export(cli)
     assert pseudo and "because" not in pseudo[0]  # ... and stay out of the pseudonymised file
     assert [r["rules_fired"] for r in pseudo] == [r["rules_fired"] for r in full]
+    # ... in their place the evidence's kind and band, never a value that identifies
+    evidence = {r["rules_fired"]: r["evidence"] for r in pseudo}
+    assert "evidence" not in full[0]
+    assert evidence["no-gp"] == "answer: gp_registered", evidence
+    assert "flag: self_harm_thoughts" in evidence["self-harm-thoughts-assessment"], evidence
+    assert all(e for e in evidence.values()), evidence
     text = cli("export", "suggestions", "--out", "-").stdout
     assert not re.search(r"\b(aged|age) \d+|\d+ days? ago", text, re.IGNORECASE), text
 

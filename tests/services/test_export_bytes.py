@@ -100,7 +100,12 @@ def _hostile(db: Path) -> None:
             " already_open, rules_id, rules_version, rules_hash, created_at) values"
             " (?, ?, 'gp-registration', 'routine', ?, 1, 'rules', 1, 'h',"
             " '2026-05-15 05:37:20.000000')",
-            (pids[0], sids[0], '[{"rule": "=r", "because": "-because"}, {"rule": "x"}]'),
+            (
+                pids[0],
+                sids[0],
+                '[{"rule": "=r", "because": "-because", "evidence": "=ev; flag: a"},'
+                ' {"rule": "x", "evidence": "flag: a"}]',
+            ),
         )
         con.execute(
             "insert into audit_event (at, actor, action, entity, entity_id, detail, prev_hash,"

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from probhealth import expr
-from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
+from probhealth import clock, expr
+from probhealth.rules.model import URGENCY_ORDER, Pathway, Rule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Reason:
     rule: str
     because: str
     urgency: str
+    evidence: str = ""  # coarse facts only (``evidence``): what pseudonymised exports carry
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,51 @@ def _env(facts: Facts, today: date) -> expr.Env:
     )
 
 
+def _release(days: int) -> str:
+    if days < 0:
+        return "release: not yet"
+    if days <= 28:
+        return "release: within 4 weeks"
+    return "release: within a year" if days <= 365 else "release: over a year ago"
+
+
+def evidence(rule: Rule, facts: Facts) -> str:
+    """The evidence a fired rule rests on, as coarse facts ("phq9: moderately severe; flag:
+    self_harm_thoughts; age: 45-54"): each score by its band, each raised flag, each answer
+    by its item only, the age band, the release in weeks. Never a value that identifies a
+    person, never free text: pseudonymised exports carry this instead of ``because`` (issue
+    14 item 8). A guard on the condition that is not met (``not flags.x``) adds nothing."""
+    parts: dict[str, None] = {}
+    for root, name in sorted({*rule.when.names, *rule.because.names}):
+        part: str | None = None
+        if root in ("scores", "bands"):
+            band = facts.bands.get(name)
+            if band:
+                part = f"{name}: {band}"
+            elif isinstance(facts.scores.get(name), int):
+                part = f"{name}: scored"
+        elif root == "flags":
+            part = f"flag: {name}" if name in facts.flags else None
+        elif root == "answers":
+            part = f"answer: {name}" if name in facts.answers else None
+        elif root == "person":
+            value = facts.person.get(name)
+            if name == "age" and isinstance(value, int):
+                part = f"age: {clock.age_band(value)}"
+            elif name == "days_since_release" and isinstance(value, int):
+                part = _release(value)
+            elif name == "stage" and isinstance(value, str) and value:
+                part = f"stage: {value}"
+        if part is not None:
+            parts[part] = None
+    for name in sorted(rule.when.collections):
+        if name in ("barriers", "needs"):
+            parts[f"{name}: {len(getattr(facts, name))}"] = None
+        elif name == "flag_severities" and not parts:
+            parts.update((f"flag severity: {s}", None) for s in sorted(facts.flag_severities))
+    return "; ".join(parts)
+
+
 def evaluate(
     rules: RuleSet,
     facts: Facts,
@@ -149,7 +195,12 @@ def evaluate(
         truth = rule.when.truth(env)
         if truth is True:
             fired.setdefault(rule.pathway, []).append(
-                Reason(rule.id, rule.because.render(lookup) if explain else "", rule.urgency)
+                Reason(
+                    rule.id,
+                    rule.because.render(lookup) if explain else "",
+                    rule.urgency,
+                    evidence(rule, facts) if explain else "",
+                )
             )
         elif truth is expr.UNKNOWN:
             unsure.append((rule, _why(facts, env.notes, rule.when)))

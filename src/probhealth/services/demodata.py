@@ -683,7 +683,9 @@ def _suggest_and_refer(
     )
     made = 0
     for s in outcome.suggestions:
-        reasons = json.dumps([{"rule": r.rule, "because": r.because} for r in s.reasons])
+        reasons = json.dumps(
+            [{"rule": r.rule, "because": r.because, "evidence": r.evidence} for r in s.reasons]
+        )
         rows[Suggestion].append(
             {
                 "id": ids[Suggestion],

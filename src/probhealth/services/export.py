@@ -64,15 +64,6 @@ REFERRAL_STEPS = (
     "completed",
     "withdrawn",
 )
-AGE_BANDS = (
-    (0, 17, "under 18"),
-    (18, 24, "18-24"),
-    (25, 34, "25-34"),
-    (35, 44, "35-44"),
-    (45, 54, "45-54"),
-    (55, 64, "55-64"),
-    (65, 200, "65+"),
-)
 
 
 @dataclass(frozen=True)
@@ -101,10 +92,6 @@ class Result:
     # of a sensitive answer, and cells (a flag, a reason) left out of rows that were kept.
     withheld_rows: int = 0
     withheld_cells: int = 0
-
-
-def age_band(age: int) -> str:
-    return next(label for lo, hi, label in AGE_BANDS if lo <= age <= hi)
 
 
 def _instant(day: date) -> datetime:
@@ -445,7 +432,7 @@ def _people(
             dob = _as_date(dob)
             row = [
                 p.pseudonym(pid),
-                age_band(clock.age_on(dob, p.today)) if dob else None,
+                clock.age_band(clock.age_on(dob, p.today)) if dob else None,
                 sex,
                 office,
                 validation.postcode_district(postcode),
@@ -573,8 +560,9 @@ def _suggestions(
         "urgency",
         "rules_fired",
         # The rendered reasons quote exact values ("Aged 65", "Released 14 days ago"): only
-        # identifiable exports carry them; the rule ids name the evidence (issue 14 item 8).
-        *(["because"] if p.identifiable else []),
+        # identifiable exports carry them; pseudonymised ones carry the evidence's kind and
+        # band instead ("phq9: moderately severe", issue 14 item 8).
+        "because" if p.identifiable else "evidence",
         "already_open",
         "rules_id",
         "rules_version",
@@ -611,7 +599,7 @@ def _suggestions(
                 pathway,
                 urgency,
                 ";".join(r.get("rule", "") for r in parsed),
-                *(["; ".join(r.get("because", "") for r in parsed)] if p.identifiable else []),
+                reasons_field(parsed, "because" if p.identifiable else "evidence"),
                 bool(already),
                 rid,
                 rver,
@@ -981,7 +969,7 @@ def _screenings(
             started_at = _as_datetime(started)
             age_on = clock.to_london(started_at).date() if started_at else p.today
             row += [
-                age_band(clock.age_on(dob_day, age_on)) if dob_day else None,
+                clock.age_band(clock.age_on(dob_day, age_on)) if dob_day else None,
                 sex,
                 office,
                 validation.postcode_district(postcode),
@@ -1241,11 +1229,22 @@ def _stripped(conn: Any, strip: Any) -> dict[int, tuple[str | None, frozenset[st
     return {gid: (reasons, strip[gid]) for gid, reasons in q.suggestion_reasons(conn, strip)}
 
 
+def reasons_field(parsed: list[dict[str, Any]], key: str) -> str:
+    """A suggestion's rules_fired (key 'rule'), because or evidence, from its reasons. The
+    evidence of each reason is joined once (reasons often rest on the same facts); one
+    recorded before evidence was kept gives nothing."""
+    if key == "evidence":
+        parts: dict[str, None] = {}
+        for r in parsed:
+            parts.update((e, None) for e in str(r.get("evidence") or "").split("; ") if e)
+        return "; ".join(parts)
+    return (";" if key == "rule" else "; ").join(r.get(key, "") for r in parsed)
+
+
 @lru_cache(maxsize=4096)
 def _reasons(reasons: str | None, key: str) -> str:
-    """rules_fired (key 'rule') or because (key 'because') of a suggestion, as a field."""
-    parsed = json.loads(reasons or "[]")
-    return _field((";" if key == "rule" else "; ").join(r.get(key, "") for r in parsed))
+    """rules_fired, because or evidence of a suggestion, as a field (the fast path)."""
+    return _field(reasons_field(json.loads(reasons or "[]"), key))
 
 
 def _item_rows(

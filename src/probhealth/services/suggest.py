@@ -509,7 +509,8 @@ def snapshot(
             pathway_id=s.pathway.id,
             urgency=s.urgency,
             reasons=json.dumps(
-                [{"rule": r.rule, "because": r.because} for r in s.reasons], ensure_ascii=False
+                [{"rule": r.rule, "because": r.because, "evidence": r.evidence} for r in s.reasons],
+                ensure_ascii=False,
             ),
             already_open=open_flag,
             rules_id=rules.id,

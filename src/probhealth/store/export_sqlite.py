@@ -301,7 +301,8 @@ def barriers(
 def suggestions(
     conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
 ) -> Generator[list[Any]]:
-    """rules_fired and because come from the reasons JSON (``ph_reasons``, once per row)."""
+    """rules_fired and because (identifiable) or evidence come from the reasons JSON
+    (``ph_reasons``, once per row)."""
     clauses, params = _filters(f, "g.created_at")
     join = ""
     if f.questionnaire:
@@ -317,14 +318,14 @@ def suggestions(
         "coalesce(st.rules, ph_reasons(g.reasons, 'rule'))"
         if withheld
         else "ph_reasons(g.reasons, 'rule')",
-        *(
-            [
+        (
+            (
                 "coalesce(st.because, ph_reasons(g.reasons, 'because'))"
                 if withheld
                 else "ph_reasons(g.reasons, 'because')"
-            ]
+            )
             if identifiable
-            else []
+            else "ph_reasons(g.reasons, 'evidence')"
         ),
         flag("g.already_open"),
         cell("g.rules_id"),
