@@ -98,9 +98,25 @@ def write_bytes(target: Path, data: bytes, *, force: bool = False) -> Path:
     return target.expanduser()
 
 
-# Our temporary files: ".NAME.XXXXXXXX.partial" (tempfile.mkstemp's eight random characters).
-_PARTIAL = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial$")
+# Our temporary files: ".NAME.XXXXXXXX.partial" (tempfile.mkstemp's eight random characters:
+# exports), ".NAME.PID-XXXXXXXX.partial" (the audit anchor and database backups, store/), and
+# the "-journal" SQLite may leave beside a backup's.
+_PARTIAL = re.compile(r"^\..+\.(?:[a-z0-9_]{8}|[0-9]+-[0-9a-f]{8})\.partial(-journal)?$")
 _swept: list[Path] = []
+
+
+def temporary_name(target: Path) -> Path:
+    """A temporary name beside ``target`` that ``sweep_partials`` knows as ours (for writers
+    that create the file themselves; they hold it with ``hold`` while writing)."""
+    import secrets
+
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+
+
+def hold(fd: int) -> None:
+    """Mark an open temporary file as being written, until it is closed or this process
+    dies: ``sweep_partials`` leaves it alone."""
+    _lock(fd, wait=True)
 
 
 def _lock(fd: int, *, wait: bool) -> bool:
@@ -118,11 +134,11 @@ def _lock(fd: int, *, wait: bool) -> bool:
     return True
 
 
-def sweep_partials(folder: Path) -> list[Path]:
+def sweep_partials(folder: Path, *, report: bool = True) -> list[Path]:
     """Remove the temporary files that interrupted writes of ours left in ``folder`` (a
     killed identifiable export leaves one full of personal data). Only our own naming, our
     own regular 0600 files, untouched for two seconds, and only those no running write holds
-    locked."""
+    locked. ``report``: counted by ``take_swept`` (what an export says it removed)."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -130,7 +146,8 @@ def sweep_partials(folder: Path) -> list[Path]:
         return removed
     uid = os.getuid() if hasattr(os, "getuid") else None
     for entry in entries:
-        if not _PARTIAL.match(entry.name):
+        found = _PARTIAL.match(entry.name)
+        if not found:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
@@ -140,7 +157,14 @@ def sweep_partials(folder: Path) -> list[Path]:
                 continue
             if time.time() - info.st_mtime < 2:  # may be a new write not locked yet
                 continue
-            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # A backup's journal goes with its file: kept while that is held.
+            held = entry.path.removesuffix("-journal") if found.group(1) else entry.path
+            try:
+                fd = os.open(held, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except FileNotFoundError:
+                if held == entry.path:
+                    continue
+                fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             continue
         try:
@@ -151,7 +175,8 @@ def sweep_partials(folder: Path) -> list[Path]:
             pass
         finally:
             os.close(fd)
-    _swept.extend(removed)
+    if report:
+        _swept.extend(removed)
     return removed
 
 

@@ -87,3 +87,55 @@ def test_a_killed_export_is_cleaned_by_the_next_one(tmp_path):
         fh.write("ok\n")
     assert not left[0].exists() and target.read_text() == "ok\n"
     assert atomicfile.take_swept() == [left[0]]
+
+
+def _holding(path: Path) -> subprocess.Popen[str]:
+    """Another process writing ``path``: it holds the lock on it until told to stop."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_the_anchors_and_backups_own_temporaries_are_swept_too(cli, db_path):
+    """The audit anchor and db backup write under ".NAME.PID-XXXXXXXX.partial" (a backup's
+    SQLite may add "-journal"): a write command removes those a killed process left beside
+    the database, and leaves alone one still held by a running write."""
+    folder = db_path.parent
+    name = db_path.name
+    stale_anchor = _partial(folder, f".{name}.audit-head.4242-0a1b2c3d.partial")
+    stale_backup = _partial(folder, f".{name}.bak.4243-deadbeef.partial")
+    stale_journal = _partial(folder, f".{name}.bak.4243-deadbeef.partial-journal")
+    orphan_journal = _partial(folder, f".{name}.bak.4244-00c0ffee.partial-journal")
+    live = _partial(folder, f".{name}.audit-head.4245-aaaaaaaa.partial")
+    live_journal = _partial(folder, f".{name}.audit-head.4245-aaaaaaaa.partial-journal")
+    holder = _holding(live)
+    try:
+        add_person(cli)  # a write: the anchor moves, and its folder is swept first
+    finally:
+        holder.communicate("")
+    assert not stale_anchor.exists() and not stale_backup.exists()
+    assert not stale_journal.exists() and not orphan_journal.exists()
+    assert live.exists() and live_journal.exists()
+
+
+def test_db_backup_sweeps_what_a_killed_backup_left(cli, db_path, tmp_path):
+    add_person(cli)
+    out = tmp_path / "backups"
+    out.mkdir()
+    stale = _partial(out, ".copy.db.4242-0a1b2c3d.partial")
+    journal = _partial(out, ".copy.db.4242-0a1b2c3d.partial-journal")
+    foreign = _partial(out, ".copy.db.4242-NOTHEX!!.partial")  # not our naming
+    cli("db", "backup", "--out", str(out / "copy.db"))
+    assert not stale.exists() and not journal.exists()
+    assert foreign.exists() and (out / "copy.db").exists()

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 SUFFIX = ".audit-head"
 HEAD_KEY = "probhealth_audit_head"  # session.info: (id, hash) of the last event appended
+_swept: set[Path] = set()  # folders this process has swept of stale temporary files
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,17 @@ def may_advance(db: Path, head: Head, hash_of: Callable[[int], str | None]) -> b
 def advance(db: Path, head: Head) -> None:
     """Record ``head`` (callers ask ``may_advance`` first). Never raises: the data is
     committed by now, and a lagging anchor is caught up by the next write."""
+    from probhealth import atomicfile
+
     target = path_for(db)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    if target.parent not in _swept:  # once a process: what a killed write left (ours only)
+        _swept.add(target.parent)
+        atomicfile.sweep_partials(target.parent, report=False)
+    tmp = atomicfile.temporary_name(target)
     try:
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         try:
+            atomicfile.hold(fd)
             os.write(fd, json.dumps({"event": head.event, "hash": head.hash}).encode() + b"\n")
         finally:
             os.close(fd)

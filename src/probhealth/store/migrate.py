@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from probhealth import clock
+from probhealth import atomicfile, clock
 from probhealth.dbkey import Key
 from probhealth.errors import DatabaseRefused
 from probhealth.store import anchor, schema
@@ -146,9 +145,12 @@ def backup_file(
     """
     if dest.exists():
         raise FileExistsError(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    atomicfile.sweep_partials(
+        dest.parent, report=False
+    )  # what a killed backup left (ours, not in use)
+    tmp = atomicfile.temporary_name(dest)
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
+    atomicfile.hold(fd)  # held until the copy is in place: a sweep leaves it alone
     try:
         src = connect_file(source, key=key, salt=salt, readonly=True)
         try:
@@ -171,6 +173,7 @@ def backup_file(
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
+        os.close(fd)
     _anchor_copy(dest, key, salt)
     return dest
 
