@@ -400,7 +400,7 @@ def map_db_error(exc: BaseException, target: DbTarget) -> Exception:
         server = _server_error(sqlstate, text, target)
         if server is not None:
             return server
-    if "disk is full" in text or "database or disk is full" in text:
+    if _disk_full(exc):
         return StorageError(
             "The disk is full: this change was not saved.", hint="Free some space and try again."
         )
@@ -693,11 +693,12 @@ class Store:
             session.rollback()
             # Bulk inserts use the driver's cursor: its own errors arrive unwrapped.
             if isinstance(exc, DBAPIError) or _driver_error(exc):
-                if _disk_full(exc) and session.info.get("probhealth_view"):
+                why = _cannot_record(exc)
+                if why is not None and session.info.get("probhealth_view"):
                     # A view changed no record: only recording it failed. What was read is
-                    # still true, so the caller shows it, and the front end says the disk is
-                    # full and that this view is missing from the audit log.
-                    self.notices.append(VIEW_NOT_AUDITED)
+                    # still true, so the caller shows it, and the front end says why (a full
+                    # disk, a read-only server) and that this view is missing from the log.
+                    self.notices.append(why)
                     return
                 raise map_db_error(exc, self.target) from None
             raise
@@ -717,8 +718,13 @@ class Store:
         if session.info.pop("probhealth_rolled_back", False) and self.target.path is not None:
             digests.install(conn)  # the rollback took the temporary triggers with it
         records = digests.collect(conn)
-        # Nothing but audit events to write (a view), as far as the triggers can tell.
-        session.info["probhealth_view"] = not records and digests.tracking(conn)
+        if conn.dialect.name == "sqlite":
+            # Nothing but audit events to write (a view), as far as the triggers can tell.
+            session.info["probhealth_view"] = not records and digests.tracking(conn)
+        else:
+            # PostgreSQL gives a transaction its id at its first write: none yet, a view.
+            assigned = conn.exec_driver_sql("SELECT txid_current_if_assigned()").scalar()
+            session.info["probhealth_view"] = assigned is None
         audit.finish(session, actor=self.actor, records=records)
 
     def _head_to_anchor(self, session: Session) -> anchor.Head | None:
@@ -787,14 +793,40 @@ VIEW_NOT_AUDITED = (
 )
 
 
+VIEW_NOT_AUDITED_READ_ONLY = (
+    "The database is read-only: what is shown was read, but this view could not be recorded "
+    "in the audit log, and no change can be saved."
+)
+
+
 def _disk_full(exc: BaseException) -> bool:
-    text = str(getattr(exc, "orig", exc)).lower()
-    return "disk is full" in text or "database or disk is full" in text
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    return (
+        "disk is full" in text
+        or getattr(orig, "sqlstate", None) == "53100"  # PostgreSQL disk_full
+        or "no space left on device" in text
+    )
+
+
+def _cannot_record(exc: BaseException) -> str | None:
+    """Why an audit event could not be written, when it is the storage's fault: the notice
+    a view shows with what it read (issue 14 item 13), or None."""
+    if _disk_full(exc):
+        return VIEW_NOT_AUDITED
+    if getattr(getattr(exc, "orig", exc), "sqlstate", None) == "25006":  # read_only_sql_transaction
+        return VIEW_NOT_AUDITED_READ_ONLY
+    return None
 
 
 def _driver_error(exc: BaseException) -> bool:
-    """An error raised by the SQLite driver itself (sqlite3 or SQLCipher's sqlcipher3)."""
-    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlcipher3")
+    """An error raised by the driver itself (sqlite3, SQLCipher's sqlcipher3, psycopg)."""
+    module = type(exc).__module__
+    return (
+        isinstance(exc, sqlite3.Error)
+        or module.startswith("sqlcipher3")
+        or module.startswith("psycopg")
+    )
 
 
 def _forget_pending(session: Session) -> None:
