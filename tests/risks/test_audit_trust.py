@@ -381,8 +381,8 @@ def test_a_log_older_than_the_anchor_verifies_with_a_note(tmp_path):
     assert any("not db.init" in p["reason"] for p in _verify(cli, expect=1)["problems"])
 
 
-def test_migration_0010_moves_digests_on_but_keeps_naming_an_earlier_change(tmp_path):
-    """0010 digests every record again in the second form (built by SQLite), but only those
+def test_migration_0011_moves_digests_on_but_keeps_naming_an_earlier_change(tmp_path):
+    """0011 digests every record again in the second form (built by SQLite), but only those
     still matching their first-form digest: a record changed outside probhealth before the
     upgrade is still named afterwards, with the event that last recorded it."""
     from probhealth.paths import resolve_db
@@ -420,7 +420,7 @@ def test_migration_0010_moves_digests_on_but_keeps_naming_an_earlier_change(tmp_
         con.execute("UPDATE person SET dob = '1980-01-02' WHERE id = 'p2'")
         con.commit()
     cli = Cli(path)
-    problems = _records(cli, expect=1)["problems"]  # opening upgrades it to 0010
+    problems = _records(cli, expect=1)["problems"]  # opening upgrades it to 0011
     assert problems == [
         {
             "table": "person",

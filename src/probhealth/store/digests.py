@@ -13,14 +13,14 @@ connections and invisible to any other program, add the key of every inserted, u
 deleted row to a temporary table; before the commit the rows are read back by key and
 digested. A change made by another program fires no trigger and writes no digest.
 
-A record's digest (form 2, migration 0010) is SHA-256 of its canonical text, which SQLite
+A record's digest (form 2, migration 0011) is SHA-256 of its canonical text, which SQLite
 builds: a JSON array of its columns in table order, trailing NULLs dropped (so adding a
 nullable column changes no digest), ``canonical_sql``. The text holds the record's key, so
 each digest is its record's own. ``audit verify --records`` then reads one column a row and
 looks each digest up in the set its table's events recorded (``check``): about twice a plain
 ``SELECT *`` (benchmarks/record_digests.py). A migration that changes existing rows' content
 (fills a new column, rewrites a table) must record their new digests afterwards, checking the
-old ones first as 0010 does, or every such row reads as changed.
+old ones first as 0011 does, or every such row reads as changed.
 
 On PostgreSQL nothing is recorded (no temporary triggers on permanent tables, and a server's
 administrator can change rows and the log alike): use the server's own audit (pgaudit).
@@ -157,8 +157,8 @@ def digest_of(text: bytes) -> str:
 
 
 def legacy_digest(table: Table, values: Sequence[Any]) -> str:
-    """The first digest form (migration 0009 to 0010): non-NULL columns by name with their
-    Python ``repr``. Kept only so migration 0010 can check records before moving them on."""
+    """The first digest form (migrations 0009 to 0011): non-NULL columns by name with their
+    Python ``repr``. Kept only so migration 0011 can check records before moving them on."""
     raw = "\x00".join(
         [f"{n}\x01{v!r}" for n, v in zip(table.columns, values, strict=True) if v is not None]
     )
@@ -248,7 +248,7 @@ def baseline(conn: Connection) -> dict[str, dict[str, str | None]]:
 
 def legacy_scan(conn: Connection) -> Iterator[tuple[Table, str, str, bytes]]:
     """Every record as (table, id, its first-form digest, its canonical text): migrations
-    0009 (which recorded the first form) and 0010 (which checks it, then moves on)."""
+    0009 (which recorded the first form) and 0011 (which checks it, then moves on)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         for t in tables(conn):

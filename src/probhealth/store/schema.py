@@ -5,6 +5,6 @@ Alembic imported to migrate. ``tests/store/test_migrations.py`` checks ``HEAD`` 
 ``KNOWN`` against the migration scripts, so a new migration cannot forget to update them.
 """
 
-HEAD = "0010"
-KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+HEAD = "0011"
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 APPLICATION_ID = 0x50484C54  # "PHLT" in the SQLite header: marks a probhealth database

@@ -7,14 +7,14 @@ first-form digest gets its second-form digest on a ``record.redigest`` event. A 
 does not match (changed outside probhealth before this upgrade) is left as it is, so
 ``audit verify --records`` keeps naming it, with the event that last recorded it.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
