@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Cli
+from tests.helpers import Cli, DbHandle
 from tests.services.test_report import NOW, _caseload
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
@@ -66,11 +66,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def report_file(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def report_file(db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
+    _caseload(db.url)
     out = tmp_path / "report.html"
-    Cli(db_path)("report", "--out", str(out))
+    Cli(db.path or db.url)("report", "--out", str(out))
     return out
 
 

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli
+from tests.helpers import Cli, DbHandle
 from tests.services.test_report import NOW, _caseload
 
 PDFTOTEXT = shutil.which("pdftotext")
 
 
 @pytest.fixture
-def report_pdf(db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def report_pdf(db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
-    _caseload(db_path)
+    _caseload(db.url)
     out = tmp_path / "report.pdf"
-    result = Cli(db_path)("report", "--out", str(out))
+    result = Cli(db.path or db.url)("report", "--out", str(out))
     assert "A4" in result.stdout + result.stderr
     return out
 
