@@ -62,7 +62,7 @@ def test_a_change_on_a_full_disk_is_still_refused(cli, full_disk):
 
 
 @pytest.mark.postgresql_only(
-    "a read-only transaction is a server's state (hot standby, read-only login)"
+    "a read-only transaction is a server setting (default_transaction_read_only)"
 )
 def test_a_view_on_a_read_only_server_shows_what_it_read(cli, monkeypatch, backend):
     add_person(cli, "X123456", given="Ann")
