@@ -370,7 +370,8 @@ class Bench:
         sys.path.insert(0, str(HERE.parent / "src"))
         os.environ.update(self.env)
         from probhealth.paths import resolve_db
-        from probhealth.services.definitions import load_rules, suggest_all
+        from probhealth.services.definitions import load_rules
+        from probhealth.services.suggest import suggest_all
         from probhealth.store.caseload import read_only
         from probhealth.store.db import Store
 
