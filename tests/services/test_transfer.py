@@ -107,7 +107,7 @@ def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_
     # They diverge: a new screening on the laptop, referral steps on both (the office hears
     # the person made contact; the laptop too, then that the service accepted them), a goal
     # at the office, and the same person's postcode edited on both.
-    laptop("screen", CRN, "--answers", str(ANSWERS), "--restart", "--json")
+    laptop("screen", CRN, "--answers", str(ANSWERS), "--restart", "--new", "--json")
     office("referral", "update", "1", "--status", "referred", "--note", "Phoned the office")
     laptop("referral", "update", "1", "--status", "referred")
     laptop("referral", "update", "1", "--status", "accepted")
