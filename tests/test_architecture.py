@@ -39,6 +39,9 @@ LAZY_CIRCLES = {
     # An erasure another reader kept from scrubbing the file is finished by the next command
     # that opens the database (store.erasure needs the Store it finishes on).
     ("probhealth.store.db", "probhealth.store.erasure"),
+    # The portable export (row by row, with SQLAlchemy) loads only when the SQLite fast path
+    # cannot write the table; it shares the export's options, pseudonyms and cell helpers.
+    ("probhealth.services.export", "probhealth.services.export_rows"),
 }
 DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
 DATABASE_HOME = ("probhealth.store",)

@@ -8,6 +8,7 @@ import errno
 import io
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -402,7 +403,7 @@ def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch, table)
 
 
 def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
-    import probhealth.services.export as export_module
+    import probhealth.services.export_rows as export_module
 
     real_writer = csv.writer
 
@@ -476,15 +477,38 @@ def test_the_file_and_its_folder_are_synced_before_it_counts_as_written(
 def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
     """Row 12: the export's audit event is committed before the file takes its name; when the
     audit write fails (another user holds the lock), no file appears."""
-    import probhealth.services.export as export_module
+    import probhealth.store.audit as audit_store
     from probhealth.errors import Busy
 
     def busy(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise Busy()
 
-    monkeypatch.setattr(export_module.audit, "append", busy)
+    monkeypatch.setattr(audit_store, "append", busy)
     out = tmp_path / "s.csv"
     result = caseload("export", "screenings", "--out", str(out), expect=1)
+    assert "Another user is saving" in result.stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.sqlite_only("the plain open (sqlite3 alone) is for SQLite files")
+def test_no_file_without_its_audit_event_on_the_plain_path(
+    caseload, db_path, tmp_path, monkeypatch
+):
+    """The same for a table SQLite writes itself, opened without SQLAlchemy: another program
+    holds the write lock through every attempt, so the export says so and leaves no file."""
+    import probhealth.store.db as db_mod
+
+    monkeypatch.setattr(db_mod, "BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr(db_mod.time, "sleep", lambda seconds: None)
+    locker = sqlite3.connect(db_path, timeout=0.1, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        out = tmp_path / "a.csv"
+        result = caseload("export", "answers", "--out", str(out), expect=1)
+    finally:
+        locker.rollback()
+        locker.close()
     assert "Another user is saving" in result.stderr
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -626,3 +650,51 @@ def test_mistyped_names_get_a_did_you_mean(cli, argv, hint):
     result = cli(*argv, expect=2)
     assert hint in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Did you mean" not in cli("export", "zzz", "--out", "-", expect=2).stderr
+
+
+@pytest.mark.sqlite_only("the plain open (sqlite3 alone) is for SQLite files")
+def test_fast_export_loads_no_sqlalchemy_and_the_chain_verifies(caseload, db_path, tmp_path):
+    """Issue 19: a table SQLite writes itself is exported without importing SQLAlchemy or
+    SQLModel (the file opened with sqlite3 alone, after the same checks), and the export's
+    audit event joins the chain as any other: ``audit verify`` passes afterwards, and the
+    head the export reports is the head of the log and of its anchor file."""
+    import subprocess
+    import sys
+
+    from probhealth.store import anchor
+
+    code = (
+        "import sys\n"
+        "from probhealth.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules]\n"
+        "sys.stderr.write(f'LOADED={loaded}\\n')\n"
+    )
+    out = tmp_path / "answers.csv"
+    env = {**os.environ, "PROBHEALTH_DB": str(db_path), "PROBHEALTH_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "export", "answers", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "LOADED=[]" in done.stderr, done.stderr
+    assert out.stat().st_size > 1000
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    reported = done.stderr.split("Audit head after this export: ")[1].split(".")[0]
+    head = anchor.read(db_path)
+    assert head is not None and head.short() == reported
+    assert json.loads(caseload("audit", "verify", "--json").stdout)["ok"]
+    verified = caseload("audit", "verify").stderr
+    assert "chain ok" in verified
+    assert reported in verified
+    con = sqlite3.connect(db_path)
+    try:
+        exports = con.execute("SELECT count(*) FROM audit_event WHERE action = 'export'")
+        assert exports.fetchone()[0] == 1
+    finally:
+        con.close()

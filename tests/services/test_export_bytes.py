@@ -51,6 +51,14 @@ def _hostile(db: Path) -> None:
                 " where id = ?",
                 (text or "Ann", text or None, text or None, text or None, n, text, pid),
             )
+        # Ages on the day of the export (PROBHEALTH_NOW, 20 November 2026): 18 today, 17
+        # until tomorrow, born on 29 February, 65 today, a postcode without a space.
+        for pid, dob in zip(
+            pids[len(HOSTILE) :],
+            ("2008-11-20", "2008-11-21", "1964-02-29", "1961-11-20", "1961-11-21"),
+            strict=False,
+        ):
+            con.execute("update person set dob = ?, postcode = 'CB12AB' where id = ?", (dob, pid))
         for table, column in (
             ("consent", "note"),
             ("need", "note"),
@@ -154,7 +162,7 @@ def _export(base: Path, work: Path, table: str, opts: dict[str, object], portabl
     from datetime import date
 
     from probhealth.paths import resolve_db
-    from probhealth.store.db import Store
+    from probhealth.store.db import Store, open_plain
 
     db = work / ("portable.db" if portable else "fast.db")
     shutil.copyfile(base, db)
@@ -164,9 +172,20 @@ def _export(base: Path, work: Path, table: str, opts: dict[str, object], portabl
     for key in ("since", "until"):
         if key in kw:
             kw[key] = date.fromisoformat(str(kw[key]))
+    options = export.Options(table=table, out=out, force=True, **kw)  # type: ignore[arg-type]
+    if not portable and export.plain_ok(options):
+        # The fast path as the command takes it: the file opened with sqlite3 alone (an
+        # identifiable export with rows to withhold goes through the store, as the command's).
+        plain = open_plain(resolve_db(str(db)), actor="tester")
+        assert plain is not None
+        try:
+            export.run(plain, options)
+        finally:
+            plain.close()
+        return out.read_bytes()
     store = Store(resolve_db(str(db)), actor="tester")
     try:
-        export.run(store, export.Options(table=table, out=out, force=True, **kw), portable=portable)  # type: ignore[arg-type]
+        export.run(store, options, portable=portable)
     finally:
         store.close()
     return out.read_bytes()
@@ -209,6 +228,9 @@ def test_hostile_text_is_in_the_exports(base_db: Path, tmp_path: Path, monkeypat
     )
     answers = _export(base_db, tmp_path, "answers", {"identifiable": True}, portable=True)
     assert b"'=cmd|" in answers and b"nested" in answers
+    people = _export(base_db, tmp_path, "people", {"identifiable": True}, portable=True)
+    assert b",18-24," in people and b",under 18," in people and b",65+," in people
+    assert b",CB12AB," in people
 
 
 @pytest.mark.parametrize("table", sorted(export.FAST))

@@ -31,7 +31,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from probhealth.dbkey import Key
-    from probhealth.store.db import Store
+    from probhealth.store.db import Plain, Store
 
 
 def key_source(target: DbTarget, *, new: bool = False) -> Callable[[], Key | None]:
@@ -77,6 +77,7 @@ class AppContext:
     typed_db: str | None = None  # --db as typed on the command line (not from the environment)
     shell: bool = False  # one context shared by every command typed in `probhealth shell`
     _store: Store | None = field(default=None, repr=False)
+    _plain: Plain | None = field(default=None, repr=False)
     _warned: bool = field(default=False, repr=False)
 
     @property
@@ -115,6 +116,26 @@ class AppContext:
             self._hint_prefix(demo=demo or self.demo)
         return self._store
 
+    def plain(self) -> Plain | None:
+        """The database opened with the standard library's sqlite3 alone, after the same
+        checks (``db.open_plain``), for a bulk read that needs no SQLAlchemy (an export); None
+        when only ``store()`` will do: a server, an encrypted file, a schema to upgrade, an
+        erasure to finish, or a store this process has open already (the shell)."""
+        if self._store is not None or self.shell:
+            return None
+        if self._plain is None:
+            from probhealth.store.db import open_plain
+
+            target = self.target(demo=self.demo)
+            self._refuse_missing(target)
+            plain = open_plain(target, actor=self.actor)
+            if plain is None:
+                return None
+            self._plain = plain
+            self._warn_location(target)
+            self._hint_prefix(demo=self.demo)
+        return self._plain
+
     def _refuse_missing(self, target: DbTarget) -> None:
         if target.path is None:
             return
@@ -146,10 +167,15 @@ class AppContext:
 
         if store.backup_path is not None:
             output.info(f"Backed up the database before upgrading it: {store.backup_path}")
-        if store.target.path is not None and not self._warned:
+        self._warn_location(store.target)
+
+    def _warn_location(self, target: DbTarget) -> None:
+        from probhealth.cli import output
+
+        if target.path is not None and not self._warned:
             from probhealth.store.db import storage_warning
 
-            warning = storage_warning(store.target.path)
+            warning = storage_warning(target.path)
             if warning:
                 from probhealth.cli.remedies import words
 
@@ -178,6 +204,9 @@ class AppContext:
         from probhealth.cli import output
 
         output.reset_prog()
+        if self._plain is not None:
+            self._plain.close()
+            self._plain = None
         if self._store is not None:
             self._store.close()
             self._store = None

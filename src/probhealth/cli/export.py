@@ -75,7 +75,10 @@ def export(
         office=office,
         questionnaire=questionnaire,
     )
-    store = app_context(ctx).store()
+    context = app_context(ctx)
+    # The tables SQLite writes itself need no SQLAlchemy: the file opened with sqlite3 alone
+    # after the same checks (None when it needs the full open).
+    store = (context.plain() if service.plain_ok(options) else None) or context.store()
     if target is not None:
         from probhealth.store.location import export_warning
 

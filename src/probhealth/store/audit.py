@@ -10,8 +10,6 @@ holds the database's write lock, so two writers cannot fork the chain.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,59 +21,23 @@ from sqlmodel import Session, col
 
 from probhealth import clock
 from probhealth.store.anchor import HEAD_KEY, Head
+from probhealth.store.chain import (  # the chain's arithmetic (also used without SQLAlchemy)
+    BASELINE_ACTION,
+    FIRST_ACTION,
+    GENESIS,
+    detail_json,
+    event_hash,
+    stored_time,
+)
 from probhealth.store.models import AuditEvent
 
-GENESIS = "0" * 64
-FIRST_ACTION = "db.init"  # event 1 of every database (written by the migration that creates it)
-# Written by migration 0009 into a database that already had events: a log begun before
-# db.init existed, whose event 1 is whatever that database first recorded.
-BASELINE_ACTION = "record.baseline"
-
-
-def _canonical(
-    event_id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    detail: str,
-    prev_hash: str,
-    records: str | None = None,
-) -> bytes:
-    payload = [event_id, clock.iso_utc(at), actor, action, entity, entity_id, detail, prev_hash]
-    if records is not None:  # events before record digests began hash as they always did
-        payload.append(records)
-    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
-
-
-def event_hash(
-    event_id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    detail: str,
-    prev_hash: str,
-    records: str | None = None,
-) -> str:
-    return hashlib.sha256(
-        _canonical(event_id, at, actor, action, entity, entity_id, detail, prev_hash, records)
-    ).hexdigest()
-
+__all__ = ["BASELINE_ACTION", "FIRST_ACTION", "GENESIS", "event_hash"]  # re-exported
 
 # A write transaction of ``Store.write`` collects its events and chains them at its end, so
 # the last one can carry the digests of the records the transaction changed (``finish``).
 DEFER_KEY = "probhealth_audit_deferred"
 _PENDING_KEY = "probhealth_audit_pending"
 _Pending = tuple[datetime, str, str, str, str | None, str]
-
-
-def _detail_json(detail: Mapping[str, Any] | None) -> str:
-    if not detail:
-        return "{}"
-    return json.dumps(dict(detail), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
 def append(
@@ -90,7 +52,7 @@ def append(
     """Add one event to the chain (inside the caller's write transaction)."""
     at = clock.now().replace(microsecond=0)
     eid = None if entity_id is None else str(entity_id)
-    event = (at, actor, action, entity, eid, _detail_json(detail))
+    event = (at, actor, action, entity, eid, detail_json(detail))
     if session.info.get(DEFER_KEY):
         session.info.setdefault(_PENDING_KEY, []).append(event)
     else:
@@ -108,7 +70,7 @@ def append_many(
     if not events:
         return 0
     at = clock.now().replace(microsecond=0)
-    rows = [(at, actor, a, e, i, _detail_json(d)) for a, e, i, d in events]
+    rows = [(at, actor, a, e, i, detail_json(d)) for a, e, i, d in events]
     if session.info.get(DEFER_KEY):
         session.info.setdefault(_PENDING_KEY, []).extend(rows)
     else:
@@ -190,7 +152,7 @@ def append_raw(
         ),
         {
             "id": prev_id + 1,
-            "at": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "at": stored_time(at),
             "actor": actor,
             "action": action,
             "entity": entity,

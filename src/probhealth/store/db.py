@@ -36,12 +36,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session as Session  # re-exported: services type their sessions with it
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session as Session  # re-exported: services type their sessions with it
 
 from probhealth.dbkey import Key
 from probhealth.errors import (
@@ -54,6 +53,17 @@ from probhealth.errors import (
 )
 from probhealth.paths import DbTarget
 from probhealth.store import anchor, filesafety, schema
+
+
+def __getattr__(name: str) -> Any:
+    """``Session`` (SQLModel's), loaded on first use: this module opens databases without
+    SQLAlchemy too (``open_plain``), so it does not import it at its top."""
+    if name == "Session":
+        from sqlmodel import Session
+
+        return Session
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 KeySource = Callable[[], Key | None]  # asked once, only when a file is (to be) encrypted
 EXTRA = "probhealth[encrypted]"
@@ -341,6 +351,27 @@ def _quick_check(con: Any, target: DbTarget, tables: set[str]) -> None:
             )
 
 
+def look_at_file(
+    target: DbTarget, *, encrypt: bool, key: Callable[[bool], Key]
+) -> tuple[bool, str | None]:
+    """The checks every open of a local file makes, in this order (``Store`` and
+    ``open_plain`` both come here): folder and file ownership and modes, then the file made
+    (0600) or, when it exists, its header, application id and journal looked at; an existing
+    file is then opened read-only (schema version, quick check), so a foreign, damaged or
+    newer file is refused before a read-write connection could change it.
+
+    ``key(created)`` is asked for the key when the file is (to be) encrypted. Returns whether
+    the file was created now, and its schema revision (None when new)."""
+    assert target.path is not None
+    if encrypt and cipher_module() is None:
+        raise _no_extra(target)
+    created = prepare_sqlite_file(target)
+    given: Key | None = None
+    if encrypt if created else not is_plain_sqlite(target.path):
+        given = key(created)
+    return created, None if created else inspect_sqlite_file(target, given)
+
+
 def _server_error(sqlstate: str | None, text: str, target: DbTarget) -> Exception | None:
     """A server that cannot be reached or refuses the login, in words. Never the driver's
     own text (it can quote the connection string), only ``target.display``, which hides a
@@ -476,15 +507,9 @@ class Store:
         revision: str | None = None
         local_file = self.is_sqlite and self.target.path is not None
         if local_file:
-            assert self.target.path is not None
-            if self.encrypt and cipher_module() is None:
-                raise _no_extra(self.target)
-            self.created = prepare_sqlite_file(self.target)
-            if self.encrypt if self.created else not is_plain_sqlite(self.target.path):
-                self._take_key()
-            # An existing file is looked at read-only first, so a foreign, damaged or newer
-            # file is refused before a read-write connection could change it.
-            revision = None if self.created else inspect_sqlite_file(self.target, self.key)
+            self.created, revision = look_at_file(
+                self.target, encrypt=self.encrypt, key=self._key_for
+            )
             self._identity = _file_identity(self.target)
         engine = self._create_engine()
         self._engine = engine
@@ -513,6 +538,8 @@ class Store:
     def _finish_scrub(self) -> None:
         """An erasure that another reader kept from scrubbing the file is finished now. The
         erasure module (and the tables it loads) is imported only when one is pending."""
+        from sqlalchemy.exc import DBAPIError
+
         if not self.is_sqlite:
             return
         try:
@@ -531,6 +558,12 @@ class Store:
     @property
     def encrypted(self) -> bool:
         return self.key is not None
+
+    def _key_for(self, created: bool) -> Key:
+        self.created = created
+        self._take_key()
+        assert self.key is not None
+        return self.key
 
     def _take_key(self) -> None:
         """The key of an encrypted file (or of the new file to encrypt), asked once."""
@@ -556,6 +589,9 @@ class Store:
         self.salt = file_salt(self.target.path)
 
     def _create_engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.engine import URL
+
         kwargs: dict[str, Any] = {"hide_parameters": True, "future": True}
         url: str | URL = self.target.url
         if self.is_sqlite:
@@ -586,6 +622,8 @@ class Store:
         return engine
 
     def current_revision(self, conn: Connection) -> str | None:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
         except DBAPIError as exc:
@@ -600,6 +638,8 @@ class Store:
 
     def _server_revision(self) -> str | None:
         """Revision of a server database (PostgreSQL); refuses foreign or newer schemas."""
+        from sqlalchemy.exc import DBAPIError
+
         try:
             with self.engine().connect() as conn:
                 revision = self.current_revision(conn)
@@ -623,6 +663,8 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to head: one write transaction; existing data is backed up first,
         inside it, so two processes arriving together back up and migrate once."""
+        from sqlalchemy.exc import DBAPIError
+
         from probhealth.store import migrate as _migrate
 
         try:
@@ -637,6 +679,8 @@ class Store:
         (the file is gone), ``"replaced"`` (another file at its path, e.g. a restored backup),
         ``"migrated"`` (its schema is not the one this program wrote), or None. Costs a stat
         and one query; a long-lived front end (the shell) asks before each command."""
+        from sqlalchemy.exc import DBAPIError
+
         if self._engine is None:
             return None
         if self._identity is not None:
@@ -663,6 +707,9 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (a consistent snapshot)."""
+        from sqlalchemy.exc import DBAPIError
+        from sqlmodel import Session
+
         session = Session(self.engine(), expire_on_commit=False, autoflush=False)
         try:
             yield session
@@ -676,6 +723,8 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A short write transaction. Takes the write lock first, waits and retries when
         another process holds it, then commits everything or nothing."""
+        from sqlalchemy.exc import DBAPIError
+
         self.engine()
         assert self._write_engine is not None
         session = self._begin_write()
@@ -744,6 +793,10 @@ class Store:
         return head if anchor.may_advance(self.target.path, head, hash_of) else None
 
     def _begin_write(self) -> Session:
+        from sqlalchemy import event
+        from sqlalchemy.exc import OperationalError
+        from sqlmodel import Session
+
         assert self._write_engine is not None
         for attempt in range(WRITE_ATTEMPTS):
             session = Session(self._write_engine, expire_on_commit=False, autoflush=True)
@@ -767,6 +820,8 @@ class Store:
     @contextmanager
     def raw(self) -> Iterator[Connection]:
         """A plain connection for streaming reads (exports) and maintenance."""
+        from sqlalchemy.exc import DBAPIError
+
         with self.engine().connect() as conn:
             try:
                 yield conn
@@ -776,6 +831,116 @@ class Store:
                 for stream in conn.info.pop("probhealth_streams", []):
                     stream.close()  # unfinished cursors close before the connection does
                 conn.rollback()
+
+
+class _NeedsStore(Exception):
+    """Only the full open (``Store``) can open this file: encrypted, new, or to migrate."""
+
+
+class Plain:
+    """A checked, current, unencrypted SQLite file opened with the standard library's sqlite3
+    alone, for a bulk read that needs no SQLAlchemy (an export): the same checks, pragmas and
+    busy handling as ``Store``, and the same audit chain and anchor (``append_event``).
+    Made by ``open_plain``; closed by ``close``."""
+
+    is_sqlite = True
+
+    def __init__(self, target: DbTarget, con: sqlite3.Connection, actor: str) -> None:
+        self.target = target
+        self.con = con
+        self.actor = actor
+        self.last_head: anchor.Head | None = None
+
+    def append_event(
+        self,
+        *,
+        action: str,
+        entity: str,
+        entity_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> anchor.Head:
+        """One audit event in its own write transaction, chained as ``Store.write`` chains
+        it, then the anchor file moved (only forward, only along the same chain)."""
+        from probhealth.store import chain
+
+        assert self.target.path is not None
+        con = self.con
+        self._begin_write()
+        try:
+            head = chain.append_plain(
+                con.execute,
+                actor=self.actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                detail=detail,
+            )
+
+            def hash_of(event_id: int) -> str | None:
+                row = con.execute("SELECT hash FROM audit_event WHERE id = ?", (event_id,))
+                found = row.fetchone()
+                return None if found is None else str(found[0])
+
+            advance = anchor.may_advance(self.target.path, head, hash_of)
+            con.execute("COMMIT")
+        except BaseException as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise map_db_error(exc, self.target) from None
+            raise
+        self.last_head = head
+        if advance:
+            anchor.advance(self.target.path, head)
+        return head
+
+    def _begin_write(self) -> None:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                self.con.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc) and attempt < WRITE_ATTEMPTS - 1:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise map_db_error(exc, self.target) from None
+        raise Busy()  # pragma: no cover - the loop returns or raises
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_plain(target: DbTarget, *, actor: str) -> Plain | None:
+    """The database as a ``Plain`` connection, after the very checks ``Store`` makes
+    (``look_at_file``); None when only ``Store`` can open it: not a local file, missing,
+    encrypted (SQLCipher), a schema to bring to head, or an erasure's scrub to finish."""
+    path = target.path
+    if not target.url.startswith("sqlite") or path is None or not path.is_file():
+        return None
+
+    def encrypted(created: bool) -> Key:
+        raise _NeedsStore()
+
+    try:
+        created, revision = look_at_file(target, encrypt=False, key=encrypted)
+    except _NeedsStore:
+        return None
+    if created or revision != schema.HEAD:
+        return None
+    try:
+        con = connect_file(path)
+    except sqlite3.Error as exc:
+        raise map_db_error(exc, target) from None
+    try:
+        _sqlite_on_connect(con, None)
+        pending = con.execute("SELECT 1 FROM meta WHERE key = ?", (SCRUB_PENDING,)).fetchone()
+    except sqlite3.Error as exc:
+        con.close()
+        raise map_db_error(exc, target) from None
+    if pending is not None:
+        con.close()
+        return None
+    return Plain(target, con, actor)
 
 
 def _os_login() -> str:

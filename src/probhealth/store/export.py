@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, and_, func, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
+from probhealth.store.export_sqlite import Filters
 from probhealth.store.models import (
     Answer,
     AuditEvent,
@@ -34,13 +34,7 @@ from probhealth.store.models import (
 )
 from probhealth.store.stream import stream as _stream
 
-
-@dataclass(frozen=True)
-class Filters:
-    since: datetime | None = None  # instants (UTC), inclusive
-    until: datetime | None = None  # exclusive
-    office: str | None = None
-    questionnaire: str | None = None
+__all__ = ["Filters"]  # defined beside the SQLite fast path, which needs no SQLAlchemy
 
 
 def _period(stmt: Any, column: Any, f: Filters) -> Any:
