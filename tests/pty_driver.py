@@ -2,6 +2,10 @@
 
 Each prompt kind has a marker in its instruction line; the driver reads the question, looks the
 item up in the bundled questionnaire, and presses the keys a worker would press.
+
+No fixed sleeps: the driver waits for what the screen shows (the next prompt's question and
+instruction), then sends that prompt's keys in one write. The prompt is already reading by
+then, and keys typed ahead are kept by the terminal until it reads them, in order.
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 import pexpect
@@ -25,7 +28,7 @@ CHECKBOX = r"\(space to tick, enter when done\)"
 TEXT = r"Type < to go back"
 CONFIRM = r"I have read this and will act on it now"
 DONE = r"Screening \d+ complete"
-KEY_DELAY = 0.02
+DOWN = "\x1b[B"
 
 
 def probhealth_cmd() -> list[str]:
@@ -116,38 +119,25 @@ class PtyScreen:
         if kind == 5:
             return "eof"
         if kind == 3:
-            time.sleep(KEY_DELAY)
             self.child.send("y\r")  # y then Enter (auto_enter is off: no stray Enter)
             self.child.expect(CONFIRM)  # the redraw of the answered prompt
             return "confirm"
         question = self._question()
         if kind == 0 and "do they agree?" in question:
-            time.sleep(KEY_DELAY)
-            self.child.send(
-                "\r"
-            )  # the referral decisions after the screening: "Decide later" is the default
+            # The referral decisions after the screening: "Decide later" is the default.
+            self.child.send("\r")
             return "decision"
         item = self._item(question)
         value = self.overrides.get(item.id, negative_answer(item))
-        time.sleep(KEY_DELAY)
         if kind == 0:
             index = next(n for n, o in enumerate(item.options) if o.value == value)
-            self.child.send(str(index + 1))
-            time.sleep(KEY_DELAY)
-            self.child.send("\r")
+            self.child.send(f"{index + 1}\r")
         elif kind == 1:
             wanted = {n for n, o in enumerate(item.options) if o.value in value}  # type: ignore[operator]
-            for n in range(len(item.options)):
-                if n in wanted:
-                    self.child.send(" ")
-                    time.sleep(KEY_DELAY)
-                self.child.send("\x1b[B")  # down
-                time.sleep(KEY_DELAY)
-            self.child.send("\r")
+            keys = "".join((" " if n in wanted else "") + DOWN for n in range(len(item.options)))
+            self.child.send(keys + "\r")
         else:
-            self.child.send(str(value))
-            time.sleep(KEY_DELAY)
-            self.child.send("\r")
+            self.child.send(f"{value}\r")
             # questionary redraws a finished text prompt with its instruction: consume it.
             self.child.expect(TEXT)
         self.pending = item.id
