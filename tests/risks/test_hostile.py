@@ -444,16 +444,17 @@ SLOTS: list[Slot] = [
     Slot("suggest CRN", ("suggest", V), "X123456"),
     Slot("suggest --rules", ("suggest", "X123456", "--rules", V), str(RULES_FILE)),
     Slot("suggest --all --office", ("suggest", "--all", "--office", V), "Cambridge"),
-    Slot("screen CRN", ("screen", V, "--answers", "{ANS}"), "X123456"),
-    Slot("screen --answers", ("screen", "X123456", "--answers", V), "{ANS}"),
+    # The seed screened X123456 with these answers today: --new, or a duplicate (issue 13).
+    Slot("screen CRN", ("screen", V, "--answers", "{ANS}", "--new"), "X123456"),
+    Slot("screen --answers", ("screen", "X123456", "--answers", V, "--new"), "{ANS}"),
     Slot(
         "screen --setting",
-        ("screen", "X123456", "--answers", "{ANS}", "--setting", V),
+        ("screen", "X123456", "--answers", "{ANS}", "--new", "--setting", V),
         "home visit",
     ),
     Slot(
         "screen --questionnaire",
-        ("screen", "X123456", "--answers", "{ANS}", "--questionnaire", V),
+        ("screen", "X123456", "--answers", "{ANS}", "--new", "--questionnaire", V),
         str(QUESTIONNAIRE_FILE),
     ),
     Slot("screening list CRN", ("screening", "list", V), "X123456"),
