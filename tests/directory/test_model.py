@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -497,10 +498,12 @@ def loaded(cli, tmp_path: Path):
     path.write_text(FILTER_DIR, encoding="utf-8")
     cli("services", "load", str(path))
 
-    def ids(*options: str, now: str | None = None) -> list[str]:
+    def ids(*options: str, now: str | None = None, expect: int = 0) -> Any:
         env = {"PROBHEALTH_NOW": now} if now else None
-        rows = json.loads(cli("services", "list", *options, "--json", env=env).stdout)
-        return [r["id"] for r in rows]
+        result = cli("services", "list", *options, "--json", env=env, expect=expect)
+        if expect:
+            return json.loads(result.stdout)["error"]["message"]
+        return [r["id"] for r in json.loads(result.stdout)]
 
     return ids
 
@@ -512,7 +515,10 @@ def test_list_filters_by_pathway_and_area(loaded) -> None:
     assert loaded("--area", "cambridge") == ["a-gp", "c-crisis"]
     assert loaded("--area", "TS1", "--pathway", "gp-registration") == ["b-gp"]
     assert loaded("--area", "EX34", "--pathway", "dentist") == []
-    assert loaded("--pathway", "nope") == []
+    # An unknown pathway is a typo, not an empty list (issue 13 item 11: "did you mean").
+    assert loaded("--pathway", "dentst", expect=2).startswith(
+        "Unknown pathway 'dentst'. Did you mean 'dentist'?"
+    )
 
 
 def test_list_open_now_follows_the_clock(loaded) -> None:
