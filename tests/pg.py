@@ -83,8 +83,10 @@ class Pool:
                 return
             try:
                 con.execute(f"CREATE ROLE {LOGIN} LOGIN SUPERUSER")
-            except psycopg.errors.DuplicateObject:
-                pass  # another worker made it just now
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                # Another worker made it just now: two CREATE ROLEs at the same moment can
+                # also meet in the catalogue's unique index (seen with -k postgresql).
+                pass
 
     def _admin(self) -> Any:
         import psycopg
