@@ -32,6 +32,7 @@ from probhealth.services.export import (
     run_fast,
     sensitive_items,
 )
+from probhealth.services.export import header as columns_of
 from probhealth.store import export as q
 
 if TYPE_CHECKING:
@@ -272,15 +273,7 @@ def _people(
 def _consent(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "consent_id",
-        *p.header(),
-        "purpose",
-        "status",
-        "method",
-        "recorded_by",
-        "recorded_at",
-    ] + (["note"] if p.identifiable else [])
+    header = columns_of("consent", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         for cid, pid, crn, purpose, status, method, note, by, at in q.consent(conn, f):
@@ -300,17 +293,7 @@ def _consent(
 
 
 def _needs(conn: Any, f: q.Filters, o: Options, p: People) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "need_id",
-        *p.header(),
-        "screening_id",
-        "domain",
-        "severity",
-        "status",
-        "source",
-        "created_at",
-        "updated_at",
-    ] + (["note"] if p.identifiable else [])
+    header = columns_of("needs", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         left = p.withheld.needs if p.withheld else frozenset()
@@ -340,15 +323,7 @@ def _needs(conn: Any, f: q.Filters, o: Options, p: People) -> tuple[list[str], I
 def _barriers(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "barrier_id",
-        *p.header(),
-        "screening_id",
-        "type",
-        "source",
-        "created_at",
-        "resolved_at",
-    ] + (["note"] if p.identifiable else [])
+    header = columns_of("barriers", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         for bid, pid, crn, sid, kind, source, note, created, resolved in q.barriers(conn, f):
@@ -370,22 +345,7 @@ def _barriers(
 def _suggestions(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "suggestion_id",
-        *p.header(),
-        "screening_id",
-        "pathway",
-        "urgency",
-        "rules_fired",
-        # The rendered reasons quote exact values ("Aged 65", "Released 14 days ago"): only
-        # identifiable exports carry them; pseudonymised ones carry the evidence's kind and
-        # band instead ("phq9: moderately severe", issue 14 item 8).
-        "because" if p.identifiable else "evidence",
-        "already_open",
-        "rules_id",
-        "rules_version",
-        "created_at",
-    ]
+    header = columns_of("suggestions", p.identifiable)
     withheld = p.withheld
 
     def body() -> Iterator[list[Any]]:
@@ -430,24 +390,7 @@ def _suggestions(
 def _referrals(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    steps = [f"date_{s.replace('-', '_')}" for s in REFERRAL_STEPS]
-    header = [
-        "referral_id",
-        *p.header(),
-        "pathway",
-        "service",
-        "self_referral",
-        "status",
-        "urgency",
-        "screening_id",
-        "outcome",
-        "closed_reason",
-        "follow_up_due",
-        "created_by",
-        "created_at",
-        "closed_at",
-        *steps,
-    ]
+    header = columns_of("referrals", p.identifiable)
 
     left = p.withheld.referrals if p.withheld else frozenset()
 
@@ -501,18 +444,7 @@ def _referrals(
 def _referral_events(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "event_id",
-        "referral_id",
-        *p.header(),
-        "pathway",
-        "from_status",
-        "to_status",
-        "reason",
-        "event_date",
-        "recorded_by",
-        "recorded_at",
-    ] + (["note"] if p.identifiable else [])
+    header = columns_of("referral-events", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         left = p.withheld.referrals if p.withheld else frozenset()
@@ -541,18 +473,7 @@ def _referral_events(
 
 
 def _goals(conn: Any, f: q.Filters, o: Options, p: People) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "goal_id",
-        *p.header(),
-        "domain",
-        "target_date",
-        "status",
-        "created_by",
-        "created_at",
-        "reviews",
-        "last_progress",
-        "last_review_at",
-    ] + (["text"] if p.identifiable else [])
+    header = columns_of("goals", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         for (
@@ -588,17 +509,7 @@ def _goals(conn: Any, f: q.Filters, o: Options, p: People) -> tuple[list[str], I
 
 
 def _audit(conn: Any, f: q.Filters, o: Options, p: People) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "event_id",
-        "at",
-        "actor",
-        "action",
-        "entity",
-        "entity_id",
-        "detail",
-        "prev_hash",
-        "hash",
-    ]
+    header = columns_of("audit", p.identifiable)
 
     left = {str(r) for r in p.withheld.referrals} if p.withheld else set()
 
