@@ -34,6 +34,14 @@ def test_add_edit_show_and_clear(cli) -> None:
     assert (show(cli)["nation"], show(cli)["stage"]) == (None, None)
 
 
+def test_an_empty_nation_shows_the_default_it_falls_back_to(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    add_person(cli)
+    assert show(cli)["nation"] is None  # the record stays empty
+    assert "england (default)" in cli("person", "show", "X123456").stdout
+    monkeypatch.setenv("PROBHEALTH_NATION", "wales")
+    assert "wales (default)" in cli("person", "show", "X123456").stdout
+
+
 @pytest.mark.parametrize(("option", "value"), [("--nation", "scotland"), ("--stage", "on-remand")])
 def test_a_bad_value_is_one_line_and_changes_nothing(cli, option: str, value: str) -> None:
     add_person(cli, nation="england", stage="licence")

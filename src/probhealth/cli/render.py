@@ -129,7 +129,7 @@ def person_panel(p: PersonRecord, extra: Sequence[RenderableType] = ()) -> Panel
             ("Released from custody", p.release_date.isoformat() if p.release_date else None),
             ("NHS number", nhs_number_display(p.nhs_number) if p.nhs_number else None),
             ("Address", p.address),
-            ("Nation", p.nation),
+            ("Nation", p.nation_shown),
             ("Stage", p.stage),
         ]
     )

@@ -45,6 +45,17 @@ class ConsentRecord:
         return out
 
 
+def effective_nation(stored: str | None) -> str:
+    """The person's nation: their record, else ``PROBHEALTH_NATION`` (england or wales),
+    else england (issue 12)."""
+    if stored:
+        return stored
+    import os
+
+    env = (os.environ.get("PROBHEALTH_NATION") or "").strip().casefold()
+    return env if env in validation.NATIONS else "england"
+
+
 @dataclass(frozen=True)
 class PersonRecord:
     id: str
@@ -75,6 +86,11 @@ class PersonRecord:
     @property
     def name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def nation_shown(self) -> str:
+        """The nation as the worker should read it: stored, or the default it falls back to."""
+        return self.nation or f"{effective_nation(None)} (default)"
 
     def consent_status(self, purpose: str) -> str | None:
         record = self.consent.get(purpose)

@@ -21,7 +21,7 @@ from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import consent, definitions, suggest
-from probhealth.services.people import PersonRecord, require_person, to_record
+from probhealth.services.people import PersonRecord, effective_nation, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
@@ -267,7 +267,7 @@ def person_facts(person: Person | PersonRecord) -> PersonFacts:
         age=clock.age_on(person.dob, clock.today()),
         sex=person.sex,
         release_date=person.release_date,
-        nation=suggest.effective_nation(person.nation),
+        nation=effective_nation(person.nation),
         stage=person.stage,
     )
 

@@ -28,7 +28,7 @@ from probhealth.referral_states import adjustments_in_place
 from probhealth.rules import engine
 from probhealth.rules.model import URGENCY_ORDER, Pathway, RuleSet
 from probhealth.services import definitions
-from probhealth.services.people import PersonRecord, require_person, to_record
+from probhealth.services.people import PersonRecord, effective_nation, require_person, to_record
 from probhealth.store import audit
 from probhealth.store import directory as dir_repo
 from probhealth.store import needs as needs_repo
@@ -45,17 +45,6 @@ ADJUSTMENT_RECORDED = "recorded on the person"  # the status of an adjustment in
 
 
 # ---------------------------------------------------------------- facts -----------------
-def effective_nation(stored: str | None) -> str:
-    """The person's nation: their record, else ``PROBHEALTH_NATION`` (england or wales),
-    else england (issue 12)."""
-    if stored:
-        return stored
-    import os
-
-    env = (os.environ.get("PROBHEALTH_NATION") or "").strip().casefold()
-    return env if env in validation.NATIONS else "england"
-
-
 def _person_root(
     dob: date,
     sex: str,
