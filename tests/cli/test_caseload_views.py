@@ -128,3 +128,41 @@ def test_today_caps_each_section_and_says_how_many_more(cli, caseload):
     whole = json.loads(cli("today", "--limit", "0", "--json", env=caseload).stdout)
     assert whole["follow_ups_overdue"]["more"] == 0
     assert cli("today", "--limit", "-1", expect=2).stderr
+
+
+def test_today_for_one_office(cli, caseload, tmp_path):
+    """``today --office``: every section holds only that office's people, open safety flags
+    included; a mistyped office is refused (an empty day would hide flags), not shown empty."""
+    add_person(cli, "X100004", sex="male", office="Ilfracombe", given="Flag", family="Raised")
+    cli("consent", "X100004", "--purpose", "screening", "--given", env=caseload)
+    answers = negative_file(tmp_path, phq9_9=3)
+    cli("screen", "X100004", "--answers", str(answers), env=caseload)
+
+    def counts(*office: str) -> dict[str, int]:
+        day = json.loads(cli("today", *office, "--json", env=caseload).stdout)
+        assert day["office"] == (office[1] if office else None)
+        return day["counts"]  # type: ignore[no-any-return]
+
+    assert counts("--office", "CAMBRIDGE") == {
+        "open_flags": 0,
+        "follow_ups_due_today": 0,
+        "follow_ups_overdue": 1,
+        "goals_due": 1,
+        "not_screened": 1,
+    }
+    assert counts("--office", "ilfracombe") == {
+        "open_flags": 1,
+        "follow_ups_due_today": 1,
+        "follow_ups_overdue": 1,
+        "goals_due": 0,
+        "not_screened": 0,
+    }
+    assert counts()["open_flags"] == 1 and counts()["follow_ups_overdue"] == 2
+    day = json.loads(cli("today", "--office", "Ilfracombe", "--json", env=caseload).stdout)
+    assert [f["crn"] for f in day["open_flags"]] == ["X100004"]
+    assert [r["id"] for r in day["follow_ups_overdue"]["rows"]] == [2]
+    assert "at Ilfracombe" in cli("today", "--office", "Ilfracombe", env=caseload).stdout
+    wrong = cli("today", "--office", "Ilfracombee", expect=2).stderr
+    assert "Ilfracombee" in wrong and "Did you mean 'ilfracombe'?" in wrong
+    assert wrong.count("\n") == 1 and "Traceback" not in wrong
+    assert "--office" in cli("today", "--office", " ", expect=2).stderr

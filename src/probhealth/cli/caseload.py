@@ -22,13 +22,17 @@ def today(
             show_default=True,
         ),
     ] = 20,
+    office: Annotated[
+        str | None,
+        typer.Option("--office", help="Only people of this office (any letter case)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
-    """The day's work across the caseload: open safety flags (not acknowledged, or no action recorded since), referral follow-ups overdue and due today, health goals due, and people not yet screened. Each section shows its count and its first rows. Example: probhealth today"""
+    """The day's work across the caseload, or one office's: open safety flags (not acknowledged, or no action recorded since), referral follow-ups overdue and due today, health goals due, and people not yet screened. Each section shows its count and its first rows. Example: probhealth today --office Cambridge"""
     from probhealth.services import caseload
     from probhealth.services.definitions import load_rules
 
-    day = caseload.today(app_context(ctx).store(), load_rules(), limit=limit or None)
+    day = caseload.today(app_context(ctx).store(), load_rules(), limit=limit or None, office=office)
     if json_out:
         output.emit_json(day.to_json())
         return

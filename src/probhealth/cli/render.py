@@ -173,7 +173,8 @@ def today(day: Any) -> RenderableType:
     goals_n, unscreened_n = day.goals_due.total, day.not_screened.total
     parts: list[Any] = [
         Text(
-            f"{day.day.isoformat()}: {count(flags_n, 'open safety flag')}, "
+            f"{day.day.isoformat()}{' at ' + for_terminal(day.office) if day.office else ''}: "
+            f"{count(flags_n, 'open safety flag')}, "
             f"{count(late_n, 'follow-up')} overdue, {due_n:,} due today, "
             f"{count(goals_n, 'goal')} due, {count(unscreened_n, 'person', 'people')} not yet screened.",
             style="bold red" if flags_n else "bold",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from probhealth import clock
+from probhealth import clock, validation
 from probhealth.errors import BadInput
 from probhealth.services import flags, goals, referrals
 from probhealth.store import audit
@@ -66,6 +66,7 @@ class Today:
     overdue: Section
     goals_due: Section
     not_screened: Section
+    office: str | None = None  # the office asked for; None: the whole caseload
 
     @property
     def due(self) -> tuple[referrals.ReferralRecord, ...]:
@@ -75,6 +76,7 @@ class Today:
     def to_json(self) -> dict[str, Any]:
         return {
             "date": self.day.isoformat(),
+            "office": self.office,
             "limit": self.limit,
             "counts": {
                 "open_flags": self.open_flags.total,
@@ -92,20 +94,45 @@ class Today:
         }
 
 
-def today(store: Store, rules: RuleSet | None, *, limit: int | None = LIMIT) -> Today:
-    """The day's work. ``limit`` caps the rows of each section (None: all of them)."""
+def _office(session: Any, office: str | None) -> str | None:
+    """The office named, checked against the caseload: a mistyped office would show an empty
+    day, hiding open safety flags, so a name no person carries is refused with the nearest."""
+    if office is None:
+        return None
+    name = office.strip()
+    if not name or not name.isprintable() or len(name) > 100:
+        raise BadInput("{opt:office} needs a name (printable, at most 100 characters).")
+    known = repo.offices(session)
+    if name.lower() not in known:
+        raise BadInput(
+            f"No one on the caseload belongs to office {name!r}."
+            + (validation.did_you_mean(name, known) or " Check the name with person list.")
+        )
+    return name
+
+
+def today(
+    store: Store, rules: RuleSet | None, *, limit: int | None = LIMIT, office: str | None = None
+) -> Today:
+    """The day's work, across the caseload or for one office's people. ``limit`` caps the rows
+    of each section (None: all of them)."""
     if limit is not None and not 0 < limit <= MAX_LIMIT:
         raise BadInput(f"{{opt:limit}} must be between 1 and {MAX_LIMIT:,} (0 for all).")
     day = clock.today()
     with store.write() as session:
-        open_now = flags.caseload_flags(session)
-        on_day, late = repo.count_follow_ups(session, day)
-        overdue = referrals.to_records(repo.follow_ups(session, before=day, limit=limit), rules)
-        due_today = referrals.to_records(repo.follow_ups(session, on=day, limit=limit), rules)
-        goals_due = goals.due_goals(session, limit=limit)
+        office = _office(session, office)
+        open_now = flags.caseload_flags(session, office)
+        on_day, late = repo.count_follow_ups(session, day, office)
+        overdue = referrals.to_records(
+            repo.follow_ups(session, before=day, limit=limit, office=office), rules
+        )
+        due_today = referrals.to_records(
+            repo.follow_ups(session, on=day, limit=limit, office=office), rules
+        )
+        goals_due = goals.due_goals(session, limit=limit, office=office)
         unscreened = [
             Unscreened(p.crn, f"{p.given_name} {p.family_name}", p.office, p.created_at, busy)
-            for p, busy in repo.not_screened(session, limit)
+            for p, busy in repo.not_screened(session, limit, office)
         ]
         result = Today(
             day,
@@ -113,8 +140,9 @@ def today(store: Store, rules: RuleSet | None, *, limit: int | None = LIMIT) -> 
             Section(tuple(open_now[:limit] if limit else open_now), len(open_now)),
             Section(tuple(due_today), on_day),
             Section(tuple(overdue), late),
-            Section(tuple(goals_due), goals.count_due(session)),
-            Section(tuple(unscreened), repo.count_not_screened(session)),
+            Section(tuple(goals_due), goals.count_due(session, office)),
+            Section(tuple(unscreened), repo.count_not_screened(session, office)),
+            office,
         )
         audit.append(
             session,
@@ -127,6 +155,7 @@ def today(store: Store, rules: RuleSet | None, *, limit: int | None = LIMIT) -> 
                 "overdue": late,
                 "goals_due": result.goals_due.total,
                 "not_screened": result.not_screened.total,
+                "office_filter": office is not None,
             },
         )
     return result

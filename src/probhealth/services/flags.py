@@ -49,8 +49,11 @@ class OpenFlag:
         }
 
 
-def _open_flags(session: Session, person_id: str | None) -> list[OpenFlag]:
-    return [OpenFlag(row[7], *row[:7]) for row in repo.open_flags(session, URGENT, person_id)]
+def _open_flags(
+    session: Session, person_id: str | None, office: str | None = None
+) -> list[OpenFlag]:
+    rows = repo.open_flags(session, URGENT, person_id, office=office)
+    return [OpenFlag(row[7], *row[:7]) for row in rows]
 
 
 def open_flags(store: Store, crn: str | None = None) -> list[OpenFlag]:
@@ -61,6 +64,7 @@ def open_flags(store: Store, crn: str | None = None) -> list[OpenFlag]:
         return _open_flags(session, person_id)
 
 
-def caseload_flags(session: Session) -> list[OpenFlag]:
-    """Every open urgent flag across the caseload, in a transaction already open (``today``)."""
-    return _open_flags(session, None)
+def caseload_flags(session: Session, office: str | None = None) -> list[OpenFlag]:
+    """Every open urgent flag across the caseload (or one office's people), in a transaction
+    already open (``today``)."""
+    return _open_flags(session, None, office)

@@ -215,5 +215,5 @@ def due_goals(
     return _with_reviews(session, rows)
 
 
-def count_due(session: Session) -> int:
-    return goals_repo.count_due(session, clock.today())
+def count_due(session: Session, office: str | None = None) -> int:
+    return goals_repo.count_due(session, clock.today(), office)

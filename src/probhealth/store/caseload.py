@@ -233,13 +233,26 @@ def _completed_people() -> Any:
     return select(col(Screening.person_id)).where(col(Screening.status) == "completed")
 
 
-def count_not_screened(session: Any) -> int:
+def _of_office(stmt: Any, office: str | None) -> Any:
+    """Only people of ``office`` (any letter case), when one is named."""
+    return stmt.where(func.lower(col(Person.office)) == office.lower()) if office else stmt
+
+
+def count_not_screened(session: Any, office: str | None = None) -> int:
     """People with no completed screening."""
     stmt = select(func.count()).where(col(Person.id).not_in(_completed_people()))
-    return int(session.execute(stmt).scalar_one())
+    return int(session.execute(_of_office(stmt, office)).scalar_one())
 
 
-def not_screened(session: Any, limit: int | None) -> list[tuple[Person, bool]]:
+def offices(session: Any) -> list[str]:
+    """The offices people on the caseload belong to, in lower case (to check a name given)."""
+    stmt = select(func.lower(col(Person.office))).where(col(Person.office).is_not(None)).distinct()
+    return [o for (o,) in session.execute(stmt).all() if o]
+
+
+def not_screened(
+    session: Any, limit: int | None, office: str | None = None
+) -> list[tuple[Person, bool]]:
     """People with no completed screening, longest on the caseload first, each with whether a
     screening is under way."""
     started = select(col(Screening.person_id)).where(col(Screening.status) == "in-progress")
@@ -248,23 +261,34 @@ def not_screened(session: Any, limit: int | None) -> list[tuple[Person, bool]]:
         .where(col(Person.id).not_in(_completed_people()))
         .order_by(col(Person.created_at), col(Person.crn))
     )
+    stmt = _of_office(stmt, office)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [(p, bool(underway)) for p, underway in session.execute(stmt).all()]
 
 
-def count_follow_ups(session: Any, today: date) -> tuple[int, int]:
+def count_follow_ups(session: Any, today: date, office: str | None = None) -> tuple[int, int]:
     """Open referrals whose follow-up is due today, and those overdue."""
     due = col(Referral.follow_up_due)
     stmt = select(func.count().filter(due == today), func.count().filter(due < today)).where(
         col(Referral.status).in_(sorted(OPEN)), due.is_not(None), due <= today
     )
+    if office:
+        stmt = _of_office(
+            stmt.select_from(Referral).join(Person, col(Person.id) == col(Referral.person_id)),
+            office,
+        )
     on_day, late = session.execute(stmt).one()
     return int(on_day or 0), int(late or 0)
 
 
 def follow_ups(
-    session: Any, *, before: date | None = None, on: date | None = None, limit: int | None
+    session: Any,
+    *,
+    before: date | None = None,
+    on: date | None = None,
+    limit: int | None,
+    office: str | None = None,
 ) -> list[tuple[Referral, Person]]:
     """Open referrals due on a day, or before it (overdue), oldest first."""
     due = col(Referral.follow_up_due)
@@ -278,6 +302,7 @@ def follow_ups(
         stmt = stmt.where(due < before)
     if on is not None:
         stmt = stmt.where(due == on)
+    stmt = _of_office(stmt, office)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [(r, p) for r, p in session.execute(stmt).all()]

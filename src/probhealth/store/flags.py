@@ -28,13 +28,19 @@ WHERE f.severity IN :severities AND s.status <> 'voided'
 
 
 def open_flags(
-    session: Session, severities: Sequence[str], person_id: str | None = None
+    session: Session,
+    severities: Sequence[str],
+    person_id: str | None = None,
+    *,
+    office: str | None = None,
 ) -> list[OpenFlagRow]:
     """Flags of ``severities`` still open: not acknowledged, or acknowledged with no action
     recorded since (no referral decision for the person made on or after it was raised).
     (screening id, flag id, severity, title, raised, acknowledged, by whom, CRN), most urgent
     first, then oldest."""
     sql = _SELECT + (" AND s.person_id = :person_id" if person_id is not None else "")
+    if office:  # the person's office, in any letter case (as ``referral list`` matches it)
+        sql += " AND lower(p.office) = lower(:office)"
     stmt = (
         text(sql + " ORDER BY f.raised_at, f.flag_id")
         .bindparams(bindparam("severities", expanding=True))
@@ -43,6 +49,8 @@ def open_flags(
     params: dict[str, object] = {"severities": list(severities)}
     if person_id is not None:
         params["person_id"] = person_id
+    if office:
+        params["office"] = office
     rows = [tuple(r) for r in session.execute(stmt, params).all()]
     order = {s: i for i, s in enumerate(severities)}
     return sorted(rows, key=lambda r: order.get(r[2], 99))

@@ -66,12 +66,16 @@ def caseload_goals(
     return [(g, p) for g, p in session.execute(stmt).all()]
 
 
-def count_due(session: Session, due_on_or_before: date) -> int:
+def count_due(session: Session, due_on_or_before: date, office: str | None = None) -> int:
     stmt = select(func.count()).where(
         col(Goal.status) == "active",
         col(Goal.target_date).is_not(None),
         col(Goal.target_date) <= due_on_or_before,
     )
+    if office:
+        stmt = (stmt.select_from(Goal).join(Person, col(Person.id) == col(Goal.person_id))).where(
+            func.lower(col(Person.office)) == office.lower()
+        )
     return int(session.execute(stmt).scalar_one())
 
 
