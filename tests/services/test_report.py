@@ -161,12 +161,19 @@ def _row(report: dict, table: str, key: str, value: str) -> dict:  # type: ignor
 
 def test_reach(report: dict) -> None:  # type: ignore[type-arg]
     reach = _rows(report, "reach")[0]
-    assert reach["people"] == 20
+    # 20 people, 18 screened: people less screened would give back the 2 never screened
+    # ("<5" below), and so would the needs' percentages (13 at 72.2% is 13 of 18). Hiding the
+    # 20 loses least: the % of caseload, and one office's people, go with it.
+    assert reach["people"] == "*"
     assert reach["screened"] == 18
-    assert reach["screened_pct"] == 90.0
+    assert reach["screened_pct"] is None  # its denominator is hidden
     assert reach["declined"] == "<5"  # 2 declined screening
     assert reach["declined_pct"] is None  # a hidden count gets no percentage
     assert report["headlines"]["screened"] == 18
+    assert report["headlines"]["people"] == "*"
+    bands = {r["band"]: (r["people"], r["pct"]) for r in _rows(report, "since_screening")}
+    assert bands["Never screened"] == ("<5", None)
+    assert bands["Under 3 months"] == (18, None)  # shown: it is the screened, shown above
     assert "shown as <5" in report["disclosure"]
 
 
@@ -203,7 +210,10 @@ def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]
     assert alpha["mh"] == "<5" and alpha["mh_pct"] is None
     assert alpha["agreed"] == 6
     beta = _row(report, "by_group", "group", "Beta")
-    assert beta["people"] == 8 and beta["mh_pct"] is None  # 0 of 8: under 10
+    # The offices' people add up to the hidden caseload: the smaller goes too.
+    assert beta["people"] == "*" and beta["mh_pct"] is None  # 0 of 8: under 10
+    # Mental health: 3 in all, all at Alpha; with the total hidden too, Beta's 0 can show.
+    assert beta["mh"] == 0
     month = _row(report, "trend", "group", "2026-06")
     assert month["screened"] == 18
 

@@ -4,15 +4,17 @@ funnel per pathway, service gaps, health trainer outcomes and monthly trends.
 
 The counting is done by ``store.report`` in the database; this module turns the grouped rows
 into tables and applies disclosure control, as NHS and ONS publications do: a count from 1 to
-``threshold - 1`` is shown as ``<threshold``; where a published total would reveal a hidden
-count, a second count is hidden too (``*``); no percentage is given on a denominator under 10,
-or where its count is hidden. JSON, CSV, the terminal and HTML all show the protected tables
+``threshold - 1`` is shown as ``<threshold``; where a published total, an identity across
+tables (people = screened + never screened) or a percentage would reveal a hidden count, a
+second count is hidden too (``*``, which may be large); no percentage is given on a
+denominator under 10, or where its count or its denominator is hidden. JSON, CSV, the terminal and HTML all show the protected tables
 only. Nothing identifying is in them.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -28,6 +30,9 @@ BY = ("office", "month", "sex", "age-band")
 MIN_DENOMINATOR = 10
 DEFAULT_THRESHOLD = 5
 HIDDEN = "*"
+SAME = "_same"  # a raw row's field: {column: the count's name wherever else it is published}
+Cell = tuple[Any, ...]  # a published count: (table id, row, column) or a shared name
+Rate = tuple[Cell, Cell, Cell]  # a percentage or interval: its count, denominator, and itself
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Table:
     cis: list[tuple[str, str, str]] = field(default_factory=list)
     row_sums: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     col_sums: list[str] = field(default_factory=list)  # columns whose rows add to a total shown
+    # Identities by shared names (:data:`SAME`), across tables: whole = sum of the parts.
+    sums: list[tuple[Cell, tuple[Cell, ...]]] = field(default_factory=list)
     chart: tuple[str, str] | None = None  # (label column, value column) worth drawing
 
     def to_json(self) -> dict[str, Any]:
@@ -89,9 +96,10 @@ class Report:
     def disclosure(self) -> str:
         t = self.threshold
         return (
-            f"Small numbers: counts from 1 to {t - 1} are shown as <{t}; where a total would "
-            f"reveal them, another count is hidden ({HIDDEN}); no percentage is given for fewer "
-            f"than {MIN_DENOMINATOR} people."
+            f"Small numbers: counts from 1 to {t - 1} are shown as <{t}; where a total or "
+            f"another table would reveal them, another count is hidden ({HIDDEN}, which may be "
+            f"large). No percentage is given for fewer than {MIN_DENOMINATOR} people, or where "
+            "its count or the count it is out of is hidden."
         )
 
     def table(self, table_id: str) -> Table:
@@ -125,10 +133,6 @@ def _small(value: Any, threshold: int) -> bool:
     return isinstance(value, int) and 0 < value < threshold
 
 
-SAME = "_same"  # a raw row's field: {column: the count's name wherever else it is published}
-Cell = tuple[Any, ...]  # a published count: (table id, row, column) or a shared name
-
-
 def _name(table: Table, i: int, row: dict[str, Any], key: str) -> Cell:
     """The count a cell shows. Two cells with one name are the same count in two tables (a
     pathway's suggestions in the funnel and in "no local service"): hidden in one, hidden in
@@ -145,28 +149,42 @@ def protect(table: Table, threshold: int) -> Table:
 
 def protect_all(tables: Sequence[Table], threshold: int) -> list[Table]:
     """One suppression pass over every table of a report, so a count hidden in one table is
-    hidden wherever it appears, or wherever published totals would give it back.
+    hidden wherever it appears, or wherever published figures would give it back.
 
     Primary: a count from 1 to ``threshold - 1`` is hidden. Secondary, until nothing changes:
     for every group of counts that adds up to a total (a row's parts and its total; a column
-    whose rows add up to a total published in another table, or across tables as the
-    funnel's pathways and the offices add up to the same referrals), one hidden count is the
-    total less the rest, and two or more that add up to less than the threshold narrow to a
-    few (1 + 1 = 2 can only be 1 and 1); a hidden total with every part shown is their sum.
-    Each way one more count is hidden, the smallest non-zero one. Cells that show the same count in two tables share a name
-    (:data:`SAME`), so a count hidden in one is hidden in the other, and the groups of both
-    tables guard it. Then percentages and intervals are filled in from the raw counts where
-    they may be shown."""
+    whose rows add up to a total published elsewhere; the identities across tables, as
+    people = screened + never screened, given by :attr:`Table.sums`), one hidden count is
+    the total less the rest, and two or more that add up to less than the threshold narrow
+    to a few (1 + 1 = 2 can only be 1 and 1); a hidden total with every part shown is their
+    sum. Each time one more count is hidden, the one that loses least: the fewest published
+    figures (counts and the percentages resting on them, after what hiding it sets off),
+    then the smallest. Cells that show the same count in two tables share a name
+    (:data:`SAME`), so a count hidden in one is hidden in the other.
+
+    A percentage (or interval) gives back its count from its denominator, and its
+    denominator from its count (13 at 72.2% is 13 of 18): both are counts of the report, even
+    where the denominator is not a column, and a percentage is shown only where neither is
+    hidden."""
     raws = [[dict(r) for r in t.rows] for t in tables]
     value: dict[Cell, int] = {}
+    shown: set[Cell] = set()  # counts published as such (not only behind a percentage)
+    rates: list[Rate] = []  # each percentage or interval that may show
     for t, raw in zip(tables, raws, strict=True):
         count_keys = [c.key for c in t.columns if c.kind == "count"]
+        behind = [k for _key, num, den in (*t.pcts, *t.cis) for k in (num, den)]
         for i, row in enumerate(raw):
-            for k in count_keys:
+            for k in dict.fromkeys((*count_keys, *behind)):
                 v = row.get(k)
                 if isinstance(v, int) and not isinstance(v, bool):
                     name = _name(t, i, row, k)
                     value[name] = max(value.get(name, 0), v)
+                    if k in count_keys:
+                        shown.add(name)
+            for key, num, den in (*t.pcts, *t.cis):
+                n, d = row.get(num), row.get(den)
+                if isinstance(n, int) and isinstance(d, int) and d >= MIN_DENOMINATOR:
+                    rates.append((_name(t, i, row, num), _name(t, i, row, den), (t.id, i, key)))
     hidden: set[Cell] = {name for name, v in value.items() if _small(v, threshold)}
 
     groups: list[tuple[Cell | None, list[Cell]]] = []
@@ -178,47 +196,135 @@ def protect_all(tables: Sequence[Table], threshold: int) -> list[Table]:
             # The rows of a column add up to a total published elsewhere (or worked out
             # from another table's rows): assume the reader knows it.
             groups.append((None, [_name(t, i, row, k) for i, row in enumerate(raw)]))
-
-    changed = True
-    while changed:
-        changed = False
-        for whole, pieces in groups:
-            if whole is not None and whole not in value:
-                continue
-            members = [p for p in dict.fromkeys(pieces) if p in value]
-            inside = [p for p in members if p in hidden]
-            if whole is not None and whole in hidden:
-                # A hidden total is the sum of its parts: with every part shown, hide one.
-                if inside:
-                    continue
-            elif not inside or (len(inside) > 1 and sum(value[p] for p in inside) >= threshold):
-                continue
-            rest = [p for p in members if p not in hidden]
-            if not rest:
-                continue
-            pick = min(rest, key=lambda p: (value[p] == 0, value[p]))
-            hidden.add(pick)
-            changed = True
+        groups.extend((("=", *whole), [("=", *p) for p in parts]) for whole, parts in t.sums)
+    _Suppress(groups, value, shown, rates, threshold).settle(hidden)
 
     for t, raw in zip(tables, raws, strict=True):
         keys = {c.key for c in t.columns}
         count_keys = [c.key for c in t.columns if c.kind == "count"]
         rows = []
         for i, row in enumerate(raw):
-            shut = {k for k in count_keys if _name(t, i, row, k) in hidden}
+            shut = {k for k in row if k != SAME and _name(t, i, row, k) in hidden}
             # Only the table's columns leave: a denominator kept for a percentage (people
-            # screened at an office, say) is a count that was never protected.
+            # screened at an office, say) is published only through the percentage.
             out = {k: v for k, v in row.items() if k in keys}
-            for k in shut:
-                out[k] = f"<{threshold}" if _small(row.get(k), threshold) else HIDDEN
+            for k in count_keys:
+                if k in shut:
+                    out[k] = f"<{threshold}" if _small(row.get(k), threshold) else HIDDEN
             for key, num, den in t.pcts:
                 out[key] = _pct(row, num, den, shut)
             for key, num, den in t.cis:
-                shown = _pct(row, num, den, shut)
-                out[key] = None if shown is None else list(wilson(row[num], row[den]))
+                pct = _pct(row, num, den, shut)
+                out[key] = None if pct is None else list(wilson(row[num], row[den]))
             rows.append(out)
         t.rows = rows
     return list(tables)
+
+
+class _Suppress:
+    """Secondary suppression over groups of counts that add up (see :func:`protect_all`)."""
+
+    def __init__(
+        self,
+        groups: list[tuple[Cell | None, list[Cell]]],
+        value: dict[Cell, int],
+        shown: set[Cell],
+        rates: list[Rate],
+        threshold: int,
+    ) -> None:
+        # A total not among these tables' counts is taken as known to the reader.
+        self.groups = [
+            (
+                whole if whole in value else None,
+                [p for p in dict.fromkeys(parts) if p in value and p != whole],
+            )
+            for whole, parts in groups
+        ]
+        self.value = value
+        self.shown = shown
+        self.threshold = threshold
+        self.of: dict[Cell, list[int]] = {}
+        for g, (whole, parts) in enumerate(self.groups):
+            for c in (*parts, *([whole] if whole is not None else [])):
+                self.of.setdefault(c, []).append(g)
+        self.rates_of: dict[Cell, list[Rate]] = {}
+        for rate in rates:
+            for c in dict.fromkeys(rate[:2]):
+                self.rates_of.setdefault(c, []).append(rate)
+
+    def wanting(self, g: int, hidden: set[Cell]) -> list[Cell]:
+        """The counts of group ``g`` one of which must be hidden too (none: it is safe)."""
+        whole, parts = self.groups[g]
+        inside = [p for p in parts if p in hidden]
+        if whole is not None and whole in hidden:
+            # A hidden total is the sum of its parts: with every part shown, hide one.
+            return [] if inside else list(parts)
+        if not inside or (len(inside) > 1 and sum(self.value[p] for p in inside) >= self.threshold):
+            return []
+        rest = [p for p in parts if p not in hidden]
+        return rest + ([whole] if whole is not None else [])
+
+    def cost(self, cell: Cell, hidden: set[Cell]) -> int:
+        """Published figures lost by hiding ``cell``: itself, and each percentage or interval
+        resting on it that is shown now."""
+        lost = sum(
+            1 for n, d, _at in self.rates_of.get(cell, ()) if n not in hidden and d not in hidden
+        )
+        return lost + (cell in self.shown)
+
+    def settle(
+        self, hidden: set[Cell], queue: list[int] | None = None, look: bool = True
+    ) -> set[Cell]:
+        """Hide counts until no group gives a hidden one back; returns those hidden here."""
+        todo = deque(range(len(self.groups)) if queue is None else queue)
+        waiting = set(todo)
+        added: set[Cell] = set()
+        while todo:
+            g = todo.popleft()
+            waiting.discard(g)
+            options = self.wanting(g, hidden)
+            if not options:
+                continue
+            pick = (
+                self.choose(g, options, hidden)
+                if look and len(options) > 1
+                else min(options, key=lambda c: self.rank(c, hidden))
+            )
+            hidden.add(pick)
+            added.add(pick)
+            for h in (g, *self.of.get(pick, ())):
+                if h not in waiting:
+                    waiting.add(h)
+                    todo.append(h)
+        return added
+
+    def rank(self, cell: Cell, hidden: set[Cell]) -> tuple[int, bool, int, str]:
+        v = self.value[cell]
+        return (self.cost(cell, hidden), v == 0, v, repr(cell))
+
+    def choose(self, g: int, options: list[Cell], hidden: set[Cell]) -> Cell:
+        """The option that loses least once what it sets off is settled too (each further
+        choice by its own loss), the smallest of equals: ONS practice."""
+        whole, parts = self.groups[g]
+        guarded = [p for p in (*parts, whole) if p is not None and p in hidden]
+        near = {h for c in guarded for h in self.of.get(c, ())}
+
+        def loss(cell: Cell) -> tuple[int, bool, int, str]:
+            trial = set(hidden)
+            trial.add(cell)
+            more = self.settle(trial, [*near, *self.of.get(cell, ())], look=False)
+            lost = sum(1 for c in (cell, *more) if c in self.shown)
+            gone = {cell, *more}
+            rates = {
+                r
+                for c in gone
+                for r in self.rates_of.get(c, ())
+                if r[0] not in hidden and r[1] not in hidden
+            }
+            v = self.value[cell]
+            return (lost + len(rates), v == 0, v, repr(cell))
+
+        return min(options, key=loss)
 
 
 def _pct(row: dict[str, Any], num: str, den: str, shut: set[str]) -> float | None:
@@ -330,6 +436,17 @@ def _tables(
         )
     )
     bands = {b: _i(n) for b, n in raw["since_screening"]}
+    band = {k: ("band", k) for k in ("under-3", "3-6", "6-12", "over-12", "never")}
+    # Every person is in one band. With no start date, people screened are those in a band
+    # other than "never" (the cohort is everyone with a completed screening), so people =
+    # screened + never screened: a small "never" must not be people less screened.
+    identities: list[tuple[Cell, tuple[Cell, ...]]] = [(("people",), tuple(band.values()))]
+    if o.since is None:
+        screened_bands = tuple(v for k, v in band.items() if k != "never")
+        identities += [
+            (("screened",), screened_bands),
+            (("people",), (("screened",), band["never"])),
+        ]
     order = [
         ("under-3", "Under 3 months"),
         ("3-6", "3 to 6 months"),
@@ -347,9 +464,17 @@ def _tables(
                 Column("people", "People"),
                 Column("pct", "% of caseload", "pct"),
             ],
-            [{"band": label, "people": bands.get(k, 0), "of": people} for k, label in order],
+            [
+                {
+                    "band": label,
+                    "people": bands.get(k, 0),
+                    "of": people,
+                    SAME: {"people": band[k], "of": ("people",)},
+                }
+                for k, label in order
+            ],
             pcts=[("pct", "people", "of")],
-            col_sums=["people"],
+            sums=identities,
             chart=("band", "people"),
         )
     )
@@ -367,7 +492,7 @@ def _tables(
                 "high": levels.get(3, 0),
                 "people": sum(levels.values()),
                 "screened": screened,
-                SAME: {"people": ("need", domain)},
+                SAME: {"people": ("need", domain), "screened": ("screened",)},
             }
         )
     out.append(
@@ -413,6 +538,7 @@ def _tables(
         row[SAME] = {
             "people": ("need", domain),
             **{f"n:{off}": ("need-office", domain, off) for off in offices},
+            **{f"d:{off}": ("screened-office", off) for off in offices},
         }
         rows.append(row)
     out.append(
@@ -424,6 +550,8 @@ def _tables(
             rows,
             pcts=[(f"pct:{off}", f"n:{off}", f"d:{off}") for off in offices],
             row_sums=[("people", tuple(f"n:{off}" for off in offices))],
+            # The people screened at each office (the denominators) add up to those screened.
+            sums=[(("screened",), tuple(("screened-office", off) for off in offices))],
         )
     )
     out.append(
@@ -438,7 +566,13 @@ def _tables(
                 Column("pct", "%", "pct"),
             ],
             [
-                {"flag": title, "severity": s, "people": _i(n), "screened": screened}
+                {
+                    "flag": title,
+                    "severity": s,
+                    "people": _i(n),
+                    "screened": screened,
+                    SAME: {"screened": ("screened",)},
+                }
                 for _fid, title, s, n in sorted(raw["flags"], key=lambda r: -_i(r[3]))
             ],
             pcts=[("pct", "people", "screened")],
@@ -483,6 +617,7 @@ def _tables(
             "measure": label,
             "yes": sum(got.get(v, 0) for v in yes),
             "asked": answered,
+            SAME: {"yes": ("access-yes", item), "asked": ("access-asked", item)},
         }
 
     access = [
@@ -529,6 +664,7 @@ def _tables(
                     "barrier": taxonomy.BARRIER_TYPES.get(b, words(b)),
                     "people": _i(n),
                     "screened": screened,
+                    SAME: {"screened": ("screened",)},
                 }
                 for b, n in sorted(raw["barriers"], key=lambda r: -_i(r[1]))
             ],
@@ -808,10 +944,34 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
         Column("completed", "Completed"),
     ]
     out = []
+    names: dict[str, list[Cell]] = {}
     for g, people, screened, mh, alc, drugs, co, nogp, agreed, completed in rows:
+        group = str(g) if g is not None else "Not known"
+        # Shared names: by office, the screened are the denominators of needs by office, and
+        # the three needs are the counts of needs by office.
+        same: dict[str, Cell] = {
+            "people": (f"people-{by}", group),
+            "screened": (f"screened-{by}", group),
+            "mh": (f"mh-{by}", group),
+            "alcohol": (f"alcohol-{by}", group),
+            "drugs": (f"drugs-{by}", group),
+            "co": (f"co-{by}", group),
+            "no_gp": (f"no-gp-{by}", group),
+        }
+        if by == "office":
+            same.update(
+                (k, ("need-office", domain, group))
+                for k, domain in (
+                    ("mh", "mental-health"),
+                    ("alcohol", "alcohol"),
+                    ("drugs", "drugs"),
+                )
+            )
+        for k, name in same.items():
+            names.setdefault(k, []).append(name)
         out.append(
             {
-                "group": str(g) if g is not None else "Not known",
+                "group": group,
                 **({"people": people} if by != "month" else {}),
                 "screened": screened,
                 "mh": mh,
@@ -821,21 +981,7 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
                 "no_gp": nogp,
                 "agreed": agreed,
                 "completed": completed,
-                # By office, the three needs are the counts of needs by office.
-                **(
-                    {
-                        SAME: {
-                            k: ("need-office", domain, str(g))
-                            for k, domain in (
-                                ("mh", "mental-health"),
-                                ("alcohol", "alcohol"),
-                                ("drugs", "drugs"),
-                            )
-                        }
-                    }
-                    if by == "office"
-                    else {}
-                ),
+                SAME: same,
             }
         )
     return Table(
@@ -852,11 +998,21 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
             else ""
         ),
         pcts=[(f"{k}_pct", k, "screened") for k in ("mh", "alcohol", "drugs", "co", "no_gp")],
-        # Every count adds up over the groups to a total published elsewhere (reach, needs,
-        # co-occurring, access, the funnel): guard each column against it.
-        col_sums=[
-            *(["people"] if by != "month" else []),
-            *("screened", "mh", "alcohol", "drugs", "co", "no_gp", "agreed", "completed"),
+        # Every count adds up over the groups to a total published elsewhere: people and
+        # screened to the reach, the needs to the needs table and co-occurring, GP to those
+        # asked less those registered (access), referrals to the funnel's pathways.
+        col_sums=["agreed", "completed"],
+        sums=[
+            *([(("people",), tuple(names.get("people", ())))] if by != "month" else []),
+            (("screened",), tuple(names.get("screened", ()))),
+            (("need", "mental-health"), tuple(names.get("mh", ()))),
+            (("need", "alcohol"), tuple(names.get("alcohol", ()))),
+            (("need", "drugs"), tuple(names.get("drugs", ()))),
+            (("two-plus",), tuple(names.get("co", ()))),
+            (
+                ("access-asked", "gp_registered"),
+                (("access-yes", "gp_registered"), *names.get("no_gp", ())),
+            ),
         ],
         chart=("group", "mh_pct") if by == "month" else None,
     )
