@@ -145,6 +145,35 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
 
 
+_TREES: dict[int, tuple[Any, Any]] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _click_tree_once() -> Iterator[None]:
+    """typer's ``CliRunner.invoke`` turns the whole typer app into a click command tree on
+    every call (evaluating every command's annotations): about three quarters of an
+    in-process command's time. The tree only depends on the app, which is built once per
+    process (``probhealth.cli.app``), so it is converted once per app and reused, as
+    ``probhealth shell`` does for its commands. Each invocation still gets a fresh click
+    context, so the checks ``tests.helpers.Cli`` makes are unchanged."""
+    import typer.testing
+
+    original = getattr(typer.testing, "_get_command", None)
+    if original is None:  # typer changed: run at its normal speed
+        yield
+        return
+
+    def once(app: Any) -> Any:
+        key = id(app)
+        if key not in _TREES:
+            _TREES[key] = (app, original(app))  # holds the app, so its id stays its own
+        return _TREES[key][1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(typer.testing, "_get_command", once)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"

@@ -13,9 +13,8 @@ targets are refused without writing anywhere; every file loader refuses code-run
 exploding, deep, huge, binary and wrongly encoded files quickly; and Hypothesis feeds arbitrary
 text through ``person add --given`` and ``barrier add --note``.
 
-Speed: typer rebuilds its whole click tree on every ``CliRunner.invoke`` (~85% of a call). The
-``_fast_cli_tree`` fixture memoises that conversion for this module only; the helper's checks
-(exit code, no traceback, exceptions re-raised) are unchanged.
+Speed: typer's conversion of the app to a click tree is done once per process for every test
+module (``_click_tree_once`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import os
 import shutil
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -85,30 +83,6 @@ V = "<V>"  # where the payload goes in a command line
 
 # --------------------------------------------------------------------------------------------
 # Shared machinery
-
-
-_TREES: dict[int, tuple[Any, Any]] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fast_cli_tree() -> Iterator[None]:
-    """Convert the typer app to a click command once per module instead of once per call."""
-    import typer.testing
-
-    original = getattr(typer.testing, "_get_command", None)
-    if original is None:  # typer changed; run at normal speed
-        yield
-        return
-
-    def cached(app: Any) -> Any:
-        key = id(app)
-        if key not in _TREES:
-            _TREES[key] = (app, original(app))
-        return _TREES[key][1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", cached)
-        yield
 
 
 def db_state(path: Path) -> str:
