@@ -72,6 +72,7 @@ class Pool:
         self._tables: list[str] = []
         self._seed: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
         self._sequences: list[tuple[str, int | None]] = []
+        self._reset: bytes | None = None  # the statements _empty sends, made once
 
     def _login(self) -> None:
         """The tests' databases are used through a superuser login named ``tester``, the
@@ -165,32 +166,53 @@ class Pool:
         self.in_use = 0
 
     def _empty(self, name: str) -> None:
+        """Back to "just migrated" in one round trip on one connection: end any connection a
+        previous test left open, delete every row, put the migrations' rows back, reset the
+        sequences (about 0.08 s as 2 connections and 38 statements sent one by one, under
+        load; most of it waiting on the round trips)."""
+        import psycopg
+
+        if self._reset is None:
+            self._reset = self._reset_script()
+        with psycopg.connect(libpq(with_database(self.admin_url, name))) as con:
+            con.execute(self._reset)
+
+    def _reset_script(self) -> bytes:
         import psycopg
         from psycopg import sql
 
-        with self._admin() as con:
-            con.execute(
+        parts: list[sql.Composable] = [
+            sql.SQL(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-        with psycopg.connect(libpq(with_database(self.admin_url, name))) as con:
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ),
             # Roles' triggers (the audit table is append-only) do not fire for a replica.
-            con.execute("SET LOCAL session_replication_role = replica")
-            for table in self._tables:
-                con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-            for table, (columns, rows) in self._seed.items():
-                stmt = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                    sql.Identifier(table),
-                    sql.SQL(", ").join(map(sql.Identifier, columns)),
-                    sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+            sql.SQL("SET LOCAL session_replication_role = replica"),
+        ]
+        for table in self._tables:
+            parts.append(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+        for table, (columns, rows) in self._seed.items():
+            for row in rows:
+                parts.append(
+                    sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                        sql.Identifier(table),
+                        sql.SQL(", ").join(map(sql.Identifier, columns)),
+                        sql.SQL(", ").join(map(sql.Literal, row)),
+                    )
                 )
-                con.cursor().executemany(stmt, rows)
-            for seq, last in self._sequences:
-                if last is None:
-                    con.execute("SELECT setval(%s::regclass, 1, false)", (seq,))
-                else:
-                    con.execute("SELECT setval(%s::regclass, %s, true)", (seq, last))
+        for seq, last in self._sequences:
+            if last is None:
+                parts.append(
+                    sql.SQL("SELECT setval({}::regclass, 1, false)").format(sql.Literal(seq))
+                )
+            else:
+                parts.append(
+                    sql.SQL("SELECT setval({}::regclass, {}, true)").format(
+                        sql.Literal(seq), sql.Literal(last)
+                    )
+                )
+        with psycopg.connect(libpq(self.admin_url)) as con:
+            return sql.SQL("; ").join(parts).as_bytes(con)
 
     def drop_all(self) -> None:
         with self._admin() as con:
