@@ -29,6 +29,14 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """probhealth's own cache directory (platformdirs' user cache dir; not created here):
+    what can be rebuilt at any time, as matplotlib's font list."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 @dataclass(frozen=True)
 class DbTarget:
     """A resolved database: its SQLAlchemy URL and, for SQLite files, the file path."""

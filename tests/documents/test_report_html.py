@@ -106,6 +106,16 @@ def test_headlines_sections_and_a_table_under_every_chart(page: str) -> None:
         assert (svg.find(f"{SVG_NS}desc").text or "").strip()  # type: ignore[union-attr]
         block = page.split(f'id="{chart_id}"')[1].split('class="block"')[0]
         assert "<table>" in block, f"{chart_id} has no table of the same figures"
+    # A chart under a heading of the same words does not draw them again: the heading, the
+    # text alternative and the axis label are there once each.
+    since = charts["chart-since_screening"]
+    drawn = ["".join(t.itertext()) for t in since.iter(f"{SVG_NS}text")]
+    assert "Time since the last screening" not in drawn
+    assert since.find(f"{SVG_NS}title").text == "Time since the last screening"  # type: ignore[union-attr]
+    assert "People on the caseload" in drawn  # the axis label
+    assert page.count("<h3>Time since the last screening</h3>") == 1
+    funnel = ["".join(t.itertext()) for t in charts["chart-funnel"].iter(f"{SVG_NS}text")]
+    assert any(t.startswith("Referral funnel of the") for t in funnel)  # not its table's title
 
 
 def test_charts_show_only_what_the_tables_show(page: str) -> None:

@@ -6,7 +6,11 @@ HTML report (inline, deterministic: the same data gives the same bytes, no date,
 ids salted by the chart's id so several charts share one page), :func:`png` for the PDF.
 matplotlib is imported here only, when a chart is drawn, with no GUI backend (a bare
 :class:`~matplotlib.figure.Figure` printed to SVG or Agg), so ``--help`` and every other
-command never load it.
+command never load it. Before its first import (:func:`_matplotlib`): unless MPLCONFIGDIR is
+set, its font list is cached in probhealth's own cache folder (0700; a private temporary
+folder if that cannot be made), not in a folder shared with other programs, and a user's
+matplotlibrc cannot change the charts; its log messages ("building the font cache",
+"created a temporary cache directory") are not printed on the person's terminal.
 
 Every chart has a title, axis labels, the value printed beside each bar and a text
 alternative (``<title>`` and ``<desc>``, ``role="img"``); the table under each chart gives
@@ -24,7 +28,9 @@ are escaped too.
 from __future__ import annotations
 
 import io
+import logging
 import math
+import os
 import re
 import textwrap
 from collections.abc import Sequence
@@ -87,6 +93,7 @@ class BarChart:
     percent: bool = False
     compact: bool = False  # thinner rows, for a long chart that should fit on one page
     summary: str = ""
+    drawn_title: bool = True  # False: a heading right above says it (the alt text still does)
 
     @property
     def description(self) -> str:
@@ -107,6 +114,7 @@ class LineChart:
     x_labels: Sequence[str]
     series: Sequence[Series]
     summary: str = ""
+    drawn_title: bool = True  # False: a heading right above says it (the alt text still does)
 
     @property
     def description(self) -> str:
@@ -114,6 +122,46 @@ class LineChart:
 
 
 Chart = BarChart | LineChart
+
+
+_READY: list[bool] = []
+
+
+def _matplotlib() -> Any:
+    """matplotlib, set up on first use (see the module's notes)."""
+    if not _READY:
+        # A CLI prints its own messages: matplotlib's warnings (a font cache being built,
+        # an unwritable config folder) go nowhere unless the program configures logging.
+        logging.getLogger("matplotlib").addHandler(logging.NullHandler())
+        if not os.environ.get("MPLCONFIGDIR"):
+            os.environ["MPLCONFIGDIR"] = str(_config_dir())
+        _READY.append(True)
+    import matplotlib as mpl
+
+    return mpl
+
+
+def _config_dir() -> str:
+    """probhealth's cache folder for matplotlib (0700), or a private temporary folder."""
+    from probhealth.paths import cache_dir
+
+    folder = cache_dir() / "matplotlib"
+    try:
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.touch(mode=0o600)
+        probe.unlink()
+        return str(folder)
+    except OSError:
+        import atexit
+        import shutil
+        import tempfile
+
+        temporary = tempfile.mkdtemp(prefix="probhealth-matplotlib-")  # 0700
+        atexit.register(shutil.rmtree, temporary, True)
+        return temporary
 
 
 def _e(text: object) -> str:
@@ -157,7 +205,7 @@ def wrap(text: str, chars: int = LABEL_CHARS, max_lines: int = 3) -> str:
 # ------------------------------------------------------------------ drawing ---------------
 def figure(chart: Chart) -> Figure:
     """The chart as a matplotlib figure (no GUI: printed to SVG or PNG by the caller)."""
-    import matplotlib as mpl
+    mpl = _matplotlib()
 
     with mpl.rc_context(RC):
         if isinstance(chart, LineChart):
@@ -179,7 +227,7 @@ def _bar_figure(chart: BarChart) -> Figure:
     row_in = 0.22 if chart.compact else 0.30
     lines = [wrap(b.label).count("\n") + 1 for b in bars]
     rows_in = sum(max(row_in, 0.16 * n + 0.06) for n in lines)
-    head_in, foot_in = 0.42, 0.62
+    head_in, foot_in = (0.42 if chart.drawn_title else 0.12), 0.62
     height = max(1.6, rows_in + head_in + foot_in)
     fig = Figure(figsize=(WIDTH_IN, height))
     ax = fig.add_axes(
@@ -258,7 +306,7 @@ def _bar_figure(chart: BarChart) -> Figure:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel(chart.axis_label, fontweight="bold")
-    fig.suptitle(chart.title, x=0.02, ha="left", fontweight="bold", fontsize=FONT_PT + 2)
+    _title(fig, chart)
     return fig
 
 
@@ -269,8 +317,8 @@ def _line_figure(chart: LineChart) -> Figure:
     n = len(chart.x_labels)
     peak = max((v for s in chart.series for v in s.values if v is not None), default=0)
     top = min(100.0, nice_max(peak)) if peak > 0 else 100.0
-    fig = Figure(figsize=(WIDTH_IN, 3.9))
-    ax = fig.add_axes((0.11, 0.30, 0.86, 0.58))
+    fig = Figure(figsize=(WIDTH_IN, 3.9 if chart.drawn_title else 3.6))
+    ax = fig.add_axes((0.11, 0.30, 0.86, 0.58) if chart.drawn_title else (0.11, 0.32, 0.86, 0.64))
     xs = list(range(n))
     for k, s in enumerate(chart.series):
         colour, dash, marker = SERIES[k % len(SERIES)]
@@ -307,15 +355,20 @@ def _line_figure(chart: LineChart) -> Figure:
             frameon=False,
             handlelength=3,
         )
-    fig.suptitle(chart.title, x=0.02, ha="left", fontweight="bold", fontsize=FONT_PT + 2)
+    _title(fig, chart)
     return fig
+
+
+def _title(fig: Figure, chart: Chart) -> None:
+    if chart.drawn_title:
+        fig.suptitle(chart.title, x=0.02, ha="left", fontweight="bold", fontsize=FONT_PT + 2)
 
 
 # ------------------------------------------------------------------ output ----------------
 def svg(chart: Chart) -> str:
     """The chart as an ``<svg>`` element for inline HTML: deterministic, ids prefixed with the
     chart's id (unique on the page), a ``<title>`` and ``<desc>`` as its text alternative."""
-    import matplotlib as mpl
+    mpl = _matplotlib()
 
     fig = figure(chart)
     buf = io.StringIO()
@@ -326,7 +379,7 @@ def svg(chart: Chart) -> str:
 
 def png(chart: Chart, dpi: int = 200) -> bytes:
     """The chart as a PNG (for the PDF report)."""
-    import matplotlib as mpl
+    mpl = _matplotlib()
 
     fig = figure(chart)
     buf = io.BytesIO()

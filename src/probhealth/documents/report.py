@@ -64,7 +64,9 @@ def chart_svg(table: Any) -> str | None:
 
 
 def chart_for(table: Any) -> charts.Chart | None:
-    """The chart of a protected table (what to draw, from its shown cells), or None."""
+    """The chart of a protected table (what to draw, from its shown cells), or None. The
+    table's title is the heading right above its chart (HTML and PDF), so a chart named as
+    its table does not draw the name again: its text alternative and caption still give it."""
     if table.chart is None or not table.rows:
         return None
     label_key, value_key = table.chart
@@ -82,7 +84,12 @@ def chart_for(table: Any) -> charts.Chart | None:
             if k in columns
         ]
         return charts.LineChart(
-            chart_id, table.title, axis, [str(r.get(label_key)) for r in table.rows], series
+            chart_id,
+            table.title,
+            axis,
+            [str(r.get(label_key)) for r in table.rows],
+            series,
+            drawn_title=False,
         )
     if table.id == "funnel":
         return _funnel_chart(table, chart_id)
@@ -109,7 +116,7 @@ def chart_for(table: Any) -> charts.Chart | None:
                 count = r.get(count_of.get(value_key, ""))
                 shown = count if isinstance(count, str) else "no % (under 10 people)"
                 bars.append(charts.Bar(str(r.get(label_key)), None, shown))
-        return charts.BarChart(chart_id, table.title, axis, bars, percent=True)
+        return charts.BarChart(chart_id, table.title, axis, bars, percent=True, drawn_title=False)
     bars = []
     for r in table.rows:
         v = r.get(value_key)
@@ -117,7 +124,7 @@ def chart_for(table: Any) -> charts.Chart | None:
             bars.append(charts.Bar(str(r.get(label_key)), float(v), f"{v:,}"))
         else:
             bars.append(charts.Bar(str(r.get(label_key)), None, cell(v, value_col.kind)))
-    return charts.BarChart(chart_id, table.title, axis, bars)
+    return charts.BarChart(chart_id, table.title, axis, bars, drawn_title=False)
 
 
 FUNNEL_PATHWAYS = 5  # so the chart fits on one printed page
@@ -170,13 +177,14 @@ def render_report_html(report: Any, generated: str) -> str:
     for tbl in report.tables:
         if not sections or sections[-1]["name"] != tbl.section:
             sections.append({"name": tbl.section, "id": f"part-{slug(tbl.section)}", "tables": []})
-        svg = chart_svg(tbl)
+        chart = chart_for(tbl)
         sections[-1]["tables"].append(
             {
                 "t": tbl,
                 "columns": [c for c in tbl.columns if not c.hidden],
                 # SVG built by charts.py, every text in it escaped there.
-                "chart": Markup(svg) if svg else None,
+                "chart": Markup(charts.svg(chart)) if chart else None,
+                "caption": chart.title if chart else "",
             }
         )
     template = _environment().get_template("report.html.j2")
