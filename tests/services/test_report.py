@@ -198,6 +198,10 @@ def test_needs_by_office_denominator_of_eight(report: dict) -> None:  # type: ig
     assert smoking["pct:Alpha"] == 70.0  # 7 of 10
     assert smoking["n:Beta"] == 6
     assert smoking["pct:Beta"] is None  # 8 screened at Beta: no percentage
+    # In the needs table's order (most people first), so the two tables read side by side.
+    order = [r["domain"] for r in _rows(report, "needs")]
+    assert [r["domain"] for r in _rows(report, "needs_by_office")] == order
+    assert order[:2] == ["Smoking", "Mental health"]
 
 
 def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]

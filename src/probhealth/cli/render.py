@@ -868,8 +868,9 @@ def _report_grid(tbl: Any, cols: list[Any], bar_of: str | None, part: int, last:
             overflow="fold",
             justify="left" if c.kind == "text" else "right",
             min_width=16 if c.kind == "text" else None,
-            # A long label wraps in a wide table, so more figures fit beside it.
-            max_width=28 if c.kind == "text" and len(tbl.columns) > 4 else None,
+            # A long label wraps, so the figures fit beside it (a service's name of 60
+            # characters would push every figure into a table of its own at 80 columns).
+            max_width=(28 if len(tbl.columns) > 4 else 36) if c.kind == "text" else None,
         )
     top = 0.0
     if bar_of:

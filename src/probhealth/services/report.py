@@ -483,7 +483,9 @@ def _tables(
     for domain, level, n in raw["needs"]:
         sev.setdefault(domain, {})[_i(level)] = _i(n)
     need_rows = []
-    for domain, levels in sorted(sev.items(), key=lambda kv: -sum(kv[1].values())):
+    by_size = [d for d, _ in sorted(sev.items(), key=lambda kv: -sum(kv[1].values()))]
+    for domain in by_size:
+        levels = sev[domain]
         need_rows.append(
             {
                 "domain": taxonomy.NEED_DOMAINS.get(domain, words(domain)),
@@ -527,7 +529,7 @@ def _tables(
         cols.append(Column(f"n:{off}", off, "count", hidden=True))
         cols.append(Column(f"pct:{off}", f"{off} %", "pct"))
     cols.append(Column("people", "People", "count", hidden=True))
-    for domain in sev:
+    for domain in by_size:  # in the order of the needs table
         row: dict[str, Any] = {"domain": taxonomy.NEED_DOMAINS.get(domain, words(domain))}
         for off in offices:
             row[f"n:{off}"] = by_office.get((domain, off), 0)
