@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,6 +63,10 @@ def test_pdftotext_reads_the_headlines_and_the_disclosure_line(report_pdf: Path)
     assert "People on the caseload *" in flat
     assert "Screened 18 no percentage shown" in flat
     assert "Small numbers: counts from 1 to 4 are shown as <5" in flat
+    # The foot of each page: the rule in short and the page number, on one line.
+    pages = text.count("\f") or 1
+    feet = [ln for ln in text.splitlines() if "Small numbers: 1 to 4 shown as <5;" in ln]
+    assert len(feet) >= pages - 1 and all(re.search(r"Page \d+ of \d+\s*$", ln) for ln in feet)
     assert "Stop smoking service" in flat
     # The protected figures, as in the JSON: 1 high smoking need is <5, 12 moderate hidden.
     smoking = next(line for line in text.splitlines() if line.strip().startswith("Smoking"))

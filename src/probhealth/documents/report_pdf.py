@@ -4,7 +4,7 @@ The same protected tables and the same charts as the HTML report: each chart is 
 :mod:`probhealth.documents.charts` (matplotlib, printed to PNG) and placed whole on a page,
 with the table of the same figures under it (headings repeated when a table runs onto the
 next page) and the table's note. A page break before each section; the disclosure rule on
-the first page and in the footer of every page. Only the protected tables are drawn.
+the first page, and in short with the page number in the footer of every page. Only the protected tables are drawn.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def render_report_pdf(report: Any, generated: str, *, created: datetime | None =
     from fpdf import FPDF, FontFace
     from fpdf.enums import TableBordersLayout, XPos, YPos
 
-    footer_text = report.disclosure
+    footer_text = report.footnote  # the whole rule is on page 1
 
     class _Pdf(FPDF):
         def footer(self) -> None:
-            self.set_y(-11)
+            self.set_y(-9)
             self.set_font(FONT, "", 7.5)
             self.set_text_color(*MUTED)
             self.multi_cell(0, 3.4, f"{footer_text}    Page {self.page_no()} of {{nb}}", align="C")

@@ -102,6 +102,15 @@ class Report:
             "its count or the count it is out of is hidden."
         )
 
+    @property
+    def footnote(self) -> str:
+        """The rule in one short line, for the foot of each printed page."""
+        t = self.threshold
+        return (
+            f"Small numbers: 1 to {t - 1} shown as <{t}; {HIDDEN} another count hidden "
+            "(may be large); — not shown. See page 1."
+        )
+
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
 
