@@ -486,3 +486,49 @@ def test_a_denominator_hidden_in_one_table_takes_the_percentages_of_another() ->
     assert (row["n:Beta"], row["pct:Beta"]) == (12, None)
     assert row["pct:Gamma"] == 70.0
     assert _attack(tables) == {}
+
+
+def test_a_rows_place_says_nothing_of_a_hidden_count() -> None:
+    """Rows go by their shown counts: the small ones just above the zeros, by name (not 3 above
+    1 above ...), and a count hidden as a complement at the end, not between the neighbours
+    that would bound it. The outcomes follow the funnel's order."""
+    tables = _protected(
+        _raw(
+            flags=[
+                ("f1", "Zeta", "notice", 3),
+                ("f2", "Alpha", "notice", 1),
+                ("f3", "Mu", "notice", 0),
+                ("f4", "Beta", "notice", 40),
+                ("f5", "Gamma", "notice", 2),
+            ],
+            suggested=[("a", 40), ("b", 30), ("c", 20), ("d", 3)],
+            funnel=[
+                _funnel("a", 30, 12, (12, 0, 0)),
+                _funnel("b", 20, 10, (10, 0, 0)),
+                _funnel("c", 10, 5, (5, 0, 0)),
+                _funnel("d", 3, 0, (0, 0, 0)),
+            ],
+            no_local=[("a", 40, 40, 0), ("b", 30, 30, 0), ("c", 20, 20, 0), ("d", 3, 3, 0)],
+            declined_reasons=[("w", 30), ("x", 12), ("y", 8), ("z", 2)],
+        )
+    )
+    flags = next(t for t in tables if t.id == "flags").rows
+    assert [(r["flag"], r["people"]) for r in flags] == [
+        ("Beta", 40),
+        ("Alpha", "<5"),
+        ("Gamma", "<5"),
+        ("Zeta", "<5"),
+        ("Mu", 0),
+    ]
+    # The 2 is hidden, so is the 8 with it (the reasons add up to the declines): sorted by
+    # the counts before they were hidden, the 8 would sit between 12 and 2.
+    reasons = next(t for t in tables if t.id == "declined_reasons").rows
+    assert [(r["reason"], r["referrals"]) for r in reasons] == [
+        ("W", 30),
+        ("X", 12),
+        ("Z", "<5"),
+        ("Y", "*"),
+    ]
+    funnel = [str(r["pathway"]) for r in next(t for t in tables if t.id == "funnel").rows]
+    outcomes = [str(r["pathway"]) for r in next(t for t in tables if t.id == "outcomes").rows]
+    assert outcomes == funnel

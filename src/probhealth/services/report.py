@@ -71,6 +71,10 @@ class Table:
     # Identities by shared names (:data:`SAME`), across tables: whole = sum of the parts.
     sums: list[tuple[Cell, tuple[Cell, ...]]] = field(default_factory=list)
     chart: tuple[str, str] | None = None  # (label column, value column) worth drawing
+    # Rows in the order of these counts (most first), by their protected values, so a row's
+    # place says nothing of a hidden count; or in the order of another table's rows.
+    order: tuple[str, ...] = ()
+    follow: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -227,7 +231,34 @@ def protect_all(tables: Sequence[Table], threshold: int) -> list[Table]:
                 out[key] = None if pct is None else list(wilson(row[num], row[den]))
             rows.append(out)
         t.rows = rows
+    _reorder(tables, threshold)
     return list(tables)
+
+
+def _reorder(tables: Sequence[Table], threshold: int) -> None:
+    """Sort rows by their shown counts, most first: a count shown as <5 sits just above the
+    zeros, a hidden one (``*``) at the end, and equals by their label. Sorted by the counts
+    before they were hidden, the rows would place a hidden count between its neighbours."""
+
+    def label(t: Table) -> str:
+        return next((c.key for c in t.columns if c.kind == "text"), "")
+
+    def rank(v: Any) -> float:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return -float(v)
+        return -(threshold - 0.5) if v == f"<{threshold}" else math.inf
+
+    for t in tables:
+        if t.order:
+            key = label(t)
+            t.rows.sort(key=lambda r: (*(rank(r.get(k)) for k in t.order), str(r.get(key))))
+    by_id = {t.id: t for t in tables}
+    for t in tables:
+        if t.follow in by_id:
+            lead = by_id[t.follow]
+            place = {str(r.get(label(lead))): i for i, r in enumerate(lead.rows)}
+            key = label(t)
+            t.rows.sort(key=lambda r: (place.get(str(r.get(key)), len(place)), str(r.get(key))))
 
 
 class _Suppress:
@@ -527,6 +558,7 @@ def _tables(
             cis=[("ci", "people", "screened")],
             row_sums=[("people", ("low", "moderate", "high"))],
             chart=("domain", "pct"),
+            order=("people",),
         )
     )
     offices = sorted({o_ for o_, _ in raw["screened_office"]})
@@ -563,6 +595,7 @@ def _tables(
             row_sums=[("people", tuple(f"n:{off}" for off in offices))],
             # The people screened at each office (the denominators) add up to those screened.
             sums=[(("screened",), tuple(("screened-office", off) for off in offices))],
+            follow="needs",
         )
     )
     out.append(
@@ -588,6 +621,7 @@ def _tables(
             ],
             pcts=[("pct", "people", "screened")],
             chart=("flag", "people"),
+            order=("people",),
         )
     )
     co = {_i(k): _i(n) for k, n in raw["co_occurring"]}
@@ -681,6 +715,7 @@ def _tables(
             ],
             pcts=[("pct", "people", "screened")],
             chart=("barrier", "people"),
+            order=("people",),
         )
     )
     conflict: dict[str, dict[str, int]] = {}
@@ -710,6 +745,7 @@ def _tables(
             ],
             note="People suggested a pathway who cannot go at some hours, have no ID, need an "
             "interpreter, or have not agreed to share their details (for pathways that share).",
+            order=("opening-times", "no-id-documents", "language", "consent"),
         )
     )
     # Referral funnel.
@@ -781,6 +817,7 @@ def _tables(
             # headlines by office and by month also add up to.
             col_sums=["agreed", "completed"],
             chart=("pathway", "suggested"),
+            order=("suggested",),
         )
     )
     out.append(
@@ -810,6 +847,7 @@ def _tables(
             pcts=[("dna_pct", "dna", "seen")],
             row_sums=[("completed", ("achieved", "partly", "not"))],
             col_sums=["declined"],  # adds up to the declines by reason below
+            follow="funnel",
         )
     )
     out.append(
@@ -824,6 +862,7 @@ def _tables(
             ],
             col_sums=["referrals"],  # adds up to the declines per pathway above
             chart=("reason", "referrals"),
+            order=("referrals",),
         )
     )
     # Service gaps.
@@ -851,6 +890,7 @@ def _tables(
             ],
             note="Local: a service for the person's postcode district or office. "
             "None at all: not even a national service.",
+            order=("no_local", "suggested"),
         )
     )
     out.append(
@@ -875,10 +915,15 @@ def _tables(
                 for d, n, u, has in sorted(raw["unreferred"], key=lambda r: -_i(r[2]))
             ],
             pcts=[("pct", "unreferred", "needs")],
+            order=("unreferred",),
         )
     )
+    # The ten that reject most; among those rejecting fewer than the threshold, by referrals
+    # (shown), not by the small count itself.
+    few = o.threshold - 0.5
     rejecting = sorted(
-        (r for r in raw["rejecting"] if _i(r[3])), key=lambda r: (-_i(r[3]), -_i(r[2]))
+        (r for r in raw["rejecting"] if _i(r[3])),
+        key=lambda r: (-(_i(r[3]) if _i(r[3]) > few else few), -_i(r[2]), str(r[1] or r[0])),
     )[:10]
     out.append(
         Table(
@@ -896,6 +941,7 @@ def _tables(
                 for sid, name, n, k in rejecting
             ],
             pcts=[("pct", "rejected", "referred")],
+            order=("rejected", "referred"),
         )
     )
     # Health trainer outcomes.
@@ -926,6 +972,7 @@ def _tables(
                 for d, n, a, p, ny, dr, nr in sorted(raw["goals"], key=lambda r: -_i(r[1]))
             ],
             row_sums=[("set", ("achieved", "partly", "not_yet", "dropped", "not_reviewed"))],
+            order=("set",),
         )
     )
     out.append(_headline_table("by_group", f"Headlines by {o.by}", raw["headline"], o.by))
