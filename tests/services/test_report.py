@@ -232,6 +232,15 @@ def test_csv_and_terminal(db: DbHandle, tmp_path: Path, monkeypatch: pytest.Monk
     smoking = next(r for r in needs if r["Need"] == "Smoking")
     assert smoking["High"] == "<5" and smoking["Moderate"] == "*"
     assert (out / "needs.csv").stat().st_mode & 0o777 == 0o600
+    # The same protected figures as the JSON: the caseload hidden for the never screened,
+    # and the percentages resting on it left empty.
+    reach = next(csv.DictReader((out / "reach.csv").read_text(encoding="utf-8").splitlines()))
+    assert (reach["People"], reach["Screened"], reach["% screened"]) == ("*", "18", "")
+    bands = list(csv.DictReader((out / "since_screening.csv").read_text().splitlines()))
+    assert [(b["Time since"], b["People"], b["% of caseload"]) for b in bands][::4] == [
+        ("Under 3 months", "18", ""),
+        ("Never screened", "<5", ""),
+    ]
     shown = cli("report").stdout
     assert "Smoking" in shown and "<5" in shown and "Wilson" in shown
     assert "X000001" not in shown  # nothing identifying
