@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import pg
-from tests.helpers import Cli, DbHandle
+from tests.helpers import Cli, DbHandle, close_server_connections
 
 settings.register_profile(
     "ci",
@@ -172,6 +172,13 @@ def _click_tree_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(typer.testing, "_get_command", once)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _server_connections() -> Iterator[None]:
+    """The connections ``tests.helpers.query`` keeps during a test end with it."""
+    yield
+    close_server_connections()
 
 
 @pytest.fixture(autouse=True)
