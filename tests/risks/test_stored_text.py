@@ -91,7 +91,28 @@ def hostile(cli, db_path, tmp_path):  # type: ignore[no-untyped-def]
     return db_path
 
 
-def _pty(db: Path, home: Path, *args: str) -> str:
+# Runs each command line in argv[1] (JSON) through the real entry point, one after another in
+# this one process, writing to the terminal it was started on; a marker line after each.
+PTY_DRIVER = r"""
+import json, sys
+from probhealth import cli
+
+for n, argv in enumerate(json.loads(sys.argv[1])):
+    sys.argv = ["probhealth", *argv]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    print(f"\n@@ command {n} ended: {code} @@", flush=True)
+"""
+
+
+def _pty(db: Path, home: Path, commands: list[tuple[str, ...]]) -> list[str]:
+    """What each command shows in a real pseudo-terminal (one process runs them all: a
+    process start per command was most of this test's time)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROBHEALTH")}
     env.update(
         {
@@ -106,23 +127,26 @@ def _pty(db: Path, home: Path, *args: str) -> str:
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "probhealth", *args],
+        ["-c", PTY_DRIVER, json.dumps(commands)],
         env=env,
         encoding="utf-8",
         codec_errors="surrogateescape",
         dimensions=(50, 200),
         timeout=60,
     )
+    shown = []
+    for n in range(len(commands)):
+        child.expect(rf"@@ command {n} ended: (\S+) @@")
+        assert child.match.group(1) == "0", (commands[n], child.before)
+        shown.append(child.before or "")
     child.expect(pexpect.EOF)
-    out = child.before or ""
     child.close()
-    return out
+    return shown
 
 
 def test_no_stored_control_character_reaches_a_terminal(hostile, tmp_path):
     shown = 0
-    for args in COMMANDS:
-        out = _pty(hostile, tmp_path / "home", *args)
+    for args, out in zip(COMMANDS, _pty(hostile, tmp_path / "home", COMMANDS), strict=True):
         assert "Internal error" not in out and "Traceback" not in out, (args, out)
         for bad in FORBIDDEN:
             assert bad not in out, (args, repr(bad), out)
