@@ -402,6 +402,7 @@ def test_disk_full_midway_leaves_nothing(caseload, tmp_path, monkeypatch, table)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.postgresql_only("the row builders write screenings there; SQLite's lines: below")
 def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
     import probhealth.services.export_rows as export_module
 
@@ -423,8 +424,10 @@ def test_ctrl_c_midway_leaves_nothing(caseload, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_ctrl_c_midway_through_sqlites_lines_leaves_nothing(caseload, tmp_path, monkeypatch):
-    """The SQLite fast path (answers) interrupted between two writes: no file, no temporary."""
+@pytest.mark.parametrize("table", ["answers", "screenings"])
+def test_ctrl_c_midway_through_sqlites_lines_leaves_nothing(caseload, tmp_path, monkeypatch, table):
+    """The SQLite fast path interrupted between two writes: no file, no temporary. (On
+    PostgreSQL the same interruption reaches the row builders.)"""
     import contextlib
 
     import probhealth.services.export as export_module
@@ -449,7 +452,7 @@ def test_ctrl_c_midway_through_sqlites_lines_leaves_nothing(caseload, tmp_path, 
 
     monkeypatch.setattr(export_module.atomicfile, "atomic_text", interrupted)
     out = tmp_path / "a.csv"
-    caseload("export", "answers", "--out", str(out), expect=None)
+    caseload("export", table, "--out", str(out), expect=None)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -476,7 +479,8 @@ def test_the_file_and_its_folder_are_synced_before_it_counts_as_written(
 
 def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
     """Row 12: the export's audit event is committed before the file takes its name; when the
-    audit write fails (another user holds the lock), no file appears."""
+    audit write fails (another user holds the lock), no file appears. (An identifiable export
+    of screenings goes through the store on SQLite too: it reads what to withhold first.)"""
     import probhealth.store.audit as audit_store
     from probhealth.errors import Busy
 
@@ -485,7 +489,7 @@ def test_no_file_without_its_audit_event(caseload, tmp_path, monkeypatch):
 
     monkeypatch.setattr(audit_store, "append", busy)
     out = tmp_path / "s.csv"
-    result = caseload("export", "screenings", "--out", str(out), expect=1)
+    result = caseload("export", "screenings", "--identifiable", "--out", str(out), expect=1)
     assert "Another user is saving" in result.stderr
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -543,20 +547,30 @@ def test_filters(caseload, tmp_path):
     assert read_csv(out) == []
 
 
-def test_streamed_export_reads_in_batches(caseload, tmp_path, monkeypatch):
-    """The export reads through fetchmany batches, never fetchall."""
+def test_streamed_export_reads_in_batches(caseload, backend, tmp_path, monkeypatch):
+    """The export reads through fetchmany batches, never fetchall: on PostgreSQL the row
+    builders' streams, on SQLite the one cursor of its lines."""
+    import probhealth.store.export_sqlite as lines
     import probhealth.store.stream as exporting
 
-    seen = []
-    real = exporting._rows
+    seen: list[str] = []
+    real, real_lines = exporting._rows, lines._lines
 
     def spy(conn, stmt):  # type: ignore[no-untyped-def]
-        seen.append(stmt)
+        seen.append("stream")
         return real(conn, stmt)
 
+    def spy_lines(conn, sql, params):  # type: ignore[no-untyped-def]
+        seen.append("lines")
+        return real_lines(conn, sql, params)
+
     monkeypatch.setattr(exporting, "_rows", spy)
+    monkeypatch.setattr(lines, "_lines", spy_lines)
     caseload("export", "screenings", "--out", str(tmp_path / "s.csv"))
-    assert len(seen) >= 4  # screenings, answers, scores, flags: each its own cursor
+    if backend == "sqlite":
+        assert seen == ["lines"]
+    else:  # screenings, answers, scores, flags: each its own cursor
+        assert seen.count("stream") >= 4 and "lines" not in seen
 
 
 def test_csv_is_rfc4180(caseload, tmp_path):
@@ -653,7 +667,8 @@ def test_mistyped_names_get_a_did_you_mean(cli, argv, hint):
 
 
 @pytest.mark.sqlite_only("the plain open (sqlite3 alone) is for SQLite files")
-def test_fast_export_loads_no_sqlalchemy_and_the_chain_verifies(caseload, db_path, tmp_path):
+@pytest.mark.parametrize("table", ["answers", "screenings"])
+def test_fast_export_loads_no_sqlalchemy_and_the_chain_verifies(caseload, db_path, tmp_path, table):
     """Issue 19: a table SQLite writes itself is exported without importing SQLAlchemy or
     SQLModel (the file opened with sqlite3 alone, after the same checks), and the export's
     audit event joins the chain as any other: ``audit verify`` passes afterwards, and the
@@ -673,10 +688,10 @@ def test_fast_export_loads_no_sqlalchemy_and_the_chain_verifies(caseload, db_pat
         "loaded = [m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules]\n"
         "sys.stderr.write(f'LOADED={loaded}\\n')\n"
     )
-    out = tmp_path / "answers.csv"
+    out = tmp_path / f"{table}.csv"
     env = {**os.environ, "PROBHEALTH_DB": str(db_path), "PROBHEALTH_HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", code, "export", "answers", "--out", str(out)],
+        [sys.executable, "-c", code, "export", table, "--out", str(out)],
         env=env,
         capture_output=True,
         text=True,

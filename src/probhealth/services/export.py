@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -435,23 +435,27 @@ def run_fast(
         con.execute("BEGIN")  # one snapshot for the temporary tables and the rows
     try:
         versions: dict[tuple[str, int], Questionnaire] = {}
+        wide: Wide | None = None
         if o.table == "answers":
             versions = {(v.id, v.version): v for v in versions_of(fx.screening_versions(con, f))}
-        head = header(o.table, o.identifiable)
-        batches = _fast(con, f, o, people, versions)
+        if o.table == "screenings":
+            wide = wide_columns(_wide_versions(con, f), o.identifiable, o.labels)
+            head = wide.header
+        else:
+            head = header(o.table, o.identifiable)
+        batches = _fast(con, f, o, people, versions, wide)
         with atomicfile.atomic_text(o.out, force=o.force, bom=o.excel) as fh:
             fh.write(",".join(_field(h) for h in head) + "\r\n")
             try:
-                for batch in batches:
-                    lines = [r[0] for r in batch]
+                for lines in batches:
                     fh.write("".join(lines))
                     left = lines.count("") if people.withheld else 0  # withheld: no line
                     people.left_rows += left
-                    rows += len(batch) - left
+                    rows += len(lines) - left
                     if progress is not None:
                         progress(rows, None)
             finally:
-                batches.close()  # type: ignore[attr-defined]
+                batches.close()
             if began:
                 con.execute("COMMIT")
             # Recorded before the file takes its name: no export exists without its audit
@@ -520,6 +524,148 @@ def sensitive_items(versions: Any) -> frozenset[str]:
     return frozenset(i.id for v in versions for i in v.items if i.sensitive)
 
 
+# Kinds of item column in the wide screenings table: the value as it is, a date as its month
+# (pseudonymised), an option's label (--labels), a multi-choice item (labels, then 0/1 per option).
+PLAIN, MONTH, LABEL, MULTI = 0, 1, 2, 3
+# Columns of the wide table that can hold free or person-typed text; with the items of
+# TEXT_KINDS (and, with --labels, items with options), the only columns whose text is
+# neutralised. The rest hold numbers, ids and option values, written as they are.
+FREE_COLUMNS = frozenset(
+    {
+        "crn",
+        "given_name",
+        "family_name",
+        "dob",
+        "postcode",
+        "office",
+        "postcode_district",
+        "setting",
+        "started_by",
+        "sex",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Wide:
+    """The columns of the wide screenings table for the versions exported."""
+
+    header: list[str]
+    items: list[tuple[int, Item, list[Any] | None]]  # kind, item, a multi item's values
+    scales: list[str]
+    flags: list[str]
+    text_columns: list[int]  # indexes of the columns whose text is neutralised
+    text_items: frozenset[str]
+    hide: frozenset[str]  # sensitive items (identifiable export)
+    by_version: dict[tuple[str, int], Questionnaire]
+
+
+def wide_columns(versions: list[Questionnaire], identifiable: bool, labels: bool) -> Wide:
+    """Item columns in questionnaire order over every version (``merged_items``); free text
+    only in an identifiable export; scales and flags in the newest version's order."""
+    items = [i for i in merged_items(versions) if identifiable or i.type != "text"]
+    scales: list[str] = []
+    flags: list[str] = []
+    for v in sorted(versions, key=lambda v: -v.version):
+        scales += [s.id for s in v.scales if s.id not in scales]
+        flags += [fl.id for fl in v.flags if fl.id not in flags]
+    header = ["screening_id", "person"]
+    if identifiable:
+        header += ["crn", "given_name", "family_name", "dob", "postcode"]
+    header += [
+        "age_band",
+        "sex",
+        "office",
+        "postcode_district",
+        "questionnaire_id",
+        "questionnaire_version",
+        "status",
+        "setting",
+        "started_by",
+        "started_at",
+        "completed_at",
+    ]
+    plan: list[tuple[int, Item, list[Any] | None]] = []
+    for item in items:
+        header.append(item.id)
+        if item.type == "multi":
+            values = merge_options(versions, item.id)
+            header += [f"{item.id}__{v}" for v in values]
+            plan.append((MULTI, item, values))
+        elif item.type == "date" and not identifiable:
+            plan.append((MONTH, item, None))
+        elif labels and item.options:
+            plan.append((LABEL, item, None))
+        else:
+            plan.append((PLAIN, item, None))
+    header.append("declined_items")
+    for s in scales:
+        header += [f"score_{s}", f"band_{s}"]
+    header += [f"flag_{fl}" for fl in flags]
+    header.append("flags_unacknowledged")
+    text_items = frozenset(
+        i.id for i in items if i.type in ("text", "multi") or (labels and i.options)
+    )
+    return Wide(
+        header=header,
+        items=plan,
+        scales=scales,
+        flags=flags,
+        text_columns=[
+            n for n, name in enumerate(header) if name in FREE_COLUMNS or name in text_items
+        ],
+        text_items=text_items,
+        hide=sensitive_items(versions) if identifiable else frozenset(),
+        by_version={(v.id, v.version): v for v in versions},
+    )
+
+
+def item_cells(kind: int, item: Item, values: list[Any] | None, value: Any) -> list[Any]:
+    """The cells of one item column (more for a multi-choice item) for a decoded answer
+    (None: not answered, or declined)."""
+    if kind == MULTI:
+        assert values is not None
+        if value is None:
+            return [None] * (len(values) + 1)
+        chosen = value if isinstance(value, list) else [value]
+        return ["; ".join(item.label_of(v) for v in chosen)] + [
+            1 if v in chosen else 0 for v in values
+        ]
+    if value is None:
+        return [None]
+    if kind == MONTH:
+        return [month_of(value)]
+    if kind == LABEL:
+        return [item.label_of(value)]
+    return [value]
+
+
+_ABSENT = object()
+
+
+def unscored_band(v: Questionnaire | None, scale_id: str, got: dict[str, Any]) -> str | None:
+    """The band cell of a scale with no score: ``incomplete (at least N)`` when an item was
+    declined (N is what the answered items prove), ``not-asked`` when the skip logic never
+    reached it, empty when the screening's version has no such scale."""
+    if v is None or not v.has_scale(scale_id):
+        return None
+    scale = v.scale(scale_id)
+    if not any(got.get(i, _ABSENT) is None for i in scale.items):
+        return "not-asked"
+    from probhealth.questionnaire.engine import item_score
+
+    least = 0
+    for item_id in scale.items:
+        item = v.item(item_id)
+        raw = got.get(item_id)
+        score = None if raw is None else item_score(item, raw, scale)
+        if score is None:
+            least += min((o.score for o in item.options if o.score is not None), default=0)
+        else:
+            least += score
+    return f"incomplete (at least {least})"
+
+
 def item_value(item: Item, value: Any, labels: bool, identifiable: bool) -> Any:
     if item.type == "date":
         return value if identifiable else month_of(value)
@@ -532,12 +678,13 @@ def item_value(item: Item, value: Any, labels: bool, identifiable: bool) -> Any:
 # The same bytes as the builders above (tests/services/test_export_bytes.py), with every cell
 # computed by SQLite (store/export_sqlite.py). Python runs once per person (pseudonyms), once
 # per questionnaire item and option (order, section, label), and only for the rare cell SQL
-# cannot render as Python would (a formula-like text, a list or a real in an answer).
+# cannot render as Python would (a formula-like text, a list or a real in an answer). The wide
+# screenings table is put together here from what SQLite wrote (``_wide_lines``).
 # Tables an identifiable export may leave rows or cells out of (hazard H23).
 WITHHOLDING = frozenset(
     {"screenings", "needs", "suggestions", "referrals", "referral-events", "audit"}
 )
-FAST = frozenset(TABLES) - {"screenings"}  # screenings: one wide row per screening, in Python
+FAST = frozenset(TABLES)
 _QUOTE = frozenset(',"\r\n')
 
 
@@ -564,7 +711,9 @@ def _fast(
     o: Options,
     p: People,
     versions: dict[tuple[str, int], Questionnaire],
-) -> Iterator[Any]:
+    wide: Wide | None = None,
+) -> Generator[list[str]]:
+    """Batches of CSV lines: as SQLite wrote them, or (screenings) put together here."""
     from probhealth.store import export_sqlite as fx
 
     pair = None
@@ -596,25 +745,170 @@ def _fast(
         fx.fill_withheld(conn, (str(k) for k in keys), strip)
         if strip:
             p.left_cells += fx.stripped(conn, f)
+    if o.table == "screenings":
+        assert wide is not None
+        if wide.hide:
+            fx.fill_hidden(conn, wide.hide)
+        rows = fx.screenings(conn, f, ident, hidden=bool(wide.hide))
+        return _wide_lines(rows, wide, p)
     if o.table == "answers":
         hide = sensitive_items(versions.values()) if ident else frozenset()
         fx.fill_items(conn, _item_rows(versions, hide), _value_rows(versions, ident))
-        return fx.answers(conn, f, ident, o.labels)
-    if o.table == "people":
-        return fx.people(conn, f, ident, p.today.isoformat())
-    if o.table == "referrals":
-        return fx.referrals(conn, f, ident, REFERRAL_STEPS, withheld=bool(w))
-    if o.table == "goals":
-        return fx.goals(conn, f, ident)
-    table = {
-        "consent": fx.consent,
-        "needs": fx.needs,
-        "barriers": fx.barriers,
-        "suggestions": fx.suggestions,
-        "referral-events": fx.referral_events,
-        "audit": fx.audit,
-    }[o.table]
-    return table(conn, f, ident, withheld=bool(w))
+        rows = fx.answers(conn, f, ident, o.labels)
+    elif o.table == "people":
+        rows = fx.people(conn, f, ident, p.today.isoformat())
+    elif o.table == "referrals":
+        rows = fx.referrals(conn, f, ident, REFERRAL_STEPS, withheld=bool(w))
+    elif o.table == "goals":
+        rows = fx.goals(conn, f, ident)
+    else:
+        table = {
+            "consent": fx.consent,
+            "needs": fx.needs,
+            "barriers": fx.barriers,
+            "suggestions": fx.suggestions,
+            "referral-events": fx.referral_events,
+            "audit": fx.audit,
+        }[o.table]
+        rows = table(conn, f, ident, withheld=bool(w))
+    return _first_column(rows)
+
+
+def _first_column(rows: Generator[list[Any]]) -> Generator[list[str]]:
+    try:
+        for batch in rows:
+            yield [r[0] for r in batch]
+    finally:
+        rows.close()
+
+
+def _wide_versions(con: Any, f: Filters) -> list[Questionnaire]:
+    """``export_rows.stored_or_bundled_versions`` on the plain connection: the versions of
+    the screenings exported; else those stored; else the bundled questionnaire."""
+    from probhealth.store import export_sqlite as fx
+
+    found = fx.screening_versions(con, f) or fx.stored_versions(con, f.questionnaire)
+    if found:
+        return versions_of(found)
+    from probhealth.services import definitions  # an empty database: rare, and loads more
+
+    bundled = definitions.load_questionnaire()
+    return [bundled] if f.questionnaire in (None, bundled.id) else []
+
+
+def plain_field(value: Any) -> str:
+    """The field csv.writer writes for a value as it is (no csvsafe): the wide table's
+    columns that cannot hold person-typed text."""
+    if value is None:
+        return ""
+    text = value if type(value) is str else str(value)
+    if not _QUOTE.isdisjoint(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _wide_lines(rows: Generator[list[Any]], w: Wide, p: People) -> Generator[list[str]]:
+    """The wide screenings lines from ``export_sqlite.screenings``: SQLite wrote the fixed
+    fields; here each answer's stored JSON text becomes its column's fields (worked out once
+    per item and value, as the builder writes them), then the age band, scores and flags."""
+    loads = json.loads
+    risky = csvsafe.RISKY_FIRST
+    slots: dict[str, tuple[int, int, Item, list[Any] | None, bool]] = {}
+    template: list[str] = []
+    for n, (kind, item, values) in enumerate(w.items):
+        slots[item.id] = (n, kind, item, values, item.id in w.text_items)
+        template.append("," * len(values) if kind == MULTI and values is not None else "")
+    segments: dict[tuple[str, str | None], tuple[int, str, bool]] = {}
+
+    def segment(key: tuple[str, str | None]) -> tuple[int, str, bool]:
+        item_id, raw = key
+        value = None if raw is None else loads(raw)
+        slot = slots.get(item_id)
+        if slot is None:  # not a column (free text in a pseudonymised export, or unknown)
+            found = (-1, "", value is None)
+        else:
+            n, kind, item, values, text = slot
+            cells = item_cells(kind, item, values, value)
+            first = cells[0]
+            if text and type(first) is str and first and (first[0] in risky or "\n" in first):
+                cells[0] = csvsafe.neutralise(first)
+            found = (n, ",".join(map(plain_field, cells)), value is None)
+        if len(segments) < 50_000:
+            segments[key] = found
+        return found
+
+    london: dict[str, date] = {}
+
+    def age_band(dob: Any, started: Any) -> str:
+        day = as_date(dob)
+        if day is None:
+            return ""
+        if started is None:
+            on = p.today
+        else:
+            text = str(started)
+            # The wall date in London changes only on the hour (GMT/BST at 01:00 UTC).
+            hour = text[:13] if len(text) >= 19 and text[10] == " " else None
+            found = london.get(hour) if hour else None
+            if found is None:
+                at = as_datetime(started)
+                assert at is not None
+                found = clock.to_london(at).date()
+                if hour and len(london) < 100_000:
+                    london[hour] = found
+            on = found
+        return plain_field(clock.age_band(clock.age_on(day, on)))
+
+    sensitive = p.withheld.flags if p.withheld else None
+    scale_items = {
+        key: {s: frozenset(v.scale(s).items) for s in w.scales if v.has_scale(s)}
+        for key, v in w.by_version.items()
+    }
+    try:
+        for batch in rows:
+            lines: list[str] = []
+            for head, dob, started, rest, qid, qver, answers, scores, flags, sid in batch:
+                got = loads(answers) if answers else {}
+                fields = template.copy()
+                declined: list[str] = []
+                for pair in got.items():
+                    found = segments.get(pair) or segment(pair)
+                    if found[2]:
+                        declined.append(pair[0])
+                    if found[0] >= 0:
+                        fields[found[0]] = found[1]
+                parts = [head, age_band(dob, started), rest]
+                if fields:
+                    parts.append(",".join(fields))
+                parts.append(plain_field(";".join(declined) or None))
+                if w.scales:
+                    scored = loads(scores) if scores != "{}" else {}
+                    has = scale_items.get((qid, qver), {})
+                    for s in w.scales:
+                        hit = scored.get(s)
+                        if hit is not None:  # its score and band fields
+                            parts.append(hit)
+                            continue
+                        band = None
+                        if s in has:  # the screening's version has this scale
+                            if not declined or has[s].isdisjoint(declined):
+                                band = "not-asked"
+                            else:
+                                decoded = {
+                                    k: None if v is None else loads(v) for k, v in got.items()
+                                }
+                                band = unscored_band(w.by_version[(qid, qver)], s, decoded)
+                        parts += ("", plain_field(band))
+                raised = loads(flags) if flags != "{}" else {}
+                if sensitive and sid in sensitive:  # raised only by a sensitive answer
+                    for fid in sensitive[sid]:
+                        p.left_cells += raised.pop(fid, _ABSENT) is not _ABSENT
+                parts += ["1" if fl in raised else "0" for fl in w.flags]
+                parts.append(str(sum(1 for ack in raised.values() if ack is None)))
+                lines.append(",".join(parts) + "\r\n")
+            yield lines
+    finally:
+        rows.close()
 
 
 def reasons_field(parsed: list[dict[str, Any]], key: str) -> str:

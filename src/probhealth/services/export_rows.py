@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from probhealth import atomicfile, clock, csvsafe, validation
 from probhealth.services.export import (
     FAST,
+    PLAIN,
     REFERRAL_STEPS,
     WITHHOLDING,
     Options,
@@ -23,14 +24,15 @@ from probhealth.services.export import (
     as_datetime,
     audit_export,
     iso_text,
+    item_cells,
     item_value,
-    merge_options,
-    merged_items,
     month_of,
     reasons_cell,
     reasons_field,
     run_fast,
     sensitive_items,
+    unscored_band,
+    wide_columns,
 )
 from probhealth.services.export import header as columns_of
 from probhealth.store import export as q
@@ -542,104 +544,29 @@ def stored_or_bundled_versions(conn: Any, f: q.Filters) -> list[Questionnaire]:
 _ABSENT = object()
 
 
-def unscored_band(v: Questionnaire | None, scale_id: str, got: dict[str, Any]) -> str | None:
-    """The band cell of a scale with no score: ``incomplete (at least N)`` when an item was
-    declined (N is what the answered items prove), ``not-asked`` when the skip logic never
-    reached it, empty when the screening's version has no such scale."""
-    if v is None or not v.has_scale(scale_id):
-        return None
-    scale = v.scale(scale_id)
-    if not any(got.get(i, _ABSENT) is None for i in scale.items):
-        return "not-asked"
-    from probhealth.questionnaire.engine import item_score
-
-    least = 0
-    for item_id in scale.items:
-        item = v.item(item_id)
-        raw = got.get(item_id)
-        score = None if raw is None else item_score(item, raw, scale)
-        if score is None:
-            least += min((o.score for o in item.options if o.score is not None), default=0)
-        else:
-            least += score
-    return f"incomplete (at least {least})"
+_ABSENT = object()
 
 
 def _screenings(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
     versions = stored_or_bundled_versions(conn, f)
-    by_version = {(v.id, v.version): v for v in versions}
-    hide = sensitive_items(versions) if p.identifiable else frozenset()
-    items = [i for i in merged_items(versions) if p.identifiable or i.type != "text"]
-    scales: list[str] = []
-    flags: list[str] = []
-    for v in sorted(versions, key=lambda v: -v.version):
-        scales += [s.id for s in v.scales if s.id not in scales]
-        flags += [fl.id for fl in v.flags if fl.id not in flags]
-    header = ["screening_id", "person"]
-    if p.identifiable:
-        header += ["crn", "given_name", "family_name", "dob", "postcode"]
-    header += [
-        "age_band",
-        "sex",
-        "office",
-        "postcode_district",
-        "questionnaire_id",
-        "questionnaire_version",
-        "status",
-        "setting",
-        "started_by",
-        "started_at",
-        "completed_at",
-    ]
-    plan: list[tuple[Item, list[Any] | None]] = []
-    for item in items:
-        if item.type == "multi":
-            values = merge_options(versions, item.id)
-            header.append(item.id)
-            header += [f"{item.id}__{v}" for v in values]
-            plan.append((item, values))
-        else:
-            header.append(item.id)
-            plan.append((item, None))
-    header.append("declined_items")
-    for s in scales:
-        header += [f"score_{s}", f"band_{s}"]
-    header += [f"flag_{fl}" for fl in flags]
-    header.append("flags_unacknowledged")
-    labels, ident = o.labels, p.identifiable
+    w = wide_columns(versions, p.identifiable, o.labels)
+    header, hide, by_version = w.header, w.hide, w.by_version
+    scales, flags, text_columns = w.scales, w.flags, w.text_columns
+    ident = p.identifiable
     sensitive_flags = p.withheld.flags if p.withheld else None
-    # Columns that can hold free or person-typed text (the rest: numbers, ids, option values).
-    free = {
-        "crn",
-        "given_name",
-        "family_name",
-        "dob",
-        "postcode",
-        "office",
-        "postcode_district",
-        "setting",
-        "started_by",
-        "sex",
-    }
-    text_items = {i.id for i in items if i.type in ("text", "multi") or (labels and i.options)}
-    text_columns = [n for n, name in enumerate(header) if name in free or name in text_items]
 
     # The item columns as segments decided once: runs of plain values are copied with one
     # C-level map(); dates (as months), labels and multi-choice items take a step each.
     segments: list[tuple[int, Any, Item | None, list[Any] | None]] = []
-    for item, multi in plan:
-        if multi is not None:
-            segments.append((3, item.id, item, multi))
-        elif item.type == "date" and not ident:
-            segments.append((1, item.id, item, None))
-        elif labels and item.options:
-            segments.append((2, item.id, item, None))
-        elif segments and segments[-1][0] == 0:
+    for kind, item, multi in w.items:
+        if kind != PLAIN:
+            segments.append((kind, item.id, item, multi))
+        elif segments and segments[-1][0] == PLAIN:
             segments[-1][1].append(item.id)
         else:
-            segments.append((0, [item.id], None, None))
+            segments.append((PLAIN, [item.id], None, None))
 
     def body() -> Iterator[list[Any]]:
         answers = _Groups(q.answers_by_screening(conn, f))
@@ -694,26 +621,11 @@ def _screenings(
             append = row.append
             get = got.get
             for kind, key, item, values in segments:
-                if kind == 0:
+                if kind == PLAIN:
                     row += map(get, key)
-                    continue
-                value = get(key)
-                if kind == 3:
-                    assert item is not None and values is not None
-                    if value is None:
-                        append(None)
-                        row += [None] * len(values)
-                    else:
-                        chosen = value if isinstance(value, list) else [value]
-                        append("; ".join(item.label_of(v) for v in chosen))
-                        row += [1 if v in chosen else 0 for v in values]
-                elif value is None:
-                    append(None)
-                elif kind == 1:
-                    append(month_of(value))
                 else:
                     assert item is not None
-                    append(item.label_of(value))
+                    row += item_cells(kind, item, values, get(key))
             append(";".join(declined) or None)
             got_scores = {scale: (value, band) for _, scale, value, band in scores.take(sid)}
             for s in scales:

@@ -44,7 +44,7 @@ class Filters:
 
 
 BATCH = 2000
-TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value", "ex_withheld", "ex_strip")
+TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value", "ex_withheld", "ex_strip", "ex_hide")
 _RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
 
 
@@ -64,6 +64,16 @@ def cell(x: str) -> str:
         f" WHEN instr({x}, ',') OR instr({x}, '\"') OR instr({x}, char(13))"
         f" THEN '\"' || replace({x}, '\"', '\"\"') || '\"'"
         f" ELSE {x} END"
+    )
+
+
+def field(x: str) -> str:
+    """A column as the field csv.writer writes for it without csvsafe (the wide screenings
+    table's coded columns): quoted when it holds a comma, a quote or a line break."""
+    return (
+        f"CASE WHEN {x} IS NULL THEN ''"
+        f" WHEN instr({x}, ',') OR instr({x}, '\"') OR instr({x}, char(13)) OR instr({x}, char(10))"
+        f" THEN '\"' || replace({x}, '\"', '\"\"') || '\"' ELSE {x} END"
     )
 
 
@@ -87,13 +97,28 @@ def iso_cell(x: str) -> str:
     )
 
 
+def iso_field(x: str) -> str:
+    """``field(iso(x))``: :func:`iso_cell` without csvsafe."""
+    return (
+        f"CASE WHEN {x} GLOB '{_STAMP}'"
+        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z'"
+        f" WHEN {x} GLOB '{_DAY}' THEN {x}"
+        f" WHEN {x} IS NULL THEN '' ELSE {field('ph_iso(' + x + ')')} END"
+    )
+
+
 def flag(x: str) -> str:
     return f"CASE WHEN {x} THEN '1' ELSE '0' END"
 
 
+def _joined(cells: list[str]) -> str:
+    """Fields as one piece of a line."""
+    return " || ',' || ".join(cells)
+
+
 def line(*cells: str) -> str:
     """One CSV line (CRLF) from cells already written as fields."""
-    return " || ',' || ".join(cells) + " || char(13, 10)"
+    return _joined(list(cells)) + " || char(13, 10)"
 
 
 @dataclass(frozen=True)
@@ -616,3 +641,77 @@ def goals(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
         " LEFT JOIN goal_review v ON v.id = l.last_id" + _where(clauses) + " ORDER BY g.id"
     )
     return _lines(conn, sql, params)
+
+
+def fill_hidden(conn: Connection, items: Iterable[str]) -> None:
+    """Items an identifiable export leaves out of the wide screenings table (sensitive)."""
+    conn.execute("CREATE TEMP TABLE ex_hide (item_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.executemany("INSERT INTO ex_hide VALUES (?)", ((i,) for i in items))
+
+
+def screenings(
+    conn: Connection, f: Filters, identifiable: bool, *, hidden: bool = False
+) -> Generator[list[Any]]:
+    """One row per screening for the wide table: its own and its person's fields as two
+    pieces of a line (before and after the age band), the date of birth and start time the
+    age band is worked out from, the questionnaire and version, and its answers (item ->
+    stored JSON text, in the order of the answer table's key), scores (scale -> its score
+    and band fields) and raised flags (flag -> acknowledged time) as JSON objects, which Python spreads
+    over the item, score and flag columns. Only the person-typed columns go through csvsafe
+    (the builder's text columns); ``hidden``: leave out the items in ``ex_hide``."""
+    clauses, params = _filters(f, "s.started_at")
+    if f.questionnaire:
+        clauses.append("s.questionnaire_id = :questionnaire")
+        params["questionnaire"] = f.questionnaire
+    head = [number("s.id"), "x.p"]
+    if identifiable:
+        head += [
+            cell("p.crn"),
+            cell("p.given_name"),
+            cell("p.family_name"),
+            iso_cell("p.dob"),
+            cell("p.postcode"),
+        ]
+    district = (
+        "CASE WHEN p.postcode IS NULL OR p.postcode = '' THEN NULL"
+        " WHEN instr(p.postcode, ' ') THEN substr(p.postcode, 1, instr(p.postcode, ' ') - 1)"
+        " ELSE p.postcode END"
+    )
+    rest = [
+        cell("p.sex"),
+        cell("p.office"),
+        cell(district),
+        field("s.questionnaire_id"),
+        number("s.questionnaire_version"),
+        field("s.status"),
+        cell("s.setting"),
+        cell("s.started_by"),
+        iso_field("s.started_at"),
+        iso_field("s.completed_at"),
+    ]
+    left_out = " AND a.item_id NOT IN (SELECT item_id FROM ex_hide)" if hidden else ""
+    sql = (
+        f"SELECT {_joined(head)}, p.dob, s.started_at, {_joined(rest)},"  # noqa: S608
+        " s.questionnaire_id, s.questionnaire_version,"
+        " (SELECT json_group_object(a.item_id, a.value) FROM answer a"
+        f" WHERE a.screening_id = s.id AND a.hidden = 0{left_out}),"
+        f" (SELECT json_group_object(c.scale_id, c.value || ',' || {field('c.band')})"
+        " FROM score c"
+        " WHERE c.screening_id = s.id),"
+        " (SELECT json_group_object(g.flag_id, g.acknowledged_at) FROM flag g"
+        " WHERE g.screening_id = s.id), s.id"
+        " FROM screening s JOIN person p ON p.id = s.person_id"
+        " JOIN ex_pseudonym x ON x.id = s.person_id" + _where(clauses) + " ORDER BY s.id"
+    )
+    return _lines(conn, sql, params)
+
+
+def stored_versions(conn: Connection, questionnaire: str | None) -> list[tuple[str, int, str, str]]:
+    """(id, version, content hash, source) of every questionnaire version stored, or of one
+    questionnaire's (``store.export.stored_versions``)."""
+    sql = "SELECT id, version, content_hash, source_text FROM questionnaire_def"
+    params: dict[str, Any] = {}
+    if questionnaire:
+        sql += " WHERE id = :questionnaire"
+        params["questionnaire"] = questionnaire
+    return [tuple(r) for r in _rows(conn, sql + " ORDER BY id, version", params)]
