@@ -124,6 +124,7 @@ class Bench:
             "NO_COLOR": "1",
         }
         self.env.pop("PROBHEALTH_DB", None)
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.rows: list[tuple[str, str, str, float, str, str]] = []
 
     def record(self, name: str, ours: str, baseline: str, ratio: float, target: str) -> None:
@@ -210,14 +211,40 @@ class Bench:
             "<=0.067x",
         )
 
-    def exports(self, db: Path, audit_db: Path | None, tables: set[str] | None = None) -> None:
+    def compiled(self, env: dict[str, str]) -> None:
+        """Writes the bytecode of the probhealth that ``env`` imports, as an installed package
+        has it: with PYTHONDONTWRITEBYTECODE set (as on some shared machines) an editable
+        install would otherwise compile every module from source on every run (about 0.1 s
+        of CPU a command here), which `sqlite-utils`, installed with its bytecode, never pays."""
+        where = subprocess.run(
+            [PY, "-c", "import os, probhealth; print(os.path.dirname(probhealth.__file__))"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        subprocess.run([PY, "-m", "compileall", "-q", where], env=env, check=True)
+
+    def exports(
+        self,
+        db: Path,
+        audit_db: Path | None,
+        tables: set[str] | None = None,
+        before: Path | None = None,
+    ) -> None:
         """Every export as a command against `sqlite3 -csv` and `sqlite-utils query --csv` of
         the equivalent query (same rows, joins and order; raw values, no pseudonyms or
         labels), run in turn. The audit table is exported from the import benchmark's
-        database (100 000 events), the demo writes only a few."""
+        database (100 000 events), the demo writes only a few. ``before``: the `src` folder of
+        another checkout, whose export runs in the same turns (its ratios are printed too)."""
         if not shutil.which("sqlite3"):
             print("  sqlite3 not found: export baselines skipped")
             return
+        self.compiled(self.env)
+        before_env = None
+        if before is not None:
+            before_env = {**self.env, "PYTHONPATH": str(before.resolve())}
+            self.compiled(before_env)
         utils = shutil.which("sqlite-utils") or (
             str(Path(PY).with_name("sqlite-utils"))
             if Path(PY).with_name("sqlite-utils").exists()
@@ -242,13 +269,16 @@ class Bench:
                 ],
                 "ours": cli("--db", str(source), "export", table, "--out", str(out), "--force"),
             }
+            if before_env is not None:
+                commands["before"] = commands["ours"]
             if utils is not None:
                 commands["sqlite-utils"] = [utils, "query", "--csv", str(source), query]
             wall: dict[str, list[float]] = {name: [] for name in commands}
             cpu: dict[str, list[float]] = {name: [] for name in commands}
             for _ in range(3):
                 for name, cmd in commands.items():
-                    w, c = _timed(cmd, self.env)
+                    env = before_env if name == "before" and before_env else self.env
+                    w, c = _timed(cmd, env)
                     wall[name].append(w)
                     cpu[name].append(c)
             with out.open(newline="") as fh:
@@ -258,6 +288,16 @@ class Bench:
             took = {name: statistics.median(v) for name, v in cpu.items()}
             walls = {name: statistics.median(v) for name, v in wall.items()}
             ours = took["ours"]
+            if "before" in took:
+                print(
+                    f"{'':<38} before {took['before']:.2f} s -> {ours:.2f} s CPU; before/"
+                    + ", ".join(
+                        f"{b} {took['before'] / took[b]:.2f}x"
+                        for b in ("sqlite3", "sqlite-utils")
+                        if b in took
+                    ),
+                    flush=True,
+                )
             for base, target in (("sqlite3", "<=3x"), ("sqlite-utils", "<=1x")):
                 if base not in took:
                     continue
@@ -431,6 +471,11 @@ def main() -> int:
         help="use small.db and big.db (and audit.db, if there) from this folder instead of building them",
     )
     parser.add_argument("--tables", help="comma-separated tables for the export benches")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the src folder of another checkout: its exports run in the same turns",
+    )
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
     tables = set(args.tables.split(",")) if args.tables else None
@@ -468,7 +513,7 @@ def main() -> int:
         if want("import"):
             audit_db = bench.import_people(import_n) or audit_db
         if want("exports"):
-            bench.exports(big, audit_db, tables)
+            bench.exports(big, audit_db, tables, args.before)
         if want("memory"):
             bench.export_memory(small, big)
             bench.export_memory(small, big, "answers")
