@@ -335,3 +335,22 @@ def test_a_count_in_a_note_is_protected_too(report: dict) -> None:  # type: igno
     assert (_shown(0, 5), _shown(3, 5), _shown(5, 5), _shown(1234, 5)) == ("0", "<5", "5", "1,234")
     note = next(t["note"] for t in report["tables"] if t["id"] == "access")
     assert "lung health checks: 0 people were eligible" in note
+
+
+def test_flags_are_labelled_for_the_reader_not_the_worker(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flag's title speaks to the worker ("You are worried about suicide or self-harm"); the
+    commissioners' table names the worker instead, and leaves the questionnaire's wording."""
+    from probhealth.services import definitions, report
+
+    titles = [f.title for f in definitions.load_questionnaire().flags]
+    assert "You are worried about suicide or self-harm" in titles
+    labels = [report.flag_label(t) for t in titles]
+    assert not [x for x in labels if x.split()[0].lower() in ("you", "your")]
+    assert report.flag_label(titles[0]) == titles[0]  # a title about the person is kept
+    monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-02T10:00:00+00:00")
+    cli("demo", "--people", "60", "--seed", "2")  # two people with the worker's concern
+    shown = {r["flag"] for r in _rows(json.loads(cli("report", "--json").stdout), "flags")}
+    assert "Worker worried about suicide or self-harm" in shown
+    assert not [x for x in shown if x.split()[0].lower() in ("you", "your")]

@@ -381,6 +381,21 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=clock.london()).astimezone(clock.now().tzinfo)
 
 
+# A flag's title speaks to the worker at the screening ("You are worried about suicide or
+# self-harm"); the questionnaire has no other label for it, so the report, read by someone who
+# was not there, names the worker instead. The questionnaire's wording stays as it is.
+_TO_WORKER = (("You are ", "Worker "), ("You were ", "Worker was "), ("Your ", "Worker's "))
+
+
+def flag_label(title: str) -> str:
+    """A safety flag's title as a label for the report's reader: "You are worried about X"
+    becomes "Worker worried about X"; a title about the person is kept."""
+    for you, worker in _TO_WORKER:
+        if title.startswith(you):
+            return worker + title[len(you) :]
+    return title
+
+
 def words(code: str | None) -> str:
     if not code:
         return "Not recorded"
@@ -611,7 +626,7 @@ def _tables(
             ],
             [
                 {
-                    "flag": title,
+                    "flag": flag_label(title),
                     "severity": s,
                     "people": _i(n),
                     "screened": screened,
