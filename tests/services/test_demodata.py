@@ -289,6 +289,20 @@ def test_demo_caseload_looks_like_a_probation_caseload(caseload: Path) -> None:
 SHARE = "select value, count(*) n from answer where item_id = '{item}' group by value"
 
 
+def test_demo_ages_and_sexes_look_like_a_probation_caseload(caseload: Path) -> None:
+    """Issue 16: 3 of 1,000 demo people were 65 or over (a probation caseload has about 5% aged
+    60 or over), and 0.9% were recorded intersex."""
+    people = _rows(caseload, "select dob, sex from person")
+    ages = [(TODAY - date.fromisoformat(p["dob"][:10])).days // 365.25 for p in people]
+    assert min(ages) >= 18 and max(ages) <= 81
+    assert 0.03 <= sum(a >= 60 for a in ages) / len(ages) <= 0.08
+    assert 0.1 <= sum(a >= 50 for a in ages) / len(ages) <= 0.25
+    assert 0.03 <= sum(a <= 20 for a in ages) / len(ages) <= 0.1
+    sexes = [p["sex"] for p in people]
+    assert sexes.count("intersex") <= 1  # of 300
+    assert 0.08 <= sexes.count("female") / len(sexes) <= 0.2
+
+
 def test_records_added_after_demo_data_get_new_ids(cli):
     """Demo data is written with its own ids; the next record added by a command takes the
     next id (on PostgreSQL the sequences must be moved past them: barrier and goal add failed

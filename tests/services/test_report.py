@@ -338,7 +338,7 @@ def test_a_count_in_a_note_is_protected_too(report: dict) -> None:  # type: igno
 
 
 def test_flags_are_labelled_for_the_reader_not_the_worker(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A flag's title speaks to the worker ("You are worried about suicide or self-harm"); the
     commissioners' table names the worker instead, and leaves the questionnaire's wording."""
@@ -349,8 +349,17 @@ def test_flags_are_labelled_for_the_reader_not_the_worker(
     labels = [report.flag_label(t) for t in titles]
     assert not [x for x in labels if x.split()[0].lower() in ("you", "your")]
     assert report.flag_label(titles[0]) == titles[0]  # a title about the person is kept
-    monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-02T10:00:00+00:00")
-    cli("demo", "--people", "60", "--seed", "2")  # two people with the worker's concern
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW.isoformat())
+    answers = tmp_path / "answers.yaml"
+    low_risk = (
+        Path(__file__).resolve().parents[2] / "examples" / "answers-low-risk.yaml"
+    ).read_text()
+    assert "worker_concerns: [none]" in low_risk
+    answers.write_text(low_risk.replace("worker_concerns: [none]", "worker_concerns: [self-harm]"))
+    cli("person", "add", "--crn", "X100001", "--given", "Ann", "--family", "Smithson",
+        "--dob", "1990-01-31", "--sex", "female")  # fmt: skip
+    cli("consent", "X100001", "--purpose", "screening", "--given", "--method", "verbal")
+    cli("screen", "X100001", "--answers", str(answers), "--json")
     shown = {r["flag"] for r in _rows(json.loads(cli("report", "--json").stdout), "flags")}
     assert "Worker worried about suicide or self-harm" in shown
-    assert not [x for x in shown if x.split()[0].lower() in ("you", "your")]
+    assert "You are worried about suicide or self-harm" not in shown

@@ -161,6 +161,25 @@ GOALS: tuple[tuple[str, str], ...] = (
     ("food", "Use the food bank voucher and plan meals for a week"),
     ("primary-care-access", "Register with a GP and book a check-up"),
 )
+# Ages on the demo's "today", by band (years, inclusive): the shape of an adult probation
+# caseload, mostly in their twenties and thirties with about 5% aged 60 or over (MoJ Offender
+# Management Statistics publish the caseload by age). UNVERIFIED: the shares are an estimate,
+# not copied from a cited table; change them here (nothing else depends on them).
+AGES: dict[tuple[int, int], float] = {
+    (18, 20): 0.05,
+    (21, 24): 0.11,
+    (25, 29): 0.16,
+    (30, 39): 0.32,
+    (40, 49): 0.20,
+    (50, 59): 0.11,
+    (60, 69): 0.04,
+    (70, 80): 0.01,
+}
+_AGE_BANDS, _AGE_WEIGHTS = tuple(AGES), tuple(AGES.values())
+# Sex as recorded (validation.SEXES). Intersex is recorded for very few people: UNVERIFIED
+# estimate of 1 in 1,000 (it was 1 in 100, far more than any record shows).
+SEXES = {"male": 0.85, "female": 0.139, "intersex": 0.001, "not-stated": 0.01}
+_SEXES, _SEX_WEIGHTS = tuple(SEXES), tuple(SEXES.values())
 GOAL_PROGRESS = {"achieved": 0.35, "partly": 0.3, "not-yet": 0.25, "dropped": 0.1}
 SCREENING_DECLINED = 0.04
 
@@ -396,9 +415,10 @@ def _one(
     now = clock.now()
     pid = str(uuid.uuid4())
     office = rnd.choice(tuple(OFFICES))
-    age = min(80, max(19, int(rnd.gauss(36, 11))))
+    low, high = rnd.choices(_AGE_BANDS, _AGE_WEIGHTS)[0]
+    age = rnd.randint(low, high)
     dob = today - timedelta(days=age * 365 + rnd.randint(0, 364))
-    sex = rnd.choices(("male", "female", "intersex", "not-stated"), (0.85, 0.13, 0.01, 0.01))[0]
+    sex = rnd.choices(_SEXES, _SEX_WEIGHTS)[0]
     given, family = rnd.choice(GIVEN), rnd.choice(FAMILY)
     released = today - timedelta(days=rnd.randint(1, 330)) if rnd.random() < 0.35 else None
     created = now - timedelta(days=rnd.randint(30, 400))
