@@ -14,7 +14,7 @@ import pytest
 
 from probhealth import referral_states
 from probhealth.services.definitions import load_rules
-from probhealth.services.demodata import FAMILY
+from probhealth.services.demodata import ENDS_WITHOUT_APPOINTMENT, FAMILY
 from tests.helpers import Cli, count, query
 
 
@@ -202,6 +202,10 @@ def test_demo_referral_outcomes_fit_the_pathway(caseload: Path) -> None:
             assert steps.get("withdrawn") not in ("service-unavailable", "no-longer-eligible")
             assert steps.get("declined-by-person") != "cannot-attend"
             assert "appointment-booked" not in steps
+        # Issue 16: health trainer and housing completed more referrals than attended any
+        # appointment; only a pathway that ends without one (a call, a kit) completes so.
+        if r["status"] == "completed" and r["pathway_id"] not in ENDS_WITHOUT_APPOINTMENT:
+            assert "attended" in steps, dict(r)
     # Outcomes vary: most old referrals completed or withdrawn, some declined.
     statuses = [r["status"] for r in referrals]
     for status in ("completed", "withdrawn", "declined-by-person"):

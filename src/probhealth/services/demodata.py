@@ -833,8 +833,22 @@ class _Directory:
 
 # The contact is the help (a phone line): no appointments, and a crisis line turns nobody away.
 _CALL_ONLY = frozenset({"crisis-support"})
-# Usually done at the first contact (a kit handed over, a form filled in, a food bank visit).
-_FEW_APPOINTMENTS = frozenset({"naloxone", "food-support", "gp-registration"})
+# Usually done at the first contact (a kit handed over or posted, a form filled in, a food bank
+# visit, a helpline call, a safeguarding referral acted on). The rules file has no field for
+# this: it is decided here from what each pathway is (its for_staff text).
+_FEW_APPOINTMENTS = frozenset(
+    {
+        "naloxone",
+        "food-support",
+        "gp-registration",
+        "bowel-screening",
+        "domestic-abuse-support",
+        "safeguarding-referral",
+    }
+)
+# The only pathways a referral completes on without an appointment attended (the report's
+# funnel note says so); every other completion follows an attended appointment.
+ENDS_WITHOUT_APPOINTMENT = _CALL_ONLY | _FEW_APPOINTMENTS
 DECLINED_SHARE = 0.12
 STALLED_LOST_CONTACT = 0.5
 
@@ -921,7 +935,7 @@ def _next_status(
     elif state == "rejected-by-service":  # sent again once, or given up
         options = {"referred": 0.45 if seen["rejected-by-service"] < 2 else 0.0, "withdrawn": 0.55}
     elif state == "accepted":
-        booked = 0.0 if call else 0.2 if pathway_id in _FEW_APPOINTMENTS else 0.8
+        booked = 0.0 if call else 0.2 if pathway_id in _FEW_APPOINTMENTS else 0.95
         options = {"appointment-booked": booked, "completed": 0.95 - booked, "withdrawn": 0.05}
     elif state == "appointment-booked":  # or moved to another day
         moved = 0.05 if seen["appointment-booked"] < 4 else 0.0
@@ -936,7 +950,10 @@ def _next_status(
         options = {"completed": 0.65, "appointment-booked": again, "withdrawn": 0.05}
     else:  # did-not-attend
         again = 0.5 if seen["did-not-attend"] < 2 else 0.0
-        options = {"appointment-booked": again, "withdrawn": 0.35, "completed": 0.1}
+        # Closed as done after missing one only when the help came without an appointment, or
+        # an earlier appointment was attended; otherwise it is withdrawn.
+        done = 0.1 if seen["attended"] or pathway_id in ENDS_WITHOUT_APPOINTMENT else 0.0
+        options = {"appointment-booked": again, "withdrawn": 0.45 - done, "completed": done}
     return rnd.choices(tuple(options), tuple(options.values()))[0]
 
 
@@ -991,7 +1008,9 @@ def _history(
         why = _reason(rnd, "declined-by-person", "suggested", pathway.id, named)
         return [_Step("declined-by-person", on, on, why)]
     steps = [_Step("agreed", on, on)]
-    seen = dict.fromkeys(("appointment-booked", "did-not-attend", "rejected-by-service"), 0)
+    seen = dict.fromkeys(
+        ("appointment-booked", "attended", "did-not-attend", "rejected-by-service"), 0
+    )
     while steps[-1].status not in referral_states.CLOSED:
         last = steps[-1]
         nxt = _next_status(rnd, last.status, pathway.id, self_ref, seen)
