@@ -118,6 +118,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", params)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests (marked ``slow`` or ``browser``) first, the order otherwise unchanged:
+    pytest-xdist hands tests out in this order, so the long ones run while the other workers
+    take the many short ones, and none starts near the end with every other worker idle."""
+    items.sort(
+        key=lambda item: (
+            not any(item.iter_markers("slow")) and not any(item.iter_markers("browser"))
+        )
+    )
+
+
 def _skip(why: str) -> pytest.MarkDecorator:
     return pytest.mark.skip(reason=f"SQLite only: {why}")
 

@@ -7,6 +7,7 @@ import io
 import json
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
@@ -111,6 +112,7 @@ def test_any_name_is_refused_or_round_trips_inert(value):
         assert "[bold]" in shown
 
 
+@pytest.mark.slow
 @given(HOSTILE)
 def test_cli_name_refused_or_stored_literally(cli_factory, value):
     cli = cli_factory()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 import yaml
 
 from probhealth import clock
@@ -30,6 +31,7 @@ def answers_file(tmp_path, age, **overrides):  # type: ignore[no-untyped-def]
     return path
 
 
+@pytest.mark.slow
 def test_suggest_after_completion(cli, tmp_path):  # type: ignore[no-untyped-def]
     add_person(cli, "X123456", sex="male", dob="1960-01-31")
     cli("consent", "X123456", "--purpose", "screening", "--given")

@@ -212,6 +212,7 @@ def _strategy_for(item):  # type: ignore[no-untyped-def]
     return st.text(alphabet="abc XYZ'-", min_size=1, max_size=20).filter(str.strip)
 
 
+@pytest.mark.slow
 @given(st.data(), st.sampled_from(PROFILES))
 def test_random_valid_answers_never_crash_and_scores_stay_in_range(data, person):
     answers: dict[str, object] = {}

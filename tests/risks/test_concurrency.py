@@ -283,6 +283,7 @@ def test_app_read_then_write_waits_for_the_other_writer(store, db_path):
 
 
 # ------------------------------------------------------- row 3: many writers at once ----
+@pytest.mark.slow
 def test_six_workers_writing_at_once_lose_nothing(db, tmp_path):
     home = tmp_path / "home"
     workers = []
@@ -313,6 +314,7 @@ def test_six_workers_writing_at_once_lose_nothing(db, tmp_path):
     assert ids == list(range(1, 182))
 
 
+@pytest.mark.slow
 def test_two_processes_upgrading_an_old_database_at_once(tmp_path):
     """Both find it at revision 0002 and both take the automatic backup before migrating
     (held at the migration step by a write lock, so the timing is fixed). Whichever comes
@@ -358,6 +360,7 @@ def test_two_processes_upgrading_an_old_database_at_once(tmp_path):
 
 
 # ------------------------------------------------------------ row 9: live backup --------
+@pytest.mark.slow
 @pytest.mark.sqlite_only("db backup copies SQLite files; on a server pg_dump backs up")
 def test_backup_while_another_process_writes(db_path, tmp_path):
     home = tmp_path / "home"

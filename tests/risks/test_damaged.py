@@ -412,6 +412,7 @@ FLIP = st.tuples(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(flips=st.lists(FLIP, min_size=1, max_size=4))
 def test_random_damage_never_crashes_or_hangs(runner, tmp_path, small_db, flips):

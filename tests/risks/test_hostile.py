@@ -1025,6 +1025,7 @@ def _all_output(*results: Any) -> str:
     return "".join(r.stdout + r.stderr for r in results)
 
 
+@pytest.mark.slow
 @given(text=TEXT)
 def test_any_given_name_is_refused_or_round_trips(cli_factory: Any, text: str) -> None:
     cli = cli_factory()
@@ -1044,6 +1045,7 @@ def test_any_given_name_is_refused_or_round_trips(cli_factory: Any, text: str) -
     assert not forbidden_in(_all_output(shown, rendered, listed))
 
 
+@pytest.mark.slow
 @given(text=TEXT)
 def test_any_barrier_note_is_refused_or_round_trips(cli_factory: Any, text: str) -> None:
     cli = cli_factory()

@@ -144,6 +144,7 @@ def _pty(db: Path, home: Path, commands: list[tuple[str, ...]]) -> list[str]:
     return shown
 
 
+@pytest.mark.slow
 def test_no_stored_control_character_reaches_a_terminal(hostile, tmp_path):
     shown = 0
     for args, out in zip(COMMANDS, _pty(hostile, tmp_path / "home", COMMANDS), strict=True):

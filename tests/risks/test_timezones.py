@@ -33,6 +33,7 @@ from tests.helpers import CLI_DRIVER, DbHandle, negative_answer, query
 
 ZONES = ["Pacific/Kiritimati", "America/St_Johns"]
 
+pytestmark = pytest.mark.slow  # a process per test (TZ is read at start-up)
 DRIVER = CLI_DRIVER  # each step may set its own environment (PROBHEALTH_NOW)
 
 

@@ -322,6 +322,7 @@ def test_records_added_after_demo_data_get_new_ids(cli):
 
 
 # ---------------------------------------------------------------- one builder ----------
+@pytest.mark.slow
 def test_demo_and_a_real_screening_suggest_through_the_same_code(store, monkeypatch) -> None:
     """Issue 11: the same answers give the same suggestions whether the demo generator made
     the screening or a worker ran it (both use ``suggest.at_completion``): each demo person's

@@ -230,6 +230,7 @@ def test_any_text_is_safe_and_reversible(text):
     assert csvsafe.restore(out) == text
 
 
+@pytest.mark.slow
 @given(
     st.text(
         alphabet=st.characters(blacklist_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"]),

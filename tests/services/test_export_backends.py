@@ -25,7 +25,7 @@ import pytest
 from probhealth.services import export
 from tests.helpers import Cli, add_person, query
 
-pytestmark = pytest.mark.postgresql_only
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.slow]
 
 NOW = "2026-11-20T10:00:00+00:00"
 HOSTILE = ('=HYPERLINK("http://x")', "line one\n=line two", "\uff1dfullwidth", "Zoë 'Ó' Ng\t")

@@ -95,6 +95,7 @@ def referral_events(db: Path) -> list[tuple]:
         return sorted(con.execute("select to_status, recorded_at from referral_event").fetchall())
 
 
+@pytest.mark.slow
 def test_laptop_and_office_diverge_and_merge_both_ways(office, laptop, key, tmp_path):
     setup_person(office)
     out = tmp_path / "out.phx"
@@ -297,6 +298,7 @@ def _versions(store) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+@pytest.mark.slow
 def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path):
     from hypothesis import example, given, settings
     from hypothesis import strategies as st
