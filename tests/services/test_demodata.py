@@ -212,6 +212,27 @@ def test_demo_referral_outcomes_fit_the_pathway(caseload: Path) -> None:
         assert statuses.count(status) >= 0.05 * len(statuses), status
 
 
+def test_demo_waits_for_a_first_appointment_are_days_or_weeks(caseload: Path) -> None:
+    """Issue 16: the median wait from suggestion to a first appointment was 130-144 days for
+    stop smoking, talking therapies, dentists and others (every step recorded only at a
+    follow-up, delays compounding). Stop smoking services see people within 1-3 weeks, NHS
+    Talking Therapies most within 6 weeks; dentists vary widely."""
+    events = _events(caseload)
+    waits: dict[str, list[int]] = {}
+    for r in _referrals(caseload):
+        booked = [e for e in events[r["id"]] if e["to_status"] == "appointment-booked"]
+        if booked:
+            days = (_day(booked[0]["event_date"]) - _day(r["created_at"])).days
+            waits.setdefault(r["pathway_id"], []).append(days)
+    median = {p: sorted(w)[len(w) // 2] for p, w in waits.items() if len(w) >= 10}
+    assert 7 <= median["stop-smoking"] <= 21, median
+    assert 14 <= median["talking-therapies"] <= 42, median
+    assert max(median.values()) <= 70, median
+    assert min(median.values()) >= 1, median
+    everyone = sorted(d for w in waits.values() for d in w)
+    assert everyone[0] >= 1 and everyone[len(everyone) * 9 // 10] <= 100, everyone[-20:]
+
+
 def test_demo_referrals_name_services_from_the_directory(caseload: Path) -> None:
     offers: dict[tuple[str, str], set[str]] = {}
     for row in _rows(

@@ -825,10 +825,12 @@ class _Directory:
 
 # ---------------------------------------------------------------- referral histories ----
 # A referral's history is simulated day by day from the screening to today, the way the
-# referral service would record it: each step is recorded some days after the last one (mostly
-# before its follow-up falls due, sometimes after, now and then long after when nobody chased
-# it), moves the follow-up date on as ``referrals.update`` does, and a step that would be
-# recorded after today has not happened yet. Old referrals have therefore mostly closed; the
+# referral service would record it: each step happens when the service (or the person) acts,
+# days after the last one as the pathway works (STEP_DAYS), and is recorded with that date
+# when the worker hears of it (often at once, as often at or some days after its follow-up,
+# now and then long after when nobody chased it); it moves the follow-up date on as
+# ``referrals.update`` does, and a step that would be recorded after today has not happened
+# yet. Old referrals have therefore mostly closed; the
 # open ones are recent, or waiting on a late follow-up.
 
 # The contact is the help (a phone line): no appointments, and a crisis line turns nobody away.
@@ -971,6 +973,104 @@ def _wait(rnd: random.Random, days: int, slow: bool) -> tuple[int, bool]:
     return days + rnd.randint(15, 90), True
 
 
+# How long a pathway's steps take in days, as the service works (not as the worker hears of
+# them): (the service accepts a referral, then books a first appointment, for so many days
+# ahead), medians; each is spread around its median (log-normal, ``spread``). Together with
+# the worker sending the referral (0-7 days) they give the wait from suggestion to the first
+# appointment. UNVERIFIED estimates, for a plausible demo only: stop smoking services usually
+# see people within 1-3 weeks; NHS Talking Therapies has an 18-week standard and sees most
+# people within 6 weeks; NHS dentists vary widely. Pathways not listed take a share of their
+# follow-up interval (``_times``).
+STEP_DAYS: dict[str, tuple[int, int, int, float]] = {
+    "gp-appointment": (1, 0, 2, 0.6),
+    "alcohol-withdrawal-gp": (1, 0, 1, 0.6),
+    "long-term-condition-review": (2, 1, 7, 0.6),
+    "gp-registration": (2, 1, 7, 0.6),
+    "stop-smoking": (2, 2, 6, 0.6),
+    "talking-therapies": (7, 4, 14, 0.6),
+    "primary-mental-health-wales": (7, 4, 14, 0.6),
+    "mental-health-assessment": (7, 5, 21, 0.6),
+    "dentist": (5, 7, 21, 0.9),
+    "sexual-health": (1, 1, 5, 0.6),
+    "bbv-testing": (2, 2, 7, 0.6),
+    "vaccination": (2, 2, 6, 0.6),
+    "cervical-screening": (3, 3, 10, 0.6),
+    "bowel-screening": (7, 7, 14, 0.6),
+    "breast-screening": (7, 7, 21, 0.6),
+    "aaa-screening": (7, 7, 21, 0.6),
+    "lung-health-check": (10, 7, 21, 0.6),
+    "nhs-health-check": (5, 5, 14, 0.6),
+    "alcohol-service": (3, 2, 7, 0.6),
+    "drug-service": (2, 2, 5, 0.6),
+    "naloxone": (1, 0, 2, 0.6),
+    "food-support": (1, 0, 2, 0.6),
+    "housing-options": (2, 1, 5, 0.6),
+    "money-advice": (3, 2, 10, 0.6),
+    "health-trainer": (3, 2, 7, 0.6),
+    "maternity": (3, 2, 10, 0.6),
+    "reconnect": (4, 3, 10, 0.6),
+    "mental-health-continuity": (3, 2, 7, 0.6),
+    "domestic-abuse-support": (1, 1, 5, 0.6),
+    "safeguarding-referral": (1, 0, 3, 0.6),
+    "cstr-assessment": (7, 5, 14, 0.6),
+    "learning-disability-support": (14, 7, 28, 0.7),
+    "brain-injury-support": (14, 7, 28, 0.7),
+}
+
+
+def _times(pathway_id: str, follow_up_days: int) -> tuple[int, int, int, float]:
+    found = STEP_DAYS.get(pathway_id)
+    if found is None:
+        days = follow_up_days
+        found = (max(1, days // 7), max(1, days // 10), max(2, days // 4), 0.6)
+    return found
+
+
+def _days(rnd: random.Random, median: int, spread: float) -> int:
+    return round(median * rnd.lognormvariate(0.0, spread)) if median else 0
+
+
+def _took(rnd: random.Random, pathway: Pathway, state: str, nxt: str, self_ref: bool) -> int:
+    """Days from the last step until the next happens (the days of the service, or of the
+    person contacting it)."""
+    accept, book, _lead_days, spread = _times(pathway.id, pathway.follow_up_days)
+    if state == "agreed":  # the person makes contact, or a worker sends it late
+        return _days(rnd, 4, 1.0) if self_ref else rnd.randint(8, 21)
+    if state == "referred":  # accepted or turned down
+        return _days(rnd, accept, spread)
+    if state == "rejected-by-service":  # sent again
+        return rnd.randint(1, 14)
+    if state == "accepted":  # an appointment made, or (kits, vouchers) the help given
+        return _days(rnd, book, spread)
+    if nxt == "appointment-booked":  # the next one, at the appointment or when chased
+        return rnd.randint(0, 3) if state == "attended" else rnd.randint(1, 10)
+    return rnd.randint(0, 14)  # discharged after the last appointment
+
+
+def _lead(rnd: random.Random, pathway: Pathway, state: str) -> int:
+    """Days ahead an appointment is booked for: the first as the service works, later ones
+    a week or a few on, after a missed one sooner."""
+    if state == "attended":
+        return rnd.randint(7, 28)
+    if state == "did-not-attend":
+        return rnd.randint(3, 14)
+    _accept, _book, lead, spread = _times(pathway.id, pathway.follow_up_days)
+    return max(1, _days(rnd, lead, spread))
+
+
+def _told(rnd: random.Random, took: int, follow_up_days: int) -> tuple[int, bool]:
+    """Days after a step happened until the worker records it, and whether it stalled: mostly
+    told at once (a letter, a call, the person at supervision), often only at the follow-up
+    check, now and then weeks later when nobody chased it."""
+    r = rnd.random()
+    if r < 0.45:
+        return rnd.randint(0, 2), False
+    if r < 0.95:  # at the follow-up, or some days after it (longer for longer intervals)
+        late = 1 + min(50, int(rnd.expovariate(1 / min(24, max(3, follow_up_days)))))
+        return max(0, follow_up_days - took) + late, False
+    return rnd.randint(15, 90), True
+
+
 def _late(rnd: random.Random) -> int:
     """Days after an appointment until attendance is recorded (follow-up: the day after)."""
     r = rnd.random()
@@ -1024,22 +1124,27 @@ def _history(
                 if nxt == "appointment-booked":
                     day = recorded + timedelta(days=rnd.randint(1, 14))
             else:  # happened on the day (not before), recorded a little after
-                day, recorded = last.day, last.day + timedelta(days=_late(rnd))
+                day = last.day
+                recorded = max(last.recorded, last.day + timedelta(days=_late(rnd)))
         else:
             # A worker sends a referral within days; a crisis line is called there and then.
             quick = pathway.id in _CALL_ONLY or (not self_ref and last.status == "agreed")
             if quick and rnd.random() < 0.85:
-                wait, stalled = rnd.randint(0, min(7, pathway.follow_up_days)), False
-            else:
-                slow = (self_ref and last.status == "agreed") or nxt == "appointment-booked"
-                wait, stalled = _wait(rnd, pathway.follow_up_days, slow)
+                took, lag, stalled = rnd.randint(0, min(7, pathway.follow_up_days)), 0, False
+            elif nxt == "withdrawn":  # found out when following it up
+                slow = self_ref and last.status == "agreed"
+                took, stalled = _wait(rnd, pathway.follow_up_days, slow)
+                lag = 0
+            else:  # it happens when the service (or the person) acts; the worker hears later
+                took = _took(rnd, pathway, last.status, nxt, self_ref)
+                lag, stalled = _told(rnd, took, pathway.follow_up_days)
             if stalled and nxt != "completed" and rnd.random() < STALLED_LOST_CONTACT:
                 nxt, lost = "withdrawn", True  # nobody chased it: closed when noticed
-            recorded = max(last.recorded, last.day + timedelta(days=wait))
-            day = recorded
-            if nxt == "appointment-booked":  # booked now, for a day ahead
-                soon = pathway.follow_up_days <= 3
-                day = recorded + timedelta(days=rnd.randint(1, 5) if soon else rnd.randint(3, 21))
+                took, lag = took + lag, 0
+            day = last.day + timedelta(days=took)
+            recorded = max(last.recorded, day + timedelta(days=lag))
+            if nxt == "appointment-booked":  # booked that day, for a day ahead
+                day += timedelta(days=_lead(rnd, pathway, last.status))
         if recorded > today:
             break  # not happened (or not recorded) yet
         reason = "lost-contact" if lost else _reason(rnd, nxt, last.status, pathway.id, named)
