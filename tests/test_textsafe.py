@@ -113,6 +113,10 @@ def test_any_name_is_refused_or_round_trips_inert(value):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only(
+    "what is checked is the name rules and the screen; storing a name on a server is what "
+    "risks/test_hostile.py's test_any_given_name_is_refused_or_round_trips checks there"
+)
 @given(HOSTILE)
 def test_cli_name_refused_or_stored_literally(cli_factory, value):
     cli = cli_factory()
