@@ -730,7 +730,7 @@ def _fast(
         ),
     )
     if o.table not in ("audit", "people"):
-        fx.fill_pseudonyms(conn)
+        fx.fill_pseudonyms(conn, o.table)
     ident = p.identifiable
     w = p.withheld
     if w:  # rows left out as sensitive: keyed as the query matches them (ids as text)

@@ -197,30 +197,7 @@ class _Peek:
 def _people(
     conn: Any, f: q.Filters, o: Options, p: People
 ) -> tuple[list[str], Iterator[list[Any]]]:
-    header = [
-        "person",
-        "age_band",
-        "sex",
-        "office",
-        "postcode_district",
-        "language",
-        "needs_interpreter",
-        "release_month",
-        "created_at",
-    ]
-    if p.identifiable:
-        header += [
-            "crn",
-            "given_name",
-            "family_name",
-            "dob",
-            "postcode",
-            "communication_needs",
-            "release_date",
-            "nhs_number",
-            "address",
-        ]
-    header += ["nation", "stage"]  # issue 12: new columns, last so the others keep their place
+    header = columns_of("people", p.identifiable)
 
     def body() -> Iterator[list[Any]]:
         for (

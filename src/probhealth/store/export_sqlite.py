@@ -44,7 +44,15 @@ class Filters:
 
 
 BATCH = 2000
-TEMP_TABLES = ("ex_pseudonym", "ex_item", "ex_value", "ex_withheld", "ex_strip", "ex_hide")
+TEMP_TABLES = (
+    "ex_pseudonym",
+    "ex_item",
+    "ex_value",
+    "ex_withheld",
+    "ex_strip",
+    "ex_hide",
+    "ex_step",
+)
 _RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
 
 
@@ -146,10 +154,28 @@ def prepare(conn: Connection, fn: Functions) -> None:
     drop(conn)
 
 
-def fill_pseudonyms(conn: Connection) -> None:
-    """Every person's pseudonym, computed once (``ph_pseudonym``), for joins."""
+# The table whose rows name the people of each export's rows (their person_id column).
+PERSON_OF = {
+    "consent": "consent",
+    "screenings": "screening",
+    "answers": "screening",
+    "needs": "need",
+    "barriers": "barrier",
+    "suggestions": "suggestion",
+    "referrals": "referral",
+    "referral-events": "referral",
+    "goals": "goal",
+}
+
+
+def fill_pseudonyms(conn: Connection, table: str) -> None:
+    """The pseudonym of every person the export's rows name, computed once
+    (``ph_pseudonym``: an HMAC in Python, the dearest part of a small export), for joins."""
     conn.execute("CREATE TEMP TABLE ex_pseudonym (id TEXT PRIMARY KEY, p TEXT) WITHOUT ROWID")
-    conn.execute("INSERT INTO ex_pseudonym SELECT id, ph_pseudonym(id) FROM person")
+    conn.execute(
+        "INSERT INTO ex_pseudonym SELECT id, ph_pseudonym(id) FROM person"  # noqa: S608
+        f" WHERE id IN (SELECT person_id FROM {PERSON_OF[table]})"
+    )
 
 
 def fill_items(
@@ -577,15 +603,21 @@ def referrals(
     withheld: bool = False,
 ) -> Generator[list[Any]]:
     """One row per referral, with the date of each step: the latest event (by id) that
-    moved the referral to that status."""
+    moved the referral to that status. Those dates go into ``ex_step`` first (one insert
+    per event, in id order, so the latest replaces the others), then are joined by key, one
+    join per step: cheaper than pivoting every event through a CASE per step."""
     clauses, params = _filters(f, "r.created_at")
-    pivot = ", ".join(
-        f"max(CASE WHEN to_status = '{s}' THEN event_date END) AS d{n}" for n, s in enumerate(steps)
+    conn.execute(
+        "CREATE TEMP TABLE ex_step (referral_id INTEGER, to_status TEXT, event_date,"
+        " PRIMARY KEY (referral_id, to_status)) WITHOUT ROWID"
     )
-    dates = (
-        f"(SELECT referral_id, {pivot} FROM referral_event"  # noqa: S608 - fixed step names
-        " WHERE id IN (SELECT max(id) FROM referral_event GROUP BY referral_id, to_status)"
-        " GROUP BY referral_id)"
+    conn.execute(
+        "INSERT OR REPLACE INTO ex_step SELECT referral_id, to_status, event_date"
+        " FROM referral_event ORDER BY id"
+    )
+    steps_join = "".join(
+        f" LEFT JOIN ex_step d{n} ON d{n}.referral_id = r.id AND d{n}.to_status = '{s}'"
+        for n, s in enumerate(steps)
     )
     cells = [
         number("r.id"),
@@ -602,7 +634,7 @@ def referrals(
         cell("r.created_by"),
         iso_cell("r.created_at"),
         iso_cell("r.closed_at"),
-        *(iso_cell(f"d.d{n}") for n in range(len(steps))),
+        *(iso_cell(f"d{n}.event_date") for n in range(len(steps))),
     ]
     out, left = _left_out(cells, "CAST(r.id AS TEXT)", withheld)
     sql = (
@@ -610,7 +642,7 @@ def referrals(
         + left
         + _join_person("r.person_id", identifiable, f)
         + " JOIN ex_pseudonym x ON x.id = r.person_id"
-        + f" LEFT JOIN {dates} d ON d.referral_id = r.id"
+        + steps_join
         + _where(clauses)
         + " ORDER BY r.id"
     )
