@@ -444,3 +444,188 @@ def test_a_blob_written_outside_probhealth_is_named_not_a_crash(worked, db_path)
         con.commit()
     problems = _records(worked, expect=1)["problems"]
     assert [(p["table"], "changed outside" in p["reason"]) for p in problems] == [("person", True)]
+
+
+def _row(path: Path, table: str, where: str) -> dict[str, object]:
+    with closing(sqlite3.connect(path)) as con:
+        con.row_factory = sqlite3.Row
+        row = con.execute(f"SELECT * FROM {table} WHERE {where}").fetchone()
+    return dict(row)
+
+
+def _put(path: Path, table: str, row: dict[str, object], *, insert: bool) -> None:
+    """Write ``row`` back exactly as it was, straight in the file."""
+    cols = list(row)
+    with closing(sqlite3.connect(path)) as con:
+        if insert:
+            con.execute(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                list(row.values()),
+            )
+        else:
+            con.execute(
+                f"UPDATE {table} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?",
+                [*row.values(), row["id"]],
+            )
+        con.commit()
+
+
+def _last_event(path: Path, table: str) -> int:
+    return int(
+        query(path, f"SELECT max(id) FROM audit_event WHERE records LIKE '%\"{table}\":%'")[0][0]  # type: ignore[call-overload]
+    )
+
+
+@pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+def test_an_earlier_content_written_back_outside_probhealth_is_named(cli, db_path):
+    """The check takes each current digest out of the set of digests the log recorded; an
+    earlier content of a record is in that set too, so a record set back to it is found by
+    its last event, not by the set alone."""
+    add_person(cli, "X123456")
+    before = _row(db_path, "person", "crn = 'X123456'")
+    cli("person", "edit", "X123456", "--office", "Ilfracombe")
+    edit = _last_event(db_path, "person")
+    _put(db_path, "person", before, insert=False)
+    problems = _records(cli, expect=1)["problems"]
+    assert problems == [
+        {
+            "table": "person",
+            "id": before["id"],
+            "reason": f"changed outside probhealth since event {edit}",
+        }
+    ]
+
+
+@pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+def test_a_record_erased_by_probhealth_and_put_back_outside_is_named(cli, db_path):
+    add_person(cli, "X123456")
+    add_person(cli, "X654321")
+    before = _row(db_path, "person", "crn = 'X654321'")
+    cli("person", "erase", "X654321", "--reason", "duplicate-record", "--yes")
+    erased = _last_event(db_path, "person")
+    assert _records(cli)["ok"]
+    _put(db_path, "person", before, insert=True)
+    problems = _records(cli, expect=1)["problems"]
+    assert problems == [
+        {
+            "table": "person",
+            "id": before["id"],
+            "reason": f"event {erased} recorded it deleted: put back outside probhealth",
+        }
+    ]
+
+
+@pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+@pytest.mark.parametrize(
+    "value",
+    ["'not json'", "'[]'", "'{\"person\": [1]}'", "'{\"person\": {}} x'"],
+    ids=["text", "array", "not-objects", "trailing"],
+)
+def test_an_event_whose_digests_cannot_be_read_is_named_and_the_rest_still_checked(
+    worked, db, value
+):
+    event = _last_event(db.path, "person")
+    _sql(db, f"UPDATE audit_event SET records = {value} WHERE id = {event}", "DELETE FROM goal")
+    problems = _records(worked, expect=1)["problems"]
+    assert {
+        "table": "audit_event",
+        "id": str(event),
+        "reason": "its record digests cannot be read",
+    } in problems
+    assert any(p["table"] == "goal" and "deleted outside" in p["reason"] for p in problems)
+
+
+@pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+def test_digests_held_as_a_blob_are_still_read(worked, db):
+    """SQLite keeps any type in any column: JSON text stored as a BLOB is read as it always
+    was (by the keyed pass), not called unreadable."""
+    _sql(db, "UPDATE audit_event SET records = CAST(records AS BLOB) WHERE records IS NOT NULL")
+    assert query(db, "SELECT count(*) FROM audit_event WHERE typeof(records) = 'blob'")[0][0]
+    assert _records(worked, expect=None)["ok"]  # type: ignore[arg-type]
+    _sql(db, "DELETE FROM goal")
+    problems = _records(worked, expect=None)["problems"]  # type: ignore[arg-type]
+    assert [p["table"] for p in problems] == ["goal"]
+
+
+@pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+def test_two_processes_find_what_one_finds(worked, db, store, monkeypatch, tmp_path):
+    """On a large database a second process digests part of the rows (whole tables and a
+    range of one table's rowids); forced here on a small one. Its findings are the same as
+    one process's, also when it cannot start or reads at another moment (this process then
+    digests its share itself)."""
+    import sys
+
+    from probhealth.services import audit
+    from probhealth.store import digests
+
+    assert db.path is not None
+    before = _row(db.path, "person", "crn = 'X123456'")
+    worked("person", "edit", "X123456", "--office", "Barnstaple")
+    _put(db.path, "person", before, insert=False)  # an earlier content, written back
+    _sql(
+        db,
+        "UPDATE answer SET value = '\"yes\"' WHERE item_id = 'gp_registered'",
+        "DELETE FROM goal",
+        "INSERT INTO meta (key, value) VALUES ('planted', 'x')",
+        "UPDATE referral SET status = x'00' WHERE id = 1",  # a BLOB: the keyed pass
+    )
+    one = audit.verify_records(store, split=False)
+    assert sorted({p.table for p in one.problems}) == [
+        "answer",
+        "goal",
+        "meta",
+        "person",
+        "referral",
+    ]
+
+    plans: list[tuple[list[digests.Piece], list[digests.Piece]]] = []
+    finished: list[object] = []
+    plan, finish = digests._plan, digests.Worker.finish
+
+    def spy_plan(*args, **kwargs):  # type: ignore[no-untyped-def]
+        plans.append(plan(*args, **kwargs))
+        return plans[-1]
+
+    def spy_finish(self, at):  # type: ignore[no-untyped-def]
+        finished.append(finish(self, at))
+        return finished[-1]
+
+    monkeypatch.setattr(digests, "_plan", spy_plan)
+    monkeypatch.setattr(digests.Worker, "finish", spy_finish)
+    two = audit.verify_records(store, split=True)
+    mine, theirs = plans[-1]
+    assert theirs and any(p.after is not None for p in theirs)  # a table shared by rowid
+    assert any(p.upto is not None for p in mine)
+    assert finished and finished[-1] is not None  # the second process's digests were used
+    assert two == one
+
+    planted = tmp_path / "shared-folder"  # a folder someone else can write to
+    (planted / "probhealth").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (planted / "probhealth" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(planted)
+    assert audit.verify_records(store, split=True) == one
+    assert finished[-1] is not None and not marker.exists()  # ours ran, not the planted one
+    monkeypatch.chdir(tmp_path)
+
+    monkeypatch.setattr(digests, "head", lambda cursor: [0, "another moment", 0])
+    assert audit.verify_records(store, split=True) == one
+    assert finished[-1] is None  # it read another head: this process did its share
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    assert audit.verify_records(store, split=True) == one

@@ -278,13 +278,14 @@ _REASONS = {
 }
 
 
-def verify_records(store: Store) -> RecordCheck:
+def verify_records(store: Store, *, split: bool | None = None) -> RecordCheck:
     """Recompute the digest of every current record and compare it with the digest its last
     audit event recorded. Names table and id of each record changed, added or deleted by
-    something other than probhealth; never a value."""
+    something other than probhealth; never a value. ``split``: share the tables with a second
+    process (None: when the database is large enough to gain by it)."""
     if not store.is_sqlite:
         return RecordCheck(0, (), available=False)
-    checked, found = m.check_records(store)
+    checked, found = m.check_records(store, split=split)
     problems = [
         RecordProblem(p.table, _key(p.key), _REASONS[p.kind].format(e=p.event)) for p in found
     ]

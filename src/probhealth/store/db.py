@@ -70,6 +70,14 @@ EXTRA = "probhealth[encrypted]"
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
+# Every connection to a file of unknown origin: wait for a writer, and take nothing in the
+# schema on trust. A read-only connection (digest_worker) applies these alone.
+READ_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA trusted_schema = OFF",
+    "PRAGMA cell_size_check = ON",
+    "PRAGMA mmap_size = 0",
+)
 WRITE_ATTEMPTS = 3
 SCRUB_PENDING = "scrub_pending"  # meta key: an erasure's checkpoint is still to be done
 # quick_check on open: the whole file up to this size (about 2 ms per MiB here); above it,
@@ -1029,14 +1037,7 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        for pragma in (
-            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA trusted_schema = OFF",
-            "PRAGMA cell_size_check = ON",
-            "PRAGMA mmap_size = 0",
-            "PRAGMA secure_delete = ON",
-        ):
+        for pragma in (*READ_PRAGMAS, "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"):
             cur.execute(pragma)
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":

@@ -17,8 +17,10 @@ A record's digest (form 2, migration 0011) is SHA-256 of its canonical text, whi
 builds: a JSON array of its columns in table order, trailing NULLs dropped (so adding a
 nullable column changes no digest), ``canonical_sql``. The text holds the record's key, so
 each digest is its record's own. ``audit verify --records`` then reads one column a row and
-looks each digest up in the set its table's events recorded (``check``): about twice a plain
-``SELECT *`` (benchmarks/record_digests.py). A migration that changes existing rows' content
+takes each digest out of the set its table's events recorded (``check``), with no Python
+bytecode run a record; on a large database a second process digests about half the rows
+while this one reads the log. About twice the CPU of a plain ``SELECT *`` in one process,
+a little more in two, for about half the wait (benchmarks/record_digests.py). A migration that changes existing rows' content
 (fills a new column, rewrites a table) must record their new digests afterwards, checking the
 old ones first as 0011 does, or every such row reads as changed.
 
@@ -29,14 +31,20 @@ administrator can change rows and the log alike): use the server's own audit (pg
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from hashlib import sha256
+from itertools import chain
 from operator import itemgetter, methodcaller
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 # Not digested: the audit log itself (it is the chain) and Alembic's bookkeeping.
 UNTRACKED = frozenset({"audit_event", "alembic_version"})
@@ -319,16 +327,429 @@ def _events(conn: Connection) -> Iterator[tuple[int, dict[str, dict[str, Any]] |
         cursor.close()
 
 
-def check(conn: Connection) -> tuple[int, list[Mismatch]]:
+def check(
+    conn: Connection, *, path: Path | None = None, split: bool | None = None
+) -> tuple[int, list[Mismatch]]:
     """Compare every current record with the digest its last audit event recorded.
     Returns (records checked, mismatches). SQLite.
 
-    Fast path, per table: one column per row (the canonical text, built by SQLite), hashed
-    by C-level ``map`` calls, each digest looked up in the set of the table's recorded
-    digests. A record's text holds its key, so its digest is its own: when every current
-    digest is recorded and the counts agree, the table matches record for record. Only a
-    table that does not is gone over again by key, to name its records."""
+    Per table, with C-level calls only (no Python bytecode a record): every digest the
+    table's events recorded goes in a set, and each current row's digest (one column a row,
+    the canonical text SQLite builds, hashed by ``map`` calls) is taken out of it
+    (``_settled`` says what the rest means). Only a table that does not match is gone over
+    again by key, to name its records. A log the fast path cannot read exactly as the keyed
+    pass would (a bad event) is checked by the keyed pass alone, which names the bad events.
+
+    ``path`` (a plain SQLite file): on a large database a second process
+    (``digest_worker``) digests part of the rows -- whole tables, or a range of a large
+    one's rowids -- while this one reads the log, in a read transaction at the same audit
+    head; ``split`` forces it on or off (tests). Its digests come back over a pipe and are
+    taken out of the same sets, so the result is the same as with one process."""
     current = tables(conn)  # first: its statement begins the read transaction (one snapshot)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    worker: Worker | None = None
+    try:
+        if not _log_is_plain(cursor):
+            return _check_exact(conn, current)
+        mine = [Piece(t) for t in current]
+        theirs: list[Piece] = []
+        if path is not None and split is not False and (split or _cpus() > 1):
+            rows = {t.name: _count(cursor, t) for t in current}
+            if split or sum(rows.values()) >= SPLIT_RECORDS:
+                mine, theirs = _plan(cursor, current, rows, forced=bool(split))
+        at = head(cursor)
+        if theirs:
+            assert path is not None
+            worker = Worker.start(path, at, theirs)
+        log = _read_log(cursor)
+        if log is None:
+            return _check_exact(conn, current)
+        logged: dict[str, set[Any]] = {}
+        for t in current:
+            try:
+                logged[t.name] = set(chain.from_iterable(map(dict.values, log.get(t.name, []))))
+            except TypeError:  # a digest that is not text: the keyed pass names its record
+                pass
+        taken = dict.fromkeys(logged, 0)
+        read = dict.fromkeys(logged, 0)
+
+        def take(name: str, digests: list[str]) -> None:
+            before = len(logged[name])
+            logged[name].difference_update(digests)
+            taken[name] += before - len(logged[name])
+            read[name] += len(digests)
+
+        def here(piece: Piece) -> None:
+            name = piece.table.name
+            if name in logged and not _digest_rows(cursor, piece, partial(take, name)):
+                del logged[name]  # the fast form refused a row (a BLOB): the keyed pass
+
+        for piece in mine:
+            here(piece)
+        if worker is not None:
+            found = worker.finish(at)
+            worker = None
+            if found is None:  # no second process, or it read another moment: do it here
+                for piece in theirs:
+                    here(piece)
+            for piece, digests in zip(theirs, found or [], strict=False):
+                if piece.table.name not in logged:
+                    continue
+                if digests is None:
+                    del logged[piece.table.name]
+                else:
+                    take(piece.table.name, digests)
+        checked = 0
+        problems: list[Mismatch] = []
+        for t in current:
+            events = log.pop(t.name, [])
+            count = None
+            if t.name in logged:
+                count = _settled(events, logged[t.name], taken[t.name], read[t.name])
+            if count is None:
+                count, named = _differences(cursor, t, _last(events))
+                problems += named
+            checked += count
+        for name in sorted(log):  # a table that is gone
+            problems += [
+                Mismatch(name, k, "deleted")
+                for k, v in sorted(_last(log[name]).items())
+                if v is not None
+            ]
+    finally:
+        if worker is not None:
+            worker.stop()
+        cursor.close()
+    if problems:
+        _name_events(conn, problems)
+    return checked, problems
+
+
+SPLIT_RECORDS = 200_000  # a second process pays for itself from about here (benchmarks/)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every system
+        return os.cpu_count() or 1
+
+
+# What the first process does besides digesting rows, in rows' worth: reading the log (per
+# record), and starting the second process. The plan gives the second process more rows.
+_LOG_WEIGHT = 0.5
+_START_ROWS = 30_000
+_MIN_PIECE = 5_000
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A table's rows, or those with ``after < rowid <= upto`` (a share of a large table)."""
+
+    table: Table
+    after: int | None = None
+    upto: int | None = None
+
+    def to_json(self) -> list[Any]:
+        t = self.table
+        return [t.name, list(t.keys), list(t.columns), self.after, self.upto]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> Piece:
+        name, keys, columns, after, upto = raw
+        return cls(Table(str(name), tuple(keys), tuple(columns)), after, upto)
+
+
+def head(cursor: Any) -> list[Any]:
+    """The moment a read transaction sees: the last audit event and the schema's version.
+    Every write probhealth makes adds an event, so two readers at the same head read the
+    same records and log (a change made outside probhealth is a mismatch at either)."""
+    row = cursor.execute("SELECT id, hash FROM audit_event ORDER BY id DESC LIMIT 1").fetchone()
+    version = cursor.execute("PRAGMA main.schema_version").fetchone()[0]
+    return [None, None, version] if row is None else [int(row[0]), str(row[1]), version]
+
+
+def _count(cursor: Any, t: Table) -> int:
+    sql = f"SELECT count(*) FROM main.{_q(t.name)}"  # noqa: S608 - schema names
+    return int(cursor.execute(sql).fetchone()[0])
+
+
+def _plan(
+    cursor: Any, current: list[Table], rows: dict[str, int], *, forced: bool = False
+) -> tuple[list[Piece], list[Piece]]:
+    """(this process's pieces, the second process's). The second gets about half of the
+    work: the rows, plus what reading the log costs this one, less its own start; largest
+    tables first, and a range of rowids of the first table that does not fit whole.
+    ``forced`` (tests): a small database is shared all the same, down to a piece of one row."""
+    total = sum(rows.values())
+    room = (total * (1 + _LOG_WEIGHT) - (0 if forced else _START_ROWS)) / 2
+    least = 1 if forced else _MIN_PIECE
+    mine: list[Piece] = []
+    theirs: list[Piece] = []
+    for t in sorted(current, key=lambda t: (-rows[t.name], t.name)):
+        n = rows[t.name]
+        if 0 < n <= room:
+            theirs.append(Piece(t))
+            room -= n
+            continue
+        span = _rowids(cursor, t) if n and room >= least else None
+        if span is None:
+            mine.append(Piece(t))
+            continue
+        low, high = span
+        cut = high - int((high - low + 1) * room / n)
+        mine.append(Piece(t, upto=cut))
+        theirs.append(Piece(t, after=cut))
+        room = 0
+    return mine, theirs
+
+
+def _rowids(cursor: Any, t: Table) -> tuple[int, int] | None:
+    """The lowest and highest rowid (None for a table without rowids)."""
+    sql = f"SELECT min(rowid), max(rowid) FROM main.{_q(t.name)}"  # noqa: S608 - schema names
+    try:
+        low, high = cursor.execute(sql).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if low is None else (int(low), int(high))
+
+
+def piece_digests(cursor: Any, piece: Piece) -> list[str] | None:
+    """The digests of a piece's rows; None when the fast form refuses a row (a BLOB: the
+    keyed pass names it)."""
+    out: list[str] = []
+    return out if _digest_rows(cursor, piece, out.extend) else None
+
+
+def _digest_rows(cursor: Any, piece: Piece, sink: Callable[[list[str]], None]) -> bool:
+    """Hand the digests of a piece's rows to ``sink``, a batch at a time; False when the
+    fast form refuses a row."""
+    t = piece.table
+    where, args = "", []
+    if piece.after is not None:
+        where, args = " WHERE x.rowid > ?", [piece.after]
+    if piece.upto is not None:
+        where += (" AND" if where else " WHERE") + " x.rowid <= ?"
+        args.append(piece.upto)
+    try:
+        cursor.execute(
+            f"SELECT {canonical_sql(t, robust=False)} FROM main.{_q(t.name)} x{where}",  # noqa: S608 - schema names
+            args,
+        )
+        while batch := cursor.fetchmany(_CHECK_BATCH):
+            sink(list(map(_cut, map(_hex, map(sha256, map(_first, batch))))))
+    except Exception as exc:  # a BLOB, which the fast form refuses
+        if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlcipher3"):
+            return False
+        raise
+    return True
+
+
+def _log_is_plain(cursor: Any) -> bool:
+    """Whether every event's digests are JSON text that starts as an object, as probhealth
+    writes them. Anything else (a BLOB, an array) sends the check to the keyed pass, which
+    reads each event as it always has and names a bad one."""
+    bad = cursor.execute(
+        "SELECT 1 FROM audit_event WHERE records IS NOT NULL "
+        "AND NOT (typeof(records) = 'text' AND substr(records, 1, 1) = '{') LIMIT 1"
+    ).fetchone()
+    return bad is None
+
+
+def _read_log(cursor: Any) -> dict[str, list[dict[str, Any]]] | None:
+    """The log's digests as {table: [its digests on each event, in event order]}; None when
+    an event is not an object of objects (the keyed pass then names it)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    cursor.execute(
+        "SELECT CAST(records AS BLOB) FROM audit_event WHERE records IS NOT NULL ORDER BY id"
+    )
+    while batch := cursor.fetchmany(256):
+        for (raw,) in batch:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                return None
+            if not isinstance(data, dict):
+                return None
+            for table, entries in data.items():
+                if not isinstance(entries, dict):
+                    return None
+                out.setdefault(table, []).append(entries)
+    return out
+
+
+def _last(events: list[dict[str, Any]]) -> dict[str, Any]:
+    last: dict[str, Any] = {}
+    for entries in events:
+        last.update(entries)
+    return last
+
+
+def _settled(events: list[dict[str, Any]], stale: set[Any], taken: int, read: int) -> int | None:
+    """The number of rows when the table matches its last recorded digests exactly, else
+    None (the keyed pass then names what differs).
+
+    No record's key is looked at while all is well. A digest is of a text that holds its
+    record's key, so it names one record. ``stale`` is what is left of the set of every
+    digest the table's events recorded once the digest of each of the ``read`` current rows
+    was taken out (``taken`` were): every row's must have been there, or it was added or
+    changed outside. What is left is an earlier content of a record, or None for a
+    deletion. The table matches when each record with a stale digest ends as it should:
+    its last digest current (taken out), or None with none of its digests current. Only
+    those records are looked up by key (an edited answer, an erased person): what saves
+    left behind, not the whole caseload. This holds for every log probhealth writes; a log
+    rewritten to file one record's digest under another key breaks the hash chain first."""
+    if taken != read:
+        return None  # a row whose digest was never recorded (or was found twice)
+    if stale and not _stale_settled(events, stale):
+        return None
+    return read
+
+
+def _stale_settled(events: list[dict[str, Any]], stale: set[Any]) -> bool:
+    """Whether every record with a stale digest in the log ends as it should: its last
+    digest current (not stale), or None (deleted) with none of its digests current. Every
+    logged digest is current or stale, since the current ones were all found in the log."""
+    keys: set[str] = set()
+    for entries in events:
+        if not stale.isdisjoint(entries.values()):
+            keys.update([k for k, v in entries.items() if v in stale])
+    last: dict[str, Any] = {}
+    seen: dict[str, set[Any]] = {}
+    for entries in events:
+        for k in entries.keys() & keys:  # iterates the smaller of the two
+            last[k] = entries[k]
+            seen.setdefault(k, set()).add(entries[k])
+    for k in keys:
+        if last[k] is None:
+            if any(v is not None and v not in stale for v in seen[k]):
+                return False  # deleted, yet one of its contents is there: put back
+        elif last[k] in stale:
+            return False  # its last content is not there: changed or deleted outside
+    return True
+
+
+class Worker:
+    """The second process of a check: ``python -m probhealth.store.digest_worker``, given its
+    pieces on standard input. It answers with the head its read transaction sees, then the
+    digests of each piece in frames (``piece index, byte count`` and the digests, one a
+    line), then an end mark; a thread here reads them while this process works."""
+
+    def __init__(self, proc: Any, pieces: int) -> None:
+        import threading
+
+        self.proc = proc
+        self.pieces = pieces
+        self.data = b""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        with self.proc.stdout:
+            self.data = self.proc.stdout.read()
+
+    @classmethod
+    def start(cls, path: Path, at: list[Any], pieces: list[Piece]) -> Worker | None:
+        """The second process started on ``pieces``; None when it cannot be (this process
+        then does them)."""
+        import subprocess
+
+        if getattr(sys, "frozen", False) or not sys.executable:
+            return None
+        task = {"path": str(path), "head": at, "pieces": [p.to_json() for p in pieces]}
+        try:
+            proc = subprocess.Popen(
+                # -P: the current folder is not put first on the module path (it could
+                # hold a "probhealth" or "json" of someone else's)
+                [sys.executable, "-P", "-m", "probhealth.store.digest_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+        stdin = proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps(task).encode())
+            stdin.close()
+        except OSError:
+            proc.kill()
+            proc.wait()
+            return None
+        return cls(proc, len(pieces))
+
+    def finish(self, at: list[Any]) -> list[list[str] | None] | None:
+        """The digests of each piece (None for a piece the fast form refused); None when the
+        process failed or read at another head than ``at``."""
+        self.reader.join()
+        if self.proc.wait() != 0:
+            return None
+        try:
+            return read_frames(self.data, at, self.pieces)
+        except (ValueError, IndexError, TypeError):
+            return None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.reader.join()
+
+
+def write_frames(out: Any, at: list[Any], pieces: list[list[str] | None] | Iterator[Any]) -> None:
+    """What the second process writes (``read_frames`` reads it)."""
+    out.write(json.dumps(at).encode("ascii") + b"\n")
+    for i, digests in enumerate(pieces):
+        if digests is None:
+            out.write(b"%d -1\n" % i)
+            continue
+        for start in range(0, len(digests), _FRAME):
+            body = "\n".join(digests[start : start + _FRAME]).encode("ascii")
+            out.write(b"%d %d\n" % (i, len(body)) + body)
+    out.write(b"end\n")
+
+
+_FRAME = 65536  # digests a frame
+
+
+def read_frames(data: bytes, at: list[Any], pieces: int) -> list[list[str] | None] | None:
+    """The digests of each piece from the second process's output; None when it read at
+    another head. Raises ValueError on output that is cut short or malformed."""
+    line, pos = _line(data, 0)
+    if json.loads(line) != at:
+        return None
+    found: dict[int, list[str] | None] = {}
+    while True:
+        line, pos = _line(data, pos)
+        if line == b"end":
+            break
+        index, size = map(int, line.split(b" "))
+        if size < 0:
+            found[index] = None
+            continue
+        body = data[pos : pos + size]
+        if len(body) != size:
+            raise ValueError("cut short")
+        pos += size
+        have = found.setdefault(index, [])
+        if have is not None:
+            have.extend(body.decode("ascii").split("\n"))
+    if pos != len(data):
+        raise ValueError("trailing output")
+    if any(i not in range(pieces) for i in found):
+        raise ValueError("no such piece")
+    return [found.get(i, []) for i in range(pieces)]
+
+
+def _line(data: bytes, pos: int) -> tuple[bytes, int]:
+    end = data.index(b"\n", pos)
+    return data[pos:end], end + 1
+
+
+def _check_exact(conn: Connection, current: list[Table]) -> tuple[int, list[Mismatch]]:
+    """The keyed pass over everything, reading each event as a whole: for a log with an
+    event the fast path cannot read (it is named, and the others are still checked)."""
     last, unreadable = recorded(conn)
     problems = [Mismatch("audit_event", str(e), "unreadable", e) for e in unreadable]
     checked = 0

@@ -72,13 +72,14 @@ def audit_rows(store: Store, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
                 yield tuple(row)
 
 
-def check_records(store: Store) -> tuple[int, list[Any]]:
+def check_records(store: Store, *, split: bool | None = None) -> tuple[int, list[Any]]:
     """Every current record against the digest its last audit event recorded (SQLite):
     (records checked, ``digests.Mismatch`` for each that does not match)."""
     from probhealth.store import digests
 
     with store.raw() as conn:
-        return digests.check(conn)
+        plain = None if store.encrypted else store.target.path  # a second process opens it
+        return digests.check(conn, path=plain, split=split)
 
 
 def sqlite_pragmas(store: Store) -> dict[str, Any]:
