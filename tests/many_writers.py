@@ -27,10 +27,18 @@ def _crn(worker: int, n: int) -> str:
 
 
 def _writer(worker: int, people: int) -> None:
+    import typer.testing
     from typer.testing import CliRunner
 
     from probhealth.cli import app
 
+    # typer's CliRunner turns the app into a click tree on every call (about three quarters
+    # of a call's time, all CPU, which blurs the contention this measures): once per process,
+    # as tests/conftest.py does in the test processes.
+    convert = getattr(typer.testing, "_get_command", None)
+    if convert is not None:
+        tree = convert(app)
+        typer.testing._get_command = lambda _app: tree  # type: ignore[attr-defined]
     runner = CliRunner()
 
     def run(*args: str) -> str:
