@@ -25,7 +25,23 @@ AT = [7, "abc", 3]
     ids=["edited", "set-back", "changed", "deleted", "put-back", "edited-back"],
 )
 def test_a_stale_digest_settles_only_when_its_record_ends_as_recorded(events, stale, settled):
+    """Both ways of settling them (record by record when few, by last digest when many)."""
+    read = len({v for e in events for v in e.values()} - stale)  # the rows (current digests)
     assert digests._stale_settled(events, set(stale)) is settled
+    assert digests._last_settled(events, set(stale), read) is settled
+
+
+def test_many_stale_digests_are_settled_by_last_digest(monkeypatch):
+    """Every record edited once: the check takes the C-level way, not record by record."""
+    events = [{f"k{i}": f"old{i}" for i in range(100)}, {f"k{i}": f"new{i}" for i in range(100)}]
+    stale = {f"old{i}" for i in range(100)}
+
+    def refuse(*args: object) -> bool:
+        raise AssertionError("looked up record by record")
+
+    monkeypatch.setattr(digests, "_stale_settled", refuse)
+    assert digests._settled(events, set(stale), 100, 100) == 100
+    assert digests._settled(events, stale | {"new5"}, 99, 99) is None  # one deleted outside
 
 
 def _frames(pieces: list[list[str] | None], at: list[object] = AT) -> bytes:

@@ -601,9 +601,24 @@ def _settled(events: list[dict[str, Any]], stale: set[Any], taken: int, read: in
     rewritten to file one record's digest under another key breaks the hash chain first."""
     if taken != read:
         return None  # a row whose digest was never recorded (or was found twice)
-    if stale and not _stale_settled(events, stale):
-        return None
-    return read
+    if not stale:
+        return read
+    if len(stale) * _FEW_STALE <= sum(map(len, events)):
+        return read if _stale_settled(events, stale) else None
+    return read if _last_settled(events, stale, read) else None
+
+
+_FEW_STALE = 16  # stale digests up to 1 in this many entries are looked up record by record
+
+
+def _last_settled(events: list[dict[str, Any]], stale: set[Any], read: int) -> bool:
+    """``_stale_settled`` for many stale digests (every answer edited since): each record's
+    last digest, in C-level dict updates. Each must be current (not stale), or None, and
+    there must be as many as there are rows: a digest names its record, so the current
+    rows are then exactly the records whose last digest is not None."""
+    last = set(_last(events).values())
+    last.discard(None)
+    return len(last) == read and last.isdisjoint(stale)
 
 
 def _stale_settled(events: list[dict[str, Any]], stale: set[Any]) -> bool:
