@@ -19,7 +19,7 @@ import json
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -182,6 +182,10 @@ SEXES = {"male": 0.85, "female": 0.139, "intersex": 0.001, "not-stated": 0.01}
 _SEXES, _SEX_WEIGHTS = tuple(SEXES), tuple(SEXES.values())
 GOAL_PROGRESS = {"achieved": 0.35, "partly": 0.3, "not-yet": 0.25, "dropped": 0.1}
 SCREENING_DECLINED = 0.04
+# Screened again (a routine re-screen) this many days after the first screening, for this
+# share of people (those screened long enough ago): about 1 in 8 people screened has two.
+RESCREENED = 0.3
+RESCREEN_AFTER_DAYS = (183, 365)
 
 
 @dataclass(frozen=True)
@@ -421,7 +425,7 @@ def _one(
     sex = rnd.choices(_SEXES, _SEX_WEIGHTS)[0]
     given, family = rnd.choice(GIVEN), rnd.choice(FAMILY)
     released = today - timedelta(days=rnd.randint(1, 330)) if rnd.random() < 0.35 else None
-    created = now - timedelta(days=rnd.randint(30, 400))
+    created = now - timedelta(days=rnd.randint(0, 400))
     postcode = rnd.choice(OFFICES[office])
     rows[Person].append(
         {
@@ -445,18 +449,94 @@ def _one(
     consents = _consent_rows(rnd, rows, ids, pid, created)
     if consents["screening"] == "declined" or rnd.random() < 0.08:
         return 0, 0  # declined screening, or consented but not screened yet
+    started = created + timedelta(days=rnd.randint(0, 25), minutes=rnd.randint(0, 600))
+    areas = (postcode.split()[0].casefold(), office.casefold())
+    person = _Who(pid, dob, sex, released, consents, areas)
+    again = rnd.random() < RESCREENED
+    gap = timedelta(days=rnd.randint(*RESCREEN_AFTER_DAYS), minutes=rnd.randint(-120, 120))
+    # Each screening has its own generator: whether it has happened yet depends on the date,
+    # and the people after it must not (a seed gives the same people whenever it runs).
+    seeds = (rnd.getrandbits(64), rnd.getrandbits(64))
+    history = _History()
+    made = 0
+    for n, start in enumerate((started, started + gap) if again else (started,)):
+        if start + timedelta(minutes=25) > now:
+            break  # added lately: not screened (again) yet
+        own = random.Random(seeds[n])
+        made += _screen(own, q, rules, today, t, person, start, rows, ids, directory, history)
+        if n == 0 and consents.get("health-trainer") == "given":
+            _goal_rows(own, rows, ids, pid, history.evaluations[0], history.days[0], history.at[0])
+    return len(history.at), made
+
+
+class _Who(NamedTuple):
+    pid: str
+    dob: date
+    sex: str
+    released: date | None
+    consents: dict[str, str]
+    areas: tuple[str, str]
+
+
+@dataclass
+class _History:
+    """A person's screenings so far, as the app would see them at the next one: open needs
+    (their rows) and barriers, and the referrals made (each with its steps)."""
+
+    evaluations: list[Evaluation] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)
+    at: list[datetime] = field(default_factory=list)
+    needs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    barriers: set[str] = field(default_factory=set)
+    referrals: list[tuple[int, str, datetime, list[_Step]]] = field(default_factory=list)
+
+    def as_of(self, when: datetime) -> tuple[dict[str, tuple[int, str]], dict[str, date]]:
+        """Referrals open at ``when`` (pathway -> (id, status)) and, per pathway, the day one
+        was last completed as achieved: what was recorded by then."""
+        open_refs: dict[str, tuple[int, str]] = {}
+        achieved: dict[str, date] = {}
+        for rid, pathway_id, made_at, steps in self.referrals:
+            known = [
+                s
+                for s in steps
+                if made_at + timedelta(days=(s.recorded - steps[0].day).days) <= when
+            ]
+            if not known:
+                continue
+            last = known[-1]
+            if last.status not in referral_states.CLOSED:
+                open_refs[pathway_id] = (rid, last.status)
+            elif last.status == "completed" and last.outcome == "achieved":
+                achieved[pathway_id] = max(last.day, achieved.get(pathway_id, last.day))
+        return open_refs, achieved
+
+
+def _screen(
+    rnd: random.Random,
+    q: Questionnaire,
+    rules: RuleSet,
+    today: date,
+    t: _Traits,
+    who: _Who,
+    started: datetime,
+    rows: dict[Any, list[dict[str, Any]]],
+    ids: dict[Any, int],
+    directory: _Directory,
+    history: _History,
+) -> int:
+    """One completed screening (the person's first, or a later one), its suggestions and the
+    referrals made from them; returns how many referrals."""
     sid = ids[Screening]
     ids[Screening] += 1
-    started = created + timedelta(days=rnd.randint(0, 25), minutes=rnd.randint(0, 600))
     screened_on = clock.to_london(started).date()
     answers: dict[str, Any] = {}
-    if released is not None:
+    if who.released is not None:
         answers["recent_custody"] = "yes"
-        answers["release_date"] = released
+        answers["release_date"] = who.released
     ev = evaluate(
         q,
         answers,
-        PersonFacts(age=clock.age_on(dob, screened_on), sex=sex, release_date=released),
+        PersonFacts(age=clock.age_on(who.dob, screened_on), sex=who.sex, release_date=who.released),
         screened_on,
         choose=_chooser(t, rnd, screened_on, _ordered_values(q)),
     )
@@ -464,7 +544,7 @@ def _one(
     rows[Screening].append(
         {
             "id": sid,
-            "person_id": pid,
+            "person_id": who.pid,
             "questionnaire_id": q.id,
             "questionnaire_version": q.version,
             "questionnaire_hash": q.content_hash,
@@ -478,28 +558,13 @@ def _one(
         }
     )
     _screening_rows(rnd, rows, sid, ev, started)
-    _need_rows(rows, ids, pid, sid, ev, finished)
-    areas = (postcode.split()[0].casefold(), office.casefold())
-    made = _suggest_and_refer(
-        rnd,
-        rules,
-        ev,
-        pid,
-        sid,
-        dob,
-        sex,
-        released,
-        consents,
-        finished,
-        today,
-        rows,
-        ids,
-        directory,
-        areas,
+    _need_rows(rows, ids, who.pid, sid, ev, finished, history)
+    history.evaluations.append(ev)
+    history.days.append(screened_on)
+    history.at.append(finished)
+    return _suggest_and_refer(
+        rnd, rules, ev, who, sid, finished, today, rows, ids, directory, history
     )
-    if consents.get("health-trainer") == "given":
-        _goal_rows(rnd, rows, ids, pid, ev, screened_on, finished)
-    return 1, made
 
 
 def _consent_rows(
@@ -588,26 +653,36 @@ def _need_rows(
     sid: int,
     ev: Evaluation,
     finished: datetime,
+    history: _History,
 ) -> None:
-    """The needs and barriers the screening identified."""
+    """The needs and barriers the screening identified, as ``screening.finish`` records them:
+    a need still open from an earlier screening is moved on to this one (its severity now),
+    a barrier still open is not added again."""
     for need in ev.needs:
-        rows[Need].append(
-            {
-                "id": ids[Need],
-                "person_id": pid,
-                "screening_id": sid,
-                "domain": need.domain,
-                "severity": need.severity,
-                "status": "identified",
-                "source": "screening",
-                "note": None,
-                "created_by": "demo",
-                "created_at": finished,
-                "updated_at": finished,
-            }
-        )
+        existing = history.needs.get(need.domain)
+        if existing is not None:
+            existing.update(screening_id=sid, severity=need.severity, updated_at=finished)
+            continue
+        row = {
+            "id": ids[Need],
+            "person_id": pid,
+            "screening_id": sid,
+            "domain": need.domain,
+            "severity": need.severity,
+            "status": "identified",
+            "source": "screening",
+            "note": None,
+            "created_by": "demo",
+            "created_at": finished,
+            "updated_at": finished,
+        }
+        rows[Need].append(row)
+        history.needs[need.domain] = row
         ids[Need] += 1
     for btype in ev.barriers:
+        if btype in history.barriers:
+            continue
+        history.barriers.add(btype)
         rows[Barrier].append(
             {
                 "id": ids[Barrier],
@@ -672,34 +747,34 @@ def _suggest_and_refer(
     rnd: random.Random,
     rules: RuleSet,
     ev: Evaluation,
-    pid: str,
+    who: _Who,
     sid: int,
-    dob: date,
-    sex: str,
-    released: date | None,
-    consents: dict[str, str],
     finished: datetime,
     today: date,
     rows: dict[Any, list[dict[str, Any]]],
     ids: dict[Any, int],
     directory: _Directory,
-    areas: tuple[str, str],
+    history: _History,
 ) -> int:
     on = clock.to_london(finished).date()
     now = clock.now()
-    # The same builder as a real screening's completion (suggest.snapshot): a new person has
-    # the screening's needs and barriers and no open referral.
+    pid, consents, areas = who.pid, who.consents, who.areas
+    # The same builder as a real screening's completion (suggest.snapshot): the person's open
+    # needs and barriers (this screening's and earlier ones'), the referrals open and those
+    # completed as achieved by now (none at a first screening).
+    open_refs, achieved = history.as_of(finished)
     outcome = suggest.at_completion(
         ev,
         rules,
-        dob=dob,
-        sex=sex,
-        release_date=released,
-        barriers=ev.barriers,
-        needs=[n.domain for n in ev.needs],
-        open_referrals=(),
+        dob=who.dob,
+        sex=who.sex,
+        release_date=who.released,
+        barriers=sorted(history.barriers),
+        needs=list(history.needs),
+        open_referrals=open_refs,
         consents=[p for p, s in consents.items() if s == "given"],
         today=on,
+        completed=achieved,
     )
     made = 0
     for s in outcome.suggestions:
@@ -737,6 +812,7 @@ def _suggest_and_refer(
         own = random.Random(rnd.getrandbits(64))
         service_id = directory.pick(own, s.pathway.id, areas, self_ref=self_ref)
         steps = _history(own, s.pathway, self_ref, service_id is not None, on, today)
+        history.referrals.append((rid, s.pathway.id, finished, steps))
         previous = "suggested"
         recorded = finished
         for step in steps:
@@ -779,6 +855,28 @@ def _suggest_and_refer(
                 "closed_at": recorded if closed else None,
             }
         )
+    for s in outcome.already_open:  # recorded as the snapshot records them, not offered
+        rows[Suggestion].append(
+            {
+                "id": ids[Suggestion],
+                "person_id": pid,
+                "screening_id": sid,
+                "pathway_id": s.pathway.id,
+                "urgency": s.urgency,
+                "reasons": json.dumps(
+                    [
+                        {"rule": r.rule, "because": r.because, "evidence": r.evidence}
+                        for r in s.reasons
+                    ]
+                ),
+                "already_open": True,
+                "rules_id": rules.id,
+                "rules_version": rules.version,
+                "rules_hash": rules.content_hash,
+                "created_at": finished,
+            }
+        )
+        ids[Suggestion] += 1
     return made
 
 
