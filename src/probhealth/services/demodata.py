@@ -184,7 +184,7 @@ GOAL_PROGRESS = {"achieved": 0.35, "partly": 0.3, "not-yet": 0.25, "dropped": 0.
 SCREENING_DECLINED = 0.04
 # Screened again (a routine re-screen) this many days after the first screening, for this
 # share of people (those screened long enough ago): about 1 in 8 people screened has two.
-RESCREENED = 0.3
+RESCREENED = 0.45
 RESCREEN_AFTER_DAYS = (183, 365)
 
 
