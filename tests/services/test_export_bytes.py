@@ -331,3 +331,27 @@ def test_both_paths_drop_a_sensitive_reason_the_same_way(
         assert cells == (0 if since else 1), (path, since)
     (row,) = [line for line in portable.split(b"\r\n") if line.startswith(f"{gid},".encode())]
     assert gone["rule"].encode() + b";" not in row and gone["because"].encode() not in row
+
+
+def test_sqlite_quotes_and_guards_every_first_character_as_python_does() -> None:
+    """``export_sqlite.cell`` (the SQL each text cell goes through) against the Python field
+    writer, for text starting with every character up to U+3000 and the full-width triggers,
+    alone, before a comma, a quote, a line break or a formula, and as numbers and blobs: the
+    comparisons that pass most cells straight through must never pass one that needs a look."""
+    from probhealth.store import export_sqlite
+
+    con = sqlite3.connect(":memory:")
+    con.create_function("ph_cell", 1, export._field, deterministic=True)
+    con.execute("CREATE TABLE t (x)")
+    firsts = [chr(c) for c in range(1, 0x3001)] + ["\uff0b", "\uff0d", "\uff1d", "\uff20"]
+    values: list[object] = [
+        first + rest for first in firsts for rest in ("", "x", "a,b", 'q"', "l\nm", "r\rs", "=1")
+    ]
+    values += [-1, 0, 2.5, b"=blob", "", "A", "<", "=", "@", "\x84", "\x85"]
+    con.executemany("INSERT INTO t VALUES (?)", ((v,) for v in values))
+    cells = f"SELECT '' || {export_sqlite.cell('x')} FROM t ORDER BY rowid"  # as in a line
+    got = [r[0] for r in con.execute(cells)]
+    for value, field in zip(values, got, strict=True):
+        if isinstance(value, bytes):
+            continue  # a blob is not a text cell; it only has to take the full test
+        assert field == export._field(value), (value, field)

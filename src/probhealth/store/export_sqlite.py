@@ -60,15 +60,30 @@ def _risky(x: str) -> str:
     return f"(unicode({x}) IN ({_RISKY}) OR instr({x}, char(10)))"
 
 
+def _plain(x: str) -> str:
+    """Most cells, decided by comparisons and ``instr`` alone: text whose first character is
+    a digit, one of . / : ; < (U+002E to U+003C) or in U+0041-U+0084 (letters and the
+    rest of ASCII from A), none of which can start a formula or is a space, with nothing to
+    quote. UTF-8 text compares by code point, so ``x >= 'A' AND x < char(133)`` looks at the
+    first character only; a number or a blob fails both ranges and takes the full test."""
+    return (
+        f"({x} >= 'A' AND {x} < char(133) OR {x} >= '.' AND {x} < '=')"
+        f" AND NOT (instr({x}, ',') OR instr({x}, '\"') OR instr({x}, char(13))"
+        f" OR instr({x}, char(10)))"
+    )
+
+
 def cell(x: str) -> str:
-    """A text column as the CSV field csv.writer writes after csvsafe. A cell whose first
+    """A text column as the CSV field csv.writer writes after csvsafe. Most cells are
+    written as they are after a few comparisons (:func:`_plain`). A cell whose first
     character could start a formula, or with a line break, goes to Python (``ph_cell``,
     csvsafe.neutralise then quoting); one with a comma, a quote or a carriage return is quoted
     here (neutralise would not change it: its only line starts with a harmless character).
     ``instr`` finds a character several times faster than a ``GLOB '*[...]*'`` pattern.
     ``x`` is evaluated several times: give it columns, not subqueries."""
     return (
-        f"CASE WHEN {x} IS NULL THEN '' WHEN {_risky(x)} THEN ph_cell({x})"
+        f"CASE WHEN {x} IS NULL THEN '' WHEN {_plain(x)} THEN {x}"
+        f" WHEN {_risky(x)} THEN ph_cell({x})"
         f" WHEN instr({x}, ',') OR instr({x}, '\"') OR instr({x}, char(13))"
         f" THEN '\"' || replace({x}, '\"', '\"\"') || '\"'"
         f" ELSE {x} END"
