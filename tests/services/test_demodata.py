@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from probhealth import referral_states
+from probhealth.services import referrals as referral_service
 from probhealth.services.definitions import load_rules
 from probhealth.services.demodata import ENDS_WITHOUT_APPOINTMENT, FAMILY
 from tests.helpers import Cli, count, query
@@ -179,8 +180,11 @@ def test_demo_referral_histories_follow_the_state_machine(caseload: Path) -> Non
             happened = _day(last["event_date"])
             if r["status"] == "appointment-booked":  # checked the day after the appointment
                 expected = happened + timedelta(days=1)
-            else:
-                expected = min(happened, TODAY) + timedelta(days=pathway.follow_up_days)
+            elif r["status"] == "did-not-attend":  # chased the next working day
+                expected = referral_service.next_working_day(_day(last["recorded_at"]))
+            else:  # the interval for its urgency (same-day at once, soon within days)
+                days = referral_service.default_follow_up_days(r["urgency"], pathway)
+                expected = min(happened, TODAY) + timedelta(days=days)
             assert _day(r["follow_up_due"]) == expected, where
             assert r["closed_reason"] == (
                 last["reason"] if previous == "rejected-by-service" else None

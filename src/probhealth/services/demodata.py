@@ -28,7 +28,7 @@ from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import Item, Questionnaire
 from probhealth.rules.model import Pathway, RuleSet
-from probhealth.services import suggest
+from probhealth.services import referrals, suggest
 from probhealth.store import audit, bulk
 from probhealth.store import directory as dir_repo
 from probhealth.store.db import Session, Store
@@ -811,7 +811,7 @@ def _suggest_and_refer(
         # it must not (a seed gives the same people whenever it runs).
         own = random.Random(rnd.getrandbits(64))
         service_id = directory.pick(own, s.pathway.id, areas, self_ref=self_ref)
-        steps = _history(own, s.pathway, self_ref, service_id is not None, on, today)
+        steps = _history(own, s.pathway, s.urgency, self_ref, service_id is not None, on, today)
         history.referrals.append((rid, s.pathway.id, finished, steps))
         previous = "suggested"
         recorded = finished
@@ -846,7 +846,7 @@ def _suggest_and_refer(
                 "urgency": s.urgency,
                 "screening_id": sid,
                 "reasons": reasons,
-                "follow_up_due": None if closed else _follow_up_due(last, s.pathway, today),
+                "follow_up_due": None if closed else _follow_up_due(last, s.pathway, s.urgency),
                 "outcome": last.outcome,
                 "closed_reason": last.reason,
                 "created_by": "demo",
@@ -1199,13 +1199,21 @@ def _reason(
 
 
 def _history(
-    rnd: random.Random, pathway: Pathway, self_ref: bool, named: bool, on: date, today: date
+    rnd: random.Random,
+    pathway: Pathway,
+    urgency: str,
+    self_ref: bool,
+    named: bool,
+    on: date,
+    today: date,
 ) -> list[_Step]:
     """The steps recorded so far for a referral agreed (or declined) on ``on``."""
     if rnd.random() < DECLINED_SHARE:
         why = _reason(rnd, "declined-by-person", "suggested", pathway.id, named)
         return [_Step("declined-by-person", on, on, why)]
     steps = [_Step("agreed", on, on)]
+    # Followed up as referrals.update sets it: soon within days, same-day and emergency at once.
+    interval = referrals.default_follow_up_days(urgency, pathway)
     seen = dict.fromkeys(
         ("appointment-booked", "attended", "did-not-attend", "rejected-by-service"), 0
     )
@@ -1231,11 +1239,11 @@ def _history(
                 took, lag, stalled = rnd.randint(0, min(7, pathway.follow_up_days)), 0, False
             elif nxt == "withdrawn":  # found out when following it up
                 slow = self_ref and last.status == "agreed"
-                took, stalled = _wait(rnd, pathway.follow_up_days, slow)
+                took, stalled = _wait(rnd, interval, slow)
                 lag = 0
             else:  # it happens when the service (or the person) acts; the worker hears later
                 took = _took(rnd, pathway, last.status, nxt, self_ref)
-                lag, stalled = _told(rnd, took, pathway.follow_up_days)
+                lag, stalled = _told(rnd, took, interval)
             if stalled and nxt != "completed" and rnd.random() < STALLED_LOST_CONTACT:
                 nxt, lost = "withdrawn", True  # nobody chased it: closed when noticed
                 took, lag = took + lag, 0
@@ -1256,9 +1264,12 @@ def _history(
     return steps
 
 
-def _follow_up_due(last: _Step, pathway: Pathway, today: date) -> date:
-    """As ``referrals.update`` sets it: the day after a booked appointment, otherwise the
-    pathway's interval after the step."""
+def _follow_up_due(last: _Step, pathway: Pathway, urgency: str) -> date:
+    """As ``referrals.update`` sets it: the day after a booked appointment, the next working
+    day after a missed one is recorded, otherwise the step's day and the interval for the
+    referral's urgency."""
     if last.status == "appointment-booked":
         return last.day + timedelta(days=1)
-    return min(last.day, today) + timedelta(days=pathway.follow_up_days)
+    if last.status == "did-not-attend":
+        return referrals.next_working_day(last.recorded)
+    return last.day + timedelta(days=referrals.default_follow_up_days(urgency, pathway))
