@@ -220,6 +220,10 @@ def test_funnel_and_headlines(report: dict) -> None:  # type: ignore[type-arg]
     assert beta["mh"] == 0
     month = _row(report, "trend", "group", "2026-06")
     assert month["screened"] == 18
+    # A person screened twice counts once, at the latest screening: the note says so, so a
+    # reader does not take smaller early months for fewer screenings.
+    note = next(t["note"] for t in report["tables"] if t["id"] == "trend")
+    assert "latest screening" in note and "screened again" in note
 
 
 def test_csv_and_terminal(db: DbHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1065,8 +1065,11 @@ def _headline_table(table_id: str, title: str, rows: list[tuple[Any, ...]], by: 
         out,
         note="Needs and GP registration as % of people screened; referrals made and completed."
         + (
-            " By month: referrals by the month they were made, so the latest months show "
-            "fewer completed (many are still open), not worse results."
+            " By month: each person screened counts once, in the month of their latest "
+            "screening in the period (someone screened again moves to the later month, so "
+            "early months look smaller than they were); referrals by the month they were "
+            "made, so the latest months show fewer completed (many are still open), not "
+            "worse results."
             if by == "month"
             else ""
         ),
