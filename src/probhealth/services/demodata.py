@@ -341,6 +341,19 @@ def _chooser(
     return pick
 
 
+@dataclass
+class _Build:
+    """What every person of a batch shares: the definitions, the day, the rows gathered for
+    one bulk insert, the next id of each table and the service directory."""
+
+    q: Questionnaire
+    rules: RuleSet
+    today: date
+    rows: dict[Any, list[dict[str, Any]]]
+    ids: dict[Any, int]
+    directory: _Directory
+
+
 def generate(
     store: Store,
     q: Questionnaire,
@@ -383,11 +396,12 @@ def generate(
                 )
             }
             rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in _INSERT_ORDER}
+            build = _Build(q, rules, today, rows, ids, directory)
             for k in range(size):
                 crn = f"Z{base + k:06d}"
                 first = first or crn
                 last = crn
-                counts = _one(rnd, q, rules, today, crn, rows, ids, directory)
+                counts = _one(rnd, build, crn)
                 screenings += counts[0]
                 referrals += counts[1]
             for model in _INSERT_ORDER:  # parents before children
@@ -405,16 +419,8 @@ def generate(
     return Report(made, screenings, referrals, first, last)
 
 
-def _one(
-    rnd: random.Random,
-    q: Questionnaire,
-    rules: RuleSet,
-    today: date,
-    crn: str,
-    rows: dict[Any, list[dict[str, Any]]],
-    ids: dict[Any, int],
-    directory: _Directory,
-) -> tuple[int, int]:
+def _one(rnd: random.Random, b: _Build, crn: str) -> tuple[int, int]:
+    today, rows, ids = b.today, b.rows, b.ids
     t = _Traits(rnd)
     now = clock.now()
     pid = str(uuid.uuid4())
@@ -463,7 +469,7 @@ def _one(
         if start + timedelta(minutes=25) > now:
             break  # added lately: not screened (again) yet
         own = random.Random(seeds[n])
-        made += _screen(own, q, rules, today, t, person, start, rows, ids, directory, history)
+        made += _screen(own, b, t, person, start, history)
         if n == 0 and consents.get("health-trainer") == "given":
             _goal_rows(own, rows, ids, pid, history.evaluations[0], history.days[0], history.at[0])
     return len(history.at), made
@@ -512,20 +518,11 @@ class _History:
 
 
 def _screen(
-    rnd: random.Random,
-    q: Questionnaire,
-    rules: RuleSet,
-    today: date,
-    t: _Traits,
-    who: _Who,
-    started: datetime,
-    rows: dict[Any, list[dict[str, Any]]],
-    ids: dict[Any, int],
-    directory: _Directory,
-    history: _History,
+    rnd: random.Random, b: _Build, t: _Traits, who: _Who, started: datetime, history: _History
 ) -> int:
     """One completed screening (the person's first, or a later one), its suggestions and the
     referrals made from them; returns how many referrals."""
+    q, rows, ids = b.q, b.rows, b.ids
     sid = ids[Screening]
     ids[Screening] += 1
     screened_on = clock.to_london(started).date()
@@ -562,9 +559,7 @@ def _screen(
     history.evaluations.append(ev)
     history.days.append(screened_on)
     history.at.append(finished)
-    return _suggest_and_refer(
-        rnd, rules, ev, who, sid, finished, today, rows, ids, directory, history
-    )
+    return _suggest_and_refer(rnd, b, ev, who, sid, finished, history)
 
 
 def _consent_rows(
@@ -745,17 +740,14 @@ def _goal_rows(
 
 def _suggest_and_refer(
     rnd: random.Random,
-    rules: RuleSet,
+    b: _Build,
     ev: Evaluation,
     who: _Who,
     sid: int,
     finished: datetime,
-    today: date,
-    rows: dict[Any, list[dict[str, Any]]],
-    ids: dict[Any, int],
-    directory: _Directory,
     history: _History,
 ) -> int:
+    rules, today, rows, ids, directory = b.rules, b.today, b.rows, b.ids, b.directory
     on = clock.to_london(finished).date()
     now = clock.now()
     pid, consents, areas = who.pid, who.consents, who.areas
