@@ -15,6 +15,12 @@ import pytest
 
 from tests.helpers import DbHandle, add_person, fingerprint, query, tamper
 
+# Record digests exist on SQLite only (the README's trust section says what a server proves).
+DIGESTS_ON_SQLITE_ONLY = pytest.mark.sqlite_only(
+    "record digests are written by SQLite temporary triggers; a server records none "
+    "(store/digests.py: use pgaudit there)"
+)
+
 
 def _sql(db: DbHandle | Path, *statements: str) -> None:
     tamper(db, *statements)
@@ -221,10 +227,7 @@ def test_a_days_work_leaves_every_record_matching_its_last_event(worked, db):
         assert secret not in text  # digests only, never values
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 @pytest.mark.parametrize(
     ("sql", "table", "words"),
     [
@@ -258,10 +261,7 @@ def test_a_change_made_outside_probhealth_is_named_by_table_and_id(worked, db, s
     assert json.loads(worked("db", "check", "--json", expect=1).stdout)["records"]["ok"] is False
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 def test_a_person_deleted_outside_probhealth_is_named(worked, db):
     pid = query(db, "SELECT id FROM person WHERE crn = 'A000001'")[0][0]
     _sql(db, "DELETE FROM person WHERE crn = 'A000001'")
@@ -476,10 +476,7 @@ def _last_event(path: Path, table: str) -> int:
     )
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 def test_an_earlier_content_written_back_outside_probhealth_is_named(cli, db_path):
     """The check takes each current digest out of the set of digests the log recorded; an
     earlier content of a record is in that set too, so a record set back to it is found by
@@ -499,10 +496,7 @@ def test_an_earlier_content_written_back_outside_probhealth_is_named(cli, db_pat
     ]
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 def test_a_record_erased_by_probhealth_and_put_back_outside_is_named(cli, db_path):
     add_person(cli, "X123456")
     add_person(cli, "X654321")
@@ -521,10 +515,7 @@ def test_a_record_erased_by_probhealth_and_put_back_outside_is_named(cli, db_pat
     ]
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 @pytest.mark.parametrize(
     "value",
     ["'not json'", "'[]'", "'{\"person\": [1]}'", "'{\"person\": {}} x'"],
@@ -544,10 +535,7 @@ def test_an_event_whose_digests_cannot_be_read_is_named_and_the_rest_still_check
     assert any(p["table"] == "goal" and "deleted outside" in p["reason"] for p in problems)
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 def test_digests_held_as_a_blob_are_still_read(worked, db):
     """SQLite keeps any type in any column: JSON text stored as a BLOB is read as it always
     was (by the keyed pass), not called unreadable."""
@@ -559,10 +547,7 @@ def test_digests_held_as_a_blob_are_still_read(worked, db):
     assert [p["table"] for p in problems] == ["goal"]
 
 
-@pytest.mark.sqlite_only(
-    "record digests are written by SQLite temporary triggers; a server records none "
-    "(store/digests.py: use pgaudit there)"
-)
+@DIGESTS_ON_SQLITE_ONLY
 def test_two_processes_find_what_one_finds(worked, db, store, monkeypatch, tmp_path):
     """On a large database a second process digests part of the rows (whole tables and a
     range of one table's rowids); forced here on a small one. Its findings are the same as
