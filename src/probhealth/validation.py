@@ -123,6 +123,17 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" Did you mean {found[0]!r}?" if found and found[0] != text else ""
 
 
+def filter_name(value: str | None, option: str) -> str | None:
+    """A name to list by (an office, a worker): trimmed, printable, at most 100 characters;
+    None when not given."""
+    if value is None:
+        return None
+    clean = value.strip()
+    if not clean or not clean.isprintable() or len(clean) > 100:
+        raise BadInput(f"{option} needs a name (printable, at most 100 characters).")
+    return clean
+
+
 def choice(value: str, field: str, allowed: tuple[str, ...]) -> str:
     text = value.strip().lower()
     if text not in allowed:

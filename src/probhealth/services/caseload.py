@@ -97,11 +97,9 @@ class Today:
 def _office(session: Any, office: str | None) -> str | None:
     """The office named, checked against the caseload: a mistyped office would show an empty
     day, hiding open safety flags, so a name no person carries is refused with the nearest."""
-    if office is None:
+    name = validation.filter_name(office, "{opt:office}")
+    if name is None:
         return None
-    name = office.strip()
-    if not name or not name.isprintable() or len(name) > 100:
-        raise BadInput("{opt:office} needs a name (printable, at most 100 characters).")
     known = repo.offices(session)
     if name.lower() not in known:
         raise BadInput(

@@ -647,15 +647,6 @@ def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecor
         return _record(row, person, rules, list(repo.events(session, referral_id)))
 
 
-def _filter_text(value: str | None, option: str) -> str | None:
-    if value is None:
-        return None
-    clean = value.strip()
-    if not clean or not clean.isprintable() or len(clean) > 100:
-        raise BadInput(f"{option} needs a name (printable, at most 100 characters).")
-    return clean
-
-
 def listing(
     store: Store,
     rules: RuleSet | None,
@@ -669,8 +660,8 @@ def listing(
 ) -> list[ReferralRecord]:
     """Referrals, filtered by person, follow-up due, status, the person's office and the
     worker who made them; with ``history`` each carries its events, as ``show`` does."""
-    office = _filter_text(office, "{opt:office}")
-    worker = _filter_text(worker, "{opt:worker}")
+    office = validation.filter_name(office, "{opt:office}")
+    worker = validation.filter_name(worker, "{opt:worker}")
     statuses = None
     if status is not None:
         wanted = [s.strip().lower() for s in status.split(",") if s.strip()]
