@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, NotFound, Remedy
 from probhealth.services import consent
-from probhealth.services.people import require_person
+from probhealth.services.people import listed_for, require_person
 from probhealth.store import audit
 from probhealth.store import goals as goals_repo
 from probhealth.store import people as people_repo
@@ -155,22 +155,15 @@ def list_for(
     store: Store, crn: str, *, include_closed: bool = False, due: bool = False
 ) -> list[GoalRecord]:
     today = clock.today()
-    with store.write() as session:
-        person = require_person(session, crn)
-        out = [
+
+    def read(session: Session, person: Person) -> list[GoalRecord]:
+        return [
             _goal_record(g, person, list(goals_repo.reviews(session, g.id or 0)))
             for g in goals_repo.goals_for(session, person.id, include_closed=include_closed)
             if not due or (g.status == "active" and g.target_date and g.target_date <= today)
         ]
-        audit.append(
-            session,
-            actor=store.actor,
-            action="goal.list",
-            entity="person",
-            entity_id=person.id,
-            detail={"results": len(out)},
-        )
-        return out
+
+    return listed_for(store, crn, "goal.list", read)
 
 
 def caseload(

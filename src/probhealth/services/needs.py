@@ -8,12 +8,12 @@ from typing import Any
 
 from probhealth import clock, taxonomy, validation
 from probhealth.errors import BadInput, Conflict, NotFound, Remedy
-from probhealth.services.people import require_person
+from probhealth.services.people import listed_for, require_person
 from probhealth.store import audit
 from probhealth.store import needs as needs_repo
 from probhealth.store import screenings as repo
-from probhealth.store.db import Store
-from probhealth.store.models import Barrier, Need
+from probhealth.store.db import Session, Store
+from probhealth.store.models import Barrier, Need, Person
 from probhealth.textsafe import clean_note
 
 
@@ -107,21 +107,11 @@ def barrier_record(row: Barrier) -> BarrierRecord:
 
 
 def list_needs(store: Store, crn: str, *, include_closed: bool = False) -> list[NeedRecord]:
-    with store.write() as session:
-        person = require_person(session, crn)
-        out = [
-            need_record(n)
-            for n in needs_repo.needs(session, person.id, include_closed=include_closed)
-        ]
-        audit.append(
-            session,
-            actor=store.actor,
-            action="need.list",
-            entity="person",
-            entity_id=person.id,
-            detail={"results": len(out)},
-        )
-        return out
+    def read(session: Session, person: Person) -> list[NeedRecord]:
+        rows = needs_repo.needs(session, person.id, include_closed=include_closed)
+        return [need_record(n) for n in rows]
+
+    return listed_for(store, crn, "need.list", read)
 
 
 def update_need(store: Store, need_id: int, *, status: str, note: str | None = None) -> NeedRecord:
@@ -258,18 +248,8 @@ def resolve_barrier(store: Store, barrier_id: int) -> BarrierRecord:
 
 
 def list_barriers(store: Store, crn: str, *, include_resolved: bool = False) -> list[BarrierRecord]:
-    with store.write() as session:
-        person = require_person(session, crn)
-        out = [
-            barrier_record(b)
-            for b in needs_repo.barriers(session, person.id, include_resolved=include_resolved)
-        ]
-        audit.append(
-            session,
-            actor=store.actor,
-            action="barrier.list",
-            entity="person",
-            entity_id=person.id,
-            detail={"results": len(out)},
-        )
-        return out
+    def read(session: Session, person: Person) -> list[BarrierRecord]:
+        rows = needs_repo.barriers(session, person.id, include_resolved=include_resolved)
+        return [barrier_record(b) for b in rows]
+
+    return listed_for(store, crn, "barrier.list", read)

@@ -281,6 +281,25 @@ def require_person(session: Session, crn: str) -> Person:
     return row
 
 
+def listed_for(
+    store: Store, crn: str, action: str, read: Callable[[Session, Person], list[T]]
+) -> list[T]:
+    """What ``read`` lists for the person with this CRN, with the audit event every such
+    listing records: ``action`` on the person and how many records were shown."""
+    with store.write() as session:
+        person = require_person(session, crn)
+        out = read(session, person)
+        audit.append(
+            session,
+            actor=store.actor,
+            action=action,
+            entity="person",
+            entity_id=person.id,
+            detail={"results": len(out)},
+        )
+        return out
+
+
 def edit_person(
     store: Store, crn: str, changes: dict[str, Any], clear: tuple[str, ...] = ()
 ) -> PersonRecord:
@@ -452,17 +471,9 @@ def consent_history(store: Store, crn: str, *, purpose: str | None = None) -> li
     """Every consent decision for a person, oldest first; ``purpose`` narrows it to one."""
     if purpose is not None:
         purpose = validation.choice(purpose, "Purpose", validation.CONSENT_PURPOSES)
-    with store.write() as session:
-        row = require_person(session, crn)
-        out = [_consent_record(c) for c in repo.consent_history(session, row.id)]
-        if purpose is not None:
-            out = [r for r in out if r.purpose == purpose]
-        audit.append(
-            session,
-            actor=store.actor,
-            action="consent.history",
-            entity="person",
-            entity_id=row.id,
-            detail={"results": len(out)},
-        )
-        return out
+
+    def read(session: Session, person: Person) -> list[ConsentRecord]:
+        out = [_consent_record(c) for c in repo.consent_history(session, person.id)]
+        return [r for r in out if purpose is None or r.purpose == purpose]
+
+    return listed_for(store, crn, "consent.history", read)
