@@ -449,17 +449,7 @@ def begin(
             )
         if current is not None and restart:
             set_aside = current.id
-            current.status = "abandoned"
-            current.abandoned_at = now
-            current.updated_at = now
-            session.add(current)
-            audit.append(
-                session,
-                actor=store.actor,
-                action="screening.abandon",
-                entity="screening",
-                entity_id=current.id,
-            )
+            _abandon(session, current, store.actor, now)
             current = None
         if current is None and not new:
             last = repo.latest_completed(session, person.id)
@@ -862,17 +852,19 @@ def abandon(store: Store, screening_id: int) -> None:
             raise Conflict(
                 f"Screening {screening_id} is {row.status}; only one in progress can be abandoned."
             )
-        row.status = "abandoned"
-        row.abandoned_at = now
-        row.updated_at = now
-        session.add(row)
-        audit.append(
-            session,
-            actor=store.actor,
-            action="screening.abandon",
-            entity="screening",
-            entity_id=screening_id,
-        )
+        _abandon(session, row, store.actor, now)
+
+
+def _abandon(session: Session, row: Screening, actor: str, now: datetime) -> None:
+    """Mark a screening in progress abandoned, with its audit event (the one way both the
+    abandon command and a restart set one aside)."""
+    row.status = "abandoned"
+    row.abandoned_at = now
+    row.updated_at = now
+    session.add(row)
+    audit.append(
+        session, actor=actor, action="screening.abandon", entity="screening", entity_id=row.id
+    )
 
 
 # ---------------------------------------------------------------- answers file ----------
