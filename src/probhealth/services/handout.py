@@ -410,34 +410,71 @@ def produce(
 ) -> Handout:
     """Build the handout, write it to ``out`` (format by extension; None: shown as text) and
     record it in the audit log (a hash of the content, never the content)."""
+    fmt = target_format(out, force=force)  # refuse before any work
+    handout = build(store, crn, rules, include=include, large_print=large_print)
+    path, digest = write_produced(
+        store,
+        crn,
+        handout.document,
+        fmt,
+        out,
+        force=force,
+        action="handout.produce",
+        entity="person",
+        detail={
+            "referrals": list(handout.referral_ids),
+            "goals": list(handout.goal_ids),
+            "large_print": handout.document.large_print,
+        },
+    )
+    from dataclasses import replace
+
+    return replace(handout, format=fmt, path=path, sha256=digest)
+
+
+def target_format(out: Path | None, *, force: bool) -> str:
+    """The format a document goes out in (by the extension of ``out``; none: text on the
+    screen), after refusing a target that may not be written."""
     fmt = format_for(out) if out is not None else "txt"
     if out is not None:
-        atomicfile.check_target(out, force=force)  # refuse before any work
-    handout = build(store, crn, rules, include=include, large_print=large_print)
-    data = render(handout.document, fmt)
+        atomicfile.check_target(out, force=force)
+    return fmt
+
+
+def write_produced(
+    store: Store,
+    crn: str,
+    document: Document,
+    fmt: str,
+    out: Path | None,
+    *,
+    force: bool,
+    action: str,
+    entity: str,
+    entity_id: str | int | None = None,
+    detail: dict[str, Any],
+) -> tuple[Path | None, str]:
+    """Render ``document`` as ``fmt``, write it to ``out`` (None: shown, not written) and
+    record it with ``record_produced``: the format ("terminal" when not written) and a hash
+    of the content, never the content. A file whose event cannot be recorded is removed (not
+    audited: not produced). The path written (or None) and the hash."""
+    data = render(document, fmt)
     digest = hashlib.sha256(data).hexdigest()
     path = atomicfile.write_bytes(out, data, force=force) if out is not None else None
     try:
         record_produced(
             store,
             crn,
-            action="handout.produce",
-            entity="person",
-            detail={
-                "format": fmt if out is not None else "terminal",
-                "sha256": digest,
-                "referrals": list(handout.referral_ids),
-                "goals": list(handout.goal_ids),
-                "large_print": handout.document.large_print,
-            },
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail={**detail, "format": fmt if out is not None else "terminal", "sha256": digest},
         )
     except BaseException:
         if path is not None:
-            path.unlink(missing_ok=True)  # not audited: not produced
+            path.unlink(missing_ok=True)
         raise
-    from dataclasses import replace
-
-    return replace(handout, format=fmt, path=path, sha256=digest)
+    return path, digest
 
 
 def record_produced(

@@ -17,21 +17,20 @@ format and a hash of the content (never the content).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from probhealth import atomicfile, clock, taxonomy, validation
-from probhealth.documents import Document, Line, Section, format_for, render
+from probhealth import clock, taxonomy, validation
+from probhealth.documents import Document, Line, Section
 from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import definitions, office, sensitive
 from probhealth.services.consent import state_words
-from probhealth.services.handout import day_words, record_produced
+from probhealth.services.handout import day_words, target_format, write_produced
 from probhealth.services.people import require_person
 from probhealth.store import directory as dir_repo
 from probhealth.store import needs as needs_repo
@@ -144,37 +143,21 @@ def _meta(sender: office.Sender, to: str) -> dict[str, str]:
     return {"From": who, "To": to, "Date": day_words(clock.today())}
 
 
-def _check_target(out: Path | None, force: bool) -> str:
-    fmt = format_for(out) if out is not None else "txt"
-    if out is not None:
-        atomicfile.check_target(out, force=force)
-    return fmt
-
-
 def _write_and_audit(
     store: Store, letter: Letter, fmt: str, out: Path | None, force: bool
 ) -> Letter:
-    data = render(letter.document, fmt)
-    digest = hashlib.sha256(data).hexdigest()
-    path = atomicfile.write_bytes(out, data, force=force) if out is not None else None
-    try:
-        record_produced(
-            store,
-            letter.crn,
-            action="letter.produce",
-            entity="referral" if letter.referral_id is not None else "person",
-            entity_id=letter.referral_id,
-            detail={
-                "kind": letter.kind,
-                "to": letter.to,
-                "format": fmt if out is not None else "terminal",
-                "sha256": digest,
-            },
-        )
-    except BaseException:
-        if path is not None:
-            path.unlink(missing_ok=True)
-        raise
+    path, digest = write_produced(
+        store,
+        letter.crn,
+        letter.document,
+        fmt,
+        out,
+        force=force,
+        action="letter.produce",
+        entity="referral" if letter.referral_id is not None else "person",
+        entity_id=letter.referral_id,
+        detail={"kind": letter.kind, "to": letter.to},
+    )
     return replace(letter, format=fmt, path=path, sha256=digest)
 
 
@@ -318,7 +301,7 @@ def referral_letter(
         person = people_repo.by_id(session, referral.person_id)
         assert person is not None
         consent = _consent_line(session, person, purpose)  # refuses first: nothing written
-        fmt = _check_target(out, force)
+        fmt = target_format(out, force=force)
         pathway = rules.pathway(referral.pathway_id)
         pathway_name = pathway.name if pathway else referral.pathway_id
         q = None
@@ -455,7 +438,7 @@ def gp_registration_letter(
 ) -> Letter:
     """A letter the person takes to any GP practice to support registering. It shares
     nothing beyond their name and date of birth, which they give the practice themselves."""
-    fmt = _check_target(out, force)
+    fmt = target_format(out, force=force)
     with store.read() as session:
         person = require_person(session, crn)
         sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
