@@ -132,28 +132,24 @@ def _consent_record(row: Consent) -> ConsentRecord:
     )
 
 
+def _columns(row: Person) -> dict[str, Any]:
+    """The person's own columns (``validation.PERSON_COLUMNS``: what is added, edited and
+    imported), by column name."""
+    return {name: getattr(row, name) for name in validation.PERSON_COLUMNS}
+
+
 def to_record(row: Person, consents: dict[str, Consent] | None = None) -> PersonRecord:
     return PersonRecord(
         id=row.id,
-        crn=row.crn,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        dob=row.dob,
-        sex=row.sex,
-        postcode=row.postcode,
-        office=row.office,
-        language=row.language,
-        needs_interpreter=row.needs_interpreter,
-        communication_needs=row.communication_needs,
-        release_date=row.release_date,
-        nhs_number=row.nhs_number,
-        address=row.address,
-        nation=row.nation,
-        stage=row.stage,
+        **_columns(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
         consent={k: _consent_record(v) for k, v in (consents or {}).items()},
     )
+
+
+# The two columns ``PersonInput`` names as the options do (``--given``, ``--family``).
+_INPUT_NAMES = {"given_name": "given", "family_name": "family"}
 
 
 @dataclass(frozen=True)
@@ -176,28 +172,15 @@ class PersonInput:
     nation: str | None = None
     stage: str | None = None
 
+    @classmethod
+    def of_columns(cls, columns: dict[str, Any]) -> PersonInput:
+        """The input that holds these column values (keyed as ``validation.PERSON_COLUMNS``)."""
+        return cls(**{_INPUT_NAMES.get(k, k): v for k, v in columns.items()})
+
     def clean(self, *, today: date | None = None) -> dict[str, Any]:
         """Every field validated with the shared rules; the first problem is raised."""
-        values, errors = validation.person_fields(
-            {
-                "crn": self.crn,
-                "given_name": self.given,
-                "family_name": self.family,
-                "dob": self.dob,
-                "sex": self.sex,
-                "postcode": self.postcode,
-                "office": self.office,
-                "language": self.language,
-                "needs_interpreter": self.needs_interpreter,
-                "communication_needs": self.communication_needs,
-                "release_date": self.release_date,
-                "nhs_number": self.nhs_number,
-                "address": self.address,
-                "nation": self.nation,
-                "stage": self.stage,
-            },
-            today=today,
-        )
+        raw = {k: getattr(self, _INPUT_NAMES.get(k, k)) for k in validation.PERSON_COLUMNS}
+        values, errors = validation.person_fields(raw, today=today)
         if errors:
             raise BadInput(errors[0][1])
         return values
@@ -309,23 +292,7 @@ def edit_person(
             raise BadInput(f"Cannot clear {name}; clearable fields: {', '.join(CLEARABLE)}.")
     with store.write() as session:
         row = require_person(session, crn)
-        current = PersonInput(
-            crn=row.crn,
-            given=row.given_name,
-            family=row.family_name,
-            dob=row.dob,
-            sex=row.sex,
-            postcode=row.postcode,
-            office=row.office,
-            language=row.language,
-            needs_interpreter=row.needs_interpreter,
-            communication_needs=row.communication_needs,
-            release_date=row.release_date,
-            nhs_number=row.nhs_number,
-            address=row.address,
-            nation=row.nation,
-            stage=row.stage,
-        )
+        current = PersonInput.of_columns(_columns(row))
         given = {k: v for k, v in changes.items() if v is not None}
         merged = PersonInput(**(asdict(current) | given | dict.fromkeys(clear)))
         values = merged.clean()
