@@ -941,6 +941,72 @@ def test_due_list_through_the_cli(cli, monkeypatch) -> None:
     assert "Food support" not in table
 
 
+@pytest.fixture
+def narrow(monkeypatch):  # type: ignore[no-untyped-def]
+    """Output at 80 columns, a worker's terminal (the suite runs at 200)."""
+    from probhealth.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    output.console.cache_clear()
+    yield
+    output.console.cache_clear()
+
+
+def test_lists_read_whole_at_80_columns(cli, monkeypatch, tmp_path, narrow) -> None:
+    """At an 80-column terminal the id, CRN, status, follow-up date and lateness a worker
+    reads (and types back) are never broken across lines, and a long service id does not
+    squeeze the pathway's name into fragments (it sits under the pathway's name)."""
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    directory = tmp_path / "services.csv"
+    directory.write_text(
+        "id,name,fictional,pathways,areas,self_referral,how_to_refer,last_verified\n"
+        "nat-a-rather-long-service-identifier,Line (fictional),yes,learning-disability-support,*,yes,"
+        "Call.,2026-10-01\n",
+        encoding="utf-8",
+    )
+    add_person(cli)
+    cli("services", "load", str(directory))
+    cli("consent", CRN, "--purpose", "share-with-services", "--given")
+    rid = json.loads(
+        cli(
+            "refer",
+            CRN,
+            "learning-disability-support",
+            "--service",
+            "nat-a-rather-long-service-identifier",
+            "--follow-up",
+            "2026-11-05",
+            "--json",
+        ).stdout
+    )["id"]
+    for step in ("referred", "accepted"):
+        cli("referral", "update", str(rid), "--status", step, "--follow-up", "2026-11-05")
+    cli("referral", "update", str(rid), "--status", "appointment-booked", "--date", "2026-11-23")
+    cli("refer", CRN, "dentist", "--declined", "--reason", "not-wanted-now")
+    for args in (["referral", "list"], ["referral", "list", CRN], ["referral", "show", str(rid)]):
+        shown = cli(*args).stdout
+        lines = shown.splitlines()
+        assert max(len(line) for line in lines) <= 80, shown
+        for whole in ("appointment-booked", CRN):
+            assert any(whole in line for line in lines), (whole, shown)
+    listed = cli("referral", "list").stdout
+    for whole in ("declined-by-person", "Learning disability or", "nat-a-rather-long-service"):
+        assert whole in listed, (whole, listed)
+    cli(
+        "referral",
+        "update",
+        str(rid),
+        "--status",
+        "appointment-booked",
+        "--date",
+        "2026-11-23",
+        "--follow-up",
+        "2026-11-05",
+    )
+    due = cli("referral", "list", "--due").stdout
+    assert "18 days late" in due and "2026-11-05" in due, due
+
+
 # ------------------------------------------------------------------ (g) duplicates -----
 def test_second_open_referral_for_a_pathway_is_refused(store, rules, db) -> None:
     add(store)

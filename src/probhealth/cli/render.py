@@ -730,32 +730,43 @@ STATUS_STYLE = {
 
 
 def referrals_table(rows: Sequence[ReferralRecord], *, due: bool = False) -> Table:
+    """Referrals, readable at 80 columns: the id, CRN, status and follow-up date never break
+    (a worker types them); the service and the route sit under the pathway's name."""
+
     def due_cell(r: Any) -> Text:
         if r.follow_up_due is None:
             return Text(DASH, style="dim")
         days = r.overdue_days or 0
         style = "bold red" if days > 0 else ("yellow" if days == 0 else "")
         label = r.follow_up_due.isoformat() + (
-            f" ({count(days, 'day')} late)" if days > 0 else " (today)" if days == 0 else ""
+            f"\n{count(days, 'day')} late" if days > 0 else "\ntoday" if days == 0 else ""
         )
         return Text(label, style=style)
 
+    def pathway_cell(r: ReferralRecord) -> Text:
+        cell = Text(for_terminal(r.pathway_name))
+        route = [for_terminal(r.service_id)] if r.service_id else []
+        if r.self_referral:
+            route.append("self-referral")
+        if route:
+            cell.append("\n" + ", ".join(route), style="dim")
+        return cell
+
     return table(
         "Follow-ups due" if due else "Referrals",
-        ["ID", "CRN", "Pathway", "Status", "Follow up", "Self-ref", "Service"],
+        ["ID", "CRN", "Pathway and service", "Status", "Follow up"],
         [
             [
                 str(r.id),
                 r.crn,
-                r.pathway_name,
+                pathway_cell(r),
                 Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                 due_cell(r),
-                yes_no(r.self_referral),
-                r.service_id,
             ]
             for r in rows
         ],
         caption=f"{len(rows)} referral{'s' if len(rows) != 1 else ''}",
+        ids=("Status",),
     )
 
 
@@ -813,11 +824,10 @@ def referral_panel(r: ReferralRecord) -> Panel:
     )
     history = table(
         "History",
-        ["Date", "From", "To", "Reason", "Note", "Recorded by"],
+        ["Date", "Step", "Reason", "Note", "Recorded by"],
         [
             [
                 e.event_date.isoformat(),
-                e.from_status,
                 e.to_status,
                 e.reason,
                 e.note,
@@ -825,6 +835,7 @@ def referral_panel(r: ReferralRecord) -> Panel:
             ]
             for e in r.events
         ],
+        ids=("Date", "Step"),
     )
     return Panel(
         Group(head, Text(""), history), title=Text(f"Referral {r.id}", style="bold"), expand=False
