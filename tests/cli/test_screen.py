@@ -90,7 +90,7 @@ def test_unacknowledged_emergency_is_shown_loudly(cli, person, tmp_path):
 def test_answers_file_lists_every_problem_and_saves_nothing(cli, person, tmp_path, db):
     path = tmp_path / "bad.yaml"
     path.write_text(
-        "phq9_1: 7\nphq9_2: sometimes\nno_such_item: 1\nrelease_date: 31/01/2026\nlong_term_conditions: [none, diabetes]\n"
+        "phq9_1: 7\nphq9_2: sometimes\nno_such_item: 1\nrelease_date: 01/31/2026\nlong_term_conditions: [none, diabetes]\n"
     )
     before = fingerprint(db)
     err = cli("screen", person, "--answers", str(path), expect=2).stderr

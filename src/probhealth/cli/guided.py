@@ -169,7 +169,7 @@ class TerminalUI:
         hints = {
             "integer": f"A whole number from {item.min} to {item.max}"
             + (f" ({item.unit})" if item.unit else ""),
-            "date": "A date: YYYY-MM-DD",
+            "date": "A date: YYYY-MM-DD or DD/MM/YYYY",
             "text": "Type the answer",
         }
         instruction = f"({hints.get(item.type, '')}. {TYPED_HELP})"

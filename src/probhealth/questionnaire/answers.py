@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from probhealth import clock, expr
+from probhealth import clock, expr, validation
 from probhealth.errors import BadInput
 from probhealth.questionnaire.model import Item
 from probhealth.textsafe import clean_note
 
 PREFER_NOT = "Prefer not to say"
+DATE_HINT = "needs a real date written YYYY-MM-DD or DD/MM/YYYY, e.g. 2026-11-01 or 01/11/2026"
 _PREFER_NOT_WORDS = {"prefer not to say", "prefer-not-to-say", "prefer_not_to_say", "declined"}
 
 
@@ -95,12 +96,13 @@ def parse(item: Item, raw: Any, *, today: date | None = None) -> Any:
         if isinstance(raw, date):
             day = raw
         elif isinstance(raw, str):
+            # As the worker writes dates everywhere else: YYYY-MM-DD or DD/MM/YYYY.
             try:
-                day = date.fromisoformat(raw.strip())
-            except ValueError:
-                raise AnswerError(item.id, "needs a date written YYYY-MM-DD") from None
+                day = validation.iso_date(raw, "The date")
+            except BadInput:
+                raise AnswerError(item.id, DATE_HINT) from None
         else:
-            raise AnswerError(item.id, "needs a date written YYYY-MM-DD")
+            raise AnswerError(item.id, DATE_HINT)
         today = today or clock.today()
         if not item.future_dates and day > today:
             raise AnswerError(item.id, "is in the future; check the date")
