@@ -45,3 +45,19 @@ def test_release_date_bounds():
             validation.release_date(future, today=today)
     with pytest.raises(BadInput):
         validation.release_date("1980-01-01", dob=date(1990, 1, 1), today=today)
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("X123 456", "X123456"), ("z-900001", "Z900001")])
+def test_a_crn_typed_with_a_space_names_the_crn_meant(typed: str, meant: str) -> None:
+    with pytest.raises(BadInput, match=f"with no spaces: {meant}\\.$"):
+        validation.crn(typed)
+
+
+@pytest.mark.parametrize(("word", "day"), [("tomorrow", "2026-12-03"), ("Today", "2026-12-02")])
+def test_a_day_written_as_a_word_is_refused_with_its_date(monkeypatch, word, day) -> None:
+    monkeypatch.setenv("PROBHEALTH_NOW", "2026-12-02T10:00:00")
+    with pytest.raises(BadInput) as caught:
+        validation.iso_date(word, "--date")
+    assert str(caught.value) == (
+        f"--date must be a date written YYYY-MM-DD or DD/MM/YYYY: {word.casefold()} is {day}."
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from probhealth import clock
@@ -21,6 +21,7 @@ CONSENT_METHODS = ("verbal", "written")
 # youth justice services, not this tool).
 MIN_AGE, MAX_AGE = 18, 120
 
+_DAY_WORDS = {"yesterday": -1, "today": 0, "tomorrow": 1}
 _CRN = re.compile(r"[A-Z][0-9]{6}")
 _POSTCODE_FULL = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})")
 _POSTCODE_DISTRICT = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?")
@@ -30,6 +31,11 @@ def crn(value: str) -> str:
     """A case reference number: one letter and six digits, stored upper-case."""
     text = value.strip().upper()
     if not _CRN.fullmatch(text):
+        squeezed = re.sub(r"[\s./-]", "", text)
+        if _CRN.fullmatch(squeezed):  # typed with a space or a dash, as on some letters
+            raise BadInput(
+                f"CRN must be one letter followed by six digits, with no spaces: {squeezed}."
+            )
         raise BadInput(
             "CRN must be one letter followed by six digits, e.g. X123456.",
         )
@@ -41,6 +47,12 @@ def iso_date(value: str, field: str) -> date:
     text = value.strip()
     uk = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     if uk is None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        word = text.casefold()
+        if word in _DAY_WORDS:  # a word is not read as a date, but its date is offered
+            day = clock.today() + timedelta(days=_DAY_WORDS[word])
+            raise BadInput(
+                f"{field} must be a date written YYYY-MM-DD or DD/MM/YYYY: {word} is {day.isoformat()}."
+            )
         raise BadInput(
             f"{field} must be a date written YYYY-MM-DD or DD/MM/YYYY, e.g. 1990-01-31 or 31/01/1990."
         )
