@@ -755,9 +755,8 @@ def _suggest_and_refer(
     # needs and barriers (this screening's and earlier ones'), the referrals open and those
     # completed as achieved by now (none at a first screening).
     open_refs, achieved = history.as_of(finished)
-    outcome = suggest.at_completion(
+    facts = suggest.facts_from_evaluation(
         ev,
-        rules,
         dob=who.dob,
         sex=who.sex,
         release_date=who.released,
@@ -768,6 +767,7 @@ def _suggest_and_refer(
         today=on,
         completed=achieved,
     )
+    outcome = suggest.at_completion(ev, rules, facts, on)
     made = 0
     for s in outcome.suggestions:
         reasons = json.dumps(

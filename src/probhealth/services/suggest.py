@@ -430,37 +430,11 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
 
 
 def at_completion(
-    evaluation: Evaluation,
-    rules: RuleSet,
-    *,
-    dob: date,
-    sex: str,
-    release_date: date | None,
-    barriers: Iterable[str],
-    needs: Iterable[str],
-    open_referrals: Iterable[str],
-    consents: Iterable[str],
-    today: date,
-    nation: str | None = None,
-    stage: str | None = None,
-    completed: dict[str, date] | None = None,
+    evaluation: Evaluation, rules: RuleSet, facts: engine.Facts, today: date
 ) -> engine.Outcome:
-    """What the rules suggest for a screening just completed: the one builder behind a real
-    screening's snapshot and the demo generator's, so they cannot drift apart."""
-    facts = facts_from_evaluation(
-        evaluation,
-        dob=dob,
-        sex=sex,
-        release_date=release_date,
-        barriers=barriers,
-        needs=needs,
-        open_referrals=open_referrals,
-        consents=consents,
-        today=today,
-        nation=nation,
-        stage=stage,
-        completed=completed,
-    )
+    """What the rules suggest for a screening just completed, from its facts
+    (``facts_from_evaluation``): the one builder behind a real screening's snapshot and the
+    demo generator's, so they cannot drift apart."""
     return engine.evaluate(rules, facts, today, label_for(evaluation.questionnaire))
 
 
@@ -475,9 +449,8 @@ def snapshot(
     """Record what the rules suggest at completion (the export's ``suggestions`` table)."""
     assert row.id is not None
     barriers, needs, open_refs, consents = _current(session, person)
-    outcome = at_completion(
+    facts = facts_from_evaluation(
         evaluation,
-        rules,
         dob=person.dob,
         sex=person.sex,
         release_date=person.release_date,
@@ -490,6 +463,7 @@ def snapshot(
         stage=person.stage,
         completed=ref_repo.completed_achieved(session, person.id),
     )
+    outcome = at_completion(evaluation, rules, facts, today)
     now = clock.now()
     rows = [
         SuggestionRow(
