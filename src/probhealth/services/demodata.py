@@ -27,6 +27,7 @@ from probhealth import clock, expr, referral_states
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import Item, Questionnaire
+from probhealth.rules import engine
 from probhealth.rules.model import Pathway, RuleSet
 from probhealth.services import referrals, suggest
 from probhealth.store import audit, bulk
@@ -770,25 +771,7 @@ def _suggest_and_refer(
     outcome = suggest.at_completion(ev, rules, facts, on)
     made = 0
     for s in outcome.suggestions:
-        reasons = json.dumps(
-            [{"rule": r.rule, "because": r.because, "evidence": r.evidence} for r in s.reasons]
-        )
-        rows[Suggestion].append(
-            {
-                "id": ids[Suggestion],
-                "person_id": pid,
-                "screening_id": sid,
-                "pathway_id": s.pathway.id,
-                "urgency": s.urgency,
-                "reasons": reasons,
-                "already_open": False,
-                "rules_id": rules.id,
-                "rules_version": rules.version,
-                "rules_hash": rules.content_hash,
-                "created_at": finished,
-            }
-        )
-        ids[Suggestion] += 1
+        reasons = _add_suggestion(b, pid, sid, s, finished, already_open=False)
         if s.pathway.adjustment or rnd.random() < 0.35:
             continue
         self_ref = s.pathway.self_referral and (
@@ -848,28 +831,35 @@ def _suggest_and_refer(
             }
         )
     for s in outcome.already_open:  # recorded as the snapshot records them, not offered
-        rows[Suggestion].append(
-            {
-                "id": ids[Suggestion],
-                "person_id": pid,
-                "screening_id": sid,
-                "pathway_id": s.pathway.id,
-                "urgency": s.urgency,
-                "reasons": json.dumps(
-                    [
-                        {"rule": r.rule, "because": r.because, "evidence": r.evidence}
-                        for r in s.reasons
-                    ]
-                ),
-                "already_open": True,
-                "rules_id": rules.id,
-                "rules_version": rules.version,
-                "rules_hash": rules.content_hash,
-                "created_at": finished,
-            }
-        )
-        ids[Suggestion] += 1
+        _add_suggestion(b, pid, sid, s, finished, already_open=True)
     return made
+
+
+def _add_suggestion(
+    b: _Build, pid: str, sid: int, s: engine.Suggestion, finished: datetime, *, already_open: bool
+) -> str:
+    """The row of one suggestion of a screening (offered, or already open); its reasons as
+    stored, for a referral made from it."""
+    reasons = json.dumps(
+        [{"rule": r.rule, "because": r.because, "evidence": r.evidence} for r in s.reasons]
+    )
+    b.rows[Suggestion].append(
+        {
+            "id": b.ids[Suggestion],
+            "person_id": pid,
+            "screening_id": sid,
+            "pathway_id": s.pathway.id,
+            "urgency": s.urgency,
+            "reasons": reasons,
+            "already_open": already_open,
+            "rules_id": b.rules.id,
+            "rules_version": b.rules.version,
+            "rules_hash": b.rules.content_hash,
+            "created_at": finished,
+        }
+    )
+    b.ids[Suggestion] += 1
+    return reasons
 
 
 # ---------------------------------------------------------------- services --------------
