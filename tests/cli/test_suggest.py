@@ -188,3 +188,30 @@ def test_piped_tables_never_cut_an_id(cli, tmp_path, narrow):
     cli("refer", "X100001", "crisis-support", "--service", service, "--self-referral")
     listed = cli("referral", "list").stdout
     assert service in listed and "X100001" in listed
+
+
+def test_each_suggestion_shows_its_whole_id_and_how_to_take_it_up(cli, tmp_path, narrow):
+    """At 80 columns the panel title of "Mental health assessment (through the GP)" cut its
+    id to "(mental-health-assess": the id a worker types into ``refer``. The title is now the
+    urgency and name; the id comes whole, in the command that takes the pathway up."""
+    add_person(cli, "X100001", sex="male")
+    cli("consent", "X100001", "--purpose", "screening", "--given")
+    path = negative_file(tmp_path, phq9_1=1, phq9_2=0, phq9_9=3, dentist_registered="no")
+    cli("screen", "X100001", "--answers", str(path))
+    cli("refer", "X100001", "crisis-support", "--self-referral")
+    human = cli("suggest", "X100001").stdout
+    assert max(len(line) for line in human.splitlines()) <= 80
+    report = json.loads(cli("suggest", "X100001", "--json").stdout)
+    open_ids = {s["pathway"] for s in report["already_open"]}
+    assert open_ids == {"crisis-support"}
+    for s in report["suggestions"]:
+        pid = s["pathway"]
+        if s.get("no_gp"):  # cannot be taken up until they have a GP; the id is still there
+            assert f"Pathway id: {pid} " in human, pid
+        else:
+            assert f"Take it up: probhealth refer X100001 {pid} " in human, pid
+    assert "Take it up: probhealth refer X100001 dentist " in human
+    assert "Pathway id: crisis-support " in human  # already open: no command offered
+    titles = "\n".join(line for line in human.splitlines() if line.startswith("╭"))
+    for s in report["suggestions"] + report["already_open"]:
+        assert f" {s['name']} ─" in titles and f"({s['pathway']}" not in titles, titles

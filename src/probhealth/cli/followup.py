@@ -44,7 +44,7 @@ class TerminalFollowUp:
     def suggestions(self, report: SuggestReport, *, pending: bool) -> None:
         out = output.out()
         out.print()
-        render.print_renderable(render.suggestions(report))
+        render.print_renderable(render.suggestions(report, take_up=not pending))
         if pending:
             out.print()
             out.print(render.t("Now, with the person: for each suggestion, do they agree?", "bold"))

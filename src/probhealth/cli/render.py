@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from probhealth import clock
-from probhealth.cli.output import count, out
+from probhealth.cli.output import command, count, out
 from probhealth.textsafe import for_terminal
 from probhealth.validation import CONSENT_PURPOSES, nhs_number_display
 
@@ -556,7 +556,10 @@ def _service_rows(matches: Sequence[ServiceMatch]) -> Table:
     return tbl
 
 
-def suggestion_panel(s: PathwaySuggestion) -> Panel:
+def suggestion_panel(s: PathwaySuggestion, *, take_up: str | None = None) -> Panel:
+    """One suggested pathway. The title is the urgency and the name (a long name would cut
+    an id in it short); the pathway id is in the command that takes it up (``take_up``: the
+    CRN), or on its own line where no command is offered."""
     parts: list[Any] = []
     for r in s.reasons:
         line = Text("• ")
@@ -606,14 +609,25 @@ def suggestion_panel(s: PathwaySuggestion) -> Panel:
                 style="yellow",
             )
         )
+    if take_up and not s.open_referral and not s.no_gp:
+        verb = "Record it" if s.adjustment else "Take it up"
+        parts.append(
+            Text(f"{verb}: ", style="bold").append(
+                for_terminal(command(f"probhealth refer {take_up} {s.pathway_id}"))
+            )
+        )
+    else:
+        parts.append(Text(f"Pathway id: {for_terminal(s.pathway_id)}", style="dim"))
     title = urgency_text(s.urgency)
     title.append(" " + for_terminal(s.name), style="bold")
-    title.append(f"  ({s.pathway_id})", style="dim")
     border = {"emergency": "red", "same-day": "yellow"}.get(s.urgency, "cyan")
     return Panel(Group(*parts), title=title, title_align="left", border_style=border, expand=True)
 
 
-def suggestions(report: SuggestReport) -> Group:
+def suggestions(report: SuggestReport, *, take_up: bool = True) -> Group:
+    """A person's suggestions; with ``take_up``, each open one ends with the command that
+    takes it up (not when the decisions are being asked for, as after a screening)."""
+    crn = report.person.crn if take_up else None
     head = Text(
         f"Suggestions for {report.person.crn} from screening {report.screening_id} ({clock.show(report.screening_completed_at)}), rules {report.rules}",
         style="bold",
@@ -621,10 +635,10 @@ def suggestions(report: SuggestReport) -> Group:
     parts: list[Any] = [head]
     if not report.suggestions and not report.already_open:
         parts.append(Text("No pathway suggested by the rules.", style="dim"))
-    parts += [suggestion_panel(s) for s in report.suggestions]
+    parts += [suggestion_panel(s, take_up=crn) for s in report.suggestions]
     if report.already_open:
         parts.append(Text("Already being followed:", style="bold"))
-        parts += [suggestion_panel(s) for s in report.already_open]
+        parts += [suggestion_panel(s, take_up=crn) for s in report.already_open]
     could = getattr(report, "could_apply", ())
     if could:
         rows = [
