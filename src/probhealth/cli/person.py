@@ -15,6 +15,13 @@ CrnArg = Annotated[
     str, typer.Argument(help="Case reference number, e.g. X123456.", show_default=False)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+StageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stage",
+        help="pre-sentence, community-order, suspended-sentence, licence or post-sentence-supervision.",
+    ),
+]
 
 
 @app.command("add")
@@ -65,13 +72,7 @@ def add(
             help="england or wales (pathways differ). Default: the office's nation in office.yaml, else PROBHEALTH_NATION, else england.",
         ),
     ] = None,
-    stage: Annotated[
-        str | None,
-        typer.Option(
-            "--stage",
-            help="pre-sentence, community-order, suspended-sentence, licence or post-sentence-supervision.",
-        ),
-    ] = None,
+    stage: StageOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Add a person. Example: probhealth person add --crn X123456 --given Ann --family Smith --dob 1990-01-31 --sex female"""
@@ -181,13 +182,7 @@ def edit(
         str | None, typer.Option("--address", help="Postal address on one line, no postcode.")
     ] = None,
     nation: Annotated[str | None, typer.Option("--nation", help="england or wales.")] = None,
-    stage: Annotated[
-        str | None,
-        typer.Option(
-            "--stage",
-            help="pre-sentence, community-order, suspended-sentence, licence or post-sentence-supervision.",
-        ),
-    ] = None,
+    stage: StageOpt = None,
     clear: Annotated[
         list[str] | None,
         typer.Option(
