@@ -10,16 +10,17 @@ from __future__ import annotations
 import errno
 import os
 import sys
-import uuid
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from probhealth import __version__
-from probhealth.cli import output
+from probhealth.cli import output, plaintext
 from probhealth.cli.context import AppContext
 from probhealth.errors import BadInput, ProbhealthError
+
+plaintext.install()  # text options without pydantic: about 0.1 s of every command's start
 
 
 def _say_notices(ctx: Any) -> None:
@@ -95,6 +96,8 @@ def _wants_json(ctx: Any) -> bool:
 
 def internal_error(exc: BaseException) -> BaseException:
     """Report an unexpected error by reference only; returns the exit to raise."""
+    import uuid
+
     ref = uuid.uuid4().hex[:8]
     output.error(
         f"Internal error (reference {ref}, {type(exc).__name__}). Nothing identifying is shown."

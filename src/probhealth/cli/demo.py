@@ -100,7 +100,6 @@ def demo(
 
 
 def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
-    from probhealth.cli import render
     from probhealth.services import definitions, demodata
     from probhealth.services.definitions import load_rules
     from probhealth.services.directory import ensure_demo_directory
@@ -109,7 +108,7 @@ def _caseload(ctx: typer.Context, n: int, seed: int) -> None:
     output.info(f"Demo database: {store.target.display} (fictional people only).")
     rules = load_rules()
     ensure_demo_directory(store, rules)
-    with render.progress("Creating fictional people") as advance:
+    with output.progress("Creating fictional people") as advance:
         report = demodata.generate(
             store, definitions.load_questionnaire(), rules, n, seed=seed, progress=advance
         )

@@ -59,7 +59,6 @@ def export(
     Example: probhealth export screenings --out screenings.csv --since 2026-01-01
     """
     from probhealth import atomicfile, validation
-    from probhealth.cli import render
     from probhealth.services import export as service
 
     target = None if out == "-" else atomicfile.output_path(out)
@@ -86,7 +85,7 @@ def export(
         warning = export_warning(checked.resolve().parent / checked.name)
         if warning:
             output.warn(warning)
-    with render.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
+    with output.progress(f"Exporting {options.table}", enabled=target is not None) as advance:
         result = service.run(store, options, progress=lambda done, total: advance(done, total or 0))
     where = "standard output" if result.target == "-" else result.target
     swept = atomicfile.take_swept()

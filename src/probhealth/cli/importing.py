@@ -52,11 +52,10 @@ def people(
     Example: probhealth import people caseload.csv --dry-run
     """
     from probhealth import atomicfile
-    from probhealth.cli import render
     from probhealth.services import importing
 
     store = app_context(ctx).store()
-    with render.progress("Importing people", enabled=not json_out):
+    with output.progress("Importing people", enabled=not json_out):
         report = importing.import_people(
             store,
             file,

@@ -2,11 +2,16 @@
 
 Data is never interpolated into rich markup here: every message is a ``Text`` built from a
 string that has passed ``for_terminal``. ``NO_COLOR`` is honoured by rich itself.
+
+A one-line message to a stream that is no terminal is written as the line itself, without
+loading rich: rich would write exactly that (no styles off a terminal, no wrapping on
+stderr), and loading it is a good part of a short command's start (an export, issue 19).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -74,10 +79,35 @@ def command(text: str) -> str:
     return _PROG.sub(lambda _: _PREFIX + " " if _PREFIX else "", text)
 
 
+def plainly(stream: Any) -> bool:
+    """Whether rich is sure to treat ``stream`` as no terminal, and so to write text to it
+    as it is: the stream says it is no TTY, nothing in the environment tells rich otherwise,
+    and rich has not been loaded (no live display of its can be drawing on it). When this is
+    False, rich decides, as it always did."""
+    if "rich" in sys.modules or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return False
+    try:
+        return stream.isatty() is False
+    except (AttributeError, ValueError):  # no isatty, or closed: rich knows what to do
+        return False
+
+
+def terminal(stderr: bool = False) -> bool:
+    """Whether stdout (or stderr) is a terminal, as rich sees it."""
+    if plainly(sys.stderr if stderr else sys.stdout):
+        return False
+    return console(stderr).is_terminal
+
+
 def _say(text: str, style: str | None) -> None:
+    line = for_terminal(command(text))
+    if line.isprintable() and plainly(sys.stderr):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        return
     from rich.text import Text
 
-    err().print(Text(for_terminal(command(text)), style=style or ""))
+    err().print(Text(line, style=style or ""))
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -99,6 +129,37 @@ def warn(text: str) -> None:
 
 def error(text: str) -> None:
     _say(text, "bold red")
+
+
+class _Progress:
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and terminal()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if self.enabled:
+            from rich.progress import Progress
+
+            self._progress = Progress(console=err())
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            if self._progress is not None:
+                self._progress.update(self._task, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+def progress(label: str, *, enabled: bool = True) -> _Progress:
+    """A progress bar on stderr when stdout is a terminal; nothing when piped."""
+    return _Progress(label, enabled)
 
 
 def emit_json(data: Any) -> None:

@@ -696,43 +696,6 @@ def batch_summary(summary: BatchSummary) -> Group:
     return Group(head, tbl)
 
 
-class _Progress:
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled and out().is_terminal
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Any:
-        if self.enabled:
-            from rich.progress import Progress
-
-            self._progress = Progress(console=output_err())
-            self._progress.__enter__()
-            self._task = self._progress.add_task(self.label, total=None)
-
-        def advance(done: int, total: int) -> None:
-            if self._progress is not None:
-                self._progress.update(self._task, completed=done, total=total)
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-
-def output_err() -> Any:
-    from probhealth.cli.output import err
-
-    return err()
-
-
-def progress(label: str, *, enabled: bool = True) -> _Progress:
-    """A progress bar on stderr when at a terminal; nothing when piped."""
-    return _Progress(label, enabled)
-
-
 # ------------------------------------------------------------------ referrals -----------
 STATUS_STYLE = {
     "completed": "green",

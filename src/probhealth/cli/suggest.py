@@ -49,7 +49,7 @@ def suggest(
     if all_:
         from probhealth.cli import render
 
-        with render.progress("Evaluating rules", enabled=not json_out) as advance:
+        with output.progress("Evaluating rules", enabled=not json_out) as advance:
             summary = service.suggest_all(store, rules, office=office, progress=advance)
         if json_out:
             output.emit_json(summary.to_json())
