@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +309,72 @@ def store(db: DbHandle) -> Iterator[object]:
 @pytest.fixture
 def cli(db: DbHandle) -> Cli:
     return Cli(db.path or db.url)
+
+
+_BUILT: dict[tuple[str, ...], tuple[Any, Any]] = {}
+
+
+@pytest.fixture
+def built_once(
+    request: pytest.FixtureRequest, db: DbHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Any]:
+    """Build a test's starting data once per process and backend, copy it for every other test.
+
+    ``built_once(build)`` runs ``build()`` (which fills ``db``, through the CLI or services)
+    the first time it is asked with that function (and ``key``) on this backend; it then keeps
+    a copy of the database -- the file with its audit head on SQLite (the backup API, so a
+    connection left open does not matter), every row and sequence on PostgreSQL
+    (``tests.pg.Pool.capture``) -- and ``build``'s result. Later tests get that copy put into
+    their own fresh ``db`` and the same result, instead of running the same commands again.
+    Only for data a test reads or changes in the database: ``build`` must leave nothing else
+    a test relies on (files in ``tmp_path``, environment) and return nothing tied to the first
+    test (paths in its ``tmp_path``). Not for encrypted files."""
+
+    def once(build: Callable[[], Any], key: object = None) -> Any:
+        name = (build.__module__, build.__qualname__, repr(key), db.backend)
+        if name in _BUILT:
+            saved, result = _BUILT[name]
+            _restore(request, db, saved)
+            return result
+        result = build()
+        _BUILT[name] = (_capture(request, db, tmp_path_factory), result)
+        return result
+
+    return once
+
+
+def _capture(request: pytest.FixtureRequest, db: DbHandle, tmp: pytest.TempPathFactory) -> Any:
+    if db.path is None:
+        pool: pg.Pool = request.getfixturevalue("pg_pool")
+        return pool.capture(db.url)
+    from contextlib import closing
+
+    from probhealth.store.anchor import path_for
+
+    copy = tmp.mktemp("built") / "built.db"
+    with closing(sqlite3.connect(db.path)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
+    head = path_for(db.path)
+    return copy, head.read_bytes() if head.exists() else None
+
+
+def _restore(request: pytest.FixtureRequest, db: DbHandle, saved: Any) -> None:
+    if db.path is None:
+        pool: pg.Pool = request.getfixturevalue("pg_pool")
+        pool.restore(db.url, saved)
+        return
+    from contextlib import closing
+
+    from probhealth.store.anchor import path_for
+
+    copy, head = saved
+    with closing(sqlite3.connect(copy)) as src, closing(sqlite3.connect(db.path)) as dst:
+        src.backup(dst)
+    target = path_for(db.path)
+    target.unlink(missing_ok=True)
+    if head is not None:
+        target.write_bytes(head)
+        target.chmod(0o600)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 ENV = "PROBHEALTH_TEST_PG"
@@ -59,6 +60,15 @@ def reachable(url: str) -> str | None:
     if not row or not row[0]:
         return "the login in PROBHEALTH_TEST_PG is not a superuser"
     return None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A database's contents (``Pool.capture``): each table's rows in COPY's text form and each
+    sequence's last value (None when never used)."""
+
+    rows: list[tuple[str, bytes]]
+    sequences: list[tuple[str, int | None]]
 
 
 class Pool:
@@ -213,6 +223,51 @@ class Pool:
                 )
         with psycopg.connect(libpq(self.admin_url)) as con:
             return sql.SQL("; ").join(parts).as_bytes(con)
+
+    def capture(self, url: str) -> Snapshot:
+        """Every row and sequence of one of this pool's databases, to ``restore`` into another
+        (``tests.conftest.built_once``): COPY's text form, so every value comes back as it
+        was stored."""
+        import psycopg
+        from psycopg import sql
+
+        rows: list[tuple[str, bytes]] = []
+        with psycopg.connect(libpq(url)) as con:
+            for table in self._tables:
+                query = sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))
+                with con.cursor().copy(query) as copy:
+                    data = b"".join(bytes(chunk) for chunk in copy)
+                rows.append((table, data))
+            sequences = con.execute(
+                "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences"
+                " WHERE schemaname = current_schema()"
+            ).fetchall()
+        return Snapshot(rows, [(str(name), last) for name, last in sequences])
+
+    def restore(self, url: str, snapshot: Snapshot) -> None:
+        """Make a database of this pool hold exactly what ``snapshot`` holds, on one connection
+        in one transaction (triggers, so the append-only audit guard and the foreign keys, off
+        as for a replica, as in ``_empty``)."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(libpq(url)) as con:
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            con.execute("SET LOCAL session_replication_role = replica")
+            for table, data in snapshot.rows:
+                con.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+                if data:
+                    query = sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))
+                    with con.cursor().copy(query) as copy:
+                        copy.write(data)
+            for seq, last in snapshot.sequences:
+                if last is None:
+                    con.execute("SELECT setval(%s::regclass, 1, false)", (seq,))
+                else:
+                    con.execute("SELECT setval(%s::regclass, %s, true)", (seq, last))
 
     def drop_all(self) -> None:
         with self._admin() as con:

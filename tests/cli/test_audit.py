@@ -29,23 +29,30 @@ def actions(db: DbHandle) -> list[str]:
 
 
 @pytest.fixture
-def person(cli, tmp_path):  # type: ignore[no-untyped-def]
-    cli("services", "load", str(ROOT / "examples" / "services-fictional.yaml"))
-    add_person(
-        cli,
-        "X123456",
-        given="Zebedee",
-        family="Quasimodo",
-        dob="1990-07-19",
-        postcode="CB1 2AB",
-        sex="male",
-        office="Cambridge",
-    )
-    cli("consent", "X123456", "--purpose", "screening", "--given", "--note", "very private note")
-    cli("consent", "X123456", "--purpose", "health-trainer", "--given")  # goals need it
-    cli("consent", "X123456", "--purpose", "share-with-services", "--given")
-    cli("screen", "X123456", "--answers", str(negative_file(tmp_path, gp_registered="no")))
-    return "X123456"
+def person(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
+    """A person with services loaded, three consents and a screening (built once a process)."""
+
+    def build() -> str:
+        cli("services", "load", str(ROOT / "examples" / "services-fictional.yaml"))
+        add_person(
+            cli,
+            "X123456",
+            given="Zebedee",
+            family="Quasimodo",
+            dob="1990-07-19",
+            postcode="CB1 2AB",
+            sex="male",
+            office="Cambridge",
+        )
+        cli(
+            "consent", "X123456", "--purpose", "screening", "--given", "--note", "very private note"
+        )
+        cli("consent", "X123456", "--purpose", "health-trainer", "--given")  # goals need it
+        cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+        cli("screen", "X123456", "--answers", str(negative_file(tmp_path, gp_registered="no")))
+        return "X123456"
+
+    return built_once(build)
 
 
 # command line -> the audit action it must record

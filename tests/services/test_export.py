@@ -31,8 +31,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def caseload(cli):  # type: ignore[no-untyped-def]
-    cli("demo", "--people", "40", "--seed", "3")
+def caseload(cli, built_once):  # type: ignore[no-untyped-def]
+    """Forty demo people (made once a process, copied for each test)."""
+
+    def build() -> None:
+        cli("demo", "--people", "40", "--seed", "3")
+
+    built_once(build)
     return cli
 
 
