@@ -24,23 +24,6 @@ FIRST_ACTION = "db.init"  # event 1 of every database (written by the migration 
 BASELINE_ACTION = "record.baseline"
 
 
-def canonical(
-    event_id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str | None,
-    detail: str,
-    prev_hash: str,
-    records: str | None = None,
-) -> bytes:
-    payload = [event_id, clock.iso_utc(at), actor, action, entity, entity_id, detail, prev_hash]
-    if records is not None:  # events before record digests began hash as they always did
-        payload.append(records)
-    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
-
-
 def event_hash(
     event_id: int,
     at: datetime,
@@ -52,8 +35,13 @@ def event_hash(
     prev_hash: str,
     records: str | None = None,
 ) -> str:
+    """SHA-256 of the event's canonical form: a compact ASCII JSON array of its fields, the
+    record digests last (only for events since they began)."""
+    payload = [event_id, clock.iso_utc(at), actor, action, entity, entity_id, detail, prev_hash]
+    if records is not None:  # events before record digests began hash as they always did
+        payload.append(records)
     return hashlib.sha256(
-        canonical(event_id, at, actor, action, entity, entity_id, detail, prev_hash, records)
+        json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
     ).hexdigest()
 
 
