@@ -13,7 +13,7 @@ unless a rule fires at emergency or same-day urgency: a safety route is never he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -63,6 +63,12 @@ class Suggestion:
         return self.completed_on + timedelta(days=days)
 
 
+def could_apply_advice(why: Iterable[str]) -> str:
+    """What the worker is told about something the answers could meet but do not prove (a
+    rule here, a flag in a screening): why, then to ask again or use their judgement."""
+    return "; ".join(why) + ": ask again or use your judgement"
+
+
 @dataclass(frozen=True)
 class CouldApply:
     """A rule the answers could meet but do not prove (a partly answered scale, or a flag
@@ -75,7 +81,7 @@ class CouldApply:
 
     @property
     def advice(self) -> str:
-        return "; ".join(self.why) + ": ask again or use your judgement"
+        return could_apply_advice(self.why)
 
     def to_json(self) -> dict[str, Any]:
         return {

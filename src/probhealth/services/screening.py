@@ -19,6 +19,7 @@ from probhealth.errors import BadInput, Conflict, NotFound, Remedy
 from probhealth.questionnaire import answers as answer_parsing
 from probhealth.questionnaire.engine import Evaluation, PersonFacts, evaluate
 from probhealth.questionnaire.model import FlagDef, Questionnaire
+from probhealth.rules.engine import could_apply_advice
 from probhealth.rules.model import RuleSet
 from probhealth.services import consent, definitions, suggest
 from probhealth.services.people import PersonRecord, effective_nation, require_person, to_record
@@ -125,7 +126,7 @@ class CouldApply:
 
     @property
     def advice(self) -> str:
-        return "; ".join(self.why) + ": ask again or use your judgement"
+        return could_apply_advice(self.why)
 
     def to_json(self) -> dict[str, Any]:
         return {
