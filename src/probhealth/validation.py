@@ -99,7 +99,7 @@ def release_date(value: str | date, *, dob: date | None = None, today: date | No
 def sex(value: str) -> str:
     text = value.strip().lower()
     if text not in SEXES:
-        raise BadInput(f"Sex must be one of: {', '.join(SEXES)}.")
+        raise BadInput(f"Sex must be one of: {', '.join(SEXES)}." + did_you_mean(text, SEXES))
     return text
 
 
@@ -149,7 +149,9 @@ def filter_name(value: str | None, option: str) -> str | None:
 def choice(value: str, field: str, allowed: tuple[str, ...]) -> str:
     text = value.strip().lower()
     if text not in allowed:
-        raise BadInput(f"{field} must be one of: {', '.join(allowed)}.")
+        raise BadInput(
+            f"{field} must be one of: {', '.join(allowed)}." + did_you_mean(text, allowed)
+        )
     return text
 
 

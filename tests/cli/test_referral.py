@@ -1197,3 +1197,48 @@ def test_goals_through_the_cli(cli, db, monkeypatch) -> None:
     assert [g["id"] for g in everything] == [goal["id"], other["id"]]
     table = cli("goal", "list", CRN, "--all").stdout
     assert "Register with a GP" in table and "achieved" in table
+
+
+def test_a_mistyped_word_gets_a_did_you_mean(cli, db) -> None:
+    """A status, reason, outcome, sex, need domain or barrier type typed with a slip is
+    refused on one line, with the nearest word, and nothing is changed."""
+    add_person(cli)
+    rid = json.loads(cli("refer", CRN, "dentist", "--self-referral", "--json").stdout)["id"]
+    for step in ("referred", "accepted"):
+        cli("referral", "update", str(rid), "--status", step)
+    before = fingerprint(db)
+    for args, meant in (
+        (["referral", "update", str(rid), "--status", "atended"], "attended"),
+        (
+            ["referral", "update", str(rid), "--status", "withdrawn", "--reason", "moved"],
+            "moved-area",
+        ),
+        (
+            ["referral", "update", str(rid), "--status", "completed", "--outcome", "acheived"],
+            "achieved",
+        ),
+        (["referral", "list", "--status", "opne"], "open"),
+        (["barrier", "add", CRN, "transprot"], "transport"),
+        (["need", "add", CRN, "housng"], "housing"),
+        (
+            [
+                "person",
+                "add",
+                "--crn",
+                "X654321",
+                "--given",
+                "A",
+                "--family",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--sex",
+                "femal",
+            ],
+            "female",
+        ),
+    ):
+        err = cli(*args, expect=2).stderr
+        assert err.strip().endswith(f"Did you mean {meant!r}?"), (args, err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert fingerprint(db) == before

@@ -80,6 +80,7 @@ def add(
     if domain is not None and domain not in taxonomy.NEED_DOMAINS:
         raise BadInput(
             f"Unknown domain {domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}."
+            + validation.did_you_mean(domain, taxonomy.NEED_DOMAINS)
         )
     target = parse_date(target_date, "{opt:target-date}")
     today = clock.today()

@@ -151,6 +151,7 @@ def add_need(
     if kind not in taxonomy.NEED_DOMAINS:
         raise BadInput(
             f"Unknown need domain {domain!r}; use one of: {', '.join(taxonomy.NEED_DOMAINS)}."
+            + validation.did_you_mean(kind, taxonomy.NEED_DOMAINS)
         )
     level = severity.strip().lower()
     if level not in taxonomy.NEED_SEVERITIES:
@@ -196,6 +197,7 @@ def add_barrier(
     if kind not in taxonomy.BARRIER_TYPES:
         raise BadInput(
             f"Unknown barrier type {barrier_type!r}; use one of: {', '.join(taxonomy.BARRIER_TYPES)}."
+            + validation.did_you_mean(kind, taxonomy.BARRIER_TYPES)
         )
     clean = clean_note(note, "Note") if note else None
     with store.write() as session:

@@ -478,7 +478,10 @@ def _check_reason(status: str, reason: str | None, note: str | None) -> None:
     if reason is None:
         raise BadInput(f"Moving to {status} needs {{opt:reason}}, one of: {', '.join(codes)}.")
     if reason not in codes:
-        raise BadInput(f"Reason for {status} must be one of: {', '.join(codes)}.")
+        raise BadInput(
+            f"Reason for {status} must be one of: {', '.join(codes)}."
+            + validation.did_you_mean(reason, codes)
+        )
     if reason == "other" and not note:
         raise BadInput("Reason 'other' needs a {opt:note} saying what happened.")
 
@@ -500,6 +503,7 @@ def update(
     if status not in referral_states.STATUSES:
         raise BadInput(
             f"Unknown status {status!r}; statuses: {', '.join(referral_states.STATUSES)}."
+            + validation.did_you_mean(status, referral_states.STATUSES)
         )
     clean = clean_note(note, "Note") if note else None
     reason = reason.strip().lower() if reason else None
@@ -613,6 +617,7 @@ def _check_step(
         if outcome not in referral_states.OUTCOMES:
             raise BadInput(
                 f"Completing a referral needs {{opt:outcome}}, one of: {', '.join(referral_states.OUTCOMES)}."
+                + (validation.did_you_mean(outcome, referral_states.OUTCOMES) if outcome else "")
             )
     elif outcome is not None:
         raise BadInput("{opt:outcome} is only for {opt:status} completed.")
@@ -669,6 +674,7 @@ def listing(
             if s not in referral_states.STATUSES and s not in ("open", "closed"):
                 raise BadInput(
                     f"Unknown status {s!r}; use open, closed or one of: {', '.join(referral_states.STATUSES)}."
+                    + validation.did_you_mean(s, ("open", "closed", *referral_states.STATUSES))
                 )
         statuses = sorted(
             {
