@@ -166,3 +166,29 @@ def test_today_for_one_office(cli, caseload, tmp_path):
     assert "Ilfracombee" in wrong and "Did you mean 'ilfracombe'?" in wrong
     assert wrong.count("\n") == 1 and "Traceback" not in wrong
     assert "--office" in cli("today", "--office", " ", expect=2).stderr
+
+
+def test_today_says_how_to_see_more_as_it_can_be_copied(cli, caseload, db):
+    """ "and N more" names a command that works when copied: with the database as it was typed
+    (``--demo``, ``--db``), and for the office asked for. Before, it was always plain
+    ``probhealth referral list --due``: on the demo database that lists the real caseload."""
+    import shlex
+    from types import SimpleNamespace
+
+    from probhealth.cli import render
+    from tests.helpers import Cli
+
+    if db.path is None:
+        pytest.skip("a typed --db path is a SQLite file")
+    typed = Cli(None)("--db", str(db.path), "today", "--limit", "1", env=caseload).stdout
+    assert (
+        f"and 1 more referrals: probhealth --db {shlex.quote(str(db.path))} referral list --due"
+        in typed
+    )
+    more = SimpleNamespace(more=3)
+    for office, shown in (
+        ("Ilfracombe", "--office Ilfracombe"),
+        ("North Tyneside", "--office 'North Tyneside'"),
+    ):
+        (line,) = render._more(more, "goals", "probhealth goal list --due", office)
+        assert line.plain == f"and 3 more goals: probhealth goal list --due {shown}"

@@ -4,6 +4,8 @@ never parsed as markup). Functions take records and return rich renderables or p
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -160,10 +162,14 @@ def open_flags(flags: Sequence[Any]) -> list[RenderableType]:
     return [Group(*lines)]
 
 
-def _more(section: Any, what: str, command: str) -> list[RenderableType]:
+def _more(section: Any, what: str, hint: str, office: str | None = None) -> list[RenderableType]:
+    """``and N more ...: COMMAND``, the command as it can be copied (``--demo``/``--db`` as
+    typed, without ``probhealth`` in the shell) and kept to the office asked for."""
     if not section.more:
         return []
-    return [Text(f"and {section.more:,} more {what}: {command}", style="dim")]
+    if office:
+        hint += " --office " + (office if re.fullmatch(r"[\w.-]+", office) else shlex.quote(office))
+    return [Text(f"and {section.more:,} more {what}: {for_terminal(command(hint))}", style="dim")]
 
 
 def today(day: Any) -> RenderableType:
@@ -199,7 +205,7 @@ def today(day: Any) -> RenderableType:
                 ],
             )
         )
-        parts += _more(day.open_flags, "open flags", "probhealth today --limit 0")
+        parts += _more(day.open_flags, "open flags", "probhealth today --limit 0", day.office)
     else:
         parts.append(Text("No open safety flags.", style="green"))
     parts.append(Text(""))
@@ -211,13 +217,13 @@ def today(day: Any) -> RenderableType:
             tbl = referrals_table(list(section.rows), due=True)
             tbl.title, tbl.caption = title, count(section.total, "referral")
             parts.append(tbl)
-            parts += _more(section, "referrals", "probhealth referral list --due")
+            parts += _more(section, "referrals", "probhealth referral list --due", day.office)
         else:
             parts.append(Text(none, style="green"))
     parts.append(Text(""))
     if goals_n:
         parts.append(goals_table(list(day.goals_due.rows), caseload=True, due=True))
-        parts += _more(day.goals_due, "goals", "probhealth goal list --due")
+        parts += _more(day.goals_due, "goals", "probhealth goal list --due", day.office)
     else:
         parts.append(Text("No goals due.", style="green"))
     parts.append(Text(""))
@@ -238,7 +244,7 @@ def today(day: Any) -> RenderableType:
             caption=count(unscreened_n, "person", "people"),
         )
         parts.append(tbl)
-        parts += _more(day.not_screened, "people", "probhealth today --limit 0")
+        parts += _more(day.not_screened, "people", "probhealth today --limit 0", day.office)
     else:
         parts.append(Text("Everyone has been screened.", style="green"))
     return Group(*parts)
