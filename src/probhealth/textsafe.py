@@ -37,24 +37,20 @@ def clean_name(value: str, field: str, *, max_len: int = NAME_MAX) -> str:
         raise BadInput(f"{field} is empty; give a value.")
     if text.isprintable() and len(text) <= max_len:
         return text  # no control, format, private-use or unassigned character: nothing to check
-    for ch in text:
-        if _bad_char(ch):
-            raise BadInput(
-                f"{field} contains an invisible or control character ({describe_char(ch)}); "
-                "retype it without that character."
-            )
-    if len(text) > max_len:
-        raise BadInput(f"{field} is longer than {max_len} characters; shorten it.")
-    return text
+    return _checked(text, field, max_len)
 
 
 def clean_note(value: str, field: str = "note", *, max_len: int = NOTE_MAX) -> str:
     """Free text (notes, reasons): like a name but line breaks and tabs are allowed."""
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    return _checked(text, field, max_len, allowed="\n\t")
+
+
+def _checked(text: str, field: str, max_len: int, *, allowed: str = "") -> str:
+    """``text`` if it holds no invisible or control character (but those ``allowed``) and is
+    no longer than ``max_len``; else the one line that says which."""
     for ch in text:
-        if ch in "\n\t":
-            continue
-        if _bad_char(ch):
+        if ch not in allowed and _bad_char(ch):
             raise BadInput(
                 f"{field} contains an invisible or control character ({describe_char(ch)}); "
                 "retype it without that character."
