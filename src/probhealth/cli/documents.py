@@ -7,12 +7,16 @@ extension (.pdf, .html, .txt); without ``--out`` the text is shown here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from probhealth.cli import output
 from probhealth.cli.context import app_context, interactive
+
+if TYPE_CHECKING:
+    from probhealth.services.handout import Handout
+    from probhealth.services.letters import Letter
 
 RulesOption = Annotated[
     Path | None,
@@ -98,6 +102,11 @@ def handout(
             "the person who hurts them could put them in danger. Ask if it is safe, then add it "
             f"with --include {pathway_id}."
         )
+    _show(result, "handout", json_out)
+
+
+def _show(result: Handout | Letter, what: str, json_out: bool) -> None:
+    """A document made: as JSON, as text on the screen (not written), or where it went."""
     if json_out:
         output.emit_json(result.to_json())
         return
@@ -108,7 +117,7 @@ def handout(
 
         sys.stdout.write(for_terminal(result.text()))
         return
-    output.ok(f"Wrote the handout to {result.path} ({result.format}, readable only by you).")
+    output.ok(f"Wrote the {what} to {result.path} ({result.format}, readable only by you).")
 
 
 def letter(
@@ -176,14 +185,4 @@ def letter(
         rules = definitions.load_rules(rules_file)
         result = service.referral_letter(store, int(text), rules, to=to, out=path, force=force)
     _warn_sender(result.sender_missing)
-    if json_out:
-        output.emit_json(result.to_json())
-        return
-    if result.path is None:
-        import sys
-
-        from probhealth.textsafe import for_terminal
-
-        sys.stdout.write(for_terminal(result.text()))
-        return
-    output.ok(f"Wrote the letter to {result.path} ({result.format}, readable only by you).")
+    _show(result, "letter", json_out)
