@@ -1242,3 +1242,18 @@ def test_a_mistyped_word_gets_a_did_you_mean(cli, db) -> None:
         assert err.strip().endswith(f"Did you mean {meant!r}?"), (args, err)
         assert len(err.strip().splitlines()) == 1, err
     assert fingerprint(db) == before
+
+
+def test_a_step_or_review_names_whose_record_it_was(cli) -> None:
+    """Referral and goal ids run across the caseload: ``goal review 1`` typed from the README
+    reviewed another person's goal and said only "Goal 1 reviewed". Each confirmation now
+    names the person (and the pathway), so a wrong id shows at once."""
+    add_person(cli)
+    cli("consent", CRN, "--purpose", "health-trainer", "--given")
+    rid = json.loads(cli("refer", CRN, "dentist", "--self-referral", "--json").stdout)["id"]
+    stepped = cli("referral", "update", str(rid), "--status", "referred").stderr
+    assert f"Referral {rid} ({CRN}, Find an NHS dentist) is now referred;" in stepped
+    assert f"set for {CRN}." in cli("goal", "add", CRN, "Walk daily").stderr
+    gid = json.loads(cli("goal", "add", CRN, "See a dentist", "--json").stdout)["id"]
+    reviewed = cli("goal", "review", str(gid), "--progress", "Partly").stderr
+    assert f"Goal {gid} for {CRN} reviewed: partly (goal is active)." in reviewed

@@ -34,7 +34,7 @@ def add(
     if json_out:
         output.emit_json(record.to_json())
     else:
-        output.ok(f"Goal {record.id} set.")
+        output.ok(f"Goal {record.id} set for {record.crn}.")
 
 
 @app.command("review")
@@ -54,7 +54,11 @@ def review(
     if json_out:
         output.emit_json(record.to_json())
     else:
-        output.ok(f"Goal {record.id} reviewed: {progress} (goal is {record.status}).")
+        # Whose goal it was, so a goal id mistyped shows at once (the ids run across people).
+        output.ok(
+            f"Goal {record.id} for {record.crn} reviewed: {progress.strip().lower()}"
+            f" (goal is {record.status})."
+        )
 
 
 @app.command("list")

@@ -156,7 +156,10 @@ def update(
         output.emit_json(record.to_json())
         return
     due = f"; follow up by {record.follow_up_due}" if record.follow_up_due else "; closed"
-    output.ok(f"Referral {record.id} is now {record.status}{due}.")
+    # Whose referral it was, so a referral id mistyped shows at once (ids run across people).
+    output.ok(
+        f"Referral {record.id} ({record.crn}, {record.pathway_name}) is now {record.status}{due}."
+    )
 
 
 @app.command("list")
