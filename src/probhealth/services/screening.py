@@ -8,7 +8,7 @@ every later look at it, so a newer bundled questionnaire never changes how old a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -616,6 +616,38 @@ def find_duplicate(
     return None
 
 
+def _store_answer(
+    session: Session, screening_id: int, item_id: str, value: Any, actor: str, now: datetime
+) -> bool:
+    """Store one answer (a declined one as declined); whether it changed one stored before."""
+    return repo.upsert_answer(
+        session,
+        screening_id=screening_id,
+        item_id=item_id,
+        value=answer_parsing.to_storage(value),
+        declined=value is expr.DECLINED,
+        by=actor,
+        at=now,
+    )
+
+
+def _raise_flags(
+    session: Session, screening_id: int, flags: Iterable[FlagDef], now: datetime
+) -> None:
+    """A row for each flag the screening's answers raise (the worker acknowledges them)."""
+    for f in flags:
+        repo.add(
+            session,
+            Flag(
+                screening_id=screening_id,
+                flag_id=f.id,
+                severity=f.severity,
+                title=f.title,
+                raised_at=now,
+            ),
+        )
+
+
 def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple[FlagDef, ...]:
     """Save one answer in its own transaction; return flags it newly raised."""
     q = active.questionnaire
@@ -634,26 +666,8 @@ def save_answer(store: Store, active: Active, item_id: str, value: Any) -> tuple
                 "This screening is no longer in progress (finished or abandoned elsewhere)."
             )
         _check_hold(screening, active, "this answer")
-        changed = repo.upsert_answer(
-            session,
-            screening_id=active.screening_id,
-            item_id=item_id,
-            value=answer_parsing.to_storage(value),
-            declined=declined,
-            by=store.actor,
-            at=now,
-        )
-        for f in new_flags:
-            repo.add(
-                session,
-                Flag(
-                    screening_id=active.screening_id,
-                    flag_id=f.id,
-                    severity=f.severity,
-                    title=f.title,
-                    raised_at=now,
-                ),
-            )
+        changed = _store_answer(session, active.screening_id, item_id, value, store.actor, now)
+        _raise_flags(session, active.screening_id, new_flags, now)
         screening.updated_at = now
         session.add(screening)
         audit.append(
@@ -979,26 +993,8 @@ def run_answers_file(
         row = _new_screening(session, person, q, setting_clean, store.actor, now)
         assert row.id is not None
         for item_id, value in answers.items():
-            repo.upsert_answer(
-                session,
-                screening_id=row.id,
-                item_id=item_id,
-                value=answer_parsing.to_storage(value),
-                declined=value is expr.DECLINED,
-                by=store.actor,
-                at=now,
-            )
-        for f in evaluation.flags:
-            repo.add(
-                session,
-                Flag(
-                    screening_id=row.id,
-                    flag_id=f.id,
-                    severity=f.severity,
-                    title=f.title,
-                    raised_at=now,
-                ),
-            )
+            _store_answer(session, row.id, item_id, value, store.actor, now)
+        _raise_flags(session, row.id, evaluation.flags, now)
         audit.append(
             session,
             actor=store.actor,
