@@ -35,10 +35,15 @@ def _verify(cli, *args: str, expect: int = 0) -> dict:  # type: ignore[no-untype
 
 
 @pytest.fixture
-def busy_log(cli, db):  # type: ignore[no-untyped-def]
-    add_person(cli)
-    for _ in range(6):
-        cli("person", "show", "X123456")
+def busy_log(cli, db, built_once):  # type: ignore[no-untyped-def]
+    """A person and six views of them (built once a process, copied for each test)."""
+
+    def build() -> None:
+        add_person(cli)
+        for _ in range(6):
+            cli("person", "show", "X123456")
+
+    built_once(build)
     return db
 
 
@@ -174,37 +179,43 @@ def _records(cli, expect: int = 0) -> dict:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def worked(cli, tmp_path):  # type: ignore[no-untyped-def]
+def worked(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
     """A caseload after a day's work through probhealth: screening, flags, referral, goal,
-    an acknowledged flag, an erased person, an import."""
-    from tests.cli.test_audit import person as _person  # noqa: F401 - same steps, inlined below
-    from tests.cli.test_screen import negative_file
+    an acknowledged flag, an erased person, an import (built once a process, copied)."""
 
-    root = Path(__file__).resolve().parents[2]
-    cli("services", "load", str(root / "examples" / "services-fictional.yaml"))
-    add_person(cli, "X123456", given="Zebedee", family="Quasimodo", dob="1990-07-19", sex="male")
-    add_person(cli, "X654321")
-    cli("consent", "X123456", "--purpose", "screening", "--given")
-    cli("consent", "X123456", "--purpose", "share-with-services", "--given")
-    cli("consent", "X123456", "--purpose", "health-trainer", "--given")
-    cli(
-        "screen",
-        "X123456",
-        "--answers",
-        str(negative_file(tmp_path, gp_registered="no", phq9_1=1, phq9_2=0, phq9_9=3)),
-    )
-    cli("refer", "X123456", "gp-registration")
-    cli("referral", "update", "1", "--status", "referred")
-    cli("goal", "add", "X123456", "Register with a GP")
-    cli("barrier", "add", "X123456", "transport")
-    cli("person", "edit", "X123456", "--office", "Ilfracombe")
-    cli("person", "erase", "X654321", "--reason", "duplicate-record", "--yes")
-    people = tmp_path / "people.csv"
-    people.write_text(
-        "crn,given_name,family_name,dob,sex\nA000001,Ann,One,1990-01-01,female\n"
-        "A000002,Bob,Two,1980-02-02,male\n"
-    )
-    cli("import", "people", str(people))
+    def build() -> None:
+        from tests.cli.test_audit import person as _person  # noqa: F401 - same steps, inlined below
+        from tests.cli.test_screen import negative_file
+
+        root = Path(__file__).resolve().parents[2]
+        cli("services", "load", str(root / "examples" / "services-fictional.yaml"))
+        add_person(
+            cli, "X123456", given="Zebedee", family="Quasimodo", dob="1990-07-19", sex="male"
+        )
+        add_person(cli, "X654321")
+        cli("consent", "X123456", "--purpose", "screening", "--given")
+        cli("consent", "X123456", "--purpose", "share-with-services", "--given")
+        cli("consent", "X123456", "--purpose", "health-trainer", "--given")
+        cli(
+            "screen",
+            "X123456",
+            "--answers",
+            str(negative_file(tmp_path, gp_registered="no", phq9_1=1, phq9_2=0, phq9_9=3)),
+        )
+        cli("refer", "X123456", "gp-registration")
+        cli("referral", "update", "1", "--status", "referred")
+        cli("goal", "add", "X123456", "Register with a GP")
+        cli("barrier", "add", "X123456", "transport")
+        cli("person", "edit", "X123456", "--office", "Ilfracombe")
+        cli("person", "erase", "X654321", "--reason", "duplicate-record", "--yes")
+        people = tmp_path / "people.csv"
+        people.write_text(
+            "crn,given_name,family_name,dob,sex\nA000001,Ann,One,1990-01-01,female\n"
+            "A000002,Bob,Two,1980-02-02,male\n"
+        )
+        cli("import", "people", str(people))
+
+    built_once(build)
     return cli
 
 

@@ -47,27 +47,38 @@ def rules():
 
 
 @pytest.fixture
-def screened(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path):
+def screened(
+    store: Any,
+    rules: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
+    built_once: Any,
+):
     """A screened person, the directory loaded, office.yaml set; returns a function that
-    makes a referral from the screening's suggestion and gives its id."""
+    makes a referral from the screening's suggestion and gives its id. The directory and the
+    person are made once a process and copied."""
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     isolated_home.mkdir(parents=True, exist_ok=True)
     (isolated_home / "office.yaml").write_text(OFFICE_YAML)
-    directory.load_path(store, definitions.bundled_services_path(), rules)
-    people.add_person(
-        store,
-        people.PersonInput(
-            crn=CRN,
-            given="Zoë <script>",
-            family='=HYPERLINK("x")',
-            dob="1988-04-12",
-            sex="male",
-            postcode="CB1 2AB",
-            office="Cambridge",
-            nhs_number="943 476 5919",
-        ),
-    )
-    people.record_consent(store, CRN, purpose="screening", status="given")
+
+    def build() -> None:
+        directory.load_path(store, definitions.bundled_services_path(), rules)
+        people.add_person(
+            store,
+            people.PersonInput(
+                crn=CRN,
+                given="Zoë <script>",
+                family='=HYPERLINK("x")',
+                dob="1988-04-12",
+                sex="male",
+                postcode="CB1 2AB",
+                office="Cambridge",
+                nhs_number="943 476 5919",
+            ),
+        )
+        people.record_consent(store, CRN, purpose="screening", status="given")
+
+    built_once(build)
 
     def run(answers: dict[str, Any]) -> None:
         q = definitions.load_questionnaire()
