@@ -25,13 +25,14 @@ from typing import Any
 
 from probhealth import clock, taxonomy, validation
 from probhealth.documents import Document, Line, Section
-from probhealth.errors import BadInput, Conflict, ConsentRequired, NotFound, Remedy
+from probhealth.errors import BadInput, Conflict, ConsentRequired, Remedy
 from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import definitions, office, sensitive
 from probhealth.services.consent import state_words
 from probhealth.services.handout import day_words, target_format, write_produced
 from probhealth.services.people import require_person
+from probhealth.services.referrals import require_referral
 from probhealth.store import directory as dir_repo
 from probhealth.store import needs as needs_repo
 from probhealth.store import people as people_repo
@@ -295,11 +296,7 @@ def referral_letter(
         raise BadInput("{opt:to} must be gp or service.")
     purpose = RECIPIENTS[to]
     with store.read() as session:
-        referral = ref_repo.get(session, validation.record_id(referral_id, "referral"))
-        if referral is None:
-            raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
-        person = people_repo.by_id(session, referral.person_id)
-        assert person is not None
+        referral, person = require_referral(session, referral_id)
         consent = _consent_line(session, person, purpose)  # refuses first: nothing written
         fmt = target_format(out, force=force)
         pathway = rules.pathway(referral.pathway_id)

@@ -486,6 +486,17 @@ def _check_reason(status: str, reason: str | None, note: str | None) -> None:
         raise BadInput("Reason 'other' needs a {opt:note} saying what happened.")
 
 
+def require_referral(session: Session, referral_id: int) -> tuple[Referral, Person]:
+    """The referral with this id and its person, or NotFound with a hint (inside a store
+    session)."""
+    row = repo.get(session, validation.record_id(referral_id, "referral"))
+    if row is None:
+        raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
+    person = people_repo.by_id(session, row.person_id)
+    assert person is not None
+    return row, person
+
+
 def update(
     store: Store,
     referral_id: int,
@@ -511,11 +522,7 @@ def update(
     when = _event_day(event_date, status, today)
     now = clock.now()
     with store.write() as session:
-        row = repo.get(session, validation.record_id(referral_id, "referral"))
-        if row is None:
-            raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
-        person = people_repo.by_id(session, row.person_id)
-        assert person is not None
+        row, person = require_referral(session, referral_id)
         _check_step(session, row, status, reason, clean, outcome, follow_up, when)
         pathway = rules.pathway(row.pathway_id)
         if status in referral_states.SHARES_INFORMATION_AT and not row.self_referral:
@@ -637,11 +644,7 @@ def _check_step(
 
 def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecord:
     with store.write() as session:
-        row = repo.get(session, validation.record_id(referral_id, "referral"))
-        if row is None:
-            raise NotFound(f"No referral {referral_id}.", remedy=Remedy.of("list-referrals"))
-        person = people_repo.by_id(session, row.person_id)
-        assert person is not None
+        row, person = require_referral(session, referral_id)
         audit.append(
             session,
             actor=store.actor,
