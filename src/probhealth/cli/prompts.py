@@ -8,6 +8,8 @@ it and return None, which could save a half-finished answer). Number keys pick a
 from __future__ import annotations
 
 import os
+import shutil
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -33,6 +35,29 @@ STYLE = Style(
 )
 
 
+SELECT_HELP = "(Use shortcuts or arrow keys)"
+CHECKBOX_HELP = "(space to tick, enter when done)"
+CONFIRM_HELP = "(y/N)"
+
+
+def _fit(message: str, instruction: str | None) -> str:
+    """The question, filtered and wrapped at word boundaries to the terminal's width:
+    prompt_toolkit breaks a long line wherever the edge falls ("o / r taken", "shor /
+    tcuts"), which a worker reading aloud stumbles over. The instruction questionary adds
+    after the question goes on the last line if it fits whole, else on a line of its own."""
+    text = for_terminal(message)
+    width = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
+    lines: list[str] = []
+    for n, part in enumerate(text.split("\n")):
+        head = "? " if n == 0 else ""  # questionary's mark and space before the first line
+        wrapped = textwrap.wrap(head + part, width, break_on_hyphens=False) or [head]
+        wrapped[0] = wrapped[0][len(head) :] if n == 0 else wrapped[0]
+        lines += wrapped
+    if instruction and len(lines[-1]) + (2 if len(lines) == 1 else 0) + len(instruction) + 2 > width:
+        lines[-1] += "\n"
+    return "\n".join(lines)
+
+
 def _choices(choices: Sequence[Choice], checked: Sequence[str] = ()) -> list[questionary.Choice]:
     return [
         questionary.Choice(title=for_terminal(title), value=key, checked=key in checked)
@@ -51,8 +76,9 @@ class QuestionaryAsker:
     ) -> str:
         items = _choices(choices)
         chosen = next((c for c in items if c.value == default), None)
+        instruction = instruction or (SELECT_HELP if len(items) <= 36 else "(Use arrow keys)")
         result = questionary.select(
-            for_terminal(message),
+            _fit(message, instruction),
             choices=items,
             default=chosen,
             instruction=instruction,
@@ -72,10 +98,11 @@ class QuestionaryAsker:
         checked: Sequence[str] = (),
         instruction: str | None = None,
     ) -> list[str]:
+        instruction = instruction or CHECKBOX_HELP
         result = questionary.checkbox(
-            for_terminal(message),
+            _fit(message, instruction),
             choices=_choices(choices, checked),
-            instruction=instruction or "(space to tick, enter when done)",
+            instruction=instruction,
             qmark="?",
             style=STYLE,
         ).unsafe_ask()
@@ -83,14 +110,18 @@ class QuestionaryAsker:
 
     def text(self, message: str, *, default: str = "", instruction: str | None = None) -> str:
         result = questionary.text(
-            for_terminal(message), default=default, instruction=instruction, qmark="?", style=STYLE
+            _fit(message, instruction),
+            default=default,
+            instruction=instruction,
+            qmark="?",
+            style=STYLE,
         ).unsafe_ask()
         return str(result)
 
     def confirm(self, message: str, *, default: bool = False) -> bool:
         return bool(
             questionary.confirm(
-                for_terminal(message),
+                _fit(message, CONFIRM_HELP),
                 default=default,
                 qmark="?",
                 style=STYLE,
