@@ -53,7 +53,10 @@ def _fit(message: str, instruction: str | None) -> str:
         wrapped = textwrap.wrap(head + part, width, break_on_hyphens=False) or [head]
         wrapped[0] = wrapped[0][len(head) :] if n == 0 else wrapped[0]
         lines += wrapped
-    if instruction and len(lines[-1]) + (2 if len(lines) == 1 else 0) + len(instruction) + 2 > width:
+    if (
+        instruction
+        and len(lines[-1]) + (2 if len(lines) == 1 else 0) + len(instruction) + 2 > width
+    ):
         lines[-1] += "\n"
     return "\n".join(lines)
 
