@@ -16,32 +16,44 @@ LATER = "2026-03-20T10:00:00Z"
 
 
 @pytest.fixture
-def caseload(cli, tmp_path):  # type: ignore[no-untyped-def]
+def caseload(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
     """Three people at two offices; two screened with referrals by two workers, a third never
     screened; a goal set weeks ago with a target date now past."""
-    then = {"PROBHEALTH_NOW": EARLIER}
-    add_person(cli, "X100001", sex="male", office="Cambridge")
-    add_person(cli, "X100002", sex="male", office="Ilfracombe")
-    add_person(cli, "X100003", office="Cambridge", given="Never", family="Screened")
-    for crn in ("X100001", "X100002"):
-        for purpose in ("screening", "share-with-services", "share-with-gp", "health-trainer"):
-            cli("consent", crn, "--purpose", purpose, "--given", env=then)
-        cli("screen", crn, "--answers", str(negative_file(tmp_path, gp_registered="no")), env=then)
-    cli("--as", "asmith", "refer", "X100001", "dentist", "--follow-up", "7", env=then)
-    cli("--as", "bjones", "refer", "X100002", "dentist", "--follow-up", "7", env=then)
-    cli(
-        "--as",
-        "bjones",
-        "refer",
-        "X100002",
-        "gp-registration",
-        "--follow-up",
-        "2026-03-20",
-        env=then,
-    )  # due on the day of the tests
-    cli("referral", "update", "2", "--status", "referred", "--follow-up", "2026-03-10", env=then)
-    cli("goal", "add", "X100001", "Register with a GP", "--target-date", "2026-03-09", env=then)
-    cli("goal", "add", "X100002", "Walk daily", "--target-date", "2026-12-31", env=then)
+
+    def build() -> None:
+        then = {"PROBHEALTH_NOW": EARLIER}
+        add_person(cli, "X100001", sex="male", office="Cambridge")
+        add_person(cli, "X100002", sex="male", office="Ilfracombe")
+        add_person(cli, "X100003", office="Cambridge", given="Never", family="Screened")
+        for crn in ("X100001", "X100002"):
+            for purpose in ("screening", "share-with-services", "share-with-gp", "health-trainer"):
+                cli("consent", crn, "--purpose", purpose, "--given", env=then)
+            cli(
+                "screen",
+                crn,
+                "--answers",
+                str(negative_file(tmp_path, gp_registered="no")),
+                env=then,
+            )
+        cli("--as", "asmith", "refer", "X100001", "dentist", "--follow-up", "7", env=then)
+        cli("--as", "bjones", "refer", "X100002", "dentist", "--follow-up", "7", env=then)
+        cli(
+            "--as",
+            "bjones",
+            "refer",
+            "X100002",
+            "gp-registration",
+            "--follow-up",
+            "2026-03-20",
+            env=then,
+        )  # due on the day of the tests
+        cli(
+            "referral", "update", "2", "--status", "referred", "--follow-up", "2026-03-10", env=then
+        )
+        cli("goal", "add", "X100001", "Register with a GP", "--target-date", "2026-03-09", env=then)
+        cli("goal", "add", "X100002", "Walk daily", "--target-date", "2026-12-31", env=then)
+
+    built_once(build)
     return {"PROBHEALTH_NOW": LATER}
 
 

@@ -15,28 +15,33 @@ SERVICES = Path(__file__).resolve().parents[2] / "examples" / "services-fictiona
 
 
 @pytest.fixture
-def screened(cli, tmp_path):  # type: ignore[no-untyped-def]
-    cli("services", "load", str(SERVICES))
-    add_person(cli, sex="male", postcode="CB1 2AB", office="Cambridge", language="Somali")
-    cli("consent", "X123456", "--purpose", "screening", "--given")
-    path = negative_file(
-        tmp_path,
-        gp_registered="no",
-        auditc_1=4,
-        auditc_2=2,
-        auditc_3=1,
-        audit_4=3,
-        audit_5=3,
-        audit_7=3,  # AUDIT 16: higher risk, the alcohol service
-        interpreter="yes",
-        unavailable_times=["weekday-mornings", "weekday-afternoons"],
-        id_documents="no",
-        hvs_1="often",
-    )
-    data = yaml.safe_load(path.read_text())
-    data["interpreter_language"] = "Somali"
-    path.write_text(yaml.safe_dump(data))
-    cli("screen", "X123456", "--answers", str(path))
+def screened(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
+    """A screened person with services loaded (built once a process, copied for each test)."""
+
+    def build() -> None:
+        cli("services", "load", str(SERVICES))
+        add_person(cli, sex="male", postcode="CB1 2AB", office="Cambridge", language="Somali")
+        cli("consent", "X123456", "--purpose", "screening", "--given")
+        path = negative_file(
+            tmp_path,
+            gp_registered="no",
+            auditc_1=4,
+            auditc_2=2,
+            auditc_3=1,
+            audit_4=3,
+            audit_5=3,
+            audit_7=3,  # AUDIT 16: higher risk, the alcohol service
+            interpreter="yes",
+            unavailable_times=["weekday-mornings", "weekday-afternoons"],
+            id_documents="no",
+            hvs_1="often",
+        )
+        data = yaml.safe_load(path.read_text())
+        data["interpreter_language"] = "Somali"
+        path.write_text(yaml.safe_dump(data))
+        cli("screen", "X123456", "--answers", str(path))
+
+    built_once(build)
     return "X123456"
 
 

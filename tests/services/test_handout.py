@@ -48,27 +48,37 @@ workers:
 
 
 @pytest.fixture
-def loaded(store: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> Any:
+def loaded(
+    store: Any,
+    rules: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
+    built_once: Any,
+) -> Any:
     """A Cambridge person with the fictional directory loaded, sharing consent given, and
-    office.yaml naming the worker and the office."""
+    office.yaml naming the worker and the office. The data is made once a process and copied."""
     monkeypatch.setenv("PROBHEALTH_NOW", NOW)
     isolated_home.mkdir(parents=True, exist_ok=True)
     (isolated_home / "office.yaml").write_text(OFFICE_YAML)
-    directory.load_path(store, definitions.bundled_services_path(), rules)
-    people.add_person(
-        store,
-        people.PersonInput(
-            crn=CRN,
-            given="Zoë <script>alert(1)</script>",
-            family='=HYPERLINK("http://x")',
-            dob="1990-01-31",
-            sex="female",
-            postcode="CB1 2AB",
-            office="Cambridge",
-        ),
-    )
-    for purpose in ("share-with-services", "share-with-gp", "health-trainer"):
-        people.record_consent(store, CRN, purpose=purpose, status="given")
+
+    def build() -> None:
+        directory.load_path(store, definitions.bundled_services_path(), rules)
+        people.add_person(
+            store,
+            people.PersonInput(
+                crn=CRN,
+                given="Zoë <script>alert(1)</script>",
+                family='=HYPERLINK("http://x")',
+                dob="1990-01-31",
+                sex="female",
+                postcode="CB1 2AB",
+                office="Cambridge",
+            ),
+        )
+        for purpose in ("share-with-services", "share-with-gp", "health-trainer"):
+            people.record_consent(store, CRN, purpose=purpose, status="given")
+
+    built_once(build)
     return store
 
 
