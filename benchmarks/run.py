@@ -10,7 +10,8 @@ rich.table`; export screenings <= 3x sqlite3 -csv of the same answers; export pe
 same screenings. Also the median time to save one answer (issue 3). Issue 19: `person show`
 typed in `probhealth shell` <= 50 ms and >= 15x faster than the one-shot command (<= 0.067x);
 every export <= 3x `sqlite3 -csv` of the equivalent query and faster than `sqlite-utils query
---csv` of it (skipped, with a note, when sqlite-utils is not installed).
+--csv` of it (skipped, with a note, when sqlite-utils is not installed); and the same exports
+typed in `probhealth shell` (no start-up) against `sqlite3 -csv`.
 """
 
 from __future__ import annotations
@@ -74,6 +75,13 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode()[-2000:]}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return took, cpu
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU time (user + system, s) a running process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_time(cmd: list[str], env: dict[str, str], repeat: int) -> float:
@@ -314,6 +322,80 @@ class Bench:
                     flush=True,
                 )
 
+    def shell_exports(
+        self, db: Path, audit_db: Path | None, tables: set[str] | None = None
+    ) -> None:
+        """Every export typed in `probhealth shell` (one shell per database, opened by a first
+        export), against `sqlite3 -csv` of its baseline query: the issue's answer to the
+        start-up floor, which a one-shot command pays and the shell pays once. CPU time of
+        the shell process for each command (user + system, from /proc, in clock ticks),
+        median of 3, each turn alternating with `sqlite3`. A command ends when its last
+        line ("Audit head after this export: ...") comes on stderr."""
+        if not shutil.which("sqlite3") or not Path("/proc/self/stat").exists():
+            print("  sqlite3 or /proc not found: exports in the shell skipped")
+            return
+        self.compiled(self.env)
+        out = self.work / "s.csv"
+        chosen = [t for t in EXPORT_BASELINES if tables is None or t in tables]
+        by_db: dict[Path, list[str]] = {}
+        for table in chosen:
+            source = audit_db if table == "audit" and audit_db is not None else db
+            by_db.setdefault(source, []).append(table)
+        for source, names in by_db.items():
+            proc = subprocess.Popen(
+                cli("--db", str(source), "shell"),
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+            assert proc.stdin is not None and proc.stderr is not None
+
+            def typed(table: str, *, proc: subprocess.Popen[str] = proc) -> float:
+                assert proc.stdin is not None and proc.stderr is not None
+                before = _proc_cpu(proc.pid)
+                proc.stdin.write(f"export {table} --out {out} --force\n")
+                proc.stdin.flush()
+                while True:
+                    line = proc.stderr.readline()
+                    if not line:
+                        raise SystemExit(f"the shell ended during export {table}")
+                    if line.startswith("Audit head after this export"):
+                        return _proc_cpu(proc.pid) - before
+
+            try:
+                typed(names[0])  # opens the database
+                for table in names:
+                    query = EXPORT_BASELINES[table]
+                    base = [
+                        "sqlite3",
+                        "-csv",
+                        "-readonly",
+                        "-cmd",
+                        ".timeout 10000",
+                        str(source),
+                        query,
+                    ]
+                    ours, theirs = [], []
+                    for _ in range(3):
+                        ours.append(typed(table))
+                        theirs.append(_timed(base, self.env)[1])
+                    with out.open(newline="") as fh:
+                        rows = sum(1 for _ in csv.reader(fh)) - 1
+                    mine, sqlite = statistics.median(ours), statistics.median(theirs)
+                    self.record(
+                        f"export {table} ({rows:,} rows) in the shell vs sqlite3, CPU",
+                        f"{mine:.2f} s",
+                        f"{sqlite:.2f} s",
+                        mine / sqlite,
+                        "<=3x",
+                    )
+            finally:
+                proc.stdin.close()
+                proc.wait()
+
     def export_memory(self, small: Path, big: Path, table: str = "screenings") -> None:
         rss = []
         for db in (small, big):
@@ -463,7 +545,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument(
         "--only",
-        help="comma-separated benches: help, person-show, shell, import, exports, memory, suggest, save",
+        help="comma-separated benches: help, person-show, shell, import, exports, shell-exports, memory, suggest, save",
     )
     parser.add_argument(
         "--databases",
@@ -514,6 +596,8 @@ def main() -> int:
             audit_db = bench.import_people(import_n) or audit_db
         if want("exports"):
             bench.exports(big, audit_db, tables, args.before)
+        if want("shell-exports"):
+            bench.shell_exports(big, audit_db, tables)
         if want("memory"):
             bench.export_memory(small, big)
             bench.export_memory(small, big, "answers")

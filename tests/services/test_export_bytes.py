@@ -77,6 +77,26 @@ def _hostile(db: Path) -> None:
                     f"update {table} set {column} = ? where id = ?",
                     (HOSTILE[n % len(HOSTILE)], rid),
                 )
+        # A referral that reaches a step twice (the later event, by id, with the earlier
+        # date: its date is the step's), and dates stored in another form: a timestamp
+        # where a date belongs, a formula.
+        rids = [r[0] for r in con.execute("select id from referral order by id limit 2")]
+        for status, day in (
+            ("referred", "2026-03-02"),
+            ("referred", "2026-02-01"),
+            ("accepted", "2026-03-05 10:11:12.000000"),
+            ("attended", "=2026-03-06"),
+        ):
+            con.execute(
+                "insert into referral_event (referral_id, from_status, to_status, event_date,"
+                " recorded_by, recorded_at) values (?, 'referred', ?, ?, 'w',"
+                " '2026-05-15 05:37:20.000000')",
+                (rids[0], status, day),
+            )
+        con.execute(
+            "update referral set follow_up_due = '2026-06-01 09:00:00.000000' where id = ?",
+            (rids[1],),
+        )
         sids = [r[0] for r in con.execute("select id from screening order by id limit 6")]
         odd_values = (
             ("gp_practice", "\"=cmd|' /C calc'!A0\""),  # free text (identifiable only)

@@ -51,7 +51,7 @@ TEMP_TABLES = (
     "ex_withheld",
     "ex_strip",
     "ex_hide",
-    "ex_step",
+    "ex_dates",
 )
 _RISKY = ", ".join(str(ord(c)) for c in sorted(csvsafe.RISKY_FIRST))
 
@@ -109,25 +109,26 @@ _DAY = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 _STAMP = _DAY + " [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*"
 
 
-def iso_cell(x: str) -> str:
+def _iso(x: str, day: bool) -> str:
+    """The WHENs that rewrite a stored timestamp or date in SQL, NULL first (most step dates
+    and closing times are NULL), then the form the column holds (``day``: a date) before the
+    other. The two patterns cannot both match (a date is ten characters, a timestamp 19 or
+    more), so their order changes only the time taken."""
+    stamp = f" WHEN {x} GLOB '{_STAMP}' THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z'"
+    date = f" WHEN {x} GLOB '{_DAY}' THEN {x}"
+    return f"CASE WHEN {x} IS NULL THEN ''" + (date + stamp if day else stamp + date)
+
+
+def iso_cell(x: str, *, day: bool = False) -> str:
     """``cell(iso(x))``. A stored timestamp or date (digits first, no quotes or commas in what
-    is kept) is rewritten in SQL; anything else goes to Python (``ph_iso``, ``ph_cell``)."""
-    return (
-        f"CASE WHEN {x} GLOB '{_STAMP}'"
-        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z'"
-        f" WHEN {x} GLOB '{_DAY}' THEN {x}"
-        f" WHEN {x} IS NULL THEN '' ELSE ph_cell(ph_iso({x})) END"
-    )
+    is kept) is rewritten in SQL; anything else goes to Python (``ph_iso``, ``ph_cell``).
+    ``day``: the column holds dates (tried first)."""
+    return _iso(x, day) + f" ELSE ph_cell(ph_iso({x})) END"
 
 
 def iso_field(x: str) -> str:
     """``field(iso(x))``: :func:`iso_cell` without csvsafe."""
-    return (
-        f"CASE WHEN {x} GLOB '{_STAMP}'"
-        f" THEN substr({x}, 1, 10) || 'T' || substr({x}, 12, 8) || 'Z'"
-        f" WHEN {x} GLOB '{_DAY}' THEN {x}"
-        f" WHEN {x} IS NULL THEN '' ELSE {field('ph_iso(' + x + ')')} END"
-    )
+    return _iso(x, False) + f" ELSE {field('ph_iso(' + x + ')')} END"
 
 
 def flag(x: str) -> str:
@@ -318,77 +319,52 @@ def _person(identifiable: bool, crn: str = "p.crn") -> list[str]:
 
 
 # ------------------------------------------------------------------------ tables -------------
+def _rows_of(
+    conn: Connection, f: Filters, identifiable: bool, withheld: bool, table: str, cells: list[str]
+) -> Generator[list[Any]]:
+    """A table of a person's records (consent, needs, barriers: one shape), a line per row in
+    id order: its id, the person, ``cells``, then its note in an identifiable export. The
+    period filter is on ``recorded_at`` (consent) or ``created_at``; a row withheld as
+    sensitive is left out (``_left_out``)."""
+    a = table[0]  # the table's alias: c, n, b
+    clauses, params = _filters(f, f"{a}.recorded_at" if table == "consent" else f"{a}.created_at")
+    note = [cell(f"{a}.note")] if identifiable else []
+    row = [number(f"{a}.id"), *_person(identifiable), *cells, *note]
+    out, join = _left_out(row, f"CAST({a}.id AS TEXT)", withheld)
+    sql = (
+        f"SELECT {out} FROM {table} {a}"  # noqa: S608
+        + join
+        + _join_person(f"{a}.person_id", identifiable, f)
+        + f" JOIN ex_pseudonym x ON x.id = {a}.person_id"
+        + _where(clauses)
+        + f" ORDER BY {a}.id"
+    )
+    return _lines(conn, sql, params)
+
+
 def consent(
     conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
 ) -> Generator[list[Any]]:
-    clauses, params = _filters(f, "c.recorded_at")
-    cells = [
-        number("c.id"),
-        *_person(identifiable),
-        cell("c.purpose"),
-        cell("c.status"),
-        cell("c.method"),
-        cell("c.recorded_by"),
-        iso_cell("c.recorded_at"),
-    ] + ([cell("c.note")] if identifiable else [])
-    sql = (
-        f"SELECT {line(*cells)} FROM consent c"  # noqa: S608
-        + _join_person("c.person_id", identifiable, f)
-        + " JOIN ex_pseudonym x ON x.id = c.person_id"
-        + _where(clauses)
-        + " ORDER BY c.id"
-    )
-    return _lines(conn, sql, params)
+    texts = [cell(f"c.{c}") for c in ("purpose", "status", "method", "recorded_by")]
+    return _rows_of(conn, f, identifiable, withheld, "consent", [*texts, iso_cell("c.recorded_at")])
 
 
 def needs(
     conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
 ) -> Generator[list[Any]]:
-    clauses, params = _filters(f, "n.created_at")
-    cells = [
-        number("n.id"),
-        *_person(identifiable),
-        number("n.screening_id"),
-        cell("n.domain"),
-        cell("n.severity"),
-        cell("n.status"),
-        cell("n.source"),
-        iso_cell("n.created_at"),
-        iso_cell("n.updated_at"),
-    ] + ([cell("n.note")] if identifiable else [])
-    out, join = _left_out(cells, "CAST(n.id AS TEXT)", withheld)
-    sql = (
-        f"SELECT {out} FROM need n"  # noqa: S608
-        + join
-        + _join_person("n.person_id", identifiable, f)
-        + " JOIN ex_pseudonym x ON x.id = n.person_id"
-        + _where(clauses)
-        + " ORDER BY n.id"
+    texts = [cell(f"n.{c}") for c in ("domain", "severity", "status", "source")]
+    dates = [iso_cell("n.created_at"), iso_cell("n.updated_at")]
+    return _rows_of(
+        conn, f, identifiable, withheld, "need", [number("n.screening_id"), *texts, *dates]
     )
-    return _lines(conn, sql, params)
 
 
 def barriers(
     conn: Connection, f: Filters, identifiable: bool, *, withheld: bool = False
 ) -> Generator[list[Any]]:
-    clauses, params = _filters(f, "b.created_at")
-    cells = [
-        number("b.id"),
-        *_person(identifiable),
-        number("b.screening_id"),
-        cell("b.type"),
-        cell("b.source"),
-        iso_cell("b.created_at"),
-        iso_cell("b.resolved_at"),
-    ] + ([cell("b.note")] if identifiable else [])
-    sql = (
-        f"SELECT {line(*cells)} FROM barrier b"  # noqa: S608
-        + _join_person("b.person_id", identifiable, f)
-        + " JOIN ex_pseudonym x ON x.id = b.person_id"
-        + _where(clauses)
-        + " ORDER BY b.id"
-    )
-    return _lines(conn, sql, params)
+    cells = [number("b.screening_id"), cell("b.type"), cell("b.source")]
+    dates = [iso_cell("b.created_at"), iso_cell("b.resolved_at")]
+    return _rows_of(conn, f, identifiable, withheld, "barrier", [*cells, *dates])
 
 
 def suggestions(
@@ -466,7 +442,7 @@ def referral_events(
         cell("e.from_status"),
         cell("e.to_status"),
         cell("e.reason"),
-        iso_cell("e.event_date"),
+        iso_cell("e.event_date", day=True),
         cell("e.recorded_by"),
         iso_cell("e.recorded_at"),
     ] + ([cell("e.note")] if identifiable else [])
@@ -587,10 +563,10 @@ def people(conn: Connection, f: Filters, identifiable: bool, today: str) -> Gene
             cell("p.crn"),
             cell("p.given_name"),
             cell("p.family_name"),
-            iso_cell("p.dob"),
+            iso_cell("p.dob", day=True),
             cell("p.postcode"),
             cell("p.communication_needs"),
-            iso_cell("p.release_date"),
+            iso_cell("p.release_date", day=True),
             cell("p.nhs_number"),
             cell("p.address"),
         ]
@@ -618,21 +594,21 @@ def referrals(
     withheld: bool = False,
 ) -> Generator[list[Any]]:
     """One row per referral, with the date of each step: the latest event (by id) that
-    moved the referral to that status. Those dates go into ``ex_step`` first (one insert
-    per event, in id order, so the latest replaces the others), then are joined by key, one
-    join per step: cheaper than pivoting every event through a CASE per step."""
+    moved the referral to that status. Those dates go into ``ex_dates`` first, a row per
+    referral with a column per step, filled in one pass over the events in id order (each
+    event sets its step's column; an event's date is never NULL, so a later one replaces an
+    earlier), then joined once per referral: cheaper than a join per step, or pivoting
+    every event through a CASE per step at read time."""
     clauses, params = _filters(f, "r.created_at")
+    columns = [f"d{n}" for n in range(len(steps))]
     conn.execute(
-        "CREATE TEMP TABLE ex_step (referral_id INTEGER, to_status TEXT, event_date,"
-        " PRIMARY KEY (referral_id, to_status)) WITHOUT ROWID"
+        f"CREATE TEMP TABLE ex_dates (referral_id INTEGER PRIMARY KEY, {', '.join(columns)})"
     )
+    dates = ", ".join(f"CASE WHEN to_status = '{s}' THEN event_date END" for s in steps)
+    later = ", ".join(f"{d} = coalesce(excluded.{d}, {d})" for d in columns)
     conn.execute(
-        "INSERT OR REPLACE INTO ex_step SELECT referral_id, to_status, event_date"
-        " FROM referral_event ORDER BY id"
-    )
-    steps_join = "".join(
-        f" LEFT JOIN ex_step d{n} ON d{n}.referral_id = r.id AND d{n}.to_status = '{s}'"
-        for n, s in enumerate(steps)
+        f"INSERT INTO ex_dates SELECT referral_id, {dates} FROM referral_event"  # noqa: S608
+        f" WHERE true ORDER BY id ON CONFLICT (referral_id) DO UPDATE SET {later}"
     )
     cells = [
         number("r.id"),
@@ -645,11 +621,11 @@ def referrals(
         number("r.screening_id"),
         cell("r.outcome"),
         cell("r.closed_reason"),
-        iso_cell("r.follow_up_due"),
+        iso_cell("r.follow_up_due", day=True),
         cell("r.created_by"),
         iso_cell("r.created_at"),
         iso_cell("r.closed_at"),
-        *(iso_cell(f"d{n}.event_date") for n in range(len(steps))),
+        *(iso_cell(f"d.{d}", day=True) for d in columns),
     ]
     out, left = _left_out(cells, "CAST(r.id AS TEXT)", withheld)
     sql = (
@@ -657,7 +633,7 @@ def referrals(
         + left
         + _join_person("r.person_id", identifiable, f)
         + " JOIN ex_pseudonym x ON x.id = r.person_id"
-        + steps_join
+        + " LEFT JOIN ex_dates d ON d.referral_id = r.id"
         + _where(clauses)
         + " ORDER BY r.id"
     )
@@ -671,7 +647,7 @@ def goals(conn: Connection, f: Filters, identifiable: bool) -> Generator[list[An
         number("g.id"),
         *_person(identifiable),
         cell("g.domain"),
-        iso_cell("g.target_date"),
+        iso_cell("g.target_date", day=True),
         cell("g.status"),
         cell("g.created_by"),
         iso_cell("g.created_at"),
@@ -716,7 +692,7 @@ def screenings(
             cell("p.crn"),
             cell("p.given_name"),
             cell("p.family_name"),
-            iso_cell("p.dob"),
+            iso_cell("p.dob", day=True),
             cell("p.postcode"),
         ]
     district = (
