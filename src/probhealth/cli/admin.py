@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 from probhealth.errors import BadInput
 
 if TYPE_CHECKING:
     from probhealth.dbkey import Key
 
 db_app = typer.Typer(help="Look after the database: check, back up, migrate.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 def init(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 app = typer.Typer(
     help="The audit log: who did what, when (never names or health values).", no_args_is_help=True
@@ -28,7 +28,7 @@ def list_(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the newest N events.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """List audit events. Example: probhealth audit list --since 2026-11-01 --user officer.jones"""
     from probhealth import clock
@@ -81,7 +81,7 @@ def verify(
             help="Also check every record against the digest its last event recorded.",
         ),
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Check the hash chain, its first event and its end (the anchor file beside the database,
     and --expect-head); prints the head to note. With --records, also finds records changed,

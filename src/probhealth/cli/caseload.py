@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 
 def today(
@@ -26,7 +26,7 @@ def today(
         str | None,
         typer.Option("--office", help="Only people of this office (any letter case)."),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """The day's work across the caseload, or one office's: open safety flags (not acknowledged, or no action recorded since), referral follow-ups overdue and due today, health goals due, and people not yet screened. Each section shows its count and its first rows. Example: probhealth today --office Cambridge"""
     from probhealth.services import caseload

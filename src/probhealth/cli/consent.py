@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 from probhealth.errors import BadInput
 from probhealth.validation import CONSENT_PURPOSES
 
@@ -35,7 +35,7 @@ def consent(
         bool,
         typer.Option("--history", help="Show every decision recorded instead of recording one."),
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Record a consent decision (history is kept). Example: probhealth consent X123456 --purpose screening --given --method verbal"""
     from probhealth.services import people

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,9 +19,13 @@ from probhealth.paths import DbTarget, resolve_db
 from probhealth.textsafe import clean_name
 from probhealth.validation import MAX_ID
 
+# The --json option of every command that can print JSON.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+
 __all__ = [
     "MAX_ID",
     "AppContext",
+    "JsonOpt",
     "app_context",
     "interactive",
     "require_terminal",

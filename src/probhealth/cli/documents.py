@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context, interactive
+from probhealth.cli.context import JsonOpt, app_context, interactive
 
 if TYPE_CHECKING:
     from probhealth.services.handout import Handout
@@ -30,7 +30,6 @@ OutOption = Annotated[
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 def _warn_sender(missing: tuple[str, ...]) -> None:
@@ -59,7 +58,7 @@ def handout(
     ] = None,
     force: ForceOption = False,
     rules_file: RulesOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """A plain-language "what happens next" sheet for the person: where, when, what to bring.
 
@@ -152,7 +151,7 @@ def letter(
     out: OutOption = None,
     force: ForceOption = False,
     rules_file: RulesOption = None,
-    json_out: JsonOption = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """A referral letter to the GP or the service, shared only with the person's consent.
 

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import MAX_ID, app_context
+from probhealth.cli.context import MAX_ID, JsonOpt, app_context
 
 app = typer.Typer(help="Health goals set with the person, and their reviews.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 @app.command("add")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import MAX_ID, app_context
+from probhealth.cli.context import MAX_ID, JsonOpt, app_context
 from probhealth.taxonomy import BARRIER_TYPES, NEED_DOMAINS, NEED_SEVERITIES, NEED_STATUSES
 
 need_app = typer.Typer(
@@ -15,7 +15,6 @@ need_app = typer.Typer(
 )
 barrier_app = typer.Typer(help="Barriers that get in the way of care.", no_args_is_help=True)
 CrnArg = Annotated[str, typer.Argument(help="Case reference number.", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 @need_app.command("list")

@@ -7,14 +7,13 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 app = typer.Typer(help="Add, find, show and edit people on probation.", no_args_is_help=True)
 
 CrnArg = Annotated[
     str, typer.Argument(help="Case reference number, e.g. X123456.", show_default=False)
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 StageOpt = Annotated[
     str | None,
     typer.Option(

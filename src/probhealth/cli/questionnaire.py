@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 app = typer.Typer(help="Check and show questionnaire definitions.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def show(
             show_default=False,
         ),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Show sections, items, scales and flags as a tree. Example: probhealth questionnaire show probation-health@2"""
     from probhealth.services.definitions import find_questionnaire

@@ -7,12 +7,11 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import MAX_ID, app_context
+from probhealth.cli.context import MAX_ID, JsonOpt, app_context
 from probhealth.errors import BadInput
 from probhealth.referral_states import OUTCOMES, REASONS, STATUSES
 
 app = typer.Typer(help="Follow referrals until they close.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 def refer(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 
 def report(
@@ -50,7 +50,7 @@ def report(
         typer.Option("--rules", help="Rules file (default: PROBHEALTH_RULES or the bundled one)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace files that exist.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Health needs report from pseudonymised counts: reach, needs, access, barriers,
     referrals, service gaps, goals and trends. Small numbers are suppressed.

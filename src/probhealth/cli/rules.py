@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
+from probhealth.cli.context import JsonOpt
 
 app = typer.Typer(
     help="Check and show the referral rules (pathways and when they are suggested).",
@@ -40,7 +41,7 @@ def show(
             help="A rules file (default: PROBHEALTH_RULES or the bundled one).", show_default=False
         ),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """List pathways and the rules that suggest them. Example: probhealth rules show"""
     from probhealth.services.definitions import load_rules

@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 
 app = typer.Typer(
     help="The service directory: where each kind of help is, when it is open, what it needs.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 
 
 @app.command("check")

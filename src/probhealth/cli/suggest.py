@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context
+from probhealth.cli.context import JsonOpt, app_context
 from probhealth.errors import BadInput
 
 
@@ -27,7 +27,7 @@ def suggest(
         Path | None,
         typer.Option("--rules", help="Rules file (default: PROBHEALTH_RULES or the bundled one)."),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Suggested pathways for a person's latest screening, each with why, and local services.
 

@@ -13,14 +13,13 @@ from typing import Annotated
 import typer
 
 from probhealth.cli import output
-from probhealth.cli.context import app_context, interactive
+from probhealth.cli.context import JsonOpt, app_context, interactive
 from probhealth.errors import BadInput
 
 app = typer.Typer(
     help="Carry people's records to another database and back, encrypted, without loss.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 KeyFileOpt = Annotated[
     Path | None,
     typer.Option(
