@@ -15,9 +15,14 @@ CRN = "X123456"
 
 
 @pytest.fixture
-def person(cli):  # type: ignore[no-untyped-def]
-    add_person(cli, CRN, sex="male")
-    cli("consent", CRN, "--purpose", "screening", "--given")
+def person(cli, built_once):  # type: ignore[no-untyped-def]
+    """A person who gave screening consent (made once a process, copied for each test)."""
+
+    def build() -> None:
+        add_person(cli, CRN, sex="male")
+        cli("consent", CRN, "--purpose", "screening", "--given")
+
+    built_once(build)
     return CRN
 
 

@@ -14,9 +14,14 @@ Q = load_questionnaire()
 
 
 @pytest.fixture
-def person(cli):  # type: ignore[no-untyped-def]
-    add_person(cli, sex="male")
-    cli("consent", "X123456", "--purpose", "screening", "--given")
+def person(cli, built_once):  # type: ignore[no-untyped-def]
+    """A person who gave screening consent (made once a process, copied for each test)."""
+
+    def build() -> None:
+        add_person(cli, sex="male")
+        cli("consent", "X123456", "--purpose", "screening", "--given")
+
+    built_once(build)
     return "X123456"
 
 

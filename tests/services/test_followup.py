@@ -57,16 +57,21 @@ class FakeFollowUp:
 
 
 @pytest.fixture
-def screened(store):  # type: ignore[no-untyped-def]
-    """A person with a completed screening that suggests GP registration (no share consent)."""
-    people.add_person(
-        store,
-        people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
-    )
-    people.record_consent(store, CRN, purpose="screening", status="given")
-    active = screening.begin(store, CRN, definitions.load_questionnaire())
-    detail = guided.run(store, active, FakeUI({"gp_registered": "no", "smoking_status": "current"}))
-    return detail.id
+def screened(store, built_once):  # type: ignore[no-untyped-def]
+    """A person with a completed screening that suggests GP registration (no share consent),
+    made once a process and copied for each test; its id."""
+
+    def build() -> int:
+        people.add_person(
+            store,
+            people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
+        )
+        people.record_consent(store, CRN, purpose="screening", status="given")
+        active = screening.begin(store, CRN, definitions.load_questionnaire())
+        ui = FakeUI({"gp_registered": "no", "smoking_status": "current"})
+        return guided.run(store, active, ui).id
+
+    return built_once(build)
 
 
 def open_referrals(store) -> dict[str, referrals.ReferralRecord]:  # type: ignore[no-untyped-def]

@@ -46,14 +46,19 @@ class FakeUI:
 
 
 @pytest.fixture
-def person(store):  # type: ignore[no-untyped-def]
-    people.add_person(
-        store,
-        people.PersonInput(
-            crn="X123456", given="Ann", family="Smith", dob="1990-01-31", sex="male"
-        ),
-    )
-    people.record_consent(store, "X123456", purpose="screening", status="given")
+def person(store, built_once):  # type: ignore[no-untyped-def]
+    """A person who gave screening consent (made once a process, copied for each test)."""
+
+    def build() -> None:
+        people.add_person(
+            store,
+            people.PersonInput(
+                crn="X123456", given="Ann", family="Smith", dob="1990-01-31", sex="male"
+            ),
+        )
+        people.record_consent(store, "X123456", purpose="screening", status="given")
+
+    built_once(build)
     return "X123456"
 
 

@@ -17,12 +17,17 @@ Q = definitions.load_questionnaire()
 
 
 @pytest.fixture
-def person(store):  # type: ignore[no-untyped-def]
-    people.add_person(
-        store,
-        people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
-    )
-    people.record_consent(store, CRN, purpose="screening", status="given")
+def person(store, built_once):  # type: ignore[no-untyped-def]
+    """A person who gave screening consent (made once a process, copied for each test)."""
+
+    def build() -> None:
+        people.add_person(
+            store,
+            people.PersonInput(crn=CRN, given="Ann", family="Smith", dob="1990-01-31", sex="male"),
+        )
+        people.record_consent(store, CRN, purpose="screening", status="given")
+
+    built_once(build)
     return CRN
 
 
