@@ -497,22 +497,23 @@ def hours_text(service: Service) -> str:
 
 
 def services_table(rows: Sequence[tuple[Service, bool]]) -> Table:
+    """The directory, readable at 80 columns: the id and phone never break; what the service
+    offers, where, whether it is open now and takes self-referrals sit under its name."""
+
+    def about(s: Service, opened: bool) -> Text:
+        cell = Text(for_terminal(s.name))
+        cell.append(f"\nfor: {for_terminal(', '.join(s.pathways))}", style="dim")
+        cell.append(f"\nin: {for_terminal(', '.join(s.areas))}", style="dim")
+        cell.append("\nopen now" if opened else "\nclosed now", style="green" if opened else "")
+        cell.append(", self-referral" if s.self_referral else ", referral by a worker")
+        return cell
+
     return table(
         None,
-        ["ID", "Name", "Pathways", "Areas", "Open now", "Self-referral", "Phone"],
-        [
-            [
-                s.id,
-                s.name,
-                ", ".join(s.pathways),
-                ", ".join(s.areas),
-                yes_no(opened),
-                yes_no(s.self_referral),
-                s.phone,
-            ]
-            for s, opened in rows
-        ],
+        ["ID", "Name", "Phone"],
+        [[s.id, about(s, opened), s.phone] for s, opened in rows],
         caption=f"{len(rows)} service{'s' if len(rows) != 1 else ''}",
+        ids=("Phone",),
     )
 
 
