@@ -67,8 +67,14 @@ class TerminalFollowUp:
         return self.asker.select("Why not?", reasons, default=reasons[0][0])
 
     def service(self, s: PathwaySuggestion, services: Sequence[ServiceMatch]) -> str | None:
+        # A choice is one line that questionary cuts at the screen's edge ("⚠ Needs a referral
+        # from you, an"): each warning is printed in full first, the choice is only marked.
+        for m in services:
+            if m.conflicts:
+                warning = f"⚠ {m.service.name}: {'; '.join(m.conflicts)}"
+                output.out().print(render.t(warning, "yellow"))
         options = [
-            (m.service.id, m.service.name + (f"  ⚠ {m.conflicts[0]}" if m.conflicts else ""))
+            (m.service.id, m.service.name + ("  ⚠ (see above)" if m.conflicts else ""))
             for m in services
         ]
         picked = self.asker.select(
