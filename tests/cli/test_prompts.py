@@ -57,7 +57,11 @@ def test_long_questions_wrap_between_words(asked: list[tuple[str, str]]) -> None
     asker = prompts.QuestionaryAsker()
     asker.select(DRUGS, [("1", "Yes"), ("2", "No")])
     asker.checkbox(DRUGS, [("1", "Weekends")])
-    asker.text(DRUGS, instruction="(A date: YYYY-MM-DD or DD/MM/YYYY.)")
+    asker.text(
+        DRUGS,
+        instruction="(A date: YYYY-MM-DD or DD/MM/YYYY. Type < to go back, or - for 'prefer"
+        " not to say'.)",
+    )
     asker.confirm(
         "Do they agree to you sharing their details with this service? Record their answer"
     )

@@ -112,6 +112,9 @@ class QuestionaryAsker:
         return [str(r) for r in result]
 
     def text(self, message: str, *, default: str = "", instruction: str | None = None) -> str:
+        if instruction:  # a typed answer's help can be longer than a line: wrap it too
+            width = max(shutil.get_terminal_size((80, 24)).columns - 2, 20)
+            instruction = "\n".join(textwrap.wrap(instruction, width, break_on_hyphens=False))
         result = questionary.text(
             _fit(message, instruction),
             default=default,
