@@ -206,6 +206,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROBHEALTH_USER", "tester")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    # The console reads COLUMNS when it is made and is kept for the process: one made before
+    # this test (by a session fixture building data once a process, where COLUMNS is the
+    # worker's own, or by a test that narrowed it) must not set this test's width.
+    from probhealth.cli import output
+
+    output.console.cache_clear()
     return home
 
 
