@@ -112,3 +112,13 @@ def test_install_is_once(monkeypatch: pytest.MonkeyPatch) -> None:
     installed = core.build_runtime_param
     assert plaintext.install() is True
     assert core.build_runtime_param is installed
+
+
+def test_a_descriptor_of_another_shape_goes_to_typers_adapter() -> None:
+    """A later typer whose descriptors lack these fields: its own adapter, never a crash."""
+
+    class Odd:
+        annotation = str  # no parameter_info
+
+    assert plaintext.plain(Odd()) is False
+    assert plaintext.plain(object()) is False

@@ -41,11 +41,14 @@ class PlainText:
 def plain(descriptor: Any) -> bool:
     """A parameter typed ``str`` or ``bool`` (or either ``| None``), with no parser and no
     file opening."""
-    return (
-        descriptor.annotation in (str, bool)
-        and getattr(descriptor, "file_annotation", None) is None
-        and getattr(descriptor.parameter_info, "parser", None) is None
-    )
+    try:
+        return (
+            descriptor.annotation in (str, bool)
+            and getattr(descriptor, "file_annotation", None) is None
+            and getattr(descriptor.parameter_info, "parser", None) is None
+        )
+    except AttributeError:  # a typer whose descriptors look otherwise: its own adapter
+        return False
 
 
 def install() -> bool:
