@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from probhealth import expr
@@ -30,15 +32,22 @@ TYPED_HELP = "Type < to go back, or - for 'prefer not to say'."
 
 
 def flag_panel(flags: Sequence[FlagDef | FlagRecord]) -> Panel:
-    body = Text()
+    """The crisis routes, loud. Each action is a bullet whose wrapped lines stay indented
+    under its text, so "call 999 or go to A&E" reads as one step at 80 columns."""
+    parts: list[Any] = []
     emergency = any(f.severity == "emergency" for f in flags)
     for n, flag in enumerate(flags):
         if n:
-            body.append("\n\n")
-        body.append(for_terminal(flag.title), style="bold")
-        body.append("\n" + for_terminal(flag.message))
+            parts.append(Text(""))
+        parts.append(Text(for_terminal(flag.title), style="bold"))
+        parts.append(Text(for_terminal(flag.message)))
+        steps = Table.grid()
+        steps.add_column(no_wrap=True)
+        steps.add_column()
         for action in flag.actions:
-            body.append("\n  • " + for_terminal(action))
+            steps.add_row("  • ", Text(for_terminal(action)))
+        parts.append(steps)
+    body = Group(*parts)
     title = "EMERGENCY: act now" if emergency else "Same day: act today"
     colour = "red" if emergency else "yellow"
     return Panel(body, title=Text(title, style=f"bold {colour}"), border_style=colour, expand=False)
