@@ -218,3 +218,31 @@ def test_dates_as_people_write_them(cli):
     assert shown["dob"] == "1990-01-31" and shown["release_date"] == "2026-03-02"
     cli("person", "edit", "X123456", "--dob", "1990-01-30")
     assert json.loads(cli("person", "show", "X123456", "--json").stdout)["dob"] == "1990-01-30"
+
+
+@pytest.fixture
+def narrow(monkeypatch):  # type: ignore[no-untyped-def]
+    from probhealth.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")  # a worker's terminal; the suite runs at 200
+    output.console.cache_clear()
+    yield
+    output.console.cache_clear()
+
+
+def test_person_list_keeps_office_and_postcode_whole_at_80_columns(cli, narrow) -> None:
+    """ "Middlesbrough" was folded into "Middlesbroug / h"; a long name now wraps between its
+    words instead, and the office, postcode and date of birth stay whole."""
+    add_person(
+        cli,
+        "X100001",
+        given="Morgan",
+        family="Placeholder-Smith",
+        office="Middlesbrough",
+        postcode="TS1 2JK",
+    )
+    shown = cli("person", "list").stdout
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 80, shown
+    for whole in ("Middlesbrough", "TS1 2JK", "X100001", "Morgan"):
+        assert any(whole in line for line in lines), (whole, shown)

@@ -108,11 +108,14 @@ def consent_text(record: ConsentRecord | None) -> Text:
 
 
 def people_table(people: Sequence[PersonRecord]) -> Table:
+    """People; at 80 columns the date of birth, office and postcode never break
+    ("Middlesbroug / h"): a long name wraps between its words instead."""
     return table(
         None,
         ["CRN", "Name", "Date of birth", "Age", "Sex", "Office", "Postcode"],
         ([p.crn, p.name, p.dob.isoformat(), p.age, p.sex, p.office, p.postcode] for p in people),
         caption=f"{len(people)} {'person' if len(people) == 1 else 'people'}",
+        ids=("Office", "Postcode"),
     )
 
 
