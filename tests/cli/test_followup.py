@@ -54,3 +54,19 @@ def test_a_service_warning_is_shown_whole_not_cut_in_its_choice(capsys, narrow) 
     printed = capsys.readouterr().out
     assert max(len(line) for line in printed.splitlines()) <= 80
     assert " ".join(printed.split()) == f"⚠ {food.name}: {warning}"
+
+
+def test_decisions_left_for_later_say_how_to_take_them_up(capsys) -> None:
+    """After the demo's decisions, three left "for later" were never mentioned again (and
+    with none recorded nothing was said at all): the next step is now named."""
+    ui = TerminalFollowUp("X123456", Asked())  # type: ignore[arg-type]
+    ui.finished(0, left=3)
+    ui.finished(2, left=1)
+    ui.finished(1)
+    err = " ".join(capsys.readouterr().err.split())
+    assert err == (
+        "3 suggestions left to decide later. Take them up with: probhealth follow-up X123456"
+        " Recorded 2 decisions. See them with: probhealth referral list X123456"
+        " 1 suggestion left to decide later. Take it up with: probhealth follow-up X123456"
+        " Recorded 1 decision. See them with: probhealth referral list X123456"
+    )

@@ -52,8 +52,9 @@ class FakeFollowUp:
     def referred(self, record):  # type: ignore[no-untyped-def]
         self.events.append(f"referred:{record.pathway_id}")
 
-    def finished(self, recorded):  # type: ignore[no-untyped-def]
+    def finished(self, recorded, *, left=0):  # type: ignore[no-untyped-def]
         self.events.append(f"finished:{recorded}")
+        self.left = left
 
 
 @pytest.fixture
@@ -82,6 +83,12 @@ def share_consent(store):  # type: ignore[no-untyped-def]
     return people.show_person(store, CRN).consent.get("share-with-services")
 
 
+def test_suggestions_left_for_later_are_counted_for_the_worker(store, screened) -> None:
+    ui = FakeFollowUp({})  # "decide later" to every one
+    assert followup.offer(store, CRN, screened, ui) == 0
+    assert ui.events[-1] == "finished:0" and ui.left == len(ui.offered) >= 2
+
+
 def test_decline_and_self_referral_are_recorded_with_the_screening(store, screened) -> None:
     ui = FakeFollowUp({"gp-registration": followup.SELF, "stop-smoking": followup.DECLINE})
     assert followup.offer(store, CRN, screened, ui) == 2
@@ -92,6 +99,7 @@ def test_decline_and_self_referral_are_recorded_with_the_screening(store, screen
     assert all(r.reasons and r.urgency for r in refs.values())
     assert "consent?" not in ui.events  # a self-referral shares nothing
     assert ui.events[-1] == "finished:2"
+    assert ui.left == len(ui.offered) - 2  # the rest were left for later
     # Asked again: what has an open referral is not offered twice.
     again = FakeFollowUp({})
     assert followup.offer(store, CRN, screened, again) == 0

@@ -103,10 +103,15 @@ class TerminalFollowUp:
             f"Referral {record.id}: {record.pathway_name}, follow up by {record.follow_up_due}."
         )
 
-    def finished(self, recorded: int) -> None:
+    def finished(self, recorded: int, *, left: int = 0) -> None:
         if recorded:
             output.ok(
                 f"Recorded {recorded} decision{'s' if recorded != 1 else ''}. See them with: probhealth referral list {self.crn}"
+            )
+        if left:  # "decide later" must not be forgotten: say how to take them up again
+            output.info(
+                f"{left} suggestion{'s' if left != 1 else ''} left to decide later."
+                f" Take {'them' if left != 1 else 'it'} up with: probhealth follow-up {self.crn}"
             )
 
 

@@ -61,7 +61,8 @@ class UI(Protocol):
 
     def referred(self, record: ReferralRecord | AdjustmentRecord) -> None: ...
 
-    def finished(self, recorded: int) -> None: ...
+    def finished(self, recorded: int, *, left: int = 0) -> None:
+        """``recorded`` decisions made; ``left`` suggestions still without one (later)."""
 
 
 def choices(s: PathwaySuggestion) -> tuple[str, ...]:
@@ -91,7 +92,7 @@ def offer(
     if not pending:
         return 0
     recorded = sum(1 for s in pending if decide(store, crn, sid, rules, s, ui))
-    ui.finished(recorded)
+    ui.finished(recorded, left=len(pending) - recorded)
     return recorded
 
 
