@@ -66,3 +66,16 @@ def test_hints_do_not_leak_into_the_next_command(tmp_path):
     result = Cli(tmp_path / "other.db")("suggest", "Q000001", expect=2)
     assert "probhealth --demo" not in result.stderr
     assert Path(tmp_path / "other.db").exists()
+
+
+def test_a_json_error_suggests_the_same_command_as_the_line_on_stderr(tmp_path):
+    """With --json the error object said "probhealth person list" while stderr said
+    "probhealth --demo person list": a script copying the JSON one listed the real caseload."""
+    import json
+
+    cli = Cli(None)
+    cli("demo", "--people", "1")
+    result = cli("--demo", "person", "show", "Q999999", "--json", expect=2)
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "probhealth --demo person list" in message
+    assert result.stderr.strip() == f"Error: {message}"

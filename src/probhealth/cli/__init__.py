@@ -54,7 +54,7 @@ class ProbhealthGroup(TyperGroup):
                 output.emit_json(
                     {
                         "error": {
-                            "message": line,
+                            "message": output.command(line),  # as on stderr: --demo/--db kept
                             "exit_code": exc.exit_code,
                             "kind": type(exc).__name__,
                         }
