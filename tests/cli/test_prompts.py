@@ -80,3 +80,14 @@ def test_a_short_question_keeps_its_instruction_beside_it(asked: list[tuple[str,
     prompts.QuestionaryAsker().select("Do you smoke?", [("1", "Yes"), ("2", "No")])
     ((message, instruction),) = asked
     assert message == "Do you smoke?" and instruction == "(Use shortcuts or arrow keys)"
+
+
+def test_a_long_answer_is_shown_whole_beside_its_question(asked: list[tuple[str, str]]) -> None:
+    """The answer questionary shows after the question took the instruction's place and was
+    cut: "do they agree? Agreed: they will contact the s / ervice themselves"."""
+    agreed = "Agreed: they will contact the service themselves"
+    prompts.QuestionaryAsker().select(
+        "Crisis support now (emergency): do they agree?", [("self", agreed), ("later", "Later")]
+    )
+    ((message, _),) = asked
+    assert all(len(line) <= 79 for line in f"? {message} {agreed}".split("\n"))

@@ -80,8 +80,10 @@ class QuestionaryAsker:
         items = _choices(choices)
         chosen = next((c for c in items if c.value == default), None)
         instruction = instruction or (SELECT_HELP if len(items) <= 36 else "(Use arrow keys)")
+        # Once answered, the answer takes the instruction's place: the longer must fit.
+        echoed = max([instruction, *(for_terminal(title) for _, title in choices)], key=len)
         result = questionary.select(
-            _fit(message, instruction),
+            _fit(message, echoed),
             choices=items,
             default=chosen,
             instruction=instruction,
