@@ -71,25 +71,36 @@ def _q(name: str) -> str:
 def tables(conn: Connection) -> list[Table]:
     """The data tables of this database (SQLite), with their keys; read again only when the
     schema changed (``PRAGMA schema_version``), so a write pays one pragma for this."""
-    version = conn.exec_driver_sql("PRAGMA main.schema_version").scalar()
-    cached = conn.info.get(_TABLES_KEY)
-    if cached is not None and cached[0] == version:
-        return list(cached[1])
-    found = _read_tables(conn)
+    cursor = _cursor(conn)
+    try:
+        version = cursor.execute("PRAGMA main.schema_version").fetchone()[0]
+        cached = conn.info.get(_TABLES_KEY)
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        found = _read_tables(cursor)
+    finally:
+        cursor.close()
     conn.info[_TABLES_KEY] = (version, tuple(found))
     return found
 
 
-def _read_tables(conn: Connection) -> list[Table]:
+def _cursor(conn: Connection) -> Any:
+    """A cursor on the DB-API connection under ``conn``, in its transaction. For the many
+    small schema statements here, SQLAlchemy's own handling of each statement costs several
+    times what SQLite does with it (a write command's ~100 statements: about 8 ms against 2)."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def _read_tables(cursor: Any) -> list[Table]:
     out = []
-    names = conn.exec_driver_sql(
+    names = cursor.execute(
         "SELECT name FROM main.sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    ).all()
+    ).fetchall()
     for (name,) in names:
         if name in UNTRACKED:
             continue
-        info = conn.exec_driver_sql(f"PRAGMA main.table_info({_q(name)})").all()
+        info = cursor.execute(f"PRAGMA main.table_info({_q(name)})").fetchall()
         keys = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
         if not keys:
             keys = ("rowid",)
@@ -116,26 +127,30 @@ def install(conn: Connection) -> bool:
         return False
     found = tables(conn)
     signature = tuple((t.name, t.keys) for t in found)
-    if conn.info.get(_INFO_KEY) == signature:
-        have = conn.exec_driver_sql(
-            "SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' "
-            "AND name LIKE 'probhealth_dg_%'"
-        ).scalar()
-        if have == 3 * len(found):
-            return True
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS probhealth_touched "
-        "(tbl TEXT NOT NULL, pk TEXT NOT NULL, k1, k2, PRIMARY KEY (tbl, pk))"
-    )
-    for t in found:
-        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            body = _note(t, row)
-            if when == "UPDATE":  # a changed key leaves the old id behind: note it too
-                body += " " + _note(t, "OLD")
-            conn.exec_driver_sql(
-                f"CREATE TEMP TRIGGER IF NOT EXISTS {_q('probhealth_dg_' + when.lower() + '_' + t.name)} "
-                f"AFTER {when} ON main.{_q(t.name)} BEGIN {body} END"
-            )
+    cursor = _cursor(conn)
+    try:
+        if conn.info.get(_INFO_KEY) == signature:
+            have = cursor.execute(
+                "SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'probhealth_dg_%'"
+            ).fetchone()[0]
+            if have == 3 * len(found):
+                return True
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS probhealth_touched "
+            "(tbl TEXT NOT NULL, pk TEXT NOT NULL, k1, k2, PRIMARY KEY (tbl, pk))"
+        )
+        for t in found:
+            for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+                body = _note(t, row)
+                if when == "UPDATE":  # a changed key leaves the old id behind: note it too
+                    body += " " + _note(t, "OLD")
+                cursor.execute(
+                    f"CREATE TEMP TRIGGER IF NOT EXISTS {_q('probhealth_dg_' + when.lower() + '_' + t.name)} "
+                    f"AFTER {when} ON main.{_q(t.name)} BEGIN {body} END"
+                )
+    finally:
+        cursor.close()
     conn.info[_INFO_KEY] = signature
     return True
 
