@@ -18,17 +18,22 @@ CRN = "X123456"
 
 
 @pytest.fixture
-def flagged(cli, tmp_path):  # type: ignore[no-untyped-def]
-    add_person(cli, CRN, sex="male")
-    add_person(cli, "Y000001", given="Other", family="Person")
-    for purpose in ("screening", "share-with-services"):
-        cli("consent", CRN, "--purpose", purpose, "--given")
-    data = json.loads(
-        cli("screen", CRN, "--answers", str(negative_file(tmp_path, phq9_9=3)), "--json").stdout
-    )
-    flag = next(f for f in data["flags"] if f["id"] == "self_harm_thoughts")
-    assert flag["acknowledged"] is False
-    return data["id"]
+def flagged(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
+    """An unacknowledged self-harm flag on CRN's screening (made once a process, copied);
+    the screening's id."""
+
+    def build() -> int:
+        add_person(cli, CRN, sex="male")
+        add_person(cli, "Y000001", given="Other", family="Person")
+        for purpose in ("screening", "share-with-services"):
+            cli("consent", CRN, "--purpose", purpose, "--given")
+        answers = str(negative_file(tmp_path, phq9_9=3))
+        data = json.loads(cli("screen", CRN, "--answers", answers, "--json").stdout)
+        flag = next(f for f in data["flags"] if f["id"] == "self_harm_thoughts")
+        assert flag["acknowledged"] is False
+        return int(data["id"])
+
+    return built_once(build)
 
 
 def test_an_unacknowledged_flag_shows_on_person_show(cli, flagged):

@@ -33,11 +33,16 @@ def _screen(cli, tmp_path: Path, crn: str, **answers: object) -> None:  # type: 
 
 
 @pytest.fixture
-def disclosed(cli, tmp_path):  # type: ignore[no-untyped-def]
-    """X100001 said yes to domestic abuse and took up both pathways it suggests."""
-    _screen(cli, tmp_path, "X100001", domestic_abuse="yes")
-    cli("refer", "X100001", "domestic-abuse-support", "--self-referral")
-    cli("refer", "X100001", "safeguarding-referral", "--referred")
+def disclosed(cli, tmp_path, built_once):  # type: ignore[no-untyped-def]
+    """X100001 said yes to domestic abuse and took up both pathways it suggests (made once a
+    process, copied for each test)."""
+
+    def build() -> None:
+        _screen(cli, tmp_path, "X100001", domestic_abuse="yes")
+        cli("refer", "X100001", "domestic-abuse-support", "--self-referral")
+        cli("refer", "X100001", "safeguarding-referral", "--referred")
+
+    built_once(build)
     return cli
 
 
