@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ from hypothesis import HealthCheck, settings
 
 from tests import pg
 from tests.helpers import Cli, DbHandle, close_server_connections
+
+# pytest keeps each test module's assertion-rewritten code (tests/__pycache__) only where Python
+# may write bytecode. With PYTHONDONTWRITEBYTECODE set (this machine sets it) every pytest
+# worker rewrote every test module again on every run: about half of collecting the suite
+# (~5 s of CPU a worker). The pytest processes write it; the processes tests start keep the
+# environment's setting (scripts/test compiles probhealth for them).
+sys.dont_write_bytecode = False
 
 settings.register_profile(
     "ci",

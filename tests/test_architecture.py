@@ -10,6 +10,7 @@ a small package written to a temporary folder.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -226,32 +227,36 @@ def flag_text(root: Path, allowed: set[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ the checks on probhealth --
-IMPORTS = imports(SRC)
+@functools.cache
+def src_imports() -> tuple[Import, ...]:
+    """Every import in probhealth, read when a check first needs it (not at collection, which
+    every pytest worker does)."""
+    return tuple(imports(SRC))
 
 
 def test_no_import_circle_but_the_named_lazy_loads() -> None:
-    assert circles(IMPORTS, LAZY_CIRCLES) == []
+    assert circles(src_imports(), LAZY_CIRCLES) == []
 
 
 def test_each_named_lazy_load_exists_and_is_lazy() -> None:
-    edges = {(i.module, i.target): i for i in IMPORTS if not i.type_only}
+    edges = {(i.module, i.target): i for i in src_imports() if not i.type_only}
     for edge in sorted(LAZY_CIRCLES):
         assert edge in edges, f"{edge} is listed but no longer imported: remove it"
-        assert all(i.lazy for i in IMPORTS if (i.module, i.target) == edge and not i.type_only), (
-            f"{edge} is listed as a lazy load but is imported at module level"
-        )
+        assert all(
+            i.lazy for i in src_imports() if (i.module, i.target) == edge and not i.type_only
+        ), f"{edge} is listed as a lazy load but is imported at module level"
 
 
 def test_no_private_name_imported_from_another_module() -> None:
-    assert private_imports(IMPORTS, "probhealth") == []
+    assert private_imports(src_imports(), "probhealth") == []
 
 
 def test_database_stack_only_in_store() -> None:
-    assert imported_outside(IMPORTS, DATABASE_LIBRARIES, DATABASE_HOME) == []
+    assert imported_outside(src_imports(), DATABASE_LIBRARIES, DATABASE_HOME) == []
 
 
 def test_rich_only_where_the_terminal_is_drawn() -> None:
-    assert imported_outside(IMPORTS, ("rich",), RICH_HOMES) == []
+    assert imported_outside(src_imports(), ("rich",), RICH_HOMES) == []
 
 
 def test_no_command_line_flag_in_strings_outside_cli() -> None:
