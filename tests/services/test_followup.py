@@ -208,3 +208,75 @@ def test_the_decisions_can_be_taken_up_again(store, screened) -> None:
     last = FakeFollowUp({})
     assert followup.offer(store, CRN, None, last) == 0
     assert "gp-registration" not in last.offered and "stop-smoking" not in last.offered
+
+
+CONSENT_WARNING = "Needs a referral from you, and consent to share with services is not recorded"
+
+
+class SeesServices(FakeFollowUp):
+    """Records the warnings shown with each service at each choice, and picks the first."""
+
+    def __init__(self, decisions: dict[str, str], *, consent: bool) -> None:
+        super().__init__(decisions, consent=consent)
+        self.warnings: dict[str, list[str]] = {}
+
+    def service(self, s, services):  # type: ignore[no-untyped-def]
+        self.warnings[s.pathway_id] = [w for m in services for w in m.conflicts]
+        return services[0].service.id
+
+
+@pytest.fixture
+def in_cambridge(store, built_once):  # type: ignore[no-untyped-def]
+    """A Cambridge person released 10 days ago who screened positive for hunger (food support
+    and Reconnect suggested, both through services that need a referral from the worker), no
+    consent to share; the screening's id."""
+    from datetime import timedelta
+
+    from probhealth import clock
+    from probhealth.services import directory
+
+    def build() -> int:
+        directory.load_path(store, definitions.bundled_services_path(), definitions.load_rules())
+        released = (clock.today() - timedelta(days=10)).isoformat()
+        people.add_person(
+            store,
+            people.PersonInput(
+                crn=CRN,
+                given="Ann",
+                family="Smith",
+                dob="1990-01-31",
+                sex="male",
+                postcode="CB1 2AB",
+                office="Cambridge",
+                release_date=released,
+            ),
+        )
+        people.record_consent(store, CRN, purpose="screening", status="given")
+        active = screening.begin(store, CRN, definitions.load_questionnaire())
+        return guided.run(store, active, FakeUI({"hvs_1": "often"})).id
+
+    return built_once(build)
+
+
+def test_consent_recorded_mid_dialogue_clears_the_later_warnings(store, in_cambridge) -> None:
+    """User review: the warnings were worked out once, before the decisions; after consent to
+    share was recorded at the first referral, the next service still said consent "is not
+    recorded". Each service choice now shows what is true then."""
+    worker = {"food-support": followup.WORKER, "reconnect": followup.WORKER}
+    ui = SeesServices(worker, consent=True)
+    assert followup.offer(store, CRN, in_cambridge, ui) == 2
+    assert ui.warnings["food-support"] == [CONSENT_WARNING]  # not recorded yet: true
+    assert ui.warnings["reconnect"] == []  # recorded at food support's referral
+    assert ui.events.count("consent?") == 1
+
+
+def test_consent_refused_mid_dialogue_still_stops_the_next_referral(store, in_cambridge) -> None:
+    """Consent binds: a no at the first referral leaves the warning on the next service, and
+    that referral asks again rather than sharing; a second no stops it too."""
+    worker = {"food-support": followup.WORKER, "reconnect": followup.WORKER}
+    ui = SeesServices(worker, consent=False)
+    assert followup.offer(store, CRN, in_cambridge, ui) == 0
+    assert ui.warnings["reconnect"] == [CONSENT_WARNING]
+    assert ui.events.count("consent?") == 2
+    assert "not-referred:reconnect" in ui.events and open_referrals(store) == {}
+    assert share_consent(store).status == "declined"

@@ -113,7 +113,7 @@ def decide(
     store: Store, crn: str, screening_id: int, rules: RuleSet, s: PathwaySuggestion, ui: UI
 ) -> bool:
     """One suggestion: ask, then record the decision; True when one was recorded."""
-    from probhealth.services import people, referrals
+    from probhealth.services import people, referrals, suggest
 
     answer = ui.decide(s, choices(s))
     if answer == LATER:
@@ -133,7 +133,10 @@ def decide(
         )
         return True
     service_id = None
-    usable = [m for m in s.services if "*" not in m.service.areas] or list(s.services)
+    # Worked out again now, not taken from the suggestions: consent recorded at an earlier
+    # decision in this dialogue changes the warnings ("consent ... is not recorded").
+    matched = () if s.adjustment else suggest.services_now(store, crn, s.pathway_id, rules)
+    usable = [m for m in matched if "*" not in m.service.areas] or list(matched)
     if usable and not s.adjustment:
         service_id = ui.service(s, usable[:MAX_SERVICES])
 

@@ -281,6 +281,27 @@ def match_services(
     return tuple(out)
 
 
+def services_now(
+    store: Store, crn: str, pathway_id: str, rules: RuleSet
+) -> tuple[ServiceMatch, ...]:
+    """The services for one pathway with their conflicts as they are now: consent recorded
+    (or declined) since the suggestions were worked out counts, so a warning shown at a
+    service choice is true when it is shown."""
+    now_local = clock.to_london(clock.now())
+    with store.read() as session:
+        person = require_person(session, crn)
+        row = scr_repo.latest_completed(session, person.id)
+        stored = (
+            scr_repo.answers(session, row.id, include_hidden=False)
+            if row is not None and row.id is not None
+            else {}
+        )
+        answers = {k: v for k, (v, declined) in stored.items() if not declined}
+        barriers, _, _, consents = _current(session, person)
+        needs = person_needs(session, person, answers, barriers, consents, rules)
+        return match_services(session, pathway_id, person, needs, now_local)
+
+
 # The question that says whether the person has a GP, and the answers that mean they have none.
 GP_ITEM = "gp_registered"
 NO_GP_ANSWERS = frozenset({"no", "not sure"})
