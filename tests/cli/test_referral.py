@@ -20,7 +20,7 @@ from probhealth.cli.remedies import explain
 from probhealth.errors import BadInput, ConsentRequired, NotFound
 from probhealth.services import goals, people, referrals
 from probhealth.services.definitions import load_rules
-from tests.helpers import DbHandle, add_person, count, fingerprint, raises_saying
+from tests.helpers import DbHandle, add_person, count, fingerprint, query, raises_saying
 
 CRN = "X123456"
 NOW = "2026-11-23T10:00:00"  # a Monday; GMT, so London's date is the UTC date
@@ -990,7 +990,7 @@ def test_lists_read_whole_at_80_columns(cli, monkeypatch, tmp_path, narrow) -> N
         for whole in ("appointment-booked", CRN):
             assert any(whole in line for line in lines), (whole, shown)
     listed = cli("referral", "list").stdout
-    for whole in ("declined-by-person", "Learning disability or", "nat-a-rather-long-service"):
+    for whole in ("declined-by-person", "Learning disability or", "Line (fictional)"):
         assert whole in listed, (whole, listed)
     cli(
         "referral",
@@ -1005,6 +1005,46 @@ def test_lists_read_whole_at_80_columns(cli, monkeypatch, tmp_path, narrow) -> N
     )
     due = cli("referral", "list", "--due").stdout
     assert "18 days late" in due and "2026-11-05" in due, due
+
+
+def test_lists_and_show_name_the_service(cli, monkeypatch, tmp_path, narrow) -> None:
+    """User review: referral list and show gave the service's id ("cam-food-bank") where the
+    worker needs its name. The name comes from the directory; --json keeps the id and adds
+    the name; a service no longer in the directory still shows its id."""
+    monkeypatch.setenv("PROBHEALTH_NOW", NOW)
+    directory = tmp_path / "services.csv"
+    header = "id,name,fictional,pathways,areas,self_referral,how_to_refer,last_verified\n"
+    directory.write_text(
+        header + "nat-ld-line,Learning disability advice line (fictional),yes,"
+        "learning-disability-support,*,yes,Call.,2026-10-01\n",
+        encoding="utf-8",
+    )
+    add_person(cli)
+    cli("services", "load", str(directory))
+    cli("consent", CRN, "--purpose", "share-with-services", "--given")
+    made = cli("refer", CRN, "learning-disability-support", "--service", "nat-ld-line", "--json")
+    rid = json.loads(made.stdout)["id"]
+    assert json.loads(made.stdout)["service_name"] == "Learning disability advice line (fictional)"
+    for args in (["referral", "list"], ["referral", "list", CRN]):
+        shown = cli(*args).stdout
+        assert max(len(line) for line in shown.splitlines()) <= 80, shown
+        assert "Learning disability advice line" in shown and "nat-ld-line" not in shown, shown
+    shown = cli("referral", "show", str(rid)).stdout
+    assert max(len(line) for line in shown.splitlines()) <= 80, shown
+    assert "Learning disability advice line (fictional) (nat-ld-line)" in " ".join(shown.split())
+    (row,) = json.loads(cli("referral", "list", "--json").stdout)
+    assert (row["service"], row["service_name"]) == (
+        "nat-ld-line",
+        "Learning disability advice line (fictional)",
+    )
+    one = json.loads(cli("referral", "show", str(rid), "--json").stdout)
+    assert (one["service"], one["service_name"]) == (row["service"], row["service_name"])
+    # Not in the directory any more (removed by hand): the id, so the worker can look it up.
+    for table in ("service_pathway", "service_area"):
+        query(cli.db, f"DELETE FROM {table} WHERE service_id = 'nat-ld-line'")
+    query(cli.db, "DELETE FROM service WHERE id = 'nat-ld-line'")
+    assert "nat-ld-line" in cli("referral", "list").stdout
+    assert json.loads(cli("referral", "list", "--json").stdout)[0]["service_name"] is None
 
 
 # ------------------------------------------------------------------ (g) duplicates -----

@@ -732,7 +732,8 @@ def referrals_table(rows: Sequence[ReferralRecord], *, due: bool = False) -> Tab
 
     def pathway_cell(r: ReferralRecord) -> Text:
         cell = Text(for_terminal(r.pathway_name))
-        route = [for_terminal(r.service_id)] if r.service_id else []
+        service = r.service_name or r.service_id  # the id when it left the directory
+        route = [for_terminal(service)] if service else []
         if r.self_referral:
             route.append("self-referral")
         if route:
@@ -793,7 +794,10 @@ def referral_panel(r: ReferralRecord) -> Panel:
         [
             ("Person", r.crn),
             ("Pathway", f"{r.pathway_name} ({r.pathway_id})"),
-            ("Service", r.service_id),
+            (
+                "Service",
+                f"{r.service_name} ({r.service_id})" if r.service_name else r.service_id,
+            ),
             (
                 "Route",
                 "self-referral (the person makes contact)"

@@ -122,10 +122,10 @@ def today(
         open_now = flags.caseload_flags(session, office)
         on_day, late = repo.count_follow_ups(session, day, office)
         overdue = referrals.to_records(
-            repo.follow_ups(session, before=day, limit=limit, office=office), rules
+            session, repo.follow_ups(session, before=day, limit=limit, office=office), rules
         )
         due_today = referrals.to_records(
-            repo.follow_ups(session, on=day, limit=limit, office=office), rules
+            session, repo.follow_ups(session, on=day, limit=limit, office=office), rules
         )
         goals_due = goals.due_goals(session, limit=limit, office=office)
         unscreened = [

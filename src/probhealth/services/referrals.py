@@ -74,6 +74,7 @@ class ReferralRecord:
     updated_at: datetime
     reasons: tuple[str, ...] = ()
     events: tuple[EventRecord, ...] = ()
+    service_name: str | None = None  # from the directory (None: no service, or not in it)
 
     @property
     def is_open(self) -> bool:
@@ -96,6 +97,7 @@ class ReferralRecord:
             "pathway": self.pathway_id,
             "pathway_name": self.pathway_name,
             "service": self.service_id,
+            "service_name": self.service_name,
             "self_referral": self.self_referral,
             "status": self.status,
             "urgency": self.urgency,
@@ -163,7 +165,11 @@ def _adjust(store: Store, crn: str, pathway: Pathway) -> AdjustmentRecord:
 
 
 def _record(
-    row: Referral, person: Person, rules: RuleSet | None, events: list[ReferralEvent] | None = None
+    row: Referral,
+    person: Person,
+    rules: RuleSet | None,
+    events: list[ReferralEvent] | None = None,
+    service_name: str | None = None,
 ) -> ReferralRecord:
     assert row.id is not None
     pathway = rules.pathway(row.pathway_id) if rules else None
@@ -184,6 +190,7 @@ def _record(
         created_at=row.created_at,
         updated_at=row.updated_at,
         reasons=reasons,
+        service_name=service_name,
         events=tuple(
             EventRecord(
                 e.from_status,
@@ -200,10 +207,22 @@ def _record(
 
 
 def to_records(
-    rows: Sequence[tuple[Referral, Person]], rules: RuleSet | None
+    session: Session, rows: Sequence[tuple[Referral, Person]], rules: RuleSet | None
 ) -> list[ReferralRecord]:
     """Records of rows read elsewhere (the ``today`` view), without their history."""
-    return [_record(r, p, rules) for r, p in rows]
+    names = dir_repo.names_of(session, (r.service_id for r, _ in rows))
+    return [_record(r, p, rules, service_name=names.get(r.service_id or "")) for r, p in rows]
+
+
+def _full_record(
+    session: Session, row: Referral, person: Person, rules: RuleSet | None
+) -> ReferralRecord:
+    """One referral with its history and its service's name."""
+    assert row.id is not None
+    names = dir_repo.names_of(session, [row.service_id])
+    return _record(
+        row, person, rules, list(repo.events(session, row.id)), names.get(row.service_id or "")
+    )
 
 
 # ---------------------------------------------------------------- helpers ---------------
@@ -380,7 +399,7 @@ def refer(
             entity_id=row.id,
             detail={"pathway": pathway.id, "status": status, "self_referral": self_referral},
         )
-        return _record(row, person, rules, list(repo.events(session, row.id)))
+        return _full_record(session, row, person, rules)
 
 
 def _refuse_without_gp(session: Session, person: Person, pathway: Pathway) -> None:
@@ -581,7 +600,7 @@ def update(
             entity_id=referral_id,
             detail={"from": previous, "to": status, "reason": reason, "outcome": outcome},
         )
-        return _record(row, person, rules, list(repo.events(session, referral_id)))
+        return _full_record(session, row, person, rules)
 
 
 def _event_day(event_date: str | None, status: str, today: date) -> date:
@@ -652,7 +671,7 @@ def show(store: Store, referral_id: int, rules: RuleSet | None) -> ReferralRecor
             entity="referral",
             entity_id=referral_id,
         )
-        return _record(row, person, rules, list(repo.events(session, referral_id)))
+        return _full_record(session, row, person, rules)
 
 
 def listing(
@@ -703,7 +722,11 @@ def listing(
             worker=worker,
         )
         events = repo.events_for(session, [r.id or 0 for r, _ in rows]) if history else {}
-        records = [_record(r, p, rules, events.get(r.id or 0, [])) for r, p in rows]
+        names = dir_repo.names_of(session, (r.service_id for r, _ in rows))
+        records = [
+            _record(r, p, rules, events.get(r.id or 0, []), names.get(r.service_id or ""))
+            for r, p in rows
+        ]
         audit.append(
             session,
             actor=store.actor,

@@ -73,6 +73,17 @@ def find(
     return session.execute(stmt.order_by(col(Service.name))).scalars().all()
 
 
+def names_of(session: Session, service_ids: Iterable[str | None]) -> dict[str, str]:
+    """Service id -> name for those of ``service_ids`` in the directory (one query)."""
+    wanted = sorted({i for i in service_ids if i})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(col(Service.id), col(Service.name)).where(col(Service.id).in_(wanted))
+    ).all()
+    return {str(sid): str(name) for sid, name in rows}
+
+
 def pathways_of(session: Session, service_ids: Sequence[str]) -> dict[str, list[str]]:
     rows = session.execute(
         select(col(ServicePathway.service_id), col(ServicePathway.pathway_id)).where(
