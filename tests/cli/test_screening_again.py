@@ -53,7 +53,12 @@ def test_void_at_the_command_line(cli, person, tmp_path):  # noqa: F811
     assert "voided (wrong-person)" in done.stderr
     rows = screenings(cli)
     assert rows[0]["status"] == "voided" and rows[0]["voided"]["reason"] == "wrong-person"
-    assert "voided (wrong-person)" in cli("screening", "list", person).stdout
+    listed = [
+        line.split("│")[2].strip()
+        for line in cli("screening", "list", person).stdout.splitlines()
+        if line.startswith("│")
+    ]
+    assert listed[:2] == ["voided", "wrong-person"]
     shown = cli("screening", "show", "1", "--no-answers").stdout
     assert "VOIDED" in shown
     out = tmp_path / "s.csv"

@@ -20,6 +20,8 @@ from probhealth.textsafe import for_terminal
 from probhealth.validation import CONSENT_PURPOSES, nhs_number_display
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import RenderableType
 
     from probhealth.directory.model import Service
@@ -28,7 +30,12 @@ if TYPE_CHECKING:
     from probhealth.services.goals import GoalRecord
     from probhealth.services.people import ConsentRecord, PersonRecord
     from probhealth.services.referrals import ReferralRecord
-    from probhealth.services.screening import CouldApply, FlagRecord, ScreeningDetail
+    from probhealth.services.screening import (
+        CouldApply,
+        FlagRecord,
+        ScreeningDetail,
+        ScreeningSummary,
+    )
     from probhealth.services.suggest import (
         BatchSummary,
         PathwaySuggestion,
@@ -263,6 +270,40 @@ SEVERITY_STYLE = {
     "moderate": "yellow",
     "low": "cyan",
 }
+
+
+def screenings_table(crn: str, rows: Sequence[ScreeningSummary]) -> Table:
+    """A person's screenings, whole at 80 columns: the status, the voiding reason, the
+    worker's name and each date and time are never broken ("officer.jo / nes", "entered-i /
+    n-error" before). A date sits over its time; who started it under when; the
+    questionnaire under the status. No column is kept from wrapping: each line breaks only
+    between words, so a long name ("tester (officer.jones)" on PostgreSQL) takes the
+    room the others leave."""
+
+    def when(instant: datetime | None) -> Text:
+        shown = clock.show(instant)
+        return Text(shown.replace(" ", "\n", 1) if shown else DASH, style="" if shown else "dim")
+
+    def status_cell(r: ScreeningSummary) -> Text:
+        cell = Text(r.status if r.voided is None else "voided")
+        if r.voided is not None:
+            cell.append("\n" + for_terminal(r.voided.reason))
+        cell.append("\n" + for_terminal(r.questionnaire), style="dim")
+        return cell
+
+    def started_cell(r: ScreeningSummary) -> Text:
+        cell = when(r.started_at)
+        cell.append("\nby " + for_terminal(r.started_by), style="dim")
+        return cell
+
+    return table(
+        f"Screenings for {crn}",
+        ["ID", "Status", "Started", "Completed", "Flags"],
+        [
+            [str(r.id), status_cell(r), started_cell(r), when(r.completed_at), str(r.flags)]
+            for r in rows
+        ],
+    )
 
 
 def scores_table(detail: ScreeningDetail) -> Table:

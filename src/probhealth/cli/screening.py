@@ -19,7 +19,6 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """A person's screenings, oldest first. Example: probhealth screening list X123456"""
-    from probhealth import clock
     from probhealth.services import screening
 
     person, rows = screening.list_for(app_context(ctx).store(), crn)
@@ -28,24 +27,7 @@ def list_(
         return
     from probhealth.cli import render
 
-    render.print_renderable(
-        render.table(
-            f"Screenings for {person.crn}",
-            ["ID", "Status", "Questionnaire", "Started", "Completed", "By", "Flags"],
-            [
-                [
-                    str(r.id),
-                    f"voided ({r.voided.reason})" if r.voided else r.status,
-                    r.questionnaire,
-                    clock.show(r.started_at),
-                    clock.show(r.completed_at),
-                    r.started_by,
-                    str(r.flags),
-                ]
-                for r in rows
-            ],
-        )
-    )
+    render.print_renderable(render.screenings_table(person.crn, rows))
 
 
 @app.command("show")
