@@ -192,7 +192,12 @@ def test_piped_tables_never_cut_an_id(cli, tmp_path, narrow):
     service = "nat-nhs-111-mental-health"
     cli("refer", "X100001", "crisis-support", "--service", service, "--self-referral")
     listed = cli("referral", "list").stdout
-    assert service in listed and "X100001" in listed
+    assert "X100001" in listed and max(len(line) for line in listed.splitlines()) <= 80
+    # The list names the service (the id is in --json); its name wraps only between words.
+    (row,) = json.loads(cli("referral", "list", "--json").stdout)
+    assert row["service"] == service and row["service_name"]
+    words = {w.strip(",") for line in listed.splitlines() for w in line.replace("│", " ").split()}
+    assert set(row["service_name"].split()) <= words, listed
 
 
 def test_each_suggestion_shows_its_whole_id_and_how_to_take_it_up(cli, tmp_path, narrow):
