@@ -97,6 +97,18 @@ def _hostile(db: Path) -> None:
             "update referral set follow_up_due = '2026-06-01 09:00:00.000000' where id = ?",
             (rids[1],),
         )
+        # A NUL character in a referral's text and in a step's date: written whole (the
+        # fast path builds these lines with || rather than printf, whose %s stops there).
+        con.execute(
+            "update referral set outcome = 'before' || char(0) || 'after' where id = ?",
+            (rids[1],),
+        )
+        con.execute(
+            "insert into referral_event (referral_id, from_status, to_status, event_date,"
+            " recorded_by, recorded_at) values (?, 'attended', 'completed',"
+            " '2026-03-07' || char(0) || 'x', 'w', '2026-05-15 05:37:20.000000')",
+            (rids[0],),
+        )
         sids = [r[0] for r in con.execute("select id from screening order by id limit 6")]
         odd_values = (
             ("gp_practice", "\"=cmd|' /C calc'!A0\""),  # free text (identifiable only)
