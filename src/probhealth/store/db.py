@@ -70,14 +70,20 @@ EXTRA = "probhealth[encrypted]"
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = int(os.environ.get("PROBHEALTH_BUSY_TIMEOUT_MS", "5000"))
-# Every connection to a file of unknown origin: wait for a writer, and take nothing in the
-# schema on trust. A read-only connection (digest_worker) applies these alone.
-READ_PRAGMAS = (
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA trusted_schema = OFF",
-    "PRAGMA cell_size_check = ON",
-    "PRAGMA mmap_size = 0",
-)
+
+
+def read_pragmas() -> tuple[str, ...]:
+    """Every connection to a file of unknown origin: wait for a writer, and take nothing in the
+    schema on trust. A read-only connection (digest_worker) applies these alone. The wait is
+    ``BUSY_TIMEOUT_MS`` when the connection is made (tests shorten it)."""
+    return (
+        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+        "PRAGMA trusted_schema = OFF",
+        "PRAGMA cell_size_check = ON",
+        "PRAGMA mmap_size = 0",
+    )
+
+
 WRITE_ATTEMPTS = 3
 SCRUB_PENDING = "scrub_pending"  # meta key: an erasure's checkpoint is still to be done
 # quick_check on open: the whole file up to this size (about 2 ms per MiB here); above it,
@@ -225,7 +231,7 @@ def connect_file(
     salt: bytes | None = None,
     readonly: bool = False,
     cipher: bool = False,
-    timeout: float = BUSY_TIMEOUT_MS / 1000,
+    timeout: float | None = None,
 ) -> Any:
     """A DB-API connection to a SQLite file: ``sqlite3``, or SQLCipher's when ``key`` is
     given (or ``cipher``: a plain file opened by SQLCipher, to copy it into an encrypted one).
@@ -233,6 +239,8 @@ def connect_file(
     16 bytes when not given; a new file gets a new one). Every connection to a database file
     in probhealth is made here."""
     target = f"file:{_quote(path)}?mode=ro" if readonly else str(path)
+    if timeout is None:
+        timeout = BUSY_TIMEOUT_MS / 1000
     if key is None and not cipher:
         return sqlite3.connect(target, uri=readonly, timeout=timeout, check_same_thread=False)
     module = cipher_module()
@@ -1037,7 +1045,7 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     try:
-        for pragma in (*READ_PRAGMAS, "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"):
+        for pragma in (*read_pragmas(), "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"):
             cur.execute(pragma)
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() != "wal":

@@ -23,7 +23,7 @@ def run(task: dict[str, Any], out: BinaryIO) -> None:
     con = db.connect_file(Path(str(task["path"])), readonly=True)
     try:
         con.isolation_level = None
-        for pragma in db.READ_PRAGMAS:
+        for pragma in db.read_pragmas():
             con.execute(pragma)
         cursor = con.cursor()
         cursor.execute("BEGIN")
