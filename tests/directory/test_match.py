@@ -146,6 +146,22 @@ def test_worker_referral_service_with_share_consent() -> None:
     assert conflicts(service(self_referral=False), PersonNeeds(share_consent=True)) == []
 
 
+@pytest.mark.parametrize(
+    ("refused", "said"),
+    [
+        ("declined", "they declined consent to share with services"),
+        ("withdrawn", "they withdrew consent to share with services"),
+    ],
+)
+def test_a_no_to_sharing_is_named_not_called_unrecorded(refused: str, said: str) -> None:
+    """User review: on the demo (everyone has an answer) a person who said no read "consent
+    to share with services is not recorded", which was not true."""
+    person = PersonNeeds(share_consent=False, share_refused=refused)
+    assert conflicts(service(self_referral=False), person) == [
+        f"Needs a referral from you, and {said}"
+    ]
+
+
 def test_self_referral_service_needs_no_consent() -> None:
     assert conflicts(service(self_referral=True), PersonNeeds(share_consent=False)) == []
 

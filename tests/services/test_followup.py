@@ -276,7 +276,10 @@ def test_consent_refused_mid_dialogue_still_stops_the_next_referral(store, in_ca
     worker = {"food-support": followup.WORKER, "reconnect": followup.WORKER}
     ui = SeesServices(worker, consent=False)
     assert followup.offer(store, CRN, in_cambridge, ui) == 0
-    assert ui.warnings["reconnect"] == [CONSENT_WARNING]
+    assert ui.warnings["food-support"] == [CONSENT_WARNING]  # never asked: not recorded
+    assert ui.warnings["reconnect"] == [  # their no at food support, as it is now
+        "Needs a referral from you, and they declined consent to share with services"
+    ]
     assert ui.events.count("consent?") == 2
     assert "not-referred:reconnect" in ui.events and open_referrals(store) == {}
     assert share_consent(store).status == "declined"

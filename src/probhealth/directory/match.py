@@ -23,6 +23,7 @@ class PersonNeeds:
     language: str | None = None
     lacks_documents: bool = False
     share_consent: bool = False
+    share_refused: str | None = None  # their last answer: "declined" or "withdrawn"
 
 
 DOC_WORDS = {
@@ -31,6 +32,17 @@ DOC_WORDS = {
     "nhs-number": "an NHS number",
     "referral-letter": "a referral letter",
 }
+
+
+REFUSED = {
+    "declined": "they declined consent to share with services",
+    "withdrawn": "they withdrew consent to share with services",
+}
+
+
+def consent_state(refused: str | None) -> str:
+    """What is true of consent to share when it is not given: said no, or never asked."""
+    return REFUSED.get(refused or "", "consent to share with services is not recorded")
 
 
 def conflicts(service: Service, person: PersonNeeds) -> list[str]:
@@ -47,9 +59,7 @@ def conflicts(service: Service, person: PersonNeeds) -> list[str]:
         docs = " or ".join(DOC_WORDS.get(d, d) for d in service.documents_needed)
         found.append(f"Asks for {docs}, which they said they do not have")
     if not service.self_referral and not person.share_consent:
-        found.append(
-            "Needs a referral from you, and consent to share with services is not recorded"
-        )
+        found.append(f"Needs a referral from you, and {consent_state(person.share_refused)}")
     return found
 
 
