@@ -223,6 +223,18 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture
+def narrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Output at 80 columns, a worker's terminal and the width rich gives a pipe (the suite
+    runs at 200)."""
+    from probhealth.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    output.console.cache_clear()  # the console reads COLUMNS when it is made
+    yield
+    output.console.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from probhealth.paths import resolve_db

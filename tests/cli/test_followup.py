@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from probhealth.cli.followup import TerminalFollowUp
 from probhealth.directory.model import load_file
 from probhealth.services.suggest import ServiceMatch
@@ -24,16 +22,6 @@ class Asked:
     def select(self, message: str, choices: Sequence[tuple[str, str]], **_: Any) -> str:
         self.shown.append(choices)
         return choices[0][0]
-
-
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
 
 
 def test_a_service_warning_is_shown_whole_not_cut_in_its_choice(capsys, narrow) -> None:

@@ -220,16 +220,6 @@ def test_dates_as_people_write_them(cli):
     assert json.loads(cli("person", "show", "X123456", "--json").stdout)["dob"] == "1990-01-30"
 
 
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")  # a worker's terminal; the suite runs at 200
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
-
-
 def test_person_list_keeps_office_and_postcode_whole_at_80_columns(cli, narrow) -> None:
     """ "Middlesbrough" was folded into "Middlesbroug / h"; a long name now wraps between its
     words instead, and the office, postcode and date of birth stay whole."""

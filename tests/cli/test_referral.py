@@ -941,17 +941,6 @@ def test_due_list_through_the_cli(cli, monkeypatch) -> None:
     assert "Food support" not in table
 
 
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    """Output at 80 columns, a worker's terminal (the suite runs at 200)."""
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
-
-
 def test_lists_read_whole_at_80_columns(cli, monkeypatch, tmp_path, narrow) -> None:
     """At an 80-column terminal the id, CRN, status, follow-up date and lateness a worker
     reads (and types back) are never broken across lines, and a long service id does not

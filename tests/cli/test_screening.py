@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.cli.test_screen import negative_file, person  # noqa: F401
-
-
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    """Output at 80 columns, a worker's terminal (the suite runs at 200)."""
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
 
 
 def test_list_reads_whole_at_80_columns(cli, person, tmp_path, narrow):  # noqa: F811

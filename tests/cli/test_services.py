@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 SERVICES = Path(__file__).resolve().parents[2] / "examples" / "services-fictional.yaml"
-
-
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")  # the suite runs at 200
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
 
 
 def test_the_directory_reads_whole_at_80_columns(cli, narrow) -> None:

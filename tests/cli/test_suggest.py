@@ -167,17 +167,6 @@ def test_suggest_all_counts_emergencies_and_open_referrals(cli, tmp_path):
     assert cells[0] == "crisis-support" and cells[-1] == "2"
 
 
-@pytest.fixture
-def narrow(monkeypatch):  # type: ignore[no-untyped-def]
-    """Output at 80 columns, the width rich gives a pipe (the suite runs at 200)."""
-    from probhealth.cli import output
-
-    monkeypatch.setenv("COLUMNS", "80")
-    output.console.cache_clear()
-    yield
-    output.console.cache_clear()
-
-
 def test_piped_tables_never_cut_an_id(cli, tmp_path, narrow):
     """Issue 13 item 11: at 80 columns (a pipe), ``mental-health-assessment`` was folded into
     three lines of the ``suggest --all`` table; id columns never wrap now."""
