@@ -293,3 +293,27 @@ def test_a_voided_screening_never_reaches_a_letter(screened: Any, rules: Any) ->
     screening.void(store, 1, reason="wrong-person")
     with pytest.raises(Conflict, match="voided .wrong-person.; no letter was written"):
         letters.referral_letter(store, rid, rules, to="gp")
+
+
+def test_the_urgency_leads_and_the_ask_says_how_to_reach_them(screened: Any, rules: Any) -> None:
+    """A receptionist sees first how soon to act, and how to agree a time: the letter has
+    no phone number for the person, so the worker's is given in the ask."""
+    store, run, refer = screened
+    run({**LOW_MOOD, "gp_registered": "yes"})  # may run out of medicine, has a GP: same day
+    people.record_consent(store, CRN, purpose="share-with-gp", status="given")
+    letter = letters.referral_letter(store, refer("gp-appointment"), rules, to="gp")
+    doc = letter.document
+    assert doc.meta["Urgency"] == "Same day"
+    assert doc.intro[0].kind == "strong" and doc.intro[0].text.startswith("Same day: please see")
+    text = letter.text()
+    assert "same-day" not in text  # the rules' word, once buried in a sentence
+    asked = " ".join(
+        line.text for s in doc.sections if s.heading == "What they ask for" for line in s.lines
+    )
+    assert "Please see them today." in asked and "call us on 01223 000 199" in asked
+    assert "From a health screening on Monday 23 November 2026" in " ".join(text.split())
+
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    routine = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules)
+    assert routine.document.meta["Urgency"] == "Routine"
+    assert "Please offer them a first appointment." in routine.text()

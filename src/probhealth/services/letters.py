@@ -52,6 +52,17 @@ ADJUSTMENT_ITEMS: dict[str, tuple[str, frozenset[str]]] = {
     "sils_1": ("Reading help", frozenset({"sometimes", "often", "always"})),
     "unavailable_times": ("Cannot attend", frozenset()),  # every answer but "none"
 }
+# The urgency, first thing on the letter, and what it asks the reader to do about it.
+URGENCY_WORDS = {
+    "emergency": "Emergency: please see them today.",
+    "same-day": "Same day: please see them today.",
+    "soon": "Soon: please see them in the next few days.",
+}
+URGENCY_ASK = {
+    "emergency": "Please see them today.",
+    "same-day": "Please see them today.",
+    "soon": "Please see them in the next few days.",
+}
 MEDICINE_ITEMS: dict[str, tuple[str, frozenset[str]]] = {
     "medication_supply": ("Enough medicine for a week", frozenset({"no", "not sure"})),
 }
@@ -137,11 +148,24 @@ def _sender_section(sender: office.Sender) -> Section:
     return Section("Contact", tuple(lines), kind="contact")
 
 
-def _meta(sender: office.Sender, to: str) -> dict[str, str]:
+def _meta(sender: office.Sender, to: str, urgency: str | None = None) -> dict[str, str]:
     who = sender.name + (f", {sender.role}" if sender.role else "")
     if sender.office:
         who += f", {sender.office.name} probation office"
-    return {"From": who, "To": to, "Date": day_words(clock.today())}
+    meta = {"From": who, "To": to, "Date": day_words(clock.today())}
+    if urgency:
+        meta["Urgency"] = urgency.replace("-", " ").capitalize()
+    return meta
+
+
+def _ask(urgency: str | None, sender: office.Sender, barriers: dict[str, Any]) -> str:
+    """What the reader is asked to do, and how to reach the person: the letter carries no
+    phone number for them, so the way to agree a time goes through us."""
+    when = URGENCY_ASK.get(urgency or "", "Please offer them a first appointment.")
+    us = f"call us on {sender.phone}" if sender.phone else "contact us"
+    if "digital-exclusion" in barriers:
+        return f"{when} They may have no phone or internet: please {us} to agree a time."
+    return f"{when} To agree a time, please contact them or {us}."
 
 
 def _write_and_audit(
@@ -302,6 +326,7 @@ def referral_letter(
         pathway = rules.pathway(referral.pathway_id)
         pathway_name = pathway.name if pathway else referral.pathway_id
         q = None
+        screening = None
         if referral.screening_id is not None:
             screening = screening_repo.screening(session, referral.screening_id)
             if screening is not None and screening.status == "voided":
@@ -341,15 +366,16 @@ def referral_letter(
         reason_lines = [
             Line(
                 f"{person.given_name} agreed to this referral"
-                + ("." if private else f" ({pathway_name}).")
-                + (f" Urgency: {referral.urgency}." if referral.urgency else ""),
+                + ("." if private else f" ({pathway_name})."),
                 prose=False,
             ),
             *why,
         ]
         if referral.screening_id is not None and q is not None:
+            done = screening.completed_at if screening is not None else None
+            on = f" on {day_words(clock.to_london(done).date())}" if done else ""
             reason_lines.append(
-                Line(f"From a health screening ({q.title}).", prose=False),
+                Line(f"From a health screening{on} ({q.title}).", prose=False),
             )
         reason_lines.extend(scores)
         if left_reasons:
@@ -359,15 +385,9 @@ def referral_letter(
         sections.append(Section("Why we are referring", tuple(reason_lines)))
         if flags:
             sections.append(Section("Flags raised at the screening", tuple(flags)))
+        ask = Line(_ask(referral.urgency, sender, barriers), prose=False)
         sections.append(
-            Section(
-                "What they ask for",
-                (
-                    Line(asks, prose=False)
-                    if asks
-                    else Line("Please contact them to agree a first appointment."),
-                ),
-            )
+            Section("What they ask for", (Line(asks, prose=False), ask) if asks else (ask,))
         )
         adjustments = _adjustments(person, barriers, extra)
         if adjustments:
@@ -380,6 +400,11 @@ def referral_letter(
             kind="letter",
             title="Referral" if private else f"Referral: {pathway_name}",
             intro=(
+                *(
+                    (Line(URGENCY_WORDS[referral.urgency], "strong", prose=False),)
+                    if referral.urgency in URGENCY_WORDS
+                    else ()
+                ),
                 Line(
                     f"I am writing about {person.given_name} {person.family_name}, who is under "
                     "probation supervision with us. They have agreed to this referral.",
@@ -387,7 +412,7 @@ def referral_letter(
                 ),
             ),
             sections=tuple(sections),
-            meta=_meta(sender, recipient),
+            meta=_meta(sender, recipient, referral.urgency),
             footer="Confidential: health information shared with consent.",
         )
         letter = Letter(
