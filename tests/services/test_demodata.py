@@ -322,6 +322,15 @@ def test_demo_caseload_looks_like_a_probation_caseload(caseload: Path) -> None:
 SHARE = "select value, count(*) n from answer where item_id = '{item}' group by value"
 
 
+def test_demo_people_who_need_an_interpreter_speak_another_language(caseload: Path) -> None:
+    """Every demo person was 'English' and 5% needed an interpreter: handouts offered 'a free
+    interpreter for English' and letters asked for one."""
+    rows = _rows(caseload, "select language, needs_interpreter from person")
+    needing = [r["language"] for r in rows if r["needs_interpreter"]]
+    assert needing and "English" not in needing
+    assert {r["language"] for r in rows if not r["needs_interpreter"]} == {"English"}
+
+
 def test_demo_ages_and_sexes_look_like_a_probation_caseload(caseload: Path) -> None:
     """Issue 16: 3 of 1,000 demo people were 65 or over (a probation caseload has about 5% aged
     60 or over), and 0.9% were recorded intersex."""

@@ -297,3 +297,15 @@ def test_what_happens_next_follows_the_referral(loaded: Any, rules: Any) -> None
     assert len([line for line in steps.lines if line.kind == "check"]) == 1  # no step for easy read
     assert all(s.heading != rules.pathway("easy-read").name for s in doc.sections)
     assert "large-print" in built.adjustments
+
+
+@pytest.mark.parametrize("language", ["English", None])
+def test_an_interpreter_is_offered_without_naming_english(
+    loaded: Any, rules: Any, language: str | None
+) -> None:
+    """Needing an interpreter with the language recorded as English (or not at all) read 'a
+    free interpreter for English'; the offer stands, without a language."""
+    people.edit_person(loaded, CRN, {"language": language, "needs_interpreter": True})
+    text = handout.build(loaded, CRN, rules).text()
+    assert "interpreter for English" not in text
+    assert "We can get you a free interpreter. Just ask us." in text

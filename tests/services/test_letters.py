@@ -317,3 +317,12 @@ def test_the_urgency_leads_and_the_ask_says_how_to_reach_them(screened: Any, rul
     routine = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules)
     assert routine.document.meta["Urgency"] == "Routine"
     assert "Please offer them a first appointment." in routine.text()
+
+
+def test_an_interpreter_for_english_is_not_asked_for(screened: Any, rules: Any) -> None:
+    store, run, refer = screened
+    run({})
+    people.edit_person(store, CRN, {"language": "English", "needs_interpreter": True})
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    text = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules).text()
+    assert "They need an interpreter (language not recorded)." in text

@@ -68,6 +68,7 @@ _INSERT_ORDER = (
     GoalReview,
 )
 
+INTERPRETER_LANGUAGES = ("Polish", "Romanian", "Arabic", "Urdu", "Lithuanian", "Albanian")
 GIVEN = (
     "Alex",
     "Sam",
@@ -445,8 +446,14 @@ def _one(rnd: random.Random, b: _Build, crn: str) -> tuple[int, int]:
             "sex": sex,
             "postcode": postcode,
             "office": office,
-            "language": "English",
-            "needs_interpreter": rnd.random() < 0.05,
+            # Whoever needs an interpreter speaks another language (picked from the CRN, so
+            # the random draws, and every person after, stay as the seed gives them).
+            "language": (
+                INTERPRETER_LANGUAGES[int(crn[1:]) % len(INTERPRETER_LANGUAGES)]
+                if (interpreter := rnd.random() < 0.05)
+                else "English"
+            ),
+            "needs_interpreter": interpreter,
             "communication_needs": None,
             "release_date": released,
             "created_at": created,

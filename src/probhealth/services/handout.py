@@ -340,8 +340,13 @@ def build(
             Line("This sheet says what happens next. Keep it safe. You decide who sees it."),
         ]
         if person.needs_interpreter or "language" in barriers:
-            language = person.language or "your language"
-            intro.append(Line(f"We can get a free interpreter for {language}. Just ask us."))
+            # The sheet is in English: "an interpreter for English" tells them nothing.
+            language = person.language if not is_english(person.language) else None
+            intro.append(
+                Line(f"We can get a free interpreter for {language}. Just ask us.")
+                if language
+                else Line("We can get you a free interpreter. Just ask us.")
+            )
             adjustments.append("interpreter")
         sections: list[Section] = []
         steps: list[Line] = []
@@ -497,3 +502,8 @@ def record_produced(
             entity_id=entity_id if entity_id is not None else person.id,
             detail={**detail, "person": person.id},
         )
+
+
+def is_english(language: str | None) -> bool:
+    """No language recorded, or English (the language the documents are written in)."""
+    return not language or language.strip().casefold() in ("english", "en", "eng")

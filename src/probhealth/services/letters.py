@@ -30,7 +30,7 @@ from probhealth.questionnaire.model import Questionnaire
 from probhealth.rules.model import RuleSet
 from probhealth.services import definitions, office, sensitive
 from probhealth.services.consent import state_words
-from probhealth.services.handout import day_words, target_format, write_produced
+from probhealth.services.handout import day_words, is_english, target_format, write_produced
 from probhealth.services.people import require_person
 from probhealth.services.referrals import require_referral
 from probhealth.store import directory as dir_repo
@@ -432,7 +432,9 @@ def _adjustments(person: Person, barriers: dict[str, Any], extra: list[Line]) ->
     if person.needs_interpreter or "language" in barriers:
         lines.append(
             Line(
-                f"They need an interpreter ({person.language or 'language not recorded'}).",
+                "They need an interpreter ("
+                + ("language not recorded" if is_english(person.language) else str(person.language))
+                + ").",
                 "fact",
                 "Interpreter",
                 prose=False,
