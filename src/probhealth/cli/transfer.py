@@ -133,7 +133,13 @@ def import_(
         f"{c['updated']:,} updated, {c['same']:,} already here, {c['kept_ours']:,} newer here, "
         f"{c['merged']:,} referral(s) merged by their events, {c['conflicts']:,} conflict(s)."
     )
-    if c["conflicts"]:
+    if c["conflicts"] and dry_run:
+        # A dry run records nothing: `transfer conflicts` would list none of these yet.
+        output.warn(
+            "Both sides changed some records. Import without --dry-run to keep both versions,"
+            " then see them with: probhealth transfer conflicts"
+        )
+    elif c["conflicts"]:
         output.warn("Both sides changed some records: see them with: probhealth transfer conflicts")
 
 
@@ -153,7 +159,15 @@ def conflicts(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         output.info(
             f"{r.id}: {r.crn or '?'} {r.record_name()} differs in {', '.join(r.fields) or 'nothing now'}"
         )
+        for name, pair in r.values.items():
+            output.info(
+                f"   {name}: ours (here) {_shown(pair['ours'])}, theirs {_shown(pair['theirs'])}"
+            )
     output.info("Settle one with: probhealth transfer resolve ID --keep ours|theirs")
+
+
+def _shown(value: object) -> str:
+    return "(empty)" if value is None or value == "" else repr(value)
 
 
 @app.command("resolve")

@@ -42,6 +42,9 @@ OUTCOMES = ("added", "updated", "same", "kept_ours", "merged", "conflicts")
 REFERRAL_STEP = frozenset(
     {"status", "follow_up_due", "outcome", "closed_reason", "updated_at", "closed_at"}
 )
+# Fields that only record when a change was saved: they differ whenever anything does, so a
+# conflict never lists them as something to choose between.
+BOOKKEEPING = frozenset({"updated_at"})
 
 
 @dataclass(frozen=True)
@@ -543,9 +546,11 @@ class ConflictRow:
     id: int
     crn: str | None
     entity: str
-    fields: list[str]  # the fields that differ (names only)
+    fields: list[str]  # the fields that differ, bookkeeping left out
     source: str
     received_at: datetime
+    # Each differing field's two versions, as stored ("ours": here; "theirs": the bundle's).
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_name(self) -> str:
         return self.entity.replace("_", " ")
@@ -556,32 +561,50 @@ class ConflictRow:
             "crn": self.crn,
             "record": self.entity,
             "fields": self.fields,
+            "values": self.values,
             "source": self.source,
             "received_at": clock.iso_utc(self.received_at),
         }
 
 
 def list_conflicts(store: Store) -> list[ConflictRow]:
-    with store.read() as session:
+    """The open conflicts, each with the two versions of what differs. The versions can be
+    personal details (a postcode), so a listing that shows any is a view, audited."""
+    with store.write() as session:
         my_id = repo.database_id(session, create=False) or ""
         ids = repo.Identities(session, my_id)
         out = []
         for c in repo.conflicts(session):
             theirs = json.loads(c["data"])
             current = _current(session, ids, repo.BY_NAME[c["entity"]], c["uid"], theirs)
-            fields = []
+            values: dict[str, dict[str, Any]] = {}
             if current is not None:
                 tab = repo.table(c["entity"])
                 for col in tab.columns:
-                    if (
-                        col.name in theirs["data"]
-                        and repo.encode(col, current[col.name]) != theirs["data"][col.name]
-                    ):
-                        fields.append(col.name)
+                    if col.name not in theirs["data"] or col.name in BOOKKEEPING:
+                        continue
+                    ours = repo.encode(col, current[col.name])
+                    if ours != theirs["data"][col.name]:
+                        values[col.name] = {"ours": ours, "theirs": theirs["data"][col.name]}
             out.append(
                 ConflictRow(
-                    c["id"], c.get("crn"), c["entity"], fields, c["source"], c["received_at"]
+                    c["id"],
+                    c.get("crn"),
+                    c["entity"],
+                    list(values),
+                    c["source"],
+                    c["received_at"],
+                    values,
                 )
+            )
+        if out:
+            audit.append(
+                session,
+                actor=store.actor,
+                action="transfer.conflicts",
+                entity="database",
+                entity_id=my_id or None,
+                detail={"conflicts": len(out)},
             )
     return out
 

@@ -1,0 +1,72 @@
+"""``probhealth transfer`` as a health trainer meets it: the conflicts say what differs, in
+values one can choose between, and a dry run points to the next step that will work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Cli, add_person
+
+CRN = "X123456"
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    path = tmp_path / "bundle.key"
+    path.write_text("a passphrase for bundles\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def laptop(template_db: Path, tmp_path: Path) -> Cli:
+    path = tmp_path / "laptop.db"
+    shutil.copyfile(template_db, path)
+    path.chmod(0o600)
+    return Cli(path)
+
+
+def _diverged(office: Cli, laptop: Cli, key: Path, tmp_path: Path) -> Path:
+    """The same person's postcode changed at the office and on the laptop; the laptop's
+    bundle back, written."""
+    add_person(office, CRN, postcode="CB1 2AB")
+    out = tmp_path / "out.phx"
+    office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
+    laptop("transfer", "import", str(out), "--key-file", str(key))
+    laptop("person", "edit", CRN, "--postcode", "CB3 9ZZ")
+    office("person", "edit", CRN, "--postcode", "CB2 1AA")
+    back = tmp_path / "back.phx"
+    laptop("transfer", "export", CRN, "--out", str(back), "--key-file", str(key))
+    return back
+
+
+def test_conflicts_show_both_values_and_no_bookkeeping(db, laptop, key, tmp_path):
+    office = Cli(db.url)
+    back = _diverged(office, laptop, key, tmp_path)
+    office("transfer", "import", str(back), "--key-file", str(key))
+
+    listed = json.loads(office("transfer", "conflicts", "--json").stdout)
+    assert len(listed) == 1
+    # Only what a person changed: not the time it was saved.
+    assert listed[0]["fields"] == ["postcode"]
+    assert listed[0]["values"] == {"postcode": {"ours": "CB2 1AA", "theirs": "CB3 9ZZ"}}
+
+    text = office("transfer", "conflicts").stderr
+    assert "updated_at" not in text
+    assert "CB2 1AA" in text and "CB3 9ZZ" in text  # the two versions to choose between
+    assert "ours" in text and "theirs" in text
+
+
+def test_dry_run_does_not_send_to_an_empty_conflict_list(db, laptop, key, tmp_path):
+    office = Cli(db.url)
+    back = _diverged(office, laptop, key, tmp_path)
+    r = office("transfer", "import", str(back), "--key-file", str(key), "--dry-run")
+    assert "1 conflict" in r.stderr
+    # Nothing is recorded by a dry run, so `transfer conflicts` would list nothing yet.
+    hint = r.stderr.split("conflict(s).", 1)[1]
+    assert "without --dry-run" in hint.split("transfer conflicts", 1)[0]
+    assert "Nothing" in office("transfer", "conflicts").stderr
