@@ -309,3 +309,19 @@ def test_an_interpreter_is_offered_without_naming_english(
     text = handout.build(loaded, CRN, rules).text()
     assert "interpreter for English" not in text
     assert "We can get you a free interpreter. Just ask us." in text
+
+
+def test_a_goal_whose_date_has_gone_by_asks_for_a_new_one(
+    loaded: Any, rules: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open goal 'By Wednesday 7 October 2026' on a sheet dated 2 December read as a goal
+    failed; the sheet says a new date will be agreed instead."""
+    goals.add(loaded, CRN, "Set a quit date", target_date="2026-11-30")
+    monkeypatch.setenv("PROBHEALTH_NOW", "2026-12-02T10:00:00")
+    text = " ".join(handout.build(loaded, CRN, rules).text().split())
+    assert "Set a quit date. We will agree a new date for this together." in text
+    assert "30 November 2026" not in text
+    monkeypatch.setenv("PROBHEALTH_NOW", "2026-11-30T10:00:00")  # the day itself: still ahead
+    assert "By Monday 30 November 2026." in " ".join(
+        handout.build(loaded, CRN, rules).text().split()
+    )

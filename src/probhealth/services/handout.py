@@ -362,7 +362,11 @@ def build(
             )
         goal_lines = []
         for goal in goals:
-            when = f" By {day_words(goal.target_date)}." if goal.target_date else ""
+            when = ""
+            if goal.target_date and goal.target_date >= clock.today():
+                when = f" By {day_words(goal.target_date)}."
+            elif goal.target_date:  # a date gone by reads as a goal failed: agree a new one
+                when = " We will agree a new date for this together."
             goal_lines.append(Line(f"{goal.text}.{when}".replace("..", "."), "check", prose=False))
         if goal_lines:
             sections.append(
