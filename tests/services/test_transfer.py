@@ -364,3 +364,30 @@ def _ids(store) -> list[str]:
     from probhealth.services import transfer
 
     return transfer.choose_people(store, crns=[], all_people=True, changed_since=None)
+
+
+def test_import_reports_progress_to_the_last_record(office, laptop, key, tmp_path):
+    """A caseload import takes seconds (200 demo people: about 10 s): the merge says how far
+    it has gone, ending at every record of the bundle."""
+    from probhealth.dbkey import read_key_file
+    from probhealth.paths import resolve_db
+    from probhealth.services import transfer
+    from probhealth.store.db import Store
+
+    setup_person(office)
+    out = tmp_path / "b.phx"
+    records = export(office, out, key, CRN)["records"]
+    seen: list[tuple[int, int]] = []
+    store = Store(resolve_db(str(laptop.db)), actor="tester")
+    try:
+        transfer.import_bundle(
+            store,
+            out.read_bytes(),
+            passphrase=read_key_file(key),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    finally:
+        store.close()
+    assert seen and seen[-1] == (records, records)
+    assert all(total == records for _, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

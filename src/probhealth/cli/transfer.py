@@ -122,7 +122,10 @@ def import_(
         raise BadInput(f"Cannot read {file}: {exc.strerror}.") from None
     passphrase = _passphrase(key_file, confirm=False)
     store = app_context(ctx).store()
-    result = transfer.import_bundle(store, data, passphrase=passphrase, dry_run=dry_run)
+    with output.progress("Merging the bundle", enabled=not json_out) as advance:
+        result = transfer.import_bundle(
+            store, data, passphrase=passphrase, dry_run=dry_run, progress=advance
+        )
     if json_out:
         output.emit_json(result.to_json())
         return

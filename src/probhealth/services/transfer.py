@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -244,14 +245,21 @@ def _new_seen(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str,
 
 # -- import --------------------------------------------------------------------------------
 def import_bundle(
-    store: Store, data: bytes, *, passphrase: bytes, dry_run: bool = False
+    store: Store,
+    data: bytes,
+    *,
+    passphrase: bytes,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Imported:
+    """Merge a bundle, all or nothing. ``progress(done, total)`` hears how many of the
+    bundle's records are merged, now and then and once at the end."""
     header, payload = bundle.open_bundle(data, passphrase=passphrase)
     digest = bundle.digest(data)
     _check_payload(payload, header)
     try:
         with store.write() as session:
-            result = _merge(session, store.actor, payload, digest)
+            result = _merge(session, store.actor, payload, digest, progress)
             if dry_run:
                 raise _DryRun(result)
             audit.append(
@@ -292,7 +300,13 @@ def _check_payload(payload: dict[str, Any], header: dict[str, Any]) -> None:
             )
 
 
-def _merge(session: Session, actor: str, payload: dict[str, Any], digest: str) -> Imported:
+def _merge(
+    session: Session,
+    actor: str,
+    payload: dict[str, Any],
+    digest: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> Imported:
     my_id = repo.database_id(session, create=True)
     assert my_id is not None
     source = str(payload["source"])
@@ -311,6 +325,8 @@ def _merge(session: Session, actor: str, payload: dict[str, Any], digest: str) -
     records: dict[str, list[dict[str, Any]]] = payload["records"]
     people = len(records.get("person", []))
     latest = _latest_events(records.get("referral_event") or [])
+    total = sum(len(records.get(e.name) or []) for e in repo.ENTITIES)
+    done = 0
     for entity in repo.ENTITIES:
         recs = records.get(entity.name) or []
         if not recs:
@@ -338,7 +354,12 @@ def _merge(session: Session, actor: str, payload: dict[str, Any], digest: str) -
             tally[outcome] += 1
             if outcome != "conflicts":
                 new_seen += [(rec["uid"], h) for h in rec["seen"]]
+            done += 1
+            if progress is not None and done % 250 == 0:
+                progress(done, total)
     repo.add_seen(session, _new_seen(session, new_seen))
+    if progress is not None:
+        progress(done, total)
     return Imported(
         source,
         digest,
