@@ -170,7 +170,7 @@ def test_a_dentist_letter_carries_no_mood_scores(screened: Any, rules: Any) -> N
 
 
 def test_sensitive_items_never_appear(
-    screened: Any, rules: Any, monkeypatch: pytest.MonkeyPatch
+    screened: Any, rules: Any, monkeypatch: pytest.MonkeyPatch, db: DbHandle
 ) -> None:
     store, run, refer = screened
     run({**LOW_MOOD, "phq9_9": 1})  # thoughts of self-harm: an emergency flag
@@ -178,6 +178,14 @@ def test_sensitive_items_never_appear(
     rid = refer("crisis-support")
     shown = letters.referral_letter(store, rid, rules).text()
     assert "Flags raised at the screening" in shown
+    # The flag's steps are the worker's checklist, not a record of what was done: once
+    # acknowledged, the letter said "The worker acted on it (...; tell your manager)".
+    sid = int(query(db, "select id from screening order by id desc limit 1")[0][0])
+    screening.acknowledge_flags(store, sid, screening.pending_flags(store, sid))
+    acked = " ".join(letters.referral_letter(store, rid, rules).text().split())
+    assert "The worker acknowledged it on Monday 23 November 2026." in acked
+    assert "Please call us to ask what was done." in acked
+    assert "tell your manager" not in acked and "acted on it" not in acked
     dentist = refer("dentist", "cam-dental-quillon")
     assert "Has an NHS dentist" in letters.referral_letter(store, dentist, rules).text()
 
@@ -186,7 +194,7 @@ def test_sensitive_items_never_appear(
     )
     hidden = letters.referral_letter(store, rid, rules)
     text = hidden.text()
-    assert "A safety concern was raised and acted on" in text
+    assert "A safety concern was raised. The worker acknowledged it" in " ".join(text.split())
     assert "better off dead" not in text and "hurting" not in text
     assert hidden.left_out >= 1
     text = letters.referral_letter(store, dentist, rules).text()

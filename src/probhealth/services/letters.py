@@ -63,6 +63,7 @@ URGENCY_ASK = {
     "same-day": "Please see them today.",
     "soon": "Please see them in the next few days.",
 }
+ASK_WHAT_WAS_DONE = "Please call us to ask what was done."
 MEDICINE_ITEMS: dict[str, tuple[str, frozenset[str]]] = {
     "medication_supply": ("Enough medicine for a week", frozenset({"no", "not sure"})),
 }
@@ -270,17 +271,17 @@ def _screening_parts(
         )
         if not bears:
             continue
+        # Only the acknowledgement is recorded, not what was done: the flag's steps are the
+        # worker's checklist ("tell your manager"), and quoting them read as actions taken.
         done = (
-            f"The worker acted on it on {day_words(clock.to_london(flag.acknowledged_at).date())}"
-            f" ({'; '.join(a.rstrip('.') for a in definition.actions)})."
+            "The worker acknowledged it on "
+            f"{day_words(clock.to_london(flag.acknowledged_at).date())}. {ASK_WHAT_WAS_DONE}"
             if flag.acknowledged_at
-            else "It was shown to the worker at the time."
+            else f"It was shown to the worker at the time. {ASK_WHAT_WAS_DONE}"
         )
         if _uses(used, hidden):
             left_out += 1
-            flag_lines.append(
-                Line(f"A safety concern was raised and acted on. {done}", prose=False)
-            )
+            flag_lines.append(Line(f"A safety concern was raised. {done}", prose=False))
             continue
         flag_lines.append(Line(f"{definition.title}: {definition.message} {done}", prose=False))
     stored = screening_repo.answers(session, sid, include_hidden=False)
