@@ -70,3 +70,28 @@ def test_dry_run_does_not_send_to_an_empty_conflict_list(db, laptop, key, tmp_pa
     hint = r.stderr.split("conflict(s).", 1)[1]
     assert "without --dry-run" in hint.split("transfer conflicts", 1)[0]
     assert "Nothing" in office("transfer", "conflicts").stderr
+
+
+def test_an_export_with_no_one_in_it_is_refused(db, key, tmp_path):
+    """A trainer who gives a date after their work would carry an empty bundle to the office
+    and think their changes were in it: refused, nothing written."""
+    office = Cli(db.url)
+    out = tmp_path / "back.phx"
+    # Nobody here yet.
+    r = office("transfer", "export", "--all", "--out", str(out), "--key-file", str(key), expect=2)
+    assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
+    # A person added on 2026-12-02; nothing changed since 2026-12-05.
+    then = {"PROBHEALTH_NOW": "2026-12-02T10:00:00Z"}
+    office("person", "add", "--crn", CRN, "--given", "Ann", "--family", "Smith",
+           "--dob", "1990-01-31", "--sex", "female", env=then)  # fmt: skip
+    later = {"PROBHEALTH_NOW": "2026-12-09T10:00:00Z"}
+    args = ("transfer", "export", "--out", str(out), "--key-file", str(key))
+    r = office(*args, "--changed-since", "2026-12-05", env=later, expect=2)
+    assert "2026-12-05" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    # A date still to come is a typing slip, not an empty bundle.
+    r = office(*args, "--changed-since", "2026-12-10", env=later, expect=2)
+    assert "after today" in r.stderr and not out.exists()
+    # The day of the change carries the person.
+    office(*args, "--changed-since", "2026-12-02", env=later)
+    assert out.exists()

@@ -183,13 +183,28 @@ def choose_people(
     chosen = [c for c in crns if c.strip()]
     if sum(bool(x) for x in (chosen, all_people, changed_since)) != 1:
         raise BadInput("Name the people: give CRNs, or {opt:all}, or {opt:changed-since} DATE.")
+    day = validation.iso_date(changed_since, "{opt:changed-since}") if changed_since else None
+    if day is not None and day > clock.today():
+        raise BadInput(
+            f"{{opt:changed-since}} {day.isoformat()} is after today; nothing was written. "
+            "Give the day of the last exchange."
+        )
     with store.read() as session:
         if all_people:
-            return repo.all_person_ids(session)
-        if changed_since:
-            day = validation.iso_date(changed_since, "{opt:changed-since}")
+            everyone = repo.all_person_ids(session)
+            if not everyone:
+                raise BadInput("There is no one in this database to carry; nothing was written.")
+            return everyone
+        if day is not None:
             since = datetime.combine(day, time(0, 0), tzinfo=clock.london())
-            return repo.people_changed_since(session, since)
+            changed = repo.people_changed_since(session, since)
+            if not changed:
+                # An empty bundle would reach the office looking like the day's work.
+                raise BadInput(
+                    f"No one has a record changed on or after {day.isoformat()}; nothing was "
+                    "written. Check the date of the last exchange."
+                )
+            return changed
         wanted = [validation.crn(c) for c in chosen]
         found = repo.person_ids_by_crn(session, wanted)
     missing = [c for c in wanted if c not in found]
