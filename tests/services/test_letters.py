@@ -334,3 +334,21 @@ def test_an_interpreter_for_english_is_not_asked_for(screened: Any, rules: Any) 
     people.record_consent(store, CRN, purpose="share-with-services", status="given")
     text = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules).text()
     assert "They need an interpreter (language not recorded)." in text
+
+
+def test_answers_read_in_the_reader_s_words(screened: Any, rules: Any) -> None:
+    """'Autism or ADHD: I think I might' and 'Reading help: Often' were the person's option
+    labels pasted in; a receptionist reads what they mean."""
+    store, run, refer = screened
+    run({**LOW_MOOD, "autism_adhd": "think", "sils_1": "often"})
+    people.record_consent(store, CRN, purpose="share-with-services", status="given")
+    letter = letters.referral_letter(store, refer("dentist", "cam-dental-quillon"), rules)
+    facts = {
+        line.label: line.text
+        for s in letter.document.sections
+        for line in s.lines
+        if line.kind == "fact"
+    }
+    assert facts["Autism or ADHD"] == "They think they may have autism or ADHD (not diagnosed)"
+    assert facts["Reading help"].startswith("Often needs help to read letters")
+    assert facts["Enough medicine for a week"] == "No: they may run out within a week"

@@ -63,6 +63,27 @@ URGENCY_ASK = {
     "same-day": "Please see them today.",
     "soon": "Please see them in the next few days.",
 }
+# The person's answers in the reader's words: the option labels are theirs, in the first
+# person ("I think I might"), or one word that needs the question beside it ("Often").
+ANSWER_WORDS: dict[str, dict[str, str]] = {
+    "learning_difficulty": {
+        "yes": "Yes: told they have one, or had extra help at school",
+        "not sure": "Not sure",
+    },
+    "autism_adhd": {
+        "told": "They have been told they have autism or ADHD",
+        "think": "They think they may have autism or ADHD (not diagnosed)",
+    },
+    "sils_1": {
+        "sometimes": "Sometimes needs help to read letters and leaflets about their health",
+        "often": "Often needs help to read letters and leaflets about their health",
+        "always": "Always needs help to read letters and leaflets about their health",
+    },
+    "medication_supply": {
+        "no": "No: they may run out within a week",
+        "not sure": "Not sure: they may run out within a week",
+    },
+}
 ASK_WHAT_WAS_DONE = "Please call us to ask what was done."
 MEDICINE_ITEMS: dict[str, tuple[str, frozenset[str]]] = {
     "medication_supply": ("Enough medicine for a week", frozenset({"no", "not sure"})),
@@ -300,7 +321,11 @@ def _screening_parts(
         if not values:
             continue
         item = q.item(item_id)
-        words = [next((o.label for o in item.options if o.value == v), str(v)) for v in values]
+        said = ANSWER_WORDS.get(item_id, {})
+        words = [
+            said.get(str(v)) or next((o.label for o in item.options if o.value == v), str(v))
+            for v in values
+        ]
         line = Line(", ".join(words), "fact", label, prose=False)
         (medicine if item_id in MEDICINE_ITEMS else extra).append(line)
     return score_lines, flag_lines, extra, medicine, left_out
