@@ -167,3 +167,19 @@ def test_audit_events_hold_no_names(cli, db):
     rows = " ".join(str(r) for r in query(db, "select * from audit_event"))
     for secret in ("Zebedee", "Quasimodo", "Quixote", "CB1", "1990-01-31", "X123456"):
         assert secret not in rows
+
+
+def test_init_encrypt_says_to_keep_a_copy_of_the_key(tmp_path, key_file):
+    """Lose the key and the data is gone: the moment the key is made is the moment to say so
+    (as db encrypt does)."""
+    pytest.importorskip("sqlcipher3")
+    cli = Cli(tmp_path / "laptop" / "probhealth.db")
+    r = cli("init", "--encrypt", env={"PROBHEALTH_KEY_FILE": str(key_file)})
+    assert "Created the encrypted database" in r.stderr
+    assert "Keep a copy of the key" in r.stderr
+    # The key came from a file: no advice to store it elsewhere, and it is never shown.
+    assert "keyring set" not in r.stderr and "passphrase" not in r.stderr
+    assert key_file.read_text().strip() not in r.stdout + r.stderr
+    # Run again: nothing new was made, nothing to say about the key.
+    again = cli("init", env={"PROBHEALTH_KEY_FILE": str(key_file)})
+    assert "Keep a copy" not in again.stderr

@@ -357,6 +357,7 @@ def test_key_asked_at_a_terminal_twice_for_a_new_database_never_echoed(tmp_path)
 
     out = run("init", "--encrypt", answers=2)
     assert "Created the encrypted database" in out and secret not in out
+    assert "Keep a copy of the key" in out and "keyring set probhealth" in out
     out = run("person", "list", answers=1)
     assert "0 people" in out and secret not in out
     from probhealth.store.db import is_plain_sqlite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,13 +33,24 @@ def init(
     """Create the database if needed (safe to run again) and say where it is. Example: probhealth init"""
     from probhealth.services import maintenance
 
-    result = maintenance.init(app_context(ctx).store(encrypt=encrypt, create=True), encrypt=encrypt)
+    store = app_context(ctx).store(encrypt=encrypt, create=True)
+    result = maintenance.init(store, encrypt=encrypt)
     if json_out:
         output.emit_json(result.to_json())
         return
     verb = "Created" if result.created else "Using"
     kind = "encrypted database" if result.encrypted else "database"
     output.ok(f"{verb} the {kind} at {result.location} (schema {result.revision}).")
+    if result.created and result.encrypted:
+        # Lose the key and the data is gone: say so when the key is made.
+        output.info(
+            "Keep a copy of the key somewhere safe (a password manager): without it the "
+            "database cannot be opened."
+        )
+        key = store.key
+        if key is not None and key.source == "the prompt" and store.target.path is not None:
+            where = shlex.quote(str(store.target.path.absolute()))
+            output.info(f"Not to type it for every command: keyring set probhealth {where}")
 
 
 @db_app.command("check")
