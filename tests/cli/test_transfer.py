@@ -95,3 +95,37 @@ def test_an_export_with_no_one_in_it_is_refused(db, key, tmp_path):
     # The day of the change carries the person.
     office(*args, "--changed-since", "2026-12-02", env=later)
     assert out.exists()
+
+
+def test_ctrl_c_says_nothing_was_imported_or_written(db, laptop, key, tmp_path, monkeypatch):
+    from probhealth.services import transfer
+
+    office = Cli(db.url)
+    add_person(office, CRN)
+    out = tmp_path / "out.phx"
+    office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transfer, "import_bundle", interrupted)
+    r = laptop("transfer", "import", str(out), "--key-file", str(key), expect=130)
+    assert r.stderr.strip().splitlines() == [
+        "Stopped: nothing was imported (all or nothing). Run the same command again."
+    ]
+    monkeypatch.setattr(transfer, "export", interrupted)
+    again = tmp_path / "again.phx"
+    r = office("transfer", "export", CRN, "--out", str(again), "--key-file", str(key), expect=130)
+    assert r.stderr.strip().splitlines() == ["Stopped: no bundle was written."]
+    assert not again.exists()
+
+
+def test_a_bundle_imported_again_says_nothing_was_new(db, laptop, key, tmp_path):
+    office = Cli(db.url)
+    add_person(office, CRN)
+    out = tmp_path / "out.phx"
+    office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
+    first = laptop("transfer", "import", str(out), "--key-file", str(key))
+    assert "Nothing new" not in first.stderr
+    again = laptop("transfer", "import", str(out), "--key-file", str(key))
+    assert "Nothing new: every record in the bundle is already here." in again.stderr

@@ -83,10 +83,15 @@ def export(
     people = transfer.choose_people(
         store, crns=list(crns or []), all_people=all_people, changed_since=changed_since
     )
-    passphrase = _passphrase(key_file, confirm=True)
-    result = transfer.export(
-        store, person_ids=people, out=target, passphrase=passphrase, force=force
-    )
+    try:
+        passphrase = _passphrase(key_file, confirm=True)
+        result = transfer.export(
+            store, person_ids=people, out=target, passphrase=passphrase, force=force
+        )
+    except KeyboardInterrupt:
+        # The bundle is written beside its target and renamed whole: nothing is left half.
+        output.warn("Stopped: no bundle was written.")
+        raise typer.Exit(130) from None
     if json_out:
         output.emit_json(result.to_json())
         return
@@ -120,12 +125,17 @@ def import_(
         data = file.read_bytes()
     except OSError as exc:
         raise BadInput(f"Cannot read {file}: {exc.strerror}.") from None
-    passphrase = _passphrase(key_file, confirm=False)
-    store = app_context(ctx).store()
-    with output.progress("Merging the bundle", enabled=not json_out) as advance:
-        result = transfer.import_bundle(
-            store, data, passphrase=passphrase, dry_run=dry_run, progress=advance
-        )
+    try:
+        passphrase = _passphrase(key_file, confirm=False)
+        store = app_context(ctx).store()
+        with output.progress("Merging the bundle", enabled=not json_out) as advance:
+            result = transfer.import_bundle(
+                store, data, passphrase=passphrase, dry_run=dry_run, progress=advance
+            )
+    except KeyboardInterrupt:
+        # One transaction: an interrupted merge is rolled back whole.
+        output.warn("Stopped: nothing was imported (all or nothing). Run the same command again.")
+        raise typer.Exit(130) from None
     if json_out:
         output.emit_json(result.to_json())
         return
@@ -136,6 +146,9 @@ def import_(
         f"{c['updated']:,} updated, {c['same']:,} already here, {c['kept_ours']:,} newer here, "
         f"{c['merged']:,} referral(s) merged by their events, {c['conflicts']:,} conflict(s)."
     )
+    if not dry_run and not (c["added"] or c["updated"] or c["merged"] or c["conflicts"]):
+        # Imported before (or everything in it already came another way): say so plainly.
+        output.info("Nothing new: every record in the bundle is already here.")
     if c["conflicts"] and dry_run:
         # A dry run records nothing: `transfer conflicts` would list none of these yet.
         output.warn(
