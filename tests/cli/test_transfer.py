@@ -129,3 +129,20 @@ def test_a_bundle_imported_again_says_nothing_was_new(db, laptop, key, tmp_path)
     assert "Nothing new" not in first.stderr
     again = laptop("transfer", "import", str(out), "--key-file", str(key))
     assert "Nothing new: every record in the bundle is already here." in again.stderr
+
+
+def test_each_end_says_the_next_step(db, laptop, key, tmp_path):
+    """The export says how the bundle is opened at the other end; the import gives the
+    --changed-since date that will carry back what changes from now on."""
+    office = Cli(db.url)
+    add_person(office, CRN)
+    out = tmp_path / "caseload.phx"
+    r = office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
+    assert "probhealth transfer import caseload.phx" in r.stderr
+    assert "passphrase" in r.stderr  # sent apart from the bundle
+    now = {"PROBHEALTH_NOW": "2026-12-02T09:00:00Z"}
+    r = laptop("transfer", "import", str(out), "--key-file", str(key), env=now)
+    assert "probhealth transfer export --changed-since 2026-12-02 --out" in r.stderr
+    # Nothing new: no new starting point to give.
+    r = laptop("transfer", "import", str(out), "--key-file", str(key), env=now)
+    assert "--changed-since" not in r.stderr

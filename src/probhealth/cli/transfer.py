@@ -7,6 +7,7 @@ The passphrase never comes from a command-line argument: from a key file (``--ke
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +101,10 @@ def export(
         f"({output.count(result.records, 'record')}, {result.size:,} bytes, encrypted) to {result.path}."
     )
     output.info(f"Bundle hash {result.bundle_hash[:16]}, recorded in the audit log.")
+    output.info(
+        f"At the other end: probhealth transfer import {shlex.quote(Path(result.path).name)}"
+        " (send the passphrase apart from the bundle, never in the same email)."
+    )
 
 
 @app.command("import")
@@ -149,6 +154,14 @@ def import_(
     if not dry_run and not (c["added"] or c["updated"] or c["merged"] or c["conflicts"]):
         # Imported before (or everything in it already came another way): say so plainly.
         output.info("Nothing new: every record in the bundle is already here.")
+    elif not dry_run:
+        # The day to carry changes back from: a later date would leave some behind.
+        from probhealth import clock
+
+        output.info(
+            "To send back what changes here from now on: probhealth transfer export "
+            f"--changed-since {clock.today().isoformat()} --out back.phx"
+        )
     if c["conflicts"] and dry_run:
         # A dry run records nothing: `transfer conflicts` would list none of these yet.
         output.warn(
