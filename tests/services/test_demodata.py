@@ -272,6 +272,28 @@ def test_demo_referrals_name_services_from_the_directory(caseload: Path) -> None
     assert 0.2 * len(by_self) <= named <= 0.9 * len(by_self)
 
 
+def test_demo_appointments_fall_on_days_the_service_is_open(caseload: Path) -> None:
+    """A handout read "Go to North Devon Stop Smoking Service on Saturday 5 December" for a
+    service open on Mondays and Thursdays."""
+    from probhealth.directory.hours import parse_window
+
+    open_days = {
+        row["id"]: {d for h in json.loads(row["data"])["hours"] for d in parse_window(h).days}
+        for row in _rows(caseload, "select id, data from service")
+    }
+    booked = _rows(
+        caseload,
+        "select r.service_id, e.event_date from referral_event e"
+        " join referral r on r.id = e.referral_id"
+        " where e.to_status = 'appointment-booked' and r.service_id is not null",
+    )
+    checked = [b for b in booked if open_days[b["service_id"]]]
+    assert len(checked) > 50
+    for b in checked:
+        day = date.fromisoformat(b["event_date"])
+        assert day.weekday() in open_days[b["service_id"]], dict(b)
+
+
 def test_demo_referrals_are_reproducible(cli_factory: Any) -> None:
     outputs = []
     for _ in range(2):

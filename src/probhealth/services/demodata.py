@@ -793,7 +793,16 @@ def _suggest_and_refer(
         # it must not (a seed gives the same people whenever it runs).
         own = random.Random(rnd.getrandbits(64))
         service_id = directory.pick(own, s.pathway.id, areas, self_ref=self_ref)
-        steps = _history(own, s.pathway, s.urgency, self_ref, service_id is not None, on, today)
+        steps = _history(
+            own,
+            s.pathway,
+            s.urgency,
+            self_ref,
+            service_id is not None,
+            on,
+            today,
+            directory.open_days.get(service_id) if service_id else None,
+        )
         history.referrals.append((rid, s.pathway.id, finished, steps))
         previous = "suggested"
         recorded = finished
@@ -875,17 +884,29 @@ class _Directory:
     casefolded postcode district, an office or "*" (national), so that a referral can name a
     service that offers its pathway where the person lives."""
 
-    def __init__(self, entries: dict[tuple[str, str], tuple[tuple[str, bool], ...]]) -> None:
+    def __init__(
+        self,
+        entries: dict[tuple[str, str], tuple[tuple[str, bool], ...]],
+        open_days: dict[str, frozenset[int]] | None = None,
+    ) -> None:
         self.entries = entries  # (pathway, area) -> ((service id, takes self-referrals), ...)
+        self.open_days = open_days or {}  # service id -> weekdays it is open (0 = Monday)
         self._near: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     @classmethod
     def load(cls, session: Session) -> _Directory:
+        from probhealth.directory.hours import parse_window
+
         found: dict[tuple[str, str], set[tuple[str, bool]]] = {}
+        open_days: dict[str, frozenset[int]] = {}
         for pathway_id, area, service_id, data in dir_repo.pathway_areas(session):
-            takes_self = bool(json.loads(data).get("self_referral"))
+            entry = json.loads(data)
+            takes_self = bool(entry.get("self_referral"))
             found.setdefault((pathway_id, area), set()).add((service_id, takes_self))
-        return cls({key: tuple(sorted(v)) for key, v in found.items()})
+            if service_id not in open_days:
+                windows = [parse_window(h) for h in entry.get("hours") or ()]
+                open_days[service_id] = frozenset(d for w in windows for d in w.days)
+        return cls({key: tuple(sorted(v)) for key, v in found.items()}, open_days)
 
     def near(self, pathway_id: str, areas: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
         """(services a worker can refer to, services a person can contact themselves): local
@@ -1195,6 +1216,7 @@ def _history(
     named: bool,
     on: date,
     today: date,
+    days_open: frozenset[int] | None = None,
 ) -> list[_Step]:
     """The steps recorded so far for a referral agreed (or declined) on ``on``."""
     if rnd.random() < DECLINED_SHARE:
@@ -1217,7 +1239,7 @@ def _history(
                 )
                 day = recorded
                 if nxt == "appointment-booked":
-                    day = recorded + timedelta(days=rnd.randint(1, 14))
+                    day = _open_day(recorded + timedelta(days=rnd.randint(1, 14)), days_open)
             else:  # happened on the day (not before), recorded a little after
                 day = last.day
                 recorded = max(last.recorded, last.day + timedelta(days=_late(rnd)))
@@ -1239,7 +1261,7 @@ def _history(
             day = last.day + timedelta(days=took)
             recorded = max(last.recorded, day + timedelta(days=lag))
             if nxt == "appointment-booked":  # booked that day, for a day ahead
-                day += timedelta(days=_lead(rnd, pathway, last.status))
+                day = _open_day(day + timedelta(days=_lead(rnd, pathway, last.status)), days_open)
         if recorded > today:
             break  # not happened (or not recorded) yet
         reason = "lost-contact" if lost else _reason(rnd, nxt, last.status, pathway.id, named)
@@ -1251,6 +1273,14 @@ def _history(
             seen[nxt] += 1
         steps.append(_Step(nxt, day, recorded, reason, outcome))
     return steps
+
+
+def _open_day(day: date, days_open: frozenset[int] | None) -> date:
+    """The day, or the next one the service is open (a handout read "Go to ... on Saturday 5
+    December" for a service open on Mondays and Thursdays)."""
+    while days_open and day.weekday() not in days_open:
+        day += timedelta(days=1)
+    return day
 
 
 def _follow_up_due(last: _Step, pathway: Pathway, urgency: str) -> date:
