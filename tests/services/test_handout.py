@@ -325,3 +325,16 @@ def test_a_goal_whose_date_has_gone_by_asks_for_a_new_one(
     assert "By Monday 30 November 2026." in " ".join(
         handout.build(loaded, CRN, rules).text().split()
     )
+
+
+def test_a_worker_missing_from_office_yaml_is_your_probation_officer(
+    loaded: Any, rules: Any, isolated_home: Path
+) -> None:
+    """Without the worker in office.yaml the sheet read 'Name: root' (the login name); the
+    person reads who to ask for, and the command still tells the worker what to add."""
+    (isolated_home / "office.yaml").write_text(OFFICE_YAML.replace("login: tester", "login: x"))
+    h = handout.build(loaded, CRN, rules)
+    contact = next(s for s in h.document.sections if s.heading == "Who to contact")
+    assert contact.lines[0].text == "Your probation officer"
+    assert "tester" not in h.text()
+    assert any("tester" in m for m in h.sender_missing)

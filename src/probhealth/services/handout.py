@@ -283,7 +283,9 @@ HELP_NOW = Section(
 
 
 def _contact(sender: office.Sender) -> Section:
-    lines = [Line(sender.name, "fact", "Name", prose=False)]
+    # A login name ("root", "ajones") means nothing to the person: office.yaml gives the name.
+    name = sender.name if sender.worker_known else "Your probation officer"
+    lines = [Line(name, "fact", "Name", prose=False)]
     if sender.role:
         lines.append(Line(sender.role, "fact", "Role", prose=False))
     if sender.phone:
