@@ -139,6 +139,10 @@ def test_each_end_says_the_next_step(db, laptop, key, tmp_path):
     out = tmp_path / "caseload.phx"
     r = office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
     assert "probhealth transfer import caseload.phx" in r.stderr
+    # The other end is another database: this one's --db would be wrong there.
+    r = office("--db", str(db.url), "transfer", "export", CRN, "--out", str(tmp_path / "y.phx"),
+               "--key-file", str(key))  # fmt: skip
+    assert "At the other end: probhealth transfer import y.phx" in r.stderr
     assert "passphrase" in r.stderr  # sent apart from the bundle
     now = {"PROBHEALTH_NOW": "2026-12-02T09:00:00Z"}
     r = laptop("transfer", "import", str(out), "--key-file", str(key), env=now)

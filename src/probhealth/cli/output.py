@@ -99,8 +99,8 @@ def terminal(stderr: bool = False) -> bool:
     return console(stderr).is_terminal
 
 
-def _say(text: str, style: str | None) -> None:
-    line = for_terminal(command(text))
+def _say(text: str, style: str | None, *, here: bool = True) -> None:
+    line = for_terminal(command(text) if here else text)
     if line.isprintable() and plainly(sys.stderr):
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
@@ -117,6 +117,12 @@ def count(n: int, one: str, many: str | None = None) -> str:
 
 def info(text: str) -> None:
     _say(text, None)
+
+
+def elsewhere(text: str) -> None:
+    """Like ``info``, for a command to run on another database (the other end of a
+    transfer): this one's ``--db`` or ``--demo`` would be wrong there, so none is added."""
+    _say(text, None, here=False)
 
 
 def ok(text: str) -> None:

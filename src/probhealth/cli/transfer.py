@@ -101,7 +101,7 @@ def export(
         f"({output.count(result.records, 'record')}, {result.size:,} bytes, encrypted) to {result.path}."
     )
     output.info(f"Bundle hash {result.bundle_hash[:16]}, recorded in the audit log.")
-    output.info(
+    output.elsewhere(
         f"At the other end: probhealth transfer import {shlex.quote(Path(result.path).name)}"
         " (send the passphrase apart from the bundle, never in the same email)."
     )
