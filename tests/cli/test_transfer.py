@@ -150,3 +150,18 @@ def test_each_end_says_the_next_step(db, laptop, key, tmp_path):
     # Nothing new: no new starting point to give.
     r = laptop("transfer", "import", str(out), "--key-file", str(key), env=now)
     assert "--changed-since" not in r.stderr
+
+
+def test_a_short_bundle_passphrase_is_refused(db, tmp_path):
+    """A bundle of a whole caseload travels by email or USB stick: a passphrase like '1234'
+    would be guessed offline in minutes. Refused before anything is written."""
+    office = Cli(db.url)
+    add_person(office, CRN)
+    short = tmp_path / "short.key"
+    short.write_text("cambridge1\n")
+    short.chmod(0o600)
+    out = tmp_path / "out.phx"
+    r = office("transfer", "export", CRN, "--out", str(out), "--key-file", str(short), expect=2)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "at least 12" in lines[0] and "cambridge1" not in lines[0]
+    assert not out.exists()

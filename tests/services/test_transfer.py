@@ -317,7 +317,7 @@ def test_merge_loses_nothing_and_does_not_depend_on_order(template_db, tmp_path)
         run = tmp_path / f"run{next(counter)}"
         run.mkdir()
         a, b, c, d = (_store(template_db, run / f"{n}.db") for n in "abcd")
-        pw = b"pass phrase"
+        pw = b"a pass phrase"
         try:
             people.add_person(
                 a,

@@ -38,6 +38,7 @@ from probhealth.store import transfer as repo
 from probhealth.store.db import Session, Store
 
 OUTCOMES = ("added", "updated", "same", "kept_ours", "merged", "conflicts")
+MIN_PASSPHRASE = 12  # characters, for a new bundle; any passphrase opens an old one
 
 # A referral's fields that follow its latest event (services.referrals.update sets them).
 REFERRAL_STEP = frozenset(
@@ -223,6 +224,12 @@ def export(
 ) -> Exported:
     from probhealth import atomicfile
 
+    if len(passphrase.decode("utf-8", "replace")) < MIN_PASSPHRASE:
+        # The bundle travels (email, USB stick): a short passphrase is guessed offline.
+        raise BadInput(
+            f"The bundle passphrase is too short: use at least {MIN_PASSPHRASE} characters "
+            "(three random words are good). Nothing was written."
+        )
     target = atomicfile.check_target(out, force=force)
     payload, db_id, count = build_payload(store, person_ids)
     data = bundle.seal(payload, passphrase=passphrase, source=db_id)
