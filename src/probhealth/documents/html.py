@@ -27,4 +27,4 @@ def _environment() -> jinja2.Environment:
 
 def render_html(doc: Document) -> str:
     template = _environment().get_template("document.html.j2")
-    return template.render(doc=doc)
+    return template.render(doc=doc.kept_together())

@@ -13,10 +13,23 @@ numbers and notes typed by a worker are not prose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Kind = Literal["para", "fact", "check", "strong"]
+NBSP = "\u00a0"
+# A phone number ("01223 000 199", "116 123") or a time range ("5pm to 7pm") broken across two
+# lines is easily misread (a number missing its last digits): the renderers keep each on one.
+_TOGETHER = re.compile(
+    r"(?<![\w:])(?:0\d{2,4}(?: \d{3,4}){1,2}|1\d\d \d{3}"
+    r"|\d{1,2}(?::\d\d)?(?:am|pm) to (?:\d{1,2}(?::\d\d)?(?:am|pm)|12 noon)|12 noon)(?!\w)"
+)
+
+
+def keep_together(text: str) -> str:
+    """The text with the spaces inside phone numbers and time ranges made non-breaking."""
+    return _TOGETHER.sub(lambda m: m.group(0).replace(" ", NBSP), text)
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,19 @@ class Document:
         for section in self.sections:
             parts.extend(line.text for line in section.lines if line.prose)
         return "\n".join(_sentence(p) for p in parts)
+
+    def kept_together(self) -> Document:
+        """The same document with phone numbers and time ranges that never break a line."""
+
+        def lines(items: tuple[Line, ...]) -> tuple[Line, ...]:
+            return tuple(replace(line, text=keep_together(line.text)) for line in items)
+
+        return replace(
+            self,
+            intro=lines(self.intro),
+            sections=tuple(replace(s, lines=lines(s.lines)) for s in self.sections),
+            meta={key: keep_together(value) for key, value in self.meta.items()},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

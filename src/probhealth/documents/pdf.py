@@ -45,6 +45,7 @@ def render_pdf(doc: Document, *, created: datetime | None = None) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
+    doc = doc.kept_together()  # a phone number or time range never splits across lines
     style = LARGE if doc.large_print else NORMAL
     footer_text = doc.footer
 

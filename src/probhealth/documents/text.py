@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import textwrap
 
-from probhealth.documents.model import Document, Line
+from probhealth.documents.model import NBSP, Document, Line, keep_together
 
 WIDTH = 72
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
-    return textwrap.wrap(
-        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    # Phone numbers and time ranges stay on one line; the file keeps ordinary spaces.
+    lines = textwrap.wrap(
+        keep_together(text),
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
     ) or [first.rstrip()]
+    return [line.replace(NBSP, " ") for line in lines]
 
 
 def _line(line: Line) -> list[str]:
