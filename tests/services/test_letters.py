@@ -312,13 +312,13 @@ def test_the_urgency_leads_and_the_ask_says_how_to_reach_them(screened: Any, rul
     letter = letters.referral_letter(store, refer("gp-appointment"), rules, to="gp")
     doc = letter.document
     assert doc.meta["Urgency"] == "Same day"
-    assert doc.intro[0].kind == "strong" and doc.intro[0].text.startswith("Same day: please see")
+    assert doc.intro[0].kind == "strong" and doc.intro[0].text.startswith("Same day: please act")
     text = letter.text()
     assert "same-day" not in text  # the rules' word, once buried in a sentence
     asked = " ".join(
         line.text for s in doc.sections if s.heading == "What they ask for" for line in s.lines
     )
-    assert "Please see them today." in asked and "call us on 01223 000 199" in asked
+    assert "Please act on this today." in asked and "call us on 01223 000 199" in asked
     assert "From a health screening on Monday 23 November 2026" in " ".join(text.split())
 
     people.record_consent(store, CRN, purpose="share-with-services", status="given")

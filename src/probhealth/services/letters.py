@@ -53,15 +53,16 @@ ADJUSTMENT_ITEMS: dict[str, tuple[str, frozenset[str]]] = {
     "unavailable_times": ("Cannot attend", frozenset()),  # every answer but "none"
 }
 # The urgency, first thing on the letter, and what it asks the reader to do about it.
+# Worded for any pathway: a same-day GP registration is not "see them today".
 URGENCY_WORDS = {
-    "emergency": "Emergency: please see them today.",
-    "same-day": "Same day: please see them today.",
-    "soon": "Soon: please see them in the next few days.",
+    "emergency": "Emergency: please act on this today.",
+    "same-day": "Same day: please act on this today.",
+    "soon": "Soon: please act on this in the next few days.",
 }
 URGENCY_ASK = {
-    "emergency": "Please see them today.",
-    "same-day": "Please see them today.",
-    "soon": "Please see them in the next few days.",
+    "emergency": "Please act on this today.",
+    "same-day": "Please act on this today.",
+    "soon": "Please act on this in the next few days.",
 }
 # The person's answers in the reader's words: the option labels are theirs, in the first
 # person ("I think I might"), or one word that needs the question beside it ("Often").
