@@ -57,6 +57,10 @@ class Key:
             self._derived[salt] = derived
         return f"x'{derived.hex()}{salt.hex()}'"
 
+    def characters(self) -> int:
+        """How long the passphrase is, in characters (never the passphrase)."""
+        return len(self._secret.decode("utf-8"))
+
     def same_as(self, other: Key) -> bool:
         import hmac
 
@@ -83,6 +87,20 @@ def read_key_file(path: Path, what: str = "key file") -> bytes:
     if not first:
         raise BadInput(f"The {what} {path} is empty.")
     return first
+
+
+MIN_NEW_KEY = 12  # characters, for a key being set; an existing database opens with any
+
+
+def check_new(key: Key) -> Key:
+    """``key`` if it is long enough to be a new database key, else one line (BadInput)."""
+    if key.characters() < MIN_NEW_KEY:
+        # The file can be copied off a lost laptop and tried offline.
+        raise BadInput(
+            f"The new database key from {key.source} is too short: use at least "
+            f"{MIN_NEW_KEY} characters (three random words are good). Nothing was changed."
+        )
+    return key
 
 
 def from_env() -> Key | None:

@@ -363,3 +363,23 @@ def test_key_asked_at_a_terminal_twice_for_a_new_database_never_echoed(tmp_path)
     from probhealth.store.db import is_plain_sqlite
 
     assert not is_plain_sqlite(db)
+
+
+def test_a_short_new_key_is_refused(tmp_path, key_file):
+    """A stolen laptop's file can be tried offline: a new key has at least 12 characters.
+    An existing database still opens with the key it has."""
+    pytest.importorskip("sqlcipher3")
+    short = _key("laptop1", tmp_path, "short")
+    cli = Cli(tmp_path / "data" / "laptop.db")
+    r = cli("init", "--encrypt", env=_env(short), expect=2)
+    assert "at least 12" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "laptop1" not in r.stderr
+    assert cli.db is not None and not cli.db.exists()
+    cli("init", "--encrypt", env=_env(key_file))
+    before = cli.db.read_bytes()
+    r = cli("db", "rekey", "--new-key-file", str(short), env=_env(key_file), expect=2)
+    assert "at least 12" in r.stderr and cli.db.read_bytes() == before
+    plain = Cli(tmp_path / "plain.db")
+    plain("init")
+    r = plain("db", "encrypt", env=_env(short), expect=2)
+    assert "at least 12" in r.stderr

@@ -162,13 +162,13 @@ NewKeyFileOpt = Annotated[
 
 def _new_key(key_file: Path | None, what: str) -> Key:
     from probhealth.cli.context import interactive, prompt_key
-    from probhealth.dbkey import Key, read_key_file
+    from probhealth.dbkey import Key, check_new, read_key_file
 
     if key_file is not None:
-        return Key(read_key_file(key_file), "the new key file")
+        return check_new(Key(read_key_file(key_file), "the new key file"))
     if not interactive():
         raise BadInput(f"{what} needs the new key: give {{opt:new-key-file}} FILE.")
-    return prompt_key("New database key", confirm=True)
+    return check_new(prompt_key("New database key", confirm=True))
 
 
 @db_app.command("encrypt")

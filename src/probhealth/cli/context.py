@@ -50,7 +50,7 @@ def key_source(target: DbTarget, *, new: bool = False) -> Callable[[], Key | Non
             key = dbkey.from_keyring(target.path)
         if key is None and interactive():
             key = prompt_key("Database key", confirm=new)
-        return key
+        return dbkey.check_new(key) if new and key is not None else key
 
     return get
 

@@ -586,7 +586,14 @@ class Store:
         assert self.target.path is not None
         if cipher_module() is None:
             raise _no_extra(self.target)
-        key = self.key_source() if self.key_source is not None else None
+        try:
+            key = self.key_source() if self.key_source is not None else None
+        except BaseException:
+            # Refused (too short, typed differently twice) or Ctrl-C at the prompt: the new
+            # file made for it goes, so the next init does not meet an empty file.
+            if self.created:
+                self.target.path.unlink(missing_ok=True)
+            raise
         if key is None:
             what = (
                 "is to be encrypted"
