@@ -338,3 +338,6 @@ def test_a_worker_missing_from_office_yaml_is_your_probation_officer(
     assert contact.lines[0].text == "Your probation officer"
     assert "tester" not in h.text()
     assert any("tester" in m for m in h.sender_missing)
+    # What the worker is told is what the sheet shows (it said "the login name is shown").
+    assert not any("login name" in m for m in h.sender_missing)
+    assert any("'your probation officer'" in m for m in h.sender_missing)

@@ -48,6 +48,8 @@ DOCUMENT_WORDS = {
 }
 # Pathways where the rule is that no documents are needed (NHS England guidance).
 NO_DOCUMENTS_RULE = frozenset({"gp-registration", "dentist"})
+# Who the sheet names when office.yaml does not name the worker (a login means nothing).
+UNNAMED_WORKER = "your probation officer"
 LARGE_PRINT_WORDS = ("large print", "large-print", "easy read", "easy-read")
 
 
@@ -284,7 +286,7 @@ HELP_NOW = Section(
 
 def _contact(sender: office.Sender) -> Section:
     # A login name ("root", "ajones") means nothing to the person: office.yaml gives the name.
-    name = sender.name if sender.worker_known else "Your probation officer"
+    name = sender.name if sender.worker_known else UNNAMED_WORKER.capitalize()
     lines = [Line(name, "fact", "Name", prose=False)]
     if sender.role:
         lines.append(Line(sender.role, "fact", "Role", prose=False))
@@ -333,7 +335,12 @@ def build(
             goals = goals if "goals" in wanted else []
         private = [i for i in items if i.pathway and i.pathway.sensitive and include is None]
         items = [i for i in items if i not in private]
-        sender = office.sender(store.actor, person.office, demo_person=person.crn.startswith("Z"))
+        sender = office.sender(
+            store.actor,
+            person.office,
+            demo_person=person.crn.startswith("Z"),
+            stand_in=f"the handout says {UNNAMED_WORKER!r} instead",
+        )
         adjustments = []
         if large_print or _wants_large_print(person, barriers):
             large_print = True
@@ -352,7 +359,7 @@ def build(
             adjustments.append("interpreter")
         sections: list[Section] = []
         steps: list[Line] = []
-        worker = sender.name if sender.worker_known else "your probation officer"
+        worker = sender.name if sender.worker_known else UNNAMED_WORKER
         for item in items:
             section, step = _item_section(item, transport="transport" in barriers, worker=worker)
             sections.append(section)

@@ -156,8 +156,15 @@ def nation_of(office_name: str | None, *, demo_person: bool = False) -> str | No
     return None
 
 
-def sender(actor: str, office_name: str | None, *, demo_person: bool = False) -> Sender:
-    """The worker ``actor`` at ``office_name`` (the person's office)."""
+def sender(
+    actor: str,
+    office_name: str | None,
+    *,
+    demo_person: bool = False,
+    stand_in: str = "the login name is shown instead",
+) -> Sender:
+    """The worker ``actor`` at ``office_name`` (the person's office). ``stand_in`` says what
+    the document shows for a worker office.yaml does not name."""
     path = settings_path()
     settings = load(path) if path.is_file() else SettingsModel()
     worker = next((w for w in settings.workers if w.login.casefold() == actor.casefold()), None)
@@ -168,7 +175,7 @@ def sender(actor: str, office_name: str | None, *, demo_person: bool = False) ->
     office = _office(found) if found else None
     missing = []
     if worker is None:
-        missing.append(f"the worker {actor!r} (the login name is shown instead)")
+        missing.append(f"the worker {actor!r} ({stand_in})")
     if office is None:
         where = f"the office {office_name!r}" if office_name else "the person's office"
         missing.append(f"{where} (no office address or phone is shown)")
