@@ -165,3 +165,36 @@ def test_a_short_bundle_passphrase_is_refused(db, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "at least 12" in lines[0] and "cambridge1" not in lines[0]
     assert not out.exists()
+
+
+def test_resolve_takes_only_the_fields_named(db, laptop, key, tmp_path):
+    """The laptop changed the postcode, the office the language: keeping one whole version
+    would undo the other side's change. --field takes theirs for the fields named only."""
+    office = Cli(db.url)
+    add_person(office, CRN, postcode="CB1 2AB")
+    out = tmp_path / "out.phx"
+    office("transfer", "export", CRN, "--out", str(out), "--key-file", str(key))
+    laptop("transfer", "import", str(out), "--key-file", str(key))
+    laptop("person", "edit", CRN, "--postcode", "CB3 9ZZ")
+    office("person", "edit", CRN, "--language", "Polish")
+    back = tmp_path / "back.phx"
+    laptop("transfer", "export", CRN, "--out", str(back), "--key-file", str(key))
+    office("transfer", "import", str(back), "--key-file", str(key))
+    listed = json.loads(office("transfer", "conflicts", "--json").stdout)
+    assert sorted(listed[0]["fields"]) == ["language", "postcode"]
+    cid = str(listed[0]["id"])
+    r = office("transfer", "resolve", cid, "--keep", "theirs", "--field", "dob", expect=2)
+    assert "language, postcode" in r.stderr  # the fields that differ, to choose from
+    office("transfer", "resolve", cid, "--keep", "theirs", "--field", "postcode")
+    shown = json.loads(office("person", "show", CRN, "--json").stdout)
+    assert (shown["postcode"], shown["language"]) == ("CB3 9ZZ", "Polish")
+    assert json.loads(office("transfer", "conflicts", "--json").stdout) == []
+    # Back on the laptop the settled version wins without a new conflict.
+    again = tmp_path / "again.phx"
+    office("transfer", "export", CRN, "--out", str(again), "--key-file", str(key))
+    laptop("transfer", "import", str(again), "--key-file", str(key))
+    assert json.loads(laptop("transfer", "conflicts", "--json").stdout) == []
+    shown = json.loads(laptop("person", "show", CRN, "--json").stdout)
+    assert (shown["postcode"], shown["language"]) == ("CB3 9ZZ", "Polish")
+    for cli in (office, laptop):
+        assert json.loads(cli("audit", "verify", "--records", "--json").stdout)["ok"]

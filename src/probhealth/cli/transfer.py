@@ -192,7 +192,10 @@ def conflicts(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             output.info(
                 f"   {name}: ours (here) {_shown(pair['ours'])}, theirs {_shown(pair['theirs'])}"
             )
-    output.info("Settle one with: probhealth transfer resolve ID --keep ours|theirs")
+    output.info(
+        "Settle one with: probhealth transfer resolve ID --keep ours|theirs"
+        " (--field NAME: theirs for that field only)"
+    )
 
 
 def _shown(value: object) -> str:
@@ -206,9 +209,25 @@ def resolve(
     keep: Annotated[
         str, typer.Option("--keep", help="ours (the version here) or theirs (the bundle's).")
     ],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="With --keep theirs: take theirs for this field only, ours for the rest "
+            "(repeat for more).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Settle a conflict by keeping one version (audited). Example: probhealth transfer resolve 1 --keep theirs"""
+    """Settle a conflict by keeping one version, or theirs for some fields (audited).
+    Example: probhealth transfer resolve 1 --keep theirs --field postcode"""
     from probhealth.services import transfer
 
-    kept = transfer.resolve(app_context(ctx).store(), conflict_id, keep=keep)
-    output.ok(f"Conflict {conflict_id} settled: kept {kept}.")
+    fields = list(field or [])
+    kept = transfer.resolve(app_context(ctx).store(), conflict_id, keep=keep, fields=fields)
+    if fields:
+        output.ok(
+            f"Conflict {conflict_id} settled: theirs for {', '.join(fields)}, ours for the rest."
+        )
+    else:
+        output.ok(f"Conflict {conflict_id} settled: kept {kept}.")

@@ -620,15 +620,7 @@ def list_conflicts(store: Store) -> list[ConflictRow]:
         for c in repo.conflicts(session):
             theirs = json.loads(c["data"])
             current = _current(session, ids, repo.BY_NAME[c["entity"]], c["uid"], theirs)
-            values: dict[str, dict[str, Any]] = {}
-            if current is not None:
-                tab = repo.table(c["entity"])
-                for col in tab.columns:
-                    if col.name not in theirs["data"] or col.name in BOOKKEEPING:
-                        continue
-                    ours = repo.encode(col, current[col.name])
-                    if ours != theirs["data"][col.name]:
-                        values[col.name] = {"ours": ours, "theirs": theirs["data"][col.name]}
+            values = _differing(c["entity"], current, theirs) if current is not None else {}
             out.append(
                 ConflictRow(
                     c["id"],
@@ -652,6 +644,20 @@ def list_conflicts(store: Store) -> list[ConflictRow]:
     return out
 
 
+def _differing(
+    entity: str, current: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each field (bookkeeping left out) whose two versions differ: {"ours", "theirs"}."""
+    values: dict[str, dict[str, Any]] = {}
+    for col in repo.table(entity).columns:
+        if col.name not in theirs["data"] or col.name in BOOKKEEPING:
+            continue
+        ours = repo.encode(col, current[col.name])
+        if ours != theirs["data"][col.name]:
+            values[col.name] = {"ours": ours, "theirs": theirs["data"][col.name]}
+    return values
+
+
 def _current(
     session: Session, ids: repo.Identities, entity: repo.Entity, uid: str, theirs: dict[str, Any]
 ) -> dict[str, Any] | None:
@@ -666,10 +672,15 @@ def _current(
     )
 
 
-def resolve(store: Store, conflict_id: int, *, keep: str) -> str:
-    """Settle a conflict: keep ``ours`` (the version here) or ``theirs`` (the bundle's)."""
+def resolve(store: Store, conflict_id: int, *, keep: str, fields: list[str] | None = None) -> str:
+    """Settle a conflict: keep ``ours`` (the version here) or ``theirs`` (the bundle's); with
+    ``fields``, theirs for those fields only and ours for the rest (each side's change kept)."""
     if keep not in ("ours", "theirs"):
         raise BadInput("{opt:keep} must be ours or theirs.")
+    if fields and keep != "theirs":
+        raise BadInput(
+            "{opt:field} names the fields to take from theirs: use it with {opt:keep} theirs."
+        )
     with store.write() as session:
         c = repo.conflict(session, conflict_id)
         if c is None or c["resolved_at"] is not None:
@@ -689,7 +700,18 @@ def resolve(store: Store, conflict_id: int, *, keep: str) -> str:
             (c["uid"], c["hash"]),
             (c["uid"], _hash_of(entity, current, ids, set(theirs["data"]))),
         ]
-        if keep == "theirs":
+        if fields:
+            differing = _differing(entity.name, current, theirs)
+            unknown = [f for f in fields if f not in differing]
+            if unknown:
+                raise BadInput(
+                    f"{unknown[0]} is not a field that differs in conflict {conflict_id}; "
+                    f"choose from: {', '.join(sorted(differing)) or 'none'}."
+                )
+            cols = {col.name: col for col in repo.table(entity.name).columns}
+            picked = {k: repo.decode(cols[k], theirs["data"][k]) for k in dict.fromkeys(fields)}
+            repo.update_row(session, entity, current, picked)
+        elif keep == "theirs":
             tab = repo.table(entity.name)
             cols = {col.name: col for col in tab.columns}
             values = {k: repo.decode(cols[k], v) for k, v in theirs["data"].items()}
@@ -711,6 +733,10 @@ def resolve(store: Store, conflict_id: int, *, keep: str) -> str:
             action="transfer.resolve",
             entity=entity.name,
             entity_id=c["uid"],
-            detail={"conflict": conflict_id, "kept": keep},
+            detail={
+                "conflict": conflict_id,
+                "kept": keep,
+                **({"fields": fields} if fields else {}),
+            },
         )
     return keep
