@@ -123,6 +123,8 @@ def test_wrong_or_missing_key_one_line_exit_2_file_unchanged(encrypted, tmp_path
             assert "not the key" not in r.stderr and "a long laptop" not in r.stderr
             if extra:
                 assert "key is wrong" in lines[0]
+                # ... and what to do about it (it said only "Nothing was changed.").
+                assert "Check the key in the key file (PROBHEALTH_KEY_FILE)" in lines[0]
             else:
                 assert "no key was given" in lines[0] and "PROBHEALTH_KEY_FILE" in lines[0]
             assert file_sha(db) == before and _files(db.parent) == names

@@ -93,6 +93,14 @@ QUICK_CHECK_TABLES = ("alembic_version", "person", "consent")
 _PG_LOCK_KEY = 0x50484C54
 
 
+def _key_remedy(source: str) -> str:
+    """What to do about a key that does not open the file, by where it came from."""
+    if source == "the prompt":
+        return "Type it again (capitals count); a lost key cannot be recovered."
+    where = {"the key file": "the key file (PROBHEALTH_KEY_FILE)"}.get(source, source)
+    return f"Check the key in {where}; a lost key cannot be recovered."
+
+
 def _refuse(target: DbTarget, why: str, hint: str, remedy: Remedy | None = None) -> DatabaseRefused:
     return DatabaseRefused(f"{target.display}: {why}", hint=hint, remedy=remedy)
 
@@ -329,7 +337,7 @@ def inspect_sqlite_file(target: DbTarget, key: Key | None = None) -> str | None:
                     target,
                     f"does not open with the key from {key.source}: the key is wrong, or it "
                     "is not a probhealth database.",
-                    "Nothing was changed.",
+                    f"Nothing was changed. {_key_remedy(key.source)}",
                 ) from None
             raise
         revision = filesafety.recognise(con, target, tables)
