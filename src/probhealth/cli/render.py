@@ -822,11 +822,15 @@ def goals_table(rows: Sequence[GoalRecord], *, caseload: bool = False, due: bool
                 g.domain,
                 target(g),
                 g.status,
-                f"{g.reviews[-1][0]} ({clock.show(g.reviews[-1][3])})" if g.reviews else None,
+                # Progress, then the day (no time): whole at 80 columns, never "2026-10-2" / "9".
+                f"{g.reviews[-1][0]}\n{clock.to_london(g.reviews[-1][3]).date().isoformat()}"
+                if g.reviews
+                else None,
             ]
             for g in rows
         ],
         caption=count(len(rows), "goal"),
+        ids=("Last review",),
     )
 
 
