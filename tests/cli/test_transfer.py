@@ -198,3 +198,28 @@ def test_resolve_takes_only_the_fields_named(db, laptop, key, tmp_path):
     assert (shown["postcode"], shown["language"]) == ("CB3 9ZZ", "Polish")
     for cli in (office, laptop):
         assert json.loads(cli("audit", "verify", "--records", "--json").stdout)["ok"]
+
+
+def test_a_bundle_does_not_bring_back_a_person_erased_here(db, laptop, key, tmp_path):
+    """The office erased someone at their request; the laptop's next bundle still held them
+    and the import quietly added them back. Refused, nothing imported, with what to do."""
+    office = Cli(db.url)
+    add_person(office, CRN)
+    add_person(office, "X654321", given="Bea")
+    out = tmp_path / "out.phx"
+    office("transfer", "export", "--all", "--out", str(out), "--key-file", str(key))
+    laptop("transfer", "import", str(out), "--key-file", str(key))
+    office("person", "erase", CRN, "--reason", "erasure-request", "--yes")
+    back = tmp_path / "back.phx"
+    laptop("transfer", "export", "--all", "--out", str(back), "--key-file", str(key))
+    r = office("transfer", "import", str(back), "--key-file", str(key), expect=2)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and CRN in lines[0] and "erase" in lines[0]
+    office("person", "show", CRN, expect=2)  # still erased
+    # Erased where the bundle was made too: the new bundle imports.
+    laptop("person", "erase", CRN, "--reason", "erasure-request", "--yes")
+    again = tmp_path / "again.phx"
+    laptop("transfer", "export", "--all", "--out", str(again), "--key-file", str(key))
+    office("transfer", "import", str(again), "--key-file", str(key))
+    office("person", "show", CRN, expect=2)
+    assert json.loads(office("audit", "verify", "--json").stdout)["ok"]

@@ -335,6 +335,7 @@ def _merge(
     if source == my_id:
         raise BadInput("This bundle was made from this database; nothing to import.")
     ids = repo.Identities(session, my_id)
+    _refuse_erased(session, payload)
     local_of: dict[tuple[str, str], Any] = {}
     counts: Counter[str] = Counter()
     by_table: dict[str, Counter[str]] = {}
@@ -388,6 +389,24 @@ def _merge(
         people,
         {k: counts.get(k, 0) for k in OUTCOMES},
         {t: {k: c.get(k, 0) for k in OUTCOMES} for t, c in by_table.items()},
+    )
+
+
+def _refuse_erased(session: Session, payload: dict[str, Any]) -> None:
+    """A person erased here (at their request, or by retention) is not brought back by a
+    bundle written before the erasure reached the other database."""
+    people = payload["records"].get("person") or []
+    gone = repo.erased(session, [str(p["uid"]) for p in people])
+    if not gone:
+        return
+    first = next(p for p in people if str(p["uid"]) in gone)
+    crn = (first.get("data") or {}).get("crn") or "?"
+    more = f" and {len(gone) - 1} more" if len(gone) > 1 else ""
+    raise BadInput(
+        f"The bundle holds {crn}{more}, erased here on "
+        f"{clock.to_london(gone[str(first['uid'])]).date().isoformat()}; nothing was imported. "
+        f"Erase them where the bundle was made too (person erase {crn} there), then send a "
+        "new bundle."
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from probhealth import clock
+from probhealth.store import audit as audit_store
 from probhealth.store import models
 
 _NS = uuid.UUID("6f1c2a52-3d0e-4c55-9a41-1b7f0c5e9d21")
@@ -322,6 +323,25 @@ def update_row(
     else:
         cond = [t.c.id == current["id"]]
     session.execute(update(t).where(and_(*cond)).values(**values))
+
+
+def erased(session: Session, person_ids: Sequence[str]) -> dict[str, datetime]:
+    """Which of ``person_ids`` were erased here (a ``person.erase`` tombstone in the audit
+    log), each with when."""
+    t = table("audit_event")
+    wanted = set(person_ids)
+    out: dict[str, datetime] = {}
+    if not wanted:
+        return out
+    # One pass over the log (entity_id has no index; erasures are few), not one per chunk.
+    rows = session.execute(
+        select(t.c.entity_id, t.c.at).where(t.c.action == "person.erase", t.c.entity == "person")
+    )
+    for uid, at in rows:
+        if str(uid) in wanted:
+            when = audit_store.instant_of(at)
+            out[str(uid)] = when if when is not None else clock.now()
+    return out
 
 
 def person_by_crn(session: Session, crn: str) -> str | None:
