@@ -47,7 +47,9 @@ def _diverged(office: Cli, laptop: Cli, key: Path, tmp_path: Path) -> Path:
 def test_conflicts_show_both_values_and_no_bookkeeping(db, laptop, key, tmp_path):
     office = Cli(db.url)
     back = _diverged(office, laptop, key, tmp_path)
-    office("transfer", "import", str(back), "--key-file", str(key))
+    said = office("transfer", "import", str(back), "--key-file", str(key)).stderr
+    # The step now (settle the conflict) comes before the one for later (send changes back).
+    assert said.index("transfer conflicts") < said.index("To send back")
 
     listed = json.loads(office("transfer", "conflicts", "--json").stdout)
     assert len(listed) == 1

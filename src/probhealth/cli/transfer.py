@@ -151,6 +151,14 @@ def import_(
         f"{c['updated']:,} updated, {c['same']:,} already here, {c['kept_ours']:,} newer here, "
         f"{c['merged']:,} referral(s) merged by their events, {c['conflicts']:,} conflict(s)."
     )
+    if c["conflicts"] and dry_run:
+        # A dry run records nothing: `transfer conflicts` would list none of these yet.
+        output.warn(
+            "Both sides changed some records. Import without --dry-run to keep both versions,"
+            " then see them with: probhealth transfer conflicts"
+        )
+    elif c["conflicts"]:
+        output.warn("Both sides changed some records: see them with: probhealth transfer conflicts")
     if not dry_run and not (c["added"] or c["updated"] or c["merged"] or c["conflicts"]):
         # Imported before (or everything in it already came another way): say so plainly.
         output.info("Nothing new: every record in the bundle is already here.")
@@ -162,14 +170,6 @@ def import_(
             "To send back what changes here from now on: probhealth transfer export "
             f"--changed-since {clock.today().isoformat()} --out back.phx"
         )
-    if c["conflicts"] and dry_run:
-        # A dry run records nothing: `transfer conflicts` would list none of these yet.
-        output.warn(
-            "Both sides changed some records. Import without --dry-run to keep both versions,"
-            " then see them with: probhealth transfer conflicts"
-        )
-    elif c["conflicts"]:
-        output.warn("Both sides changed some records: see them with: probhealth transfer conflicts")
 
 
 @app.command("conflicts")
