@@ -39,3 +39,23 @@ def test_phq9_item_9_is_always_asked() -> None:
     ev = evaluate(q, {"phq9_1": 0, "phq9_2": 0}, PersonFacts(), date(2026, 12, 2))
     assert "phq9_9" in ev.visible
     assert "item 9, on thoughts of self-harm, is always asked" in _readme()
+
+
+def test_the_example_answers_file_completes_a_screening_at_any_age() -> None:
+    """`screen CRN --answers examples/answers-low-risk.yaml` (README) on a demo person of any
+    age and sex: it left four age-based questions unanswered for people over 49."""
+    import yaml
+
+    from probhealth.questionnaire import answers as parsing
+
+    q = definitions.load_questionnaire(definitions.bundled_path(definitions.DEFAULT_QUESTIONNAIRE))
+    path = README.parent / "examples" / "answers-low-risk.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    today = date(2026, 12, 2)
+    given = {k: parsing.parse(q.item(k), v, today=today) for k, v in raw.items()}
+    for sex in ("male", "female", "intersex"):
+        for age in range(18, 91):
+            person = PersonFacts(age=age, sex=sex, nation="england")
+            ev = evaluate(q, given, person, today)
+            assert ev.complete, (sex, age, ev.next_item())
+            assert not ev.flags
