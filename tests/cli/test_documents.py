@@ -85,3 +85,28 @@ def test_at_a_terminal_the_person_chooses_from_a_checklist(cli, monkeypatch) -> 
     monkeypatch.setattr(documents, "interactive", lambda: True)
     text = cli("handout", "X123456").stdout
     assert "Stop smoking service" in text and "Sexual health clinic" not in text
+
+
+def test_private_care_starts_unticked_and_is_named_when_left_off(cli, monkeypatch) -> None:
+    from probhealth.cli import asker, documents
+
+    add_person(cli)
+    cli("refer", "X123456", "stop-smoking", "--self-referral")
+    cli("refer", "X123456", "drug-service", "--self-referral")
+    seen: dict[str, object] = {}
+
+    class Recording:
+        def checkbox(self, message, choices, *, checked=(), instruction=None):  # type: ignore[no-untyped-def]
+            seen["choices"], seen["checked"] = list(choices), list(checked)
+            return list(checked)
+
+    monkeypatch.setattr(asker, "asker_factory", lambda: Recording())
+    monkeypatch.setattr(documents, "interactive", lambda: True)
+    result = cli("handout", "X123456")
+    assert ("drug-service", "Drug service (only if they want it on)") in seen["choices"]
+    assert seen["checked"] == ["stop-smoking"]
+    assert "Drug service" not in result.stdout
+    # Without a terminal: left off, and the worker is told how to add it.
+    monkeypatch.setattr(documents, "interactive", lambda: False)
+    err = cli("handout", "X123456").stderr
+    assert "Not on the handout: Drug service." in err and "--include drug-service" in err

@@ -467,7 +467,8 @@ def several_problems(tmp_path: Path) -> tuple[Path, str, list[tuple[int, str]]]:
             line_of(text, "colour: blue"),
             "unknown key 'colour' in pathways.0 (allowed keys: id, name, domain, for_person, "
             "for_staff, shares_information, self_referral, follow_up_days, "
-            "resuggest_after_days, adjustment, shares_with, without_gp, needs_consent, sensitive)",
+            "resuggest_after_days, adjustment, shares_with, without_gp, needs_consent, sensitive,"
+            " handout_private)",
         ),
         (
             line_of(text, "follow_up_days: 0"),

@@ -181,6 +181,30 @@ def test_domestic_abuse_support_goes_on_only_when_chosen(loaded: Any, rules: Any
     assert "0808 2000 247" in chosen.text() and chosen.left_out_sensitive == ()
 
 
+def test_care_others_could_read_as_drug_use_goes_on_only_when_chosen(
+    loaded: Any, rules: Any
+) -> None:
+    """A handout may be seen by others: a drug service, naloxone, an HIV and hepatitis test or
+    a sexual health clinic on it could be read as drug use or a diagnosis. Before, a handout
+    made without a terminal carried them all; now only when the person chooses them."""
+    marked = sorted(p.id for p in rules.pathways if p.handout_private)
+    assert marked == ["bbv-testing", "drug-service", "naloxone", "sexual-health"]
+    for pathway in ("stop-smoking", "drug-service", "bbv-testing"):
+        referrals.refer(loaded, CRN, pathway, rules, self_referral=True)
+    by_key = {c.key: c for c in handout.choices(loaded, CRN, rules)}
+    assert by_key["drug-service"].private and not by_key["drug-service"].sensitive
+    assert not by_key["stop-smoking"].private
+    default = handout.build(loaded, CRN, rules)
+    text = default.text()
+    assert "Stop smoking" in text
+    for word in ("Drug service", "drug service", "HIV", "hepatitis", "injected"):
+        assert word not in text, word
+    assert default.left_out_sensitive == ("drug-service", "bbv-testing")
+    chosen = handout.build(loaded, CRN, rules, include=["stop-smoking", "drug-service"])
+    assert "Drug service" in chosen.text() and "HIV" not in chosen.text()
+    assert chosen.left_out_sensitive == ()
+
+
 def test_large_print_and_interpreter_are_honoured(loaded: Any, rules: Any, tmp_path: Path) -> None:
     people.edit_person(loaded, CRN, {"language": "Polish", "needs_interpreter": True})
     h = handout.produce(loaded, CRN, rules, out=tmp_path / "big.html", large_print=True)

@@ -78,16 +78,13 @@ def handout(
     chosen = list(include) if include else None
     if chosen is None and not json_out and interactive():
         options = service.choices(store, crn, rules)
-        if len(options) > 1 or any(c.sensitive for c in options):
+        if len(options) > 1 or any(c.sensitive or c.private for c in options):
             from probhealth.cli.asker import get_asker
 
             chosen = get_asker().checkbox(
                 "What should go on the handout? (the person chooses)",
-                [
-                    (c.key, c.label + (" (only if it is safe)" if c.sensitive else ""))
-                    for c in options
-                ],
-                checked=[c.key for c in options if not c.sensitive],
+                [(c.key, c.label + _ask_first(c.sensitive, c.private)) for c in options],
+                checked=[c.key for c in options if not (c.sensitive or c.private)],
                 instruction="(space to tick or untick, Enter when done)",
             )
     result = service.produce(
@@ -96,12 +93,27 @@ def handout(
     _warn_sender(result.sender_missing)
     for pathway_id in result.left_out_sensitive:
         pathway = rules.pathway(pathway_id)
+        name = pathway.name if pathway else pathway_id
+        if pathway is not None and not pathway.sensitive:
+            output.warn(
+                f"Not on the handout: {name}. Others who see the sheet could read it as a "
+                "diagnosis or as drug use. Ask if they want it on, then add it with "
+                f"--include {pathway_id}."
+            )
+            continue
         output.warn(
-            f"Not on the handout: {pathway.name if pathway else pathway_id}. A sheet found by "
+            f"Not on the handout: {name}. A sheet found by "
             "the person who hurts them could put them in danger. Ask if it is safe, then add it "
             f"with --include {pathway_id}."
         )
     _show(result, "handout", json_out)
+
+
+def _ask_first(sensitive: bool, private: bool) -> str:
+    """What a box that starts unticked says beside its name."""
+    if sensitive:
+        return " (only if it is safe)"
+    return " (only if they want it on)" if private else ""
 
 
 def _show(result: Handout | Letter, what: str, json_out: bool) -> None:

@@ -81,6 +81,9 @@ class PathwayModel(_Strict):
     # Suggested only because of a sensitive disclosure (domestic abuse): never in an
     # identifiable export, and never named in a letter (issue 12, hazard H23).
     sensitive: bool = False
+    # Names care that others could read as a diagnosis or as drug use (a drug service, an
+    # HIV test): on the person's handout, which others may see, only when they choose it.
+    handout_private: bool = False
 
 
 class RuleModel(_Strict):
@@ -127,6 +130,7 @@ class Pathway:
     sensitive: bool = False
     resuggest_after_days: int | None = None
     without_gp: str | None = None
+    handout_private: bool = False
 
     @property
     def share_purpose(self) -> str:
@@ -239,6 +243,7 @@ def compile_document(doc: yamlfile.Document, q: Questionnaire) -> RuleSet:
             p.sensitive,
             p.resuggest_after_days,
             p.without_gp,
+            p.handout_private,
         )
     scope = rules_scope(q)
     rules: list[Rule] = []

@@ -6,7 +6,9 @@ A handout may be seen by others, so it carries no scores, diagnoses or answers: 
 kind of help is (the pathway's ``for_person`` text), the service's details, dates, and the
 person's own goals. The person chooses what goes on it (``include``). A pathway marked
 ``sensitive`` (domestic abuse support) goes on only when named in ``include``: a sheet about
-domestic abuse found by the person who hurts them could put them in danger (hazard H23). Its own sentences are
+domestic abuse found by the person who hurts them could put them in danger (hazard H23).
+So does one marked ``handout_private`` (a drug service, an HIV test): others who see the
+sheet could read it as a diagnosis or as drug use. Its own sentences are
 short and use common words; a test measures their reading ease on every pathway.
 
 Every handout produced is recorded in the audit log: who, which person, which referrals, the
@@ -66,9 +68,15 @@ class Choice:
     key: str  # the pathway id, or "goals"
     label: str
     sensitive: bool = False  # on the handout only when chosen: ask if it is safe
+    private: bool = False  # on the handout only when chosen: others may see the sheet
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "sensitive": self.sensitive}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "sensitive": self.sensitive,
+            "private": self.private,
+        }
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,11 @@ def _open_items(session: Session, person: Person, rules: RuleSet) -> list[_Item]
     return out
 
 
+def _private(pathway: Pathway | None) -> bool:
+    """Care others could read as a diagnosis or drug use (rules: ``handout_private``)."""
+    return bool(pathway and pathway.handout_private and not pathway.sensitive)
+
+
 def choices(store: Store, crn: str, rules: RuleSet) -> list[Choice]:
     """What could go on the handout (for the person to choose from)."""
     with store.read() as session:
@@ -161,6 +174,7 @@ def choices(store: Store, crn: str, rules: RuleSet) -> list[Choice]:
                 i.referral.pathway_id,
                 i.pathway.name if i.pathway else "",
                 bool(i.pathway and i.pathway.sensitive),
+                _private(i.pathway),
             )
             for i in items
         ]
@@ -333,7 +347,11 @@ def build(
                 )
             items = [i for i in items if i.referral.pathway_id in wanted]
             goals = goals if "goals" in wanted else []
-        private = [i for i in items if i.pathway and i.pathway.sensitive and include is None]
+        private = [
+            i
+            for i in items
+            if i.pathway and (i.pathway.sensitive or _private(i.pathway)) and include is None
+        ]
         items = [i for i in items if i not in private]
         sender = office.sender(
             store.actor,
