@@ -608,11 +608,16 @@ class ConflictRow:
     id: int
     crn: str | None
     entity: str
-    fields: list[str]  # the fields that differ, bookkeeping left out
     source: str
     received_at: datetime
-    # Each differing field's two versions, as stored ("ours": here; "theirs": the bundle's).
+    # Each differing field's two versions, as stored ("ours": here; "theirs": the bundle's),
+    # bookkeeping left out.
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields that differ."""
+        return list(self.values)
 
     def record_name(self) -> str:
         return self.entity.replace("_", " ")
@@ -645,7 +650,6 @@ def list_conflicts(store: Store) -> list[ConflictRow]:
                     c["id"],
                     c.get("crn"),
                     c["entity"],
-                    list(values),
                     c["source"],
                     c["received_at"],
                     values,
