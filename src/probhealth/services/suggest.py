@@ -240,7 +240,6 @@ def person_needs(
     barriers: Iterable[str],
     consents: Iterable[str],
     rules: RuleSet,
-    share_refused: str | None = None,
 ) -> PersonNeeds:
     barrier_set = set(barriers)
     unavailable = answers.get(rules.availability_item) if rules.availability_item else None
@@ -256,11 +255,11 @@ def person_needs(
         language=language,
         lacks_documents="no-id-documents" in barrier_set,
         share_consent="share-with-services" in set(consents),
-        share_refused=share_refused,
+        share_refused=_share_refused(session, person),
     )
 
 
-def share_refused(session: Session, person: Person) -> str | None:
+def _share_refused(session: Session, person: Person) -> str | None:
     """Their last answer on sharing with services when it was a no ("declined", "withdrawn")."""
     last = people_repo.current_consents(session, person.id).get("share-with-services")
     return last.status if last is not None and last.status != "given" else None
@@ -306,9 +305,7 @@ def services_now(
         )
         answers = {k: v for k, (v, declined) in stored.items() if not declined}
         barriers, _, _, consents = _current(session, person)
-        needs = person_needs(
-            session, person, answers, barriers, consents, rules, share_refused(session, person)
-        )
+        needs = person_needs(session, person, answers, barriers, consents, rules)
         return match_services(session, pathway_id, person, needs, now_local)
 
 
@@ -406,9 +403,7 @@ def suggest_for(store: Store, crn: str, rules: RuleSet) -> SuggestReport:
             )
         facts, q, answers = _stored_facts(session, person, row, today)
         barriers, _, open_refs, consents = _current(session, person)
-        needs = person_needs(
-            session, person, answers, barriers, consents, rules, share_refused(session, person)
-        )
+        needs = person_needs(session, person, answers, barriers, consents, rules)
         outcome = engine.evaluate(rules, facts, today, label_for(q))
         said_no = ref_repo.declined(session, person.id)
         without_gp = lacks_gp(facts.answers, facts.completed, row)
